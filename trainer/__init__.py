@@ -1,0 +1,49 @@
+"""Massage therapy training platform: the Flask application factory."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from .config import PROJECT_ROOT, load_config
+
+TEMPLATES = PROJECT_ROOT / "templates"
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app: config, extensions, blueprints, CLI. No I/O beyond reading content files."""
+    app = Flask(__name__, template_folder=str(TEMPLATES), instance_path=str(PROJECT_ROOT / "instance"))
+    app.config.update(load_config(config))
+
+    from . import models  # noqa: F401  (register tables)
+    from .extensions import csrf, db, limiter, login_manager, migrate
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"),
+                     render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to see that page."
+    login_manager.login_message_category = "info"
+
+    from .database import configure_engine_events
+    configure_engine_events(app)
+
+    from .content.store import init_content
+    init_content(app)
+
+    from .web import register_web
+    register_web(app)
+
+    from .auth.views import bp as auth_bp
+    from .learn.views import bp as learn_bp
+    from .study.views import bp as study_bp
+    from .admin.views import bp as admin_bp
+    from .school.views import bp as school_bp
+    for bp in (auth_bp, learn_bp, study_bp, admin_bp, school_bp):
+        app.register_blueprint(bp)
+
+    from .cli import register_cli
+    register_cli(app)
+    return app

@@ -1,0 +1,36 @@
+"""Account forms."""
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+
+
+class SignupForm(FlaskForm):
+    name = StringField("Your name", validators=[DataRequired(), Length(max=200)])
+    email = EmailField("E-mail", validators=[DataRequired(), Email(message="Enter an e-mail address like name@example.com."),
+                                             Length(max=254)])
+    password = PasswordField("Password (at least 10 characters)", validators=[DataRequired()])
+    confirm = PasswordField("Repeat the password",
+                            validators=[DataRequired(), EqualTo("password", message="The two passwords differ.")])
+    join_code = StringField("Cohort join code (optional)", validators=[Optional(), Length(max=20)])
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("E-mail", validators=[DataRequired()])
+    password = PasswordField("Password", validators=[DataRequired()])
+
+
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField("Current password", validators=[DataRequired()])
+    password = PasswordField("New password (at least 10 characters)", validators=[DataRequired()])
+    confirm = PasswordField("Repeat the new password",
+                            validators=[DataRequired(), EqualTo("password", message="The two passwords differ.")])
+
+
+class ResetForm(FlaskForm):
+    password = PasswordField("New password (at least 10 characters)", validators=[DataRequired()])
+    confirm = PasswordField("Repeat the new password",
+                            validators=[DataRequired(), EqualTo("password", message="The two passwords differ.")])
+
+
+class JoinForm(FlaskForm):
+    join_code = StringField("Join code", validators=[DataRequired(), Length(max=20)])

@@ -1,0 +1,144 @@
+"""Sign up, log in, log out, passwords, joining a cohort."""
+from __future__ import annotations
+
+from flask import (Blueprint, current_app, flash, redirect, render_template, request,
+                   url_for)
+from flask_login import current_user, login_required, login_user, logout_user
+
+from ..extensions import db, limiter
+from ..services import accounts
+from .forms import ChangePasswordForm, JoinForm, LoginForm, ResetForm, SignupForm
+
+bp = Blueprint("auth", __name__)
+
+HOME_BY_ROLE = {"learner": "learn.home", "instructor": "school.instructor_home",
+                "school_admin": "school.admin_home", "site_admin": "admin.home"}
+
+
+def home_url() -> str:
+    return url_for(HOME_BY_ROLE.get(current_user.role, "learn.home"))
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_LIMIT"]
+
+
+def _email_key() -> str:
+    return "login-email:" + accounts.normalise_email(request.form.get("email", ""))
+
+
+@bp.route("/")
+def index():
+    if current_user.is_authenticated:
+        return redirect(home_url())
+    return render_template("auth/index.html")
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+def signup():
+    if current_user.is_authenticated:
+        return redirect(home_url())
+    form = SignupForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.create_user(form.email.data, form.name.data, form.password.data)
+            joined = accounts.join_cohort(user.id, form.join_code.data) if form.join_code.data else None
+        except accounts.AccountError as exc:
+            db.session.rollback()
+            target = form.join_code if "join code" in str(exc) else (
+                form.email if "e-mail" in str(exc) else form.password)
+            target.errors = [*target.errors, str(exc)]
+        else:
+            db.session.commit()
+            login_user(user)
+            flash(f"Welcome, {user.name}." + (f" You joined {joined.cohort.name}." if joined else ""), "success")
+            return redirect(home_url())
+    return render_template("auth/signup.html", form=form), 200 if request.method == "GET" or form.errors == {} else 422
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], key_func=_email_key)
+def login():
+    if current_user.is_authenticated:
+        return redirect(home_url())
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        user = accounts.authenticate(form.email.data, form.password.data)
+        if user is not None:
+            login_user(user)
+            nxt = request.args.get("next", "")
+            # Only same-site paths: an absolute or protocol-relative URL would be an open redirect.
+            if nxt.startswith("/") and not nxt.startswith("//") and "\\" not in nxt:
+                return redirect(nxt)
+            return redirect(home_url())
+        error = "E-mail or password is incorrect."
+    status = 401 if error else 200
+    return render_template("auth/login.html", form=form, error=error), status
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    logout_user()
+    flash("You are logged out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(current_user.id, form.current.data, form.password.data)
+        except accounts.AccountError as exc:
+            db.session.rollback()
+            field = form.current if "current" in str(exc) else form.password
+            field.errors = [*field.errors, str(exc)]
+        else:
+            db.session.commit()
+            flash("Your password is changed.", "success")
+            return redirect(home_url())
+    return render_template("auth/change_password.html", form=form)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    max_age = current_app.config["RESET_LINK_HOURS"] * 3600
+    secret = current_app.config["SECRET_KEY"]
+    try:
+        user = accounts.user_for_reset_token(token, secret, max_age)
+    except accounts.AccountError as exc:
+        return render_template("errors/error.html", code=400, title="Reset link not usable",
+                               message=str(exc)), 400
+    form = ResetForm()
+    if form.validate_on_submit():
+        try:
+            accounts.reset_password(token, form.password.data, secret, max_age)
+        except accounts.AccountError as exc:
+            db.session.rollback()
+            form.password.errors = [*form.password.errors, str(exc)]
+        else:
+            db.session.commit()
+            flash("Your password is set. Log in with it now.", "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/reset.html", form=form, user=user)
+
+
+@bp.route("/join", methods=["GET", "POST"])
+@login_required
+def join():
+    form = JoinForm()
+    if form.validate_on_submit():
+        try:
+            result = accounts.join_cohort(current_user.id, form.join_code.data)
+        except accounts.AccountError as exc:
+            db.session.rollback()
+            form.join_code.errors = [*form.join_code.errors, str(exc)]
+        else:
+            db.session.commit()
+            flash(("You are already in " if result.already else "You joined ") + result.cohort.name + ".", "success")
+            return redirect(home_url())
+    return render_template("auth/join.html", form=form, cohorts=accounts.learner_cohorts(current_user.id))

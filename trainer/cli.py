@@ -1,0 +1,164 @@
+"""The `trainer` command: init, serve, check, users, demo, bank."""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import inspect, select
+
+from .extensions import db
+
+
+def _progress(label: str):
+    def report(done: int, total: int) -> None:
+        click.echo(f"\r{label}: {done}/{total}", nl=False, err=True)
+        if done >= total:
+            click.echo(err=True)
+    return report
+
+
+def _require_database() -> None:
+    from .database import check_connection
+    problem = check_connection(db.engine, current_app.config["SQLALCHEMY_DATABASE_URI"])
+    if problem:
+        click.echo(f"error: {problem}", err=True)
+        sys.exit(1)
+
+
+def database_is_empty() -> bool:
+    return "user" not in inspect(db.engine).get_table_names()
+
+
+def initialise(quiet: bool = False) -> None:
+    """Create or upgrade the schema with the migrations, then sync content into it."""
+    from flask_migrate import upgrade
+
+    from .content.store import content
+    from .services.content_sync import sync_content
+    upgrade()
+    loaded = content()
+    if loaded.problems:
+        click.echo(f"warning: content has {len(loaded.problems)} problem(s); broken files were left out "
+                   "(run `trainer check`)", err=True)
+    report = sync_content(loaded, progress=None if quiet else _progress("syncing questions"))
+    db.session.commit()
+    if not quiet:
+        click.echo(f"database ready: {report.modules} modules, {report.lessons} lessons, "
+                   f"{report.questions} questions ({report.new_versions} new versions)"
+                   + (f", retired {len(report.retired)}" if report.retired else ""))
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("init")
+    @with_appcontext
+    def init_command():
+        """Create or upgrade the database and load the content into it."""
+        _require_database()
+        initialise()
+
+    @app.cli.command("check")
+    def check_command():
+        """Validate modules/ and question_bank/; print every problem as path:line: message."""
+        from .content.store import content
+        loaded = content()
+        for problem in loaded.problems:
+            click.echo(str(problem))
+        course, bank = loaded.course, loaded.bank
+        generated = sum(1 for q in bank.questions.values() if q.generated)
+        summary = (f"{len(course.modules)} modules, {len(course.lessons)} lessons, "
+                   f"{len(bank.questions) - generated} written + {generated} generated questions, "
+                   f"{len({t.term for t in course.glossary.values()})} glossary terms, {len(course.muscles)} muscles")
+        if loaded.problems:
+            click.echo(f"{len(loaded.problems)} problem(s) found ({summary})", err=True)
+            sys.exit(1)
+        click.echo(f"content OK: {summary}")
+
+    @app.cli.command("serve")
+    @click.option("--host", default="127.0.0.1", show_default=True)
+    @click.option("--port", default=5000, show_default=True, type=int)
+    @click.option("--workers", default=2, show_default=True, type=int)
+    @click.option("--dev", is_flag=True, help="Flask's development server with the reloader.")
+    @with_appcontext
+    def serve_command(host: str, port: int, workers: int, dev: bool):
+        """Serve the app with gunicorn (initialising an empty database with demo accounts first)."""
+        _require_database()
+        if database_is_empty():
+            initialise()
+            if current_app.config["TRAINER_ENV"] != "production":
+                from .services.demo import create_demo
+                logins = create_demo(progress=_progress("simulating demo study history"))
+                db.session.commit()
+                _print_logins(logins)
+        else:
+            initialise(quiet=True)
+        db.session.remove()
+        db.engine.dispose()  # workers open their own connections
+        click.echo(f"serving on http://{host}:{port}/  (Ctrl+C to stop)")
+        if dev:
+            current_app.run(host=host, port=port, debug=True, use_reloader=True)
+            return
+        from .serving import run_gunicorn
+        run_gunicorn(host, port, workers)
+
+    users = click.Group("users", help="Manage accounts.")
+    app.cli.add_command(users)
+
+    @users.command("create")
+    @click.option("--email", required=True)
+    @click.option("--role", required=True, type=click.Choice(["learner", "instructor", "school_admin", "site_admin"]))
+    @click.option("--school", "school_name", help="School name (instructors and school admins).")
+    @click.option("--name", default="")
+    @click.password_option()
+    @with_appcontext
+    def users_create(email, role, school_name, name, password):
+        """Create an account."""
+        from .models import School
+        from .services.accounts import AccountError, create_school, create_user
+        _require_database()
+        school_id = None
+        if school_name:
+            school = db.session.scalar(select(School).where(School.name == school_name)) or create_school(school_name)
+            school_id = school.id
+        try:
+            user = create_user(email, name or email.split("@")[0], password, role, school_id)
+        except AccountError as exc:
+            db.session.rollback()
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+        db.session.commit()
+        click.echo(f"created {role} {user.email}")
+
+    @app.cli.command("demo")
+    @with_appcontext
+    def demo_command():
+        """Create the demo school, its accounts and simulated study history."""
+        from .services.demo import create_demo
+        _require_database()
+        if database_is_empty():
+            initialise()
+        logins = create_demo(progress=_progress("simulating demo study history"))
+        db.session.commit()
+        _print_logins(logins)
+
+    from .bank_cli import bank
+    app.cli.add_command(bank)
+
+
+def _print_logins(logins: list[tuple[str, str, str]]) -> None:
+    click.echo("\nDemo logins (change these before real use):")
+    for role, email, password in logins:
+        click.echo(f"  {role:<13} {email:<32} {password}")
+    click.echo()
+
+
+def _create_app(*_args, **_kwargs):
+    from . import create_app
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False, add_default_commands=False,
+             load_dotenv=False, set_debug_flag=False)
+def main():
+    """Massage therapy training platform."""

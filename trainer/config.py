@@ -1,0 +1,75 @@
+"""Configuration read from environment variables, with safe local defaults."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+#: The project checkout: the default home of modules/, question_bank/ and instance/.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable app; the message says what to set."""
+
+
+def _instance_dir() -> Path:
+    path = Path(os.environ.get("TRAINER_INSTANCE", PROJECT_ROOT / "instance"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _secret_key(env: str, instance: Path) -> str:
+    key = os.environ.get("SECRET_KEY")
+    if key:
+        return key
+    if env == "production":
+        raise ConfigError("SECRET_KEY must be set when TRAINER_ENV=production "
+                          "(generate one with: python -c 'import secrets; print(secrets.token_hex(32))')")
+    # Local use: generate once and keep it, so sessions survive restarts.
+    keyfile = instance / "secret_key"
+    if not keyfile.exists():
+        keyfile.write_text(secrets.token_hex(32))
+        keyfile.chmod(0o600)
+    return keyfile.read_text().strip()
+
+
+def normalise_database_url(url: str) -> str:
+    """Point plain postgres URLs at the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def load_config(overrides: dict | None = None) -> dict:
+    """Build the Flask config dict from the environment, then apply ``overrides``."""
+    env = os.environ.get("TRAINER_ENV", "development")
+    instance = _instance_dir()
+    overrides = overrides or {}
+    secret = overrides.get("SECRET_KEY") or _secret_key(env, instance)
+    db_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'trainer.db'}"
+    config = {
+        "TRAINER_ENV": env,
+        "SECRET_KEY": secret,
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(db_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "MODULES_DIR": Path(os.environ.get("TRAINER_MODULES_DIR", PROJECT_ROOT / "modules")),
+        "QUESTION_BANK_DIR": Path(os.environ.get("TRAINER_QUESTION_BANK_DIR", PROJECT_ROOT / "question_bank")),
+        "REDIS_URL": os.environ.get("REDIS_URL"),
+        "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env == "production",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": env == "production",
+        "MAX_CONTENT_LENGTH": int(os.environ.get("TRAINER_MAX_UPLOAD_BYTES", 2 * 1024 * 1024)),
+        "WTF_CSRF_TIME_LIMIT": None,
+        "PRACTICE_PASS_MARK": float(os.environ.get("TRAINER_PASS_MARK", 0.70)),
+        "LOGIN_LIMIT": os.environ.get("TRAINER_LOGIN_LIMIT", "10 per minute"),
+        "RESET_LINK_HOURS": 48,
+    }
+    config.update(overrides)
+    return config

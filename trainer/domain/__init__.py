@@ -1,0 +1,1 @@
+"""The pure core: grading, scheduling, blueprint, statistics. No Flask, no database."""

@@ -1,0 +1,118 @@
+"""FSRS scheduling through the `fsrs` package: plain memory states in, plain states out."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+
+from fsrs import Card, Rating, Scheduler, State
+
+NEW, LEARNING, REVIEW, RELEARNING = 0, 1, 2, 3
+AGAIN, HARD, GOOD, EASY = 1, 2, 3, 4
+LEECH_LAPSES = 8
+
+
+@dataclass(frozen=True)
+class MemoryState:
+    """What ItemState stores, without the database."""
+
+    state: int = NEW
+    step: int | None = None
+    stability: float | None = None
+    difficulty: float | None = None
+    due_at: datetime | None = None
+    last_review_at: datetime | None = None
+    reps: int = 0
+    lapses: int = 0
+
+
+@dataclass(frozen=True)
+class Review:
+    before: MemoryState
+    after: MemoryState
+    rating: int
+    reviewed_at: datetime
+    #: predicted recall at answer time; None for a card never reviewed
+    retrievability: float | None
+
+
+@lru_cache(maxsize=64)
+def scheduler(desired_retention: float = 0.9, fuzz: bool = True) -> Scheduler:
+    if not 0.7 <= desired_retention <= 0.99:
+        raise ValueError("desired retention must be between 0.70 and 0.99")
+    return Scheduler(desired_retention=round(desired_retention, 3), enable_fuzzing=fuzz)
+
+
+def _aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("scheduling needs aware datetimes (UTC)")
+    return moment.astimezone(timezone.utc)
+
+
+def to_card(mem: MemoryState, now: datetime) -> Card:
+    if mem.state == NEW:
+        return Card(state=State.Learning, step=0, due=now)
+    return Card(state=State(mem.state), step=mem.step, stability=mem.stability, difficulty=mem.difficulty,
+                due=mem.due_at or now, last_review=mem.last_review_at)
+
+
+def retrievability(mem: MemoryState, now: datetime, desired_retention: float = 0.9) -> float:
+    """Predicted probability of recall at ``now`` (0 for an item never reviewed)."""
+    if mem.state == NEW or mem.stability is None or mem.last_review_at is None:
+        return 0.0
+    now = max(_aware(now), mem.last_review_at)
+    return float(scheduler(desired_retention, False).get_card_retrievability(to_card(mem, now), now))
+
+
+def review(mem: MemoryState, rating: int, now: datetime, desired_retention: float = 0.9,
+           fuzz: bool = True) -> Review:
+    """Apply one rated answer at ``now``. A clock that went backwards is treated as 'no time passed'."""
+    if rating not in (AGAIN, HARD, GOOD, EASY):
+        raise ValueError("rating must be 1-4")
+    now = _aware(now)
+    if mem.last_review_at is not None and now < mem.last_review_at:
+        now = mem.last_review_at
+    r_before = retrievability(mem, now, desired_retention) if mem.state != NEW else None
+    card, _log = scheduler(desired_retention, fuzz).review_card(to_card(mem, now), Rating(rating), now)
+    lapsed = mem.state == REVIEW and rating == AGAIN
+    after = MemoryState(
+        state=int(card.state), step=card.step, stability=card.stability, difficulty=card.difficulty,
+        due_at=_aware(card.due), last_review_at=now, reps=mem.reps + 1, lapses=mem.lapses + (1 if lapsed else 0))
+    return Review(mem, after, rating, now, r_before)
+
+
+def rating_for(correct: bool, self_rating: int | None = None) -> int:
+    """Wrong is Again; right is Good unless the learner says Hard or Easy."""
+    if not correct:
+        return AGAIN
+    return self_rating if self_rating in (HARD, EASY) else GOOD
+
+
+def is_leech(mem: MemoryState) -> bool:
+    return mem.lapses >= LEECH_LAPSES
+
+
+def study_day(moment: datetime, tz_name: str, day_start_hour: int):
+    """The learner's study date for ``moment``: their local date, with days starting at ``day_start_hour``."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    try:
+        zone = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    local = _aware(moment).astimezone(zone) - timedelta(hours=day_start_hour % 24)
+    return local.date()
+
+
+def day_bounds(day, tz_name: str, day_start_hour: int) -> tuple[datetime, datetime]:
+    """UTC start and end of a learner's study day."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    try:
+        zone = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    start = datetime(day.year, day.month, day.day, day_start_hour % 24, tzinfo=zone)
+    return start.astimezone(timezone.utc), (start + timedelta(days=1)).astimezone(timezone.utc)
+
+
+def with_due(mem: MemoryState, due_at: datetime) -> MemoryState:
+    return replace(mem, due_at=due_at)

@@ -1,0 +1,138 @@
+"""Learner pages: home, course map, modules, lessons, search, lesson media."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request,
+                   send_from_directory, url_for)
+from flask_login import current_user, login_required
+
+from ..content.search import SearchIndex
+from ..content.store import content
+from ..extensions import db
+from ..services import accounts, progress
+from ..web import roles_required
+
+bp = Blueprint("learn", __name__)
+
+
+def _search_index() -> SearchIndex:
+    loaded = content()
+    index = getattr(loaded, "_search", None)
+    if index is None:
+        index = loaded._search = SearchIndex(loaded.course)
+    return index
+
+
+@bp.route("/home")
+@roles_required("learner")
+def home():
+    from ..services import study
+    course = content().course
+    target = progress.continue_target(course, current_user.id)
+    return render_template(
+        "learn/home.html",
+        continue_lesson=course.lessons.get(target) if target else None,
+        module_progress=progress.module_progress(current_user.id),
+        modules=course.modules,
+        today=study.today_counts(current_user.id),
+        cohorts=accounts.learner_cohorts(current_user.id),
+    )
+
+
+@bp.route("/course")
+@login_required
+def course():
+    loaded = content().course
+    done = progress.module_progress(current_user.id) if current_user.role == "learner" else {}
+    titles = {m.id: m.title for m in loaded.modules}
+    return render_template("learn/course.html", modules=loaded.modules, progress=done, titles=titles)
+
+
+@bp.route("/modules/<slug>")
+@login_required
+def module(slug: str):
+    loaded = content().course
+    mod = loaded.module(slug)
+    if mod is None:
+        abort(404)
+    done = progress.completed_slugs(current_user.id) if current_user.role == "learner" else set()
+    titles = {m.id: m.title for m in loaded.modules}
+    return render_template("learn/module.html", module=mod, done=done, titles=titles)
+
+
+@bp.route("/lessons/<slug>")
+@login_required
+def lesson(slug: str):
+    loaded = content().course
+    item = loaded.lessons.get(slug)
+    row = progress.lesson_row(slug)
+    if item is None or row is None:
+        abort(404)
+    mod = loaded.module(item.module_id)
+    ordered = [l for m in loaded.modules for l in m.lessons]
+    index = ordered.index(item)
+    completed = False
+    if current_user.role == "learner":
+        record = progress.record_open(current_user.id, row.id)
+        completed = record.completed_at is not None
+        db.session.commit()
+    terms = [loaded.glossary[t.lower()] for t in item.key_terms if t.lower() in loaded.glossary]
+    return render_template("learn/lesson.html", lesson=item, module=mod, terms=terms, completed=completed,
+                           prev=ordered[index - 1] if index > 0 else None,
+                           next=ordered[index + 1] if index + 1 < len(ordered) else None)
+
+
+@bp.route("/lessons/<slug>/complete", methods=["POST"])
+@roles_required("learner")
+def complete_lesson(slug: str):
+    row = progress.lesson_row(slug)
+    if row is None:
+        abort(404)
+    progress.mark_complete(current_user.id, row.id)
+    db.session.commit()
+    flash("Lesson marked complete. Its questions are now in your review.", "success")
+    loaded = content().course
+    ordered = [l.id for m in loaded.modules for l in m.lessons]
+    nxt = ordered[ordered.index(slug) + 1] if slug in ordered and ordered.index(slug) + 1 < len(ordered) else None
+    return redirect(url_for("learn.lesson", slug=nxt) if nxt and request.form.get("go") == "next"
+                    else url_for("learn.lesson", slug=slug))
+
+
+@bp.route("/lessons/<slug>/time", methods=["POST"])
+@roles_required("learner")
+def lesson_time(slug: str):
+    row = progress.lesson_row(slug)
+    if row is None:
+        abort(404)
+    try:
+        seconds = int(request.form.get("seconds", ""))
+    except ValueError:
+        abort(400, "seconds must be a whole number")
+    if seconds < 0:
+        abort(400, "seconds cannot be negative")
+    progress.add_time(current_user.id, row.id, seconds)
+    db.session.commit()
+    return jsonify(ok=True)
+
+
+@bp.route("/search")
+@login_required
+def search():
+    query = request.args.get("q", "").strip()[:200]
+    hits = _search_index().search(query) if query else []
+    return render_template("learn/search.html", query=query, hits=hits)
+
+
+@bp.route("/media/<folder>/<path:filename>")
+@login_required
+def media(folder: str, filename: str):
+    root = Path(current_app.config["MODULES_DIR"]).resolve()
+    module_dir = (root / folder).resolve()
+    if module_dir.parent != root or not module_dir.is_dir():
+        abort(404)
+    if Path(filename).suffix.lower() not in {".svg", ".png", ".jpg", ".jpeg", ".webp", ".gif"}:
+        abort(404)
+    response = send_from_directory(module_dir, filename, max_age=3600)
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+    return response

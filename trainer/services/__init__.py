@@ -1,0 +1,1 @@
+"""Services: the work behind each page, on db.session; they flush, views commit."""

@@ -1,0 +1,88 @@
+"""Sync loaded content into the database: rows keyed by string id, new versions by content hash."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+
+from ..content.store import Content
+from ..extensions import db
+from ..models import Lesson, Module, Question, QuestionVersion, utcnow
+
+
+@dataclass
+class SyncReport:
+    modules: int = 0
+    lessons: int = 0
+    questions: int = 0
+    new_versions: int = 0
+    retired: list[str] = field(default_factory=list)
+
+
+def sync_content(content: Content, now: datetime | None = None, progress=None) -> SyncReport:
+    """Upsert modules, lessons and shipped questions; retire what left the files. Flushes, never commits."""
+    now = now or utcnow()
+    report = SyncReport()
+    modules = {m.slug: m for m in db.session.scalars(select(Module))}
+    lessons = {l.slug: l for l in db.session.scalars(select(Lesson))}
+    for cm in content.course.modules:
+        row = modules.get(cm.id) or Module(slug=cm.id)
+        row.title, row.order, row.content_hash, row.retired_at = cm.title, cm.order, cm.content_hash, None
+        db.session.add(row)
+        modules[cm.id] = row
+        report.modules += 1
+    db.session.flush()
+    for cm in content.course.modules:
+        for cl in cm.lessons:
+            row = lessons.get(cl.id) or Lesson(slug=cl.id)
+            row.module_id = modules[cm.id].id
+            row.title, row.order, row.minutes = cl.title, cl.order, cl.minutes
+            row.content_hash, row.search_text, row.retired_at = cl.content_hash, cl.text, None
+            db.session.add(row)
+            lessons[cl.id] = row
+            report.lessons += 1
+    live_modules = {m.id for m in content.course.modules}
+    for slug, row in modules.items():
+        if slug not in live_modules and row.retired_at is None:
+            row.retired_at = now
+            report.retired.append(f"module {slug}")
+    for slug, row in lessons.items():
+        if slug not in content.course.lessons and row.retired_at is None:
+            row.retired_at = now
+            report.retired.append(f"lesson {slug}")
+
+    questions = {q.slug: q for q in db.session.scalars(select(Question).where(Question.school_id.is_(None)))}
+    versions = {(v.question_id, v.content_hash): v for v in db.session.scalars(
+        select(QuestionVersion).join(Question, Question.id == QuestionVersion.question_id)
+        .where(Question.school_id.is_(None)))}
+    items = list(content.bank.questions.values())
+    for index, bq in enumerate(items):
+        data = bq.data
+        row = questions.get(bq.id)
+        if row is None:
+            row = Question(slug=bq.id)
+            db.session.add(row)
+        row.type, row.module_slug, row.lesson_ref = data["type"], data["module"], data["lesson"]
+        row.exam_area, row.difficulty, row.safety = data["exam_area"], data["difficulty"], bool(data.get("safety"))
+        row.generated, row.retired_at = bq.generated, None
+        if row.id is None:
+            db.session.flush()
+        digest = bq.content_hash
+        version = versions.get((row.id, digest))
+        if version is None:
+            version = QuestionVersion(question_id=row.id, content_hash=digest, data=data)
+            db.session.add(version)
+            db.session.flush()
+            versions[(row.id, digest)] = version
+            report.new_versions += 1
+        row.current_version_id = version.id
+        report.questions += 1
+        if progress and index % 50 == 0:
+            progress(index + 1, len(items))
+    for slug, row in questions.items():
+        if slug not in content.bank.questions and row.retired_at is None:
+            row.retired_at = now
+            report.retired.append(f"question {slug}")
+    db.session.flush()
+    return report

@@ -1,0 +1,88 @@
+"""The learner dashboard: today, forecast, retention, mastery, readiness, safety errors."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from ..content.source import EXAM_AREAS, EXAM_WEIGHTS
+from ..domain import readiness as rd
+from ..domain import scheduling as sched
+from ..extensions import db
+from ..models import ItemState, Question, ReviewLog, SafetyError, User, utcnow
+from .study import Today, today_counts
+
+
+@dataclass
+class Dashboard:
+    today: Today
+    forecast: list[tuple[str, int]]
+    retention: float | None
+    retention_reviews: int
+    retention_weeks: list[tuple[str, float | None, int]]
+    target: float
+    module_mastery: dict[str, float]
+    area_mastery: dict[str, float]
+    weakest: list[tuple[str, float]]
+    readiness: float
+    safety_errors: list[SafetyError] = field(default_factory=list)
+    leeches: int = 0
+    studied: int = 0
+
+
+def build(learner_id: int, now: datetime | None = None) -> Dashboard:
+    now = now or utcnow()
+    learner = db.session.get(User, learner_id)
+    tz, start_hour = learner.timezone, learner.day_start_hour
+
+    # 14-day forecast of due reviews, by the learner's study day.
+    today = sched.study_day(now, tz, start_hour)
+    horizon = sched.day_bounds(today + timedelta(days=13), tz, start_hour)[1]
+    due_times = db.session.scalars(select(ItemState.due_at).where(
+        ItemState.learner_id == learner_id, ItemState.suspended.is_(False), ItemState.state != sched.NEW,
+        ItemState.due_at < horizon))
+    per_day = Counter(max(sched.study_day(t, tz, start_hour), today) for t in due_times)
+    forecast = [((today + timedelta(days=i)).strftime("%a %d"), per_day.get(today + timedelta(days=i), 0))
+                for i in range(14)]
+
+    # Retention: actual recall on scheduled reviews of items already in review, last 30 days.
+    since = now - timedelta(days=30)
+    logs = db.session.execute(select(ReviewLog.reviewed_at, ReviewLog.correct).where(
+        ReviewLog.learner_id == learner_id, ReviewLog.kind == "review", ReviewLog.state_before == sched.REVIEW,
+        ReviewLog.reviewed_at >= since)).all()
+    retention = sum(1 for _, ok in logs if ok) / len(logs) if logs else None
+    weeks = []
+    for w in range(4, 0, -1):
+        lo, hi = now - timedelta(days=7 * w), now - timedelta(days=7 * (w - 1))
+        chunk = [ok for t, ok in logs if lo <= t < hi]
+        weeks.append((f"{lo:%d %b}", (sum(chunk) / len(chunk)) if chunk else None, len(chunk)))
+
+    # Mastery from predicted recall of every live shipped question (unstudied items count 0).
+    states = {row.question_id: row for row in db.session.scalars(
+        select(ItemState).where(ItemState.learner_id == learner_id, ItemState.state != sched.NEW))}
+    questions = db.session.execute(select(Question.id, Question.module_slug, Question.lesson_ref, Question.exam_area)
+                                   .where(Question.retired_at.is_(None), Question.school_id.is_(None))).all()
+    recalls = []
+    for qid, module, lesson_ref, area in questions:
+        state = states.get(qid)
+        recall = sched.retrievability(_mem(state), now, learner.desired_retention) if state else 0.0
+        recalls.append(rd.ItemRecall(module, lesson_ref.split("#")[0], area, recall))
+    module_mastery = rd.mean_by(recalls, "module")
+    area_mastery = {a: v for a, v in rd.mean_by(recalls, "area").items() if a in EXAM_AREAS}
+    studied_lessons = {r.lesson for r, q in zip(recalls, questions) if q[0] in states}
+    lesson_mastery = rd.mean_by([r for r in recalls if r.lesson in studied_lessons], "lesson")
+    weakest = sorted(lesson_mastery.items(), key=lambda kv: kv[1])[:5]
+    errors = list(db.session.scalars(select(SafetyError).where(
+        SafetyError.learner_id == learner_id, SafetyError.resolved_at.is_(None)).order_by(SafetyError.created_at)))
+    leeches = db.session.scalar(select(func.count(ItemState.id)).where(
+        ItemState.learner_id == learner_id, ItemState.lapses >= sched.LEECH_LAPSES)) or 0
+    return Dashboard(today_counts(learner_id, now), forecast, retention, len(logs), weeks, learner.desired_retention,
+                     module_mastery, area_mastery, weakest, rd.readiness(area_mastery, EXAM_WEIGHTS), errors,
+                     leeches, len(states))
+
+
+def _mem(row: ItemState) -> sched.MemoryState:
+    return sched.MemoryState(row.state, row.step, row.stability, row.difficulty, row.due_at, row.last_review_at,
+                             row.reps, row.lapses)

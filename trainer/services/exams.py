@@ -1,0 +1,109 @@
+"""MBLEx-style mock exams: blueprint draw, a deadline the server enforces, submission and results."""
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from ..content.source import EXAM_AREAS, EXAM_WEIGHTS
+from ..domain.blueprint import area_band, draw
+from ..extensions import db
+from ..models import Attempt, AttemptItem, Question, utcnow
+from .study import StudyError
+
+FULL_LENGTH = 100
+FULL_MINUTES = 110
+EXAM_TYPES = ("single",)  # the MBLEx is four-option multiple choice
+
+
+def start_exam(learner_id: int, *, length: int = FULL_LENGTH, areas: list[str] | None = None,
+               now: datetime | None = None, rng: random.Random | None = None) -> Attempt:
+    """Draw an exam by the blueprint (restricted to ``areas`` if given); time scales with length. Flushes."""
+    now = now or utcnow()
+    rng = rng or random.Random()
+    areas = areas or list(EXAM_AREAS)
+    if any(a not in EXAM_AREAS for a in areas):
+        raise StudyError("Unknown exam area.")
+    if not 5 <= length <= FULL_LENGTH:
+        raise StudyError(f"An exam has between 5 and {FULL_LENGTH} questions.")
+    rows = db.session.execute(select(Question.id, Question.exam_area, Question.current_version_id).where(
+        Question.retired_at.is_(None), Question.school_id.is_(None), Question.type.in_(EXAM_TYPES),
+        Question.exam_area.in_(areas))).all()
+    pools: dict[str, list[int]] = defaultdict(list)
+    versions, area_of = {}, {}
+    for qid, area, version in rows:
+        pools[area].append(qid)
+        versions[qid], area_of[qid] = version, area
+    if sum(len(p) for p in pools.values()) < length:
+        raise StudyError("The bank does not have enough questions for an exam of that length in those areas.", 409)
+    picked = draw(pools, length, {a: EXAM_WEIGHTS[a] for a in areas}, rng)
+    minutes = round(FULL_MINUTES * length / FULL_LENGTH)
+    attempt = Attempt(learner_id=learner_id, kind="exam", started_at=now, deadline_at=now + timedelta(minutes=minutes),
+                      scope={"length": length, "areas": areas, "minutes": minutes})
+    db.session.add(attempt)
+    db.session.flush()
+    for position, qid in enumerate(picked.items):
+        db.session.add(AttemptItem(attempt_id=attempt.id, position=position, question_id=qid,
+                                   question_version_id=versions[qid], exam_area=area_of[qid]))
+    db.session.flush()
+    return attempt
+
+
+def finish(attempt: Attempt, now: datetime | None = None) -> Attempt:
+    """Submit: unanswered items score 0. Idempotent."""
+    if attempt.submitted_at is None:
+        attempt.submitted_at = min(now or utcnow(), attempt.deadline_at) if attempt.deadline_at else (now or utcnow())
+        attempt.score = sum(i.score or 0 for i in attempt.items) / len(attempt.items) if attempt.items else 0.0
+        db.session.flush()
+    return attempt
+
+
+def expire_if_due(attempt: Attempt, now: datetime | None = None) -> bool:
+    """Submit an exam whose deadline has passed; True if it is (now) submitted."""
+    now = now or utcnow()
+    if attempt.submitted_at is None and attempt.deadline_at is not None and now > attempt.deadline_at:
+        finish(attempt, now)
+    return attempt.submitted_at is not None
+
+
+@dataclass
+class AreaResult:
+    code: str
+    name: str
+    correct: float
+    total: int
+    band: str
+
+    @property
+    def fraction(self) -> float:
+        return self.correct / self.total if self.total else 0.0
+
+
+@dataclass
+class ExamResult:
+    score: float
+    passed: bool
+    pass_mark: float
+    areas: list[AreaResult]
+    answered: int
+    total: int
+
+
+def result(attempt: Attempt, pass_mark: float) -> ExamResult:
+    per: dict[str, list[float]] = defaultdict(list)
+    for item in attempt.items:
+        per[item.exam_area].append(item.score or 0.0)
+    areas = [AreaResult(code, EXAM_AREAS[code], sum(per[code]), len(per[code]),
+                        area_band(sum(per[code]) / len(per[code]), pass_mark))
+             for code in EXAM_AREAS if per.get(code)]
+    score = attempt.score or 0.0
+    return ExamResult(score, score >= pass_mark, pass_mark, areas,
+                      sum(1 for i in attempt.items if i.answered_at), len(attempt.items))
+
+
+def learner_exams(learner_id: int) -> list[Attempt]:
+    return list(db.session.scalars(select(Attempt).where(Attempt.learner_id == learner_id, Attempt.kind == "exam")
+                                   .order_by(Attempt.started_at.desc()).limit(20)))

@@ -1,0 +1,98 @@
+"""Lesson progress: opened, completed, time on page; module progress is always a query."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import Lesson, LessonProgress, Module, utcnow
+
+
+def lesson_row(slug: str) -> Lesson | None:
+    return db.session.scalar(select(Lesson).where(Lesson.slug == slug, Lesson.retired_at.is_(None)))
+
+
+def record_open(learner_id: int, lesson_id: int, now: datetime | None = None) -> LessonProgress:
+    now = now or utcnow()
+    row = db.session.scalar(select(LessonProgress).where(
+        LessonProgress.learner_id == learner_id, LessonProgress.lesson_id == lesson_id))
+    if row is None:
+        row = LessonProgress(learner_id=learner_id, lesson_id=lesson_id, first_opened_at=now, last_opened_at=now)
+        db.session.add(row)
+    else:
+        row.last_opened_at = now
+    db.session.flush()
+    return row
+
+
+def mark_complete(learner_id: int, lesson_id: int, now: datetime | None = None) -> LessonProgress:
+    row = record_open(learner_id, lesson_id, now)
+    if row.completed_at is None:
+        row.completed_at = now or utcnow()
+    db.session.flush()
+    return row
+
+
+def add_time(learner_id: int, lesson_id: int, seconds: int) -> None:
+    """Add visible time reported by the lesson page; capped so a tab left open does not inflate it."""
+    seconds = max(0, min(int(seconds), 15 * 60))
+    row = record_open(learner_id, lesson_id)
+    row.seconds_on_page += seconds
+    db.session.flush()
+
+
+def completed_slugs(learner_id: int) -> set[str]:
+    return set(db.session.scalars(
+        select(Lesson.slug).join(LessonProgress, LessonProgress.lesson_id == Lesson.id)
+        .where(LessonProgress.learner_id == learner_id, LessonProgress.completed_at.is_not(None))))
+
+
+@dataclass
+class ModuleProgress:
+    slug: str
+    completed: int
+    total: int
+
+    @property
+    def fraction(self) -> float:
+        return self.completed / self.total if self.total else 0.0
+
+
+def module_progress(learner_id: int) -> dict[str, ModuleProgress]:
+    """Completed and total live lessons per module, in one grouped query."""
+    done = (select(LessonProgress.lesson_id)
+            .where(LessonProgress.learner_id == learner_id, LessonProgress.completed_at.is_not(None))
+            .subquery())
+    rows = db.session.execute(
+        select(Module.slug, func.count(Lesson.id), func.count(done.c.lesson_id))
+        .join(Lesson, Lesson.module_id == Module.id)
+        .outerjoin(done, done.c.lesson_id == Lesson.id)
+        .where(Lesson.retired_at.is_(None), Module.retired_at.is_(None))
+        .group_by(Module.slug))
+    return {slug: ModuleProgress(slug, completed, total) for slug, total, completed in rows}
+
+
+def last_opened(learner_id: int) -> tuple[str, bool] | None:
+    """The slug of the lesson most recently opened and whether it is complete."""
+    row = db.session.execute(
+        select(Lesson.slug, LessonProgress.completed_at)
+        .join(LessonProgress, LessonProgress.lesson_id == Lesson.id)
+        .where(LessonProgress.learner_id == learner_id, Lesson.retired_at.is_(None))
+        .order_by(LessonProgress.last_opened_at.desc()).limit(1)).first()
+    return (row[0], row[1] is not None) if row else None
+
+
+def continue_target(course, learner_id: int) -> str | None:
+    """The lesson to continue with: the last opened if unfinished, else the next unfinished in course order."""
+    ordered = [lesson.id for module in course.modules for lesson in module.lessons]
+    done = completed_slugs(learner_id)
+    last = last_opened(learner_id)
+    if last and not last[1] and last[0] in course.lessons:
+        return last[0]
+    start = ordered.index(last[0]) + 1 if last and last[0] in ordered else 0
+    for slug in ordered[start:] + ordered[:start]:
+        if slug not in done:
+            return slug
+    return None

@@ -1,0 +1,43 @@
+"""What school staff may see: their school's cohorts and learners, checked by ownership."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import Cohort, CohortInstructor, Enrolment, User
+
+
+def cohorts_for_staff(user: User) -> list[Cohort]:
+    """School admins see every cohort of their school; instructors only the cohorts they teach."""
+    query = select(Cohort).where(Cohort.school_id == user.school_id)
+    if user.role == "instructor":
+        query = query.join(CohortInstructor, CohortInstructor.cohort_id == Cohort.id).where(
+            CohortInstructor.instructor_id == user.id)
+    return list(db.session.scalars(query.order_by(Cohort.name)))
+
+
+def learner_counts(cohort_ids: list[int]) -> dict[int, int]:
+    if not cohort_ids:
+        return {}
+    rows = db.session.execute(select(Enrolment.cohort_id, func.count(Enrolment.id)).where(
+        Enrolment.cohort_id.in_(cohort_ids), Enrolment.active.is_(True)).group_by(Enrolment.cohort_id))
+    return dict(rows.all())
+
+
+def school_learners(school_id: int) -> list[tuple[User, Cohort]]:
+    return list(db.session.execute(
+        select(User, Cohort).join(Enrolment, Enrolment.learner_id == User.id)
+        .join(Cohort, Cohort.id == Enrolment.cohort_id).where(Cohort.school_id == school_id)
+        .order_by(Cohort.name, User.name)).tuples())
+
+
+def may_reset(actor: User, target: User) -> bool:
+    """Site admins may reset anyone; school admins their school's staff and enrolled learners."""
+    if actor.role == "site_admin":
+        return True
+    if actor.role != "school_admin" or actor.school_id is None or target.role == "site_admin":
+        return False
+    if target.school_id == actor.school_id:
+        return True
+    return db.session.scalar(select(func.count(Enrolment.id)).join(Cohort, Cohort.id == Enrolment.cohort_id).where(
+        Enrolment.learner_id == target.id, Cohort.school_id == actor.school_id)) > 0

@@ -1,0 +1,73 @@
+"""Turn a native question into what the question templates show (HTML rendered once per process)."""
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from flask import url_for
+
+from ..content.store import content, markdown_html
+from ..domain.grading import Grade, matching_choices
+
+
+def lesson_link(ref: str | None) -> dict | None:
+    if not ref:
+        return None
+    course = content().course
+    slug, _, anchor = ref.partition("#")
+    lesson = course.lessons.get(slug)
+    if lesson is None:
+        return None
+    section = lesson.anchor_titles.get(anchor, "")
+    return {"url": url_for("learn.lesson", slug=slug) + (f"#{anchor}" if anchor else ""),
+            "title": lesson.title + (f": {section}" if section else "")}
+
+
+def present(q: dict, seed: str = "", grade: Grade | None = None, response: Any = None) -> dict:
+    """A dict for templates/macros/question.html; ``grade``/``response`` add feedback."""
+    view: dict[str, Any] = {"id": q["id"], "type": q["type"], "stem_html": markdown_html(q.get("stem", "")),
+                            "explanation_html": markdown_html(q.get("explanation", "")),
+                            "lesson": lesson_link(q.get("lesson")), "safety": q.get("safety", False),
+                            "grade": grade, "response": response}
+    if q.get("media"):
+        diagram = content().course.diagrams.get(q["media"])
+        view["media_svg"] = diagram.render() if diagram else ""
+    kind = q["type"]
+    if kind in ("single", "multiple"):
+        view["options"] = [{"id": o["id"], "html": markdown_html(o["text"]), "correct": o.get("correct", False),
+                            "feedback_html": markdown_html(o.get("feedback", "")), "unsafe": o.get("unsafe", False)}
+                           for o in q["options"]]
+    elif kind == "truefalse":
+        view["answer"] = q["answer"]
+        view["feedback_html"] = markdown_html((q.get("feedback_true") if response else q.get("feedback_false")) or "") \
+            if response is not None else ""
+    elif kind == "short":
+        view["accepted"] = q["answers"]
+    elif kind == "numeric":
+        view["unit"] = q.get("unit", "")
+        view["accepted"] = (f"{q['range'][0]:g} to {q['range'][1]:g}" if q.get("range")
+                            else f"{q['answer']:g}" + (f" ± {q['tolerance']:g}" if q.get("tolerance") else ""))
+    elif kind == "matching":
+        view["pairs"] = q["pairs"]
+        view["choices"] = matching_choices(q)
+    elif kind == "ordering":
+        order = list(range(len(q["items"])))
+        random.Random(seed or q["id"]).shuffle(order)
+        if order == sorted(order) and len(order) > 1:
+            order = order[1:] + order[:1]
+        view["shuffled"] = [(i, q["items"][i]) for i in order]
+        view["items"] = q["items"]
+    elif kind == "hotspot":
+        diagram = content().course.diagrams.get(q["diagram"])
+        view["diagram_svg"] = diagram.render(interactive=True, highlight=set(q["regions"]) if grade else set(),
+                                             label="Body diagram: choose a region") if diagram else ""
+        view["regions"] = sorted(diagram.regions.items(), key=lambda kv: kv[1]) if diagram else []
+        view["correct_labels"] = [diagram.regions.get(r, r) for r in q["regions"]] if diagram else q["regions"]
+    elif kind == "case":
+        view["scenario_html"] = markdown_html(q["scenario"])
+        sub = grade.sub if grade else {}
+        view["parts"] = [present(part, seed + str(i), sub.get(part["id"]),
+                                 response.get(part["id"]) if isinstance(response, dict) else None)
+                         | {"prefix": f"p{i}-"} for i, part in enumerate(q["parts"])]
+    view["prefix"] = ""
+    return view

@@ -1,0 +1,274 @@
+"""Study pages: practice sets, daily review, mock exams, the learner dashboard and settings."""
+from __future__ import annotations
+
+import zoneinfo
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..domain.grading import ResponseError
+from ..extensions import db
+from ..models import QuestionVersion, ReviewLog, utcnow
+from ..services import dashboard as dash
+from ..services import exams, study
+from ..services.study import StudyError
+from ..web import roles_required
+from .forms import ExamForm, SettingsForm, parse_response
+from .present import present
+
+bp = Blueprint("study", __name__, url_prefix="/study")
+
+
+@bp.errorhandler(StudyError)
+def study_error(exc: StudyError):
+    db.session.rollback()
+    return render_template("errors/error.html", code=exc.status, title="That did not work", message=str(exc)), exc.status
+
+
+def _secret() -> str:
+    return current_app.config["SECRET_KEY"]
+
+
+def _response(q: dict):
+    try:
+        return parse_response(q, request.form)
+    except ResponseError as exc:
+        raise StudyError(str(exc)) from None
+
+
+def _duration() -> int | None:
+    raw = request.form.get("elapsed_ms", "")
+    return min(int(raw), 3_600_000) if raw.isdigit() else None
+
+
+# --- practice ---------------------------------------------------------------
+
+@bp.route("/practice", methods=["POST"])
+@roles_required("learner")
+def start_practice():
+    attempt = study.start_practice(current_user.id, lesson=request.form.get("lesson") or None,
+                                   module=request.form.get("module") or None)
+    db.session.commit()
+    return redirect(url_for("study.practice", attempt_id=attempt.id))
+
+
+@bp.route("/practice/<int:attempt_id>")
+@roles_required("learner")
+def practice(attempt_id: int):
+    attempt = study.own_attempt(current_user.id, attempt_id, "practice")
+    item = study.next_item(attempt)
+    if item is None:
+        return render_template("study/practice_summary.html", attempt=attempt,
+                               rows=[(i, present(i.version.data)) for i in attempt.items])
+    token = study.issue_token(_secret(), current_user.id, item.question_id, attempt.id, item.position)
+    return render_template("study/question.html", q=present(item.version.data, token), token=token,
+                           action=url_for("study.answer_practice", attempt_id=attempt.id),
+                           position=item.position, total=len(attempt.items), mode="practice")
+
+
+@bp.route("/practice/<int:attempt_id>/answer", methods=["POST"])
+@roles_required("learner")
+def answer_practice(attempt_id: int):
+    attempt = study.own_attempt(current_user.id, attempt_id, "practice")
+    position = request.form.get("position", type=int)
+    item = next((i for i in attempt.items if i.position == position), None)
+    if item is None:
+        abort(400, "That question is not part of this practice set.")
+    outcome = study.answer_item(current_user.id, attempt, position, request.form.get("token", ""),
+                                _response(item.version.data), secret=_secret(), duration_ms=_duration())
+    if not study.commit_answer():
+        outcome_log = study.existing_log(request.form.get("token", ""))
+        return redirect(url_for("study.feedback", log_id=outcome_log.id, next=url_for("study.practice", attempt_id=attempt_id)))
+    return redirect(url_for("study.feedback", log_id=outcome.log.id, next=url_for("study.practice", attempt_id=attempt_id)))
+
+
+# --- feedback (practice and review) ------------------------------------------------
+
+@bp.route("/answers/<int:log_id>")
+@roles_required("learner")
+def feedback(log_id: int):
+    log = db.session.get(ReviewLog, log_id)
+    if log is None or log.learner_id != current_user.id or log.kind == "exam":
+        abort(404)
+    from ..domain.grading import grade
+    data = db.session.get(QuestionVersion, log.question_version_id).data
+    graded = grade(data, log.response)
+    state = study.get_state(current_user.id, log.question_id)
+    nxt = request.args.get("next", "")
+    if not nxt.startswith("/") or nxt.startswith("//"):
+        nxt = url_for("study.review_next")
+    return render_template("study/feedback.html", q=present(data, str(log.id), graded, log.response), log=log,
+                           next_url=nxt, state=state, leech=bool(state and state.lapses >= 8))
+
+
+@bp.route("/answers/<int:log_id>/rate", methods=["POST"])
+@roles_required("learner")
+def rate_answer(log_id: int):
+    rating = request.form.get("rating", type=int)
+    study.rerate(current_user.id, log_id, rating or 0)
+    db.session.commit()
+    labels = {2: "Hard", 3: "Good", 4: "Easy"}
+    flash(f"Rated {labels[rating]}: the next review is scheduled to match.", "success")
+    nxt = request.form.get("next", "")
+    return redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else url_for("study.review_next"))
+
+
+@bp.route("/items/<int:question_id>/suspend", methods=["POST"])
+@roles_required("learner")
+def suspend_item(question_id: int):
+    from ..models import Question
+    if db.session.get(Question, question_id) is None:
+        abort(404)
+    suspended = request.form.get("suspend", "1") == "1"
+    study.set_suspended(current_user.id, question_id, suspended)
+    db.session.commit()
+    flash("Question suspended: it will not come up in review." if suspended else "Question back in your review.", "info")
+    nxt = request.form.get("next", "")
+    return redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else url_for("study.review"))
+
+
+# --- daily review ------------------------------------------------------------
+
+@bp.route("/review")
+@roles_required("learner")
+def review():
+    return render_template("study/review_start.html", today=study.today_counts(current_user.id))
+
+
+@bp.route("/review/next")
+@roles_required("learner")
+def review_next():
+    question_id = study.next_review_question(current_user.id)
+    if question_id is None:
+        return render_template("study/review_done.html", today=study.today_counts(current_user.id))
+    from ..models import Question
+    question = db.session.get(Question, question_id)
+    data = db.session.get(QuestionVersion, question.current_version_id).data
+    token = study.issue_token(_secret(), current_user.id, question_id)
+    today = study.today_counts(current_user.id)
+    return render_template("study/question.html", q=present(data, token), token=token,
+                           action=url_for("study.answer_review"), position=None, total=None, mode="review",
+                           today=today)
+
+
+@bp.route("/review/answer", methods=["POST"])
+@roles_required("learner")
+def answer_review():
+    token = request.form.get("token", "")
+    data = study.read_token(_secret(), token, current_user.id)
+    from ..models import Question
+    question = db.session.get(Question, data["q"])
+    if question is None or data.get("a") is not None:
+        abort(400, "That answer form is not for the daily review.")
+    qdata = db.session.get(QuestionVersion, question.current_version_id).data
+    outcome = study.record_answer(current_user.id, token, _response(qdata), secret=_secret(), kind="review",
+                                  duration_ms=_duration())
+    log_id = outcome.log.id
+    if not study.commit_answer():
+        log_id = study.existing_log(token).id
+    return redirect(url_for("study.feedback", log_id=log_id, next=url_for("study.review_next")))
+
+
+# --- mock exams ---------------------------------------------------------------
+
+@bp.route("/exams", methods=["GET", "POST"], endpoint="exams")
+@roles_required("learner")
+def exams_home():  # the page listing exams and starting new ones
+    form = ExamForm()
+    from ..content.source import EXAM_AREAS
+    if form.validate_on_submit():
+        areas = [a for a in request.form.getlist("areas") if a]
+        if any(a not in EXAM_AREAS for a in areas):
+            abort(400, "Unknown exam area.")
+        attempt = exams.start_exam(current_user.id, length=form.length.data, areas=areas or None)
+        db.session.commit()
+        return redirect(url_for("study.exam", attempt_id=attempt.id))
+    return render_template("study/exams.html", form=form, attempts=exams.learner_exams(current_user.id),
+                           areas=EXAM_AREAS), 200 if not form.errors else 422
+
+
+@bp.route("/exams/<int:attempt_id>")
+@roles_required("learner")
+def exam(attempt_id: int):
+    attempt = study.own_attempt(current_user.id, attempt_id, "exam")
+    if exams.expire_if_due(attempt):
+        db.session.commit()
+        return redirect(url_for("study.exam_result", attempt_id=attempt.id))
+    item = study.next_item(attempt)
+    if item is None:
+        return render_template("study/exam_confirm.html", attempt=attempt)
+    token = study.issue_token(_secret(), current_user.id, item.question_id, attempt.id, item.position)
+    remaining = int((attempt.deadline_at - utcnow()).total_seconds())
+    return render_template("study/question.html", q=present(item.version.data, token), token=token,
+                           action=url_for("study.answer_exam", attempt_id=attempt.id), position=item.position,
+                           total=len(attempt.items), mode="exam", attempt=attempt, remaining=remaining)
+
+
+@bp.route("/exams/<int:attempt_id>/answer", methods=["POST"])
+@roles_required("learner")
+def answer_exam(attempt_id: int):
+    attempt = study.own_attempt(current_user.id, attempt_id, "exam")
+    if exams.expire_if_due(attempt):
+        db.session.commit()
+        flash("Time is up: that answer arrived after the deadline and was not counted. Your exam is submitted.", "warning")
+        return redirect(url_for("study.exam_result", attempt_id=attempt.id))
+    position = request.form.get("position", type=int)
+    item = next((i for i in attempt.items if i.position == position), None)
+    if item is None:
+        abort(400, "That question is not part of this exam.")
+    study.answer_item(current_user.id, attempt, position, request.form.get("token", ""),
+                      _response(item.version.data), secret=_secret(), duration_ms=_duration())
+    study.commit_answer()
+    return redirect(url_for("study.exam", attempt_id=attempt.id))
+
+
+@bp.route("/exams/<int:attempt_id>/submit", methods=["POST"])
+@roles_required("learner")
+def submit_exam(attempt_id: int):
+    attempt = study.own_attempt(current_user.id, attempt_id, "exam")
+    exams.finish(attempt)
+    db.session.commit()
+    return redirect(url_for("study.exam_result", attempt_id=attempt.id))
+
+
+@bp.route("/exams/<int:attempt_id>/result")
+@roles_required("learner")
+def exam_result(attempt_id: int):
+    attempt = study.own_attempt(current_user.id, attempt_id, "exam")
+    if not exams.expire_if_due(attempt):
+        return redirect(url_for("study.exam", attempt_id=attempt.id))
+    db.session.commit()
+    from ..domain.grading import grade
+    review = []
+    for item in attempt.items:
+        graded = grade(item.version.data, item.response) if item.response is not None else None
+        review.append((item, present(item.version.data, str(item.id), graded, item.response)))
+    return render_template("study/exam_result.html", attempt=attempt, review=review,
+                           result=exams.result(attempt, current_app.config["PRACTICE_PASS_MARK"]))
+
+
+# --- dashboard and settings ----------------------------------------------------
+
+@bp.route("/dashboard")
+@roles_required("learner")
+def dashboard():
+    from ..content.store import content
+    return render_template("study/dashboard.html", d=dash.build(current_user.id), course=content().course,
+                           learner=current_user, read_only=False)
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@roles_required("learner")
+def settings():
+    form = SettingsForm(obj=current_user)
+    form.timezone.choices = sorted(zoneinfo.available_timezones() | {"UTC"})
+    if form.validate_on_submit():
+        current_user.desired_retention = round(form.desired_retention.data, 2)
+        current_user.new_per_day = form.new_per_day.data
+        current_user.timezone = form.timezone.data
+        current_user.day_start_hour = form.day_start_hour.data
+        db.session.commit()
+        flash("Study settings saved. New reviews follow them from now on.", "success")
+        return redirect(url_for("study.dashboard"))
+    return render_template("study/settings.html", form=form), 200 if not form.errors else 422
+
