@@ -101,9 +101,13 @@ def load_yaml(text: str, line_offset: int = 0) -> Any:
     try:
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader derives from SafeLoader
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        # Point at the construct that failed (an unclosed bracket or quote starts there), else at the problem.
+        mark = exc.context_mark or exc.problem_mark
         line = (mark.line + 1 if mark else 1) + line_offset
-        raise YamlError(line, f"invalid YAML: {exc.problem or exc.context}") from None
+        detail = exc.problem or exc.context
+        if exc.context and exc.problem:
+            detail = f"{exc.context}: {exc.problem}"
+        raise YamlError(line, f"invalid YAML: {detail}") from None
     except yaml.YAMLError as exc:
         raise YamlError(1 + line_offset, f"invalid YAML: {exc}") from None
     if line_offset:

@@ -37,7 +37,8 @@ def normalise_text(text: str) -> str:
     """Lower case, accents, punctuation and runs of spaces removed: 'Piriformis  Muscle!' -> 'piriformis muscle'."""
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = re.sub(r"[^\w\s]", " ", text.lower())
+    text = re.sub(r"['\u2019`]", "", text.lower())  # Guyon's -> guyons, not "guyon s"
+    text = re.sub(r"[^\w\s]", " ", text)
     return " ".join(text.split())
 
 

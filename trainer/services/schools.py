@@ -28,7 +28,7 @@ def school_learners(school_id: int) -> list[tuple[User, Cohort]]:
     return list(db.session.execute(
         select(User, Cohort).join(Enrolment, Enrolment.learner_id == User.id)
         .join(Cohort, Cohort.id == Enrolment.cohort_id).where(Cohort.school_id == school_id)
-        .order_by(Cohort.name, User.name)).tuples())
+        .order_by(Cohort.name, User.name)).all())
 
 
 def may_reset(actor: User, target: User) -> bool:

@@ -1,0 +1,141 @@
+"""Fixtures: an app per test on a throw-away database (SQLite in memory, or a fresh PostgreSQL schema)."""
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import StaticPool
+
+from trainer import create_app
+from trainer.extensions import db
+
+FIXTURES = Path(__file__).parent / "fixtures"
+COURSE = FIXTURES / "course"
+PASSWORD = "correct-horse-battery"
+
+
+def _database_config() -> tuple[dict, callable]:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        return {"SQLALCHEMY_DATABASE_URI": "sqlite://",
+                "SQLALCHEMY_ENGINE_OPTIONS": {"poolclass": StaticPool,
+                                              "connect_args": {"check_same_thread": False}}}, lambda: None
+    from trainer.config import normalise_database_url
+    url = normalise_database_url(url)
+    schema = "t_" + uuid.uuid4().hex[:12]
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+
+    def drop():
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+    return {"SQLALCHEMY_DATABASE_URI": url,
+            "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"options": f"-csearch_path={schema}"}}}, drop
+
+
+def make_app(modules: Path = COURSE / "modules", bank: Path = COURSE / "question_bank", **extra):
+    config, drop = _database_config()
+    config.update({"TESTING": True, "SECRET_KEY": "test-secret", "MODULES_DIR": modules,
+                   "QUESTION_BANK_DIR": bank, "RATELIMIT_STORAGE_URI": "memory://", **extra})
+    app = create_app(config)
+    with app.app_context():
+        db.create_all()
+        from trainer.content.store import content
+        from trainer.services.content_sync import sync_content
+        sync_content(content())
+        db.session.commit()
+    return app, drop
+
+
+@pytest.fixture
+def app():
+    app, drop = make_app()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    drop()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def make_user(app):
+    """Create users: make_user(role="learner", email=None, school=None, cohort=None)."""
+    from trainer.services import accounts
+
+    def make(role: str = "learner", email: str | None = None, school=None, cohort=None, name: str = "Test User"):
+        with app.app_context():
+            school_id = None
+            if role in ("instructor", "school_admin"):
+                school_id = school or accounts.create_school("Test School").id
+            user = accounts.create_user(email or f"{role}-{uuid.uuid4().hex[:6]}@example.com", name, PASSWORD,
+                                        role, school_id)
+            if cohort is not None and role == "learner":
+                from trainer.models import Cohort
+                accounts.join_cohort(user.id, db.session.get(Cohort, cohort).join_code)
+            db.session.commit()
+            return user.id, user.email
+    return make
+
+
+@pytest.fixture
+def learner(make_user):
+    return make_user("learner", "learner@example.com")
+
+
+class Browser:
+    """A logged-in test client that fills CSRF tokens from the last page, as a browser would."""
+
+    def __init__(self, client):
+        self.client = client
+        self.token = None
+
+    def get(self, url, **kw):
+        response = self.client.get(url, **kw)
+        tag = re.search(r'<input[^>]*name="csrf_token"[^>]*>', response.get_data(as_text=True))
+        if tag:
+            self.token = re.search(r'value="([^"]+)"', tag.group(0)).group(1)
+        return response
+
+    def post(self, url, data=None, **kw):
+        if self.token is None:
+            self.get("/login")
+        data = dict(data or {})
+        data.setdefault("csrf_token", self.token)
+        return self.client.post(url, data=data, **kw)
+
+    def login(self, email, password=PASSWORD):
+        self.get("/login")
+        return self.post("/login", {"email": email, "password": password})
+
+
+@pytest.fixture
+def browser(client):
+    return Browser(client)
+
+
+@pytest.fixture
+def logged_in(browser, learner):
+    browser.login(learner[1])
+    return browser
