@@ -56,7 +56,7 @@ def present(q: dict, seed: str = "", grade: Grade | None = None, response: Any =
         if order == sorted(order) and len(order) > 1:
             order = order[1:] + order[:1]
         view["shuffled"] = [(i, q["items"][i]) for i in order]
-        view["items"] = q["items"]
+        view["steps"] = q["items"]
     elif kind == "hotspot":
         diagram = content().course.diagrams.get(q["diagram"])
         view["diagram_svg"] = diagram.render(interactive=True, highlight=set(q["regions"]) if grade else set(),

@@ -91,41 +91,48 @@ class Collector:
         self._item(line, "skipped", qid=qid, qtype=qtype, title=title, messages=[reason, *(notes or [])])
 
     def question(self, line: int, data: dict, *, notes: list[str] | None = None, given_id: str | None = None,
-                 key_lines: dict[str, int] | None = None, option_lines: list[int] | None = None) -> dict | None:
-        """Validate one parsed question (a native dict without id) and record it; return the native dict."""
+                 key_lines: dict[str, int] | None = None, option_lines: list[int] | None = None,
+                 entry: LineDict | None = None) -> dict | None:
+        """Validate one parsed question (a native dict without id) and record it; return the native dict.
+
+        ``given_id`` keeps an id from the source (CSV, native) instead of deriving one; ``entry`` is the
+        source's own LineDict (native YAML), validated as it is, with its per-key lines.
+        """
         notes = list(notes or [])
         data = {k: v for k, v in data.items() if v is not None}
-        if not str(data.get("explanation") or "").strip() and data.get("type") != "case":
+        if entry is None and not str(data.get("explanation") or "").strip() and data.get("type") != "case":
             data["explanation"] = NO_EXPLANATION
             notes.append("the file gives no explanation; the placeholder text was used")
         digest = content_digest(data)
-        qid = given_id if given_id else derive_id(data, digest)
+        qid = given_id if (given_id or entry is not None) else derive_id(data, digest)
         title = display_title(data)
-        if qid in self._seen:
+        if qid is not None and qid in self._seen:
             where_file, where_line, other_digest = self._seen[qid]
             where = f"line {where_line}" if where_file == self.filename else f"{where_file}:{where_line}"
-            if given_id and other_digest != digest:
+            if (given_id or entry is not None) and other_digest != digest:
                 self.error(line, f"duplicate question id '{qid}' (also on {where})", title=title,
                            qtype=data.get("type"), notes=notes)
             else:
                 self.skip(line, f"duplicate: the same question as on {where} (id {qid})", title=title,
                           qtype=data.get("type"), notes=notes, qid=qid)
             return None
-        entry = to_linedict({"id": qid, **data}, line, key_lines)
-        if option_lines and isinstance(entry.get("options"), list):
-            for opt, opt_line in zip(entry["options"], option_lines):
-                if isinstance(opt, LineDict):
-                    opt.line = opt_line
+        if entry is None:
+            entry = to_linedict({"id": qid, **data}, line, key_lines)
+            if option_lines and isinstance(entry.get("options"), list):
+                for opt, opt_line in zip(entry["options"], option_lines):
+                    if isinstance(opt, LineDict):
+                        opt.line = opt_line
         problems: list[Problem] = []
         checked = check_question(entry, Checker(Path(self.filename or "import"), problems), None, line,
                                  require_placement=False)
         if problems or checked is None:
             found = [(p.line, p.message) for p in problems] or [(line, "the question is not valid")]
-            self.errors(line, found, title=title, qtype=data.get("type"), notes=notes, qid=qid)
+            self.errors(line, found, title=title, qtype=data.get("type"), notes=notes,
+                        qid=qid if isinstance(qid, str) else None)
             return None
-        self._seen[qid] = (self.filename, line, digest)
+        self._seen[checked["id"]] = (self.filename, line, digest)
         self.result.questions.append(checked)
-        self._item(line, "ok", qid=qid, qtype=checked["type"], title=title, messages=notes)
+        self._item(line, "ok", qid=checked["id"], qtype=checked["type"], title=title, messages=notes)
         return checked
 
 
@@ -218,8 +225,8 @@ def escape_plain(text: str) -> str:
     """Plain text -> Markdown that shows the same characters (nothing becomes markup)."""
     text = text.replace("\\", "\\\\")
     text = re.sub(r"([`*_\[\]])", r"\\\1", text)
-    text = text.replace("<", "&lt;")
     text = re.sub(r"&(?=[A-Za-z#][A-Za-z0-9]*;)", "&amp;", text)
+    text = text.replace("<", "&lt;")
     lines = []
     for line in text.split("\n"):
         line = re.sub(r"^(\s*)([#>+-])", r"\1\\\2", line)

@@ -207,8 +207,6 @@ def _choice(answertext: str, data: dict, fmt: str, notes: list[str]) -> str | No
     options = []
     for marker, raw in answers:
         weight, rest = _weight(raw)
-        if weight is None and raw.startswith("%"):
-            return f"unknown syntax: bad weight in answer {_restore(raw)!r} (write ~%50%answer)"
         if weight is not None and not -100 <= weight <= 100:
             return f"answer weight {format_number(weight)}% is outside -100..100"
         fraction = weight if weight is not None else (100.0 if marker == "=" else 0.0)

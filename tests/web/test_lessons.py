@@ -1,0 +1,70 @@
+"""Learner lesson pages: course map, module, lesson, completion, time on page, search, media."""
+from sqlalchemy import select
+
+from trainer.extensions import db
+from trainer.models import LessonProgress
+
+
+def test_course_map_module_and_lesson(logged_in):
+    course = logged_in.get("/course").get_data(as_text=True)
+    assert "Basics of pain" in course and "0 of 2 complete" in course
+    module = logged_in.get("/modules/basics").get_data(as_text=True)
+    assert "Nociception and pain" in module and "10 min" in module
+    lesson = logged_in.get("/lessons/basics-nociception").get_data(as_text=True)
+    assert 'id="nociception"' in lesson                                   # stable anchor
+    assert 'href="/lessons/basics-sensitisation#allodynia"' in lesson    # internal link resolved
+    assert 'class="callout callout-evidence"' in lesson                   # callout styled
+    assert 'href="#term-nociception"' in lesson and "<dt id=\"term-nociception\">Nociception</dt>" in lesson
+    assert "Raja SN" in lesson                                            # footnote references
+    assert 'rel="next"' in lesson and "Mark complete" in lesson
+
+
+def test_referral_directive_draws_the_diagram(logged_in):
+    page = logged_in.get("/lessons/basics-sensitisation").get_data(as_text=True)
+    assert 'id="referral-piriformis"' in page and 'class="region hl"' in page
+
+
+def test_mark_complete_updates_module_progress_and_continue(app, logged_in, learner):
+    home = logged_in.get("/home").get_data(as_text=True)
+    assert "Nociception and pain" in home
+    logged_in.get("/lessons/basics-nociception")
+    response = logged_in.post("/lessons/basics-nociception/complete", {"go": "next"})
+    assert response.headers["Location"] == "/lessons/basics-sensitisation"
+    assert "1 of 2 complete" in logged_in.get("/course").get_data(as_text=True)
+    assert 'id="continue-link">Piriformis and sensitisation' in logged_in.get("/home").get_data(as_text=True)
+
+
+def test_time_on_page_is_recorded_and_capped(app, logged_in, learner):
+    logged_in.get("/lessons/basics-nociception")
+    assert logged_in.post("/lessons/basics-nociception/time", {"seconds": "95"}).status_code == 200
+    assert logged_in.post("/lessons/basics-nociception/time", {"seconds": "99999"}).status_code == 200
+    for bad in ("-5", "abc", ""):
+        assert logged_in.post("/lessons/basics-nociception/time", {"seconds": bad}).status_code == 400
+    with app.app_context():
+        row = db.session.scalar(select(LessonProgress).where(LessonProgress.learner_id == learner[0]))
+        assert row.seconds_on_page == 95 + 900
+
+
+def test_unknown_lesson_and_module_are_404(logged_in):
+    assert logged_in.get("/lessons/nope").status_code == 404
+    assert logged_in.get("/modules/nope").status_code == 404
+    assert logged_in.post("/lessons/nope/complete").status_code == 404
+
+
+def test_search_ranks_title_match_above_mention_and_highlights(logged_in):
+    page = logged_in.get("/search?q=piriformis").get_data(as_text=True)
+    first = page.index("Piriformis and sensitisation")
+    second = page.index("Nociception and pain")
+    assert first < second
+    assert "<mark>piriformis</mark>" in page.lower()
+    assert "No lesson mentions that" in logged_in.get("/search?q=zzzqqq").get_data(as_text=True)
+
+
+def test_search_escapes_what_was_typed(logged_in):
+    page = logged_in.get("/search?q=<script>alert(1)</script>").get_data(as_text=True)
+    assert "<script>alert(1)" not in page
+
+
+def test_media_route_refuses_traversal(logged_in):
+    assert logged_in.get("/media/../pyproject.toml").status_code == 404
+    assert logged_in.get("/media/01-basics/module.md").status_code == 404

@@ -1,0 +1,213 @@
+"""The study loop from the web: practice, review, idempotency, tampering, exams and deadlines."""
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from trainer.extensions import db
+from trainer.models import Attempt, ItemState, ReviewLog, SafetyError, utcnow
+
+
+def form_of(page):
+    text = page.get_data(as_text=True)
+    token = re.search(r'name="token" value="([^"]+)"', text).group(1)
+    pos = re.search(r'name="position" value="(\d+)"', text)
+    qid = re.search(r'name="(choice|text|number|region|match-0|pos-0|p0-choice)"', text)
+    return token, (int(pos.group(1)) if pos else None), text
+
+
+def logs(app, learner_id):
+    with app.app_context():
+        return db.session.scalar(select(func.count(ReviewLog.id)).where(ReviewLog.learner_id == learner_id))
+
+
+def complete_basics(browser):
+    browser.get("/lessons/basics-nociception")
+    browser.post("/lessons/basics-nociception/complete")
+
+
+def review_until(browser, question_slug_fragment, limit=40):
+    """Answer review items (wrongly where easy) until the one whose stem contains the fragment shows."""
+    for _ in range(limit):
+        page = browser.get("/study/review/next")
+        token, _, text = form_of(page)
+        if question_slug_fragment in text:
+            return token, text
+        browser.post("/study/review/answer", {"token": token, "choice": "a", "text": "x", "number": "0",
+                                              "region": "calf"})
+    raise AssertionError("question never came up")
+
+
+def test_review_shows_counts_and_answer_is_scheduled_and_logged(app, logged_in, learner):
+    assert "Nothing to review" in logged_in.get("/study/review").get_data(as_text=True)
+    complete_basics(logged_in)
+    page = logged_in.get("/study/review").get_data(as_text=True)
+    assert 'id="new-count">15<' in page or 'id="new-count">' in page
+    token, text = review_until(logged_in, "What is nociception?")
+    response = logged_in.post("/study/review/answer", {"token": token, "choice": "a"})
+    feedback = logged_in.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Correct." in feedback and "Nociception is the signal" in feedback
+    assert 'href="/lessons/basics-nociception#nociception"' in feedback
+    with app.app_context():
+        log = db.session.scalars(select(ReviewLog).where(ReviewLog.learner_id == learner[0])
+                                 .order_by(ReviewLog.id.desc())).first()
+        state = db.session.scalar(select(ItemState).where(ItemState.question_id == log.question_id,
+                                                          ItemState.learner_id == learner[0]))
+        assert log.correct and log.rating == 3 and log.kind == "review" and log.state_before == 0
+        assert state.reps == 1 and state.due_at > log.reviewed_at and state.last_review_at == log.reviewed_at
+
+
+def test_double_submit_records_one_log(app, logged_in, learner):
+    complete_basics(logged_in)
+    token, _, _ = form_of(logged_in.get("/study/review/next"))
+    before = logs(app, learner[0])
+    first = logged_in.post("/study/review/answer", {"token": token, "choice": "a", "text": "x", "number": "1"})
+    second = logged_in.post("/study/review/answer", {"token": token, "choice": "a", "text": "x", "number": "1"})
+    assert first.status_code == second.status_code == 302
+    assert first.headers["Location"] == second.headers["Location"]
+    assert logs(app, learner[0]) == before + 1
+
+
+@pytest.mark.parametrize("tamper", ["bad-token", "option"])
+def test_tampered_answers_are_400_and_change_nothing(app, logged_in, learner, tamper):
+    complete_basics(logged_in)
+    token, text = review_until(logged_in, "What is nociception?")
+    before = logs(app, learner[0])
+    data = {"token": token, "choice": "a"}
+    if tamper == "bad-token":
+        data["token"] = token[:-3] + "abc"
+    else:
+        data["choice"] = "zz"
+    response = logged_in.post("/study/review/answer", data)
+    assert response.status_code == 400
+    assert logs(app, learner[0]) == before
+
+
+def test_another_learners_token_and_attempt_are_refused(app, logged_in, learner, make_user):
+    from tests.conftest import Browser
+    complete_basics(logged_in)
+    token, _, _ = form_of(logged_in.get("/study/review/next"))
+    logged_in.post("/study/practice", {"lesson": "basics-nociception"})
+    with app.app_context():
+        attempt_id = db.session.scalar(select(Attempt.id).where(Attempt.learner_id == learner[0]))
+    _, other_email = make_user("learner", "other@example.com")
+    other = Browser(app.test_client())
+    other.login(other_email)
+    other.get("/home")
+    assert other.post("/study/review/answer", {"token": token, "choice": "a"}).status_code == 400
+    assert other.get(f"/study/practice/{attempt_id}").status_code == 404
+    assert other.post(f"/study/practice/{attempt_id}/answer", {"token": token, "position": "0"}).status_code == 404
+
+
+def test_hard_and_easy_refine_a_correct_answer(app, logged_in, learner):
+    complete_basics(logged_in)
+    token, _ = review_until(logged_in, "What is nociception?")
+    location = logged_in.post("/study/review/answer", {"token": token, "choice": "a"}).headers["Location"]
+    log_id = int(re.search(r"/answers/(\d+)", location).group(1))
+    logged_in.get(location)
+    with app.app_context():
+        good_due = db.session.scalar(select(ItemState.due_at).join(ReviewLog, ReviewLog.question_id == ItemState.question_id)
+                                     .where(ReviewLog.id == log_id, ItemState.learner_id == learner[0]))
+    logged_in.post(f"/study/answers/{log_id}/rate", {"rating": "4"})
+    with app.app_context():
+        log = db.session.get(ReviewLog, log_id)
+        easy_due = db.session.scalar(select(ItemState.due_at).where(ItemState.question_id == log.question_id,
+                                                                    ItemState.learner_id == learner[0]))
+        assert log.rating == 4 and easy_due > good_due
+    assert logged_in.post(f"/study/answers/{log_id}/rate", {"rating": "7"}).status_code == 400
+
+
+def test_unsafe_choice_records_safety_error_shown_on_dashboard(app, logged_in, learner):
+    complete_basics(logged_in)
+    token, _ = review_until(logged_in, "hot, swollen calf")
+    location = logged_in.post("/study/review/answer", {"token": token, "choice": "b"}).headers["Location"]
+    assert "would put a client at risk" in logged_in.get(location).get_data(as_text=True)
+    assert "Open safety errors" in logged_in.get("/study/dashboard").get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(SafetyError.id))) == 1
+
+
+def test_practice_set_from_a_lesson_runs_to_a_summary(app, logged_in, learner):
+    response = logged_in.post("/study/practice", {"lesson": "basics-sensitisation"})
+    url = response.headers["Location"]
+    answered = 0
+    while True:
+        page = logged_in.get(url)
+        text = page.get_data(as_text=True)
+        if "Practice set done" in text:
+            break
+        token, position, _ = form_of(page)
+        truefalse = 'name="choice" value="true"' in text
+        data = {"token": token, "position": position, "choice": "false" if truefalse else "a", "text": "piriformis", "number": "1",
+                "region": "buttock", "match-0": "Pain from light touch", "match-1": "No pain at all",
+                "p0-choice": "true", "p1-choice": "a"}
+        for i in range(4):
+            data[f"pos-{i}"] = str(i + 1)
+        result = logged_in.post(url + "/answer", data)
+        assert result.status_code == 302, result.get_data(as_text=True).split("<main")[1][:600]
+        logged_in.get(result.headers["Location"])
+        answered += 1
+    assert answered == 7  # six written + the generated piriformis referral hotspot
+    assert "Reread these sections" in text or "Every answer was right" in text
+    assert logs(app, learner[0]) == 7
+
+
+def test_exam_enforces_order_deadline_and_resumes(app, logged_in, learner):
+    start = logged_in.post("/study/exams", {"length": "7"})
+    url = start.headers["Location"]
+    token, position, text = form_of(logged_in.get(url))
+    assert "Question 1 of 7" in text and "Correct." not in text
+    # answering ahead of the current question is refused
+    assert logged_in.post(url + "/answer", {"token": token, "position": "3", "choice": "a"}).status_code in (400, 409)
+    logged_in.post(url + "/answer", {"token": token, "position": position, "choice": "a"})
+    resumed = logged_in.get(url).get_data(as_text=True)
+    assert "Question 2 of 7" in resumed                       # a reload resumes where it was
+    token2, position2, _ = form_of(logged_in.get(url))
+    with app.app_context():
+        attempt = db.session.get(Attempt, int(url.rsplit("/", 1)[1]))
+        attempt.deadline_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+    late = logged_in.post(url + "/answer", {"token": token2, "position": position2, "choice": "a"})
+    assert late.status_code == 302 and late.headers["Location"].endswith("/result")
+    result = logged_in.get(late.headers["Location"]).get_data(as_text=True)
+    assert "1 of 7 questions answered" in result and "practice estimate" in result.lower() or "Practice estimate" in result
+    with app.app_context():
+        attempt = db.session.get(Attempt, int(url.rsplit("/", 1)[1]))
+        assert attempt.submitted_at is not None
+        assert sum(1 for i in attempt.items if i.answered_at) == 1
+
+
+def test_full_exam_result_has_area_bands(app, logged_in):
+    url = logged_in.post("/study/exams", {"length": "14"}).headers["Location"]
+    for _ in range(14):
+        token, position, _ = form_of(logged_in.get(url))
+        logged_in.post(url + "/answer", {"token": token, "position": position, "choice": "a"})
+    assert "All questions answered" in logged_in.get(url).get_data(as_text=True)
+    result = logged_in.post(url + "/submit").headers["Location"]
+    page = logged_in.get(result).get_data(as_text=True)
+    assert 'id="exam-score">100%' in page and "practice pass" in page and "good" in page
+
+
+@pytest.mark.parametrize("length", ["3", "101", "abc"])
+def test_exam_length_out_of_range_is_refused(logged_in, length):
+    response = logged_in.post("/study/exams", {"length": length})
+    assert response.status_code == 422 and "Choose 5 to 100 questions" in response.get_data(as_text=True) \
+        or "Not a valid integer" in response.get_data(as_text=True)
+
+
+def test_settings_validate_and_save(app, logged_in, learner):
+    logged_in.get("/study/settings")
+    bad = logged_in.post("/study/settings", {"desired_retention": "0.99", "new_per_day": "10",
+                                             "timezone": "Europe/Berlin", "day_start_hour": "4"})
+    assert bad.status_code == 422 and "between 0.80 and 0.95" in bad.get_data(as_text=True)
+    bad_zone = logged_in.post("/study/settings", {"desired_retention": "0.9", "new_per_day": "10",
+                                                  "timezone": "Mars/Olympus", "day_start_hour": "4"})
+    assert bad_zone.status_code == 422
+    ok = logged_in.post("/study/settings", {"desired_retention": "0.85", "new_per_day": "5",
+                                            "timezone": "Europe/Berlin", "day_start_hour": "3"})
+    assert ok.status_code == 302
+    from trainer.models import User
+    with app.app_context():
+        user = db.session.get(User, learner[0])
+        assert (user.desired_retention, user.new_per_day, user.timezone, user.day_start_hour) == (0.85, 5, "Europe/Berlin", 3)
