@@ -135,7 +135,10 @@ def check_question(entry: Any, chk: Checker, course: Course | None, fallback_lin
             q[key] = entry[key].strip() if isinstance(entry[key], str) else entry[key]
     q.setdefault("stem", "")
     _check_common(entry, q, chk, course, require_placement)
-    CHECKS[qtype](entry, q, chk, course)
+    if qtype == "case":
+        _check_case(entry, q, chk, course, require_placement)
+    else:
+        CHECKS[qtype](entry, q, chk, course)
     if len(chk.problems) > before:
         return None
     return q
@@ -277,7 +280,7 @@ def _check_numeric(entry, q, chk, course):
         q["unit"] = entry["unit"]
 
 
-def _check_case(entry, q, chk, course):
+def _check_case(entry, q, chk, course, require_placement: bool = True):
     q["scenario"] = entry["scenario"].strip()
     parts = entry["parts"]
     if not 2 <= len(parts) <= 6:
@@ -285,7 +288,8 @@ def _check_case(entry, q, chk, course):
     out = []
     for index, part in enumerate(parts):
         line = parts.item_lines[index] if isinstance(parts, LineList) else entry.line
-        checked = check_question(part, chk, course, line, is_part=True, parent=q)
+        checked = check_question(part, chk, course, line, is_part=True, parent=q,
+                                 require_placement=require_placement)
         if checked:
             out.append(checked)
     ids = [p["id"] for p in out]

@@ -49,11 +49,16 @@ def _aware(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
+#: fsrs.Card sleeps a millisecond to mint a timestamp id when given none; our cards are identified by
+#: (learner, question) in the database, so a constant id keeps scheduling free of that sleep.
+_CARD_ID = 1
+
+
 def to_card(mem: MemoryState, now: datetime) -> Card:
     if mem.state == NEW:
-        return Card(state=State.Learning, step=0, due=now)
-    return Card(state=State(mem.state), step=mem.step, stability=mem.stability, difficulty=mem.difficulty,
-                due=mem.due_at or now, last_review=mem.last_review_at)
+        return Card(card_id=_CARD_ID, state=State.Learning, step=0, due=now)
+    return Card(card_id=_CARD_ID, state=State(mem.state), step=mem.step, stability=mem.stability,
+                difficulty=mem.difficulty, due=mem.due_at or now, last_review=mem.last_review_at)
 
 
 def retrievability(mem: MemoryState, now: datetime, desired_retention: float = 0.9) -> float:

@@ -11,8 +11,21 @@ from ..content.source import EXAM_AREAS, EXAM_WEIGHTS
 from ..domain import readiness as rd
 from ..domain import scheduling as sched
 from ..extensions import db
-from ..models import ItemState, Question, ReviewLog, SafetyError, User, utcnow
+from ..models import ItemState, Question, QuestionVersion, ReviewLog, SafetyError, User, utcnow
 from .study import Today, today_counts
+
+
+@dataclass
+class OpenSafetyError:
+    created_at: datetime
+    correct_days: int
+    stem: str
+    lesson_ref: str
+
+
+def _short(markdown_text: str, limit: int = 140) -> str:
+    text = " ".join(markdown_text.replace("*", "").replace("_", " ").split())
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"
 
 
 @dataclass
@@ -27,7 +40,7 @@ class Dashboard:
     area_mastery: dict[str, float]
     weakest: list[tuple[str, float]]
     readiness: float
-    safety_errors: list[SafetyError] = field(default_factory=list)
+    safety_errors: list[OpenSafetyError] = field(default_factory=list)
     leeches: int = 0
     studied: int = 0
 
@@ -74,8 +87,13 @@ def build(learner_id: int, now: datetime | None = None) -> Dashboard:
     studied_lessons = {r.lesson for r, q in zip(recalls, questions) if q[0] in states}
     lesson_mastery = rd.mean_by([r for r in recalls if r.lesson in studied_lessons], "lesson")
     weakest = sorted(lesson_mastery.items(), key=lambda kv: kv[1])[:5]
-    errors = list(db.session.scalars(select(SafetyError).where(
-        SafetyError.learner_id == learner_id, SafetyError.resolved_at.is_(None)).order_by(SafetyError.created_at)))
+    errors = [OpenSafetyError(err.created_at, len(err.correct_days), _short(data.get("stem", "")), ref)
+              for err, data, ref in db.session.execute(
+                  select(SafetyError, QuestionVersion.data, Question.lesson_ref)
+                  .join(Question, Question.id == SafetyError.question_id)
+                  .join(QuestionVersion, QuestionVersion.id == Question.current_version_id)
+                  .where(SafetyError.learner_id == learner_id, SafetyError.resolved_at.is_(None))
+                  .order_by(SafetyError.created_at))]
     leeches = db.session.scalar(select(func.count(ItemState.id)).where(
         ItemState.learner_id == learner_id, ItemState.lapses >= sched.LEECH_LAPSES)) or 0
     return Dashboard(today_counts(learner_id, now), forecast, retention, len(logs), weeks, learner.desired_retention,

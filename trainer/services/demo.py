@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Cohort, School, User
+from ..models import Cohort, School, User  # noqa: F401
 from . import accounts
 
 DEMO_PASSWORD = "practice-demo-26"
@@ -33,12 +33,8 @@ def create_demo(progress=None) -> list[tuple[str, str, str]]:
         accounts.join_cohort(learner.id, DEMO_JOIN_CODE)
         learners.append(learner)
     db.session.flush()
-    try:
-        from .simulate import simulate_history
-    except ImportError:  # the study loop's simulator is optional for accounts-only demos
-        simulate_history = None
-    if simulate_history:
-        simulate_history([l.id for l in learners], days=60, progress=progress)
+    from .simulate import simulate_history
+    simulate_history([l.id for l in learners], days=60, progress=progress)
     return [("site admin", "admin@demo.test", DEMO_PASSWORD),
             ("school admin", "director@demo.test", DEMO_PASSWORD),
             ("instructor", "instructor@demo.test", DEMO_PASSWORD),

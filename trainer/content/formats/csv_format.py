@@ -136,7 +136,8 @@ def parse(text: str, filename: str, col: Collector) -> None:
             col.error(line, f"{what}: the row has {len(cells)} value{'s' if len(cells) != 1 else ''} but the header "
                             f"has {len(names)} columns")
             continue
-        _row(dict(zip(names, (c.strip() for c in cells))), line, col)
+        cells = [c.replace("\r\n", "\n").replace("\r", "\n").strip() for c in cells]
+        _row(dict(zip(names, cells)), line, col)
 
 
 def _row(row: dict[str, str], line: int, col: Collector) -> None:

@@ -219,6 +219,9 @@ def _choice(answertext: str, data: dict, fmt: str, notes: list[str]) -> str | No
         options.append(option)
     data["type"] = "single" if single else "multiple"
     data["options"] = options
+    if single and sum(o["correct"] for o in options) > 1:
+        return ("more than one right answer ('='): a multiple-choice question has one '=' answer; for several "
+                "right answers give each a positive weight instead, e.g. ~%50%first ~%50%second")
     if not any(o["correct"] for o in options):
         return "no correct answer: mark the right answer with '=' (or give positive %weights%)"
     if not single:

@@ -177,6 +177,8 @@ def _question(elem, qtype: str, line: int, category: list[str], col: Collector) 
         return
     notes: list[str] = []
     _files_note(elem, notes)
+    if "@@PLUGINFILE@@" in ET.tostring(elem, encoding="unicode"):
+        notes.append("the text refers to files stored in Moodle (@@PLUGINFILE@@); those links will not work")
     tags = [slugify(t.findtext("text") or t.text or "", 60) for t in elem.findall("tags/tag")]
     data: dict = {"title": title or None, "stem": _md(elem.find("questiontext"), "html"),
                   "tags": merge_tags(category, [t for t in tags if t])}
