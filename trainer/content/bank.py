@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .course import ID_RE, Course
-from .render import plain_text, render_markdown
+from .render import is_blank_once_sanitised
 from .source import EXAM_AREAS, Checker, LineDict, LineList, Problem, YamlError, display_path, load_yaml
 
 TYPES = ("single", "multiple", "truefalse", "short", "matching", "ordering", "hotspot", "numeric", "case")
@@ -161,8 +161,7 @@ def _check_common(entry: LineDict, q: dict, chk: Checker, course: Course | None,
         if q.get("media") and q["media"] not in course.diagrams:
             chk.add(entry.line_of("media"), f"unknown diagram '{q['media']}'")
     for key in ("stem", "explanation"):
-        if key in entry and isinstance(entry[key], str) and entry[key].strip() and \
-                not plain_text(render_markdown(entry[key]).html) and "<img" not in render_markdown(entry[key]).html:
+        if key in entry and isinstance(entry[key], str) and entry[key].strip() and is_blank_once_sanitised(entry[key]):
             chk.add(entry.line_of(key), f"'{key}' is empty once unsafe HTML is removed; write it as plain Markdown")
     if q["type"] != "case" and not q["stem"]:
         chk.add(entry.line_of("stem"), "'stem' is empty")

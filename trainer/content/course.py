@@ -16,6 +16,7 @@ from .source import (Checker, LineDict, LineList, Problem, YamlError, display_pa
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 INTERNAL_LINK_RE = re.compile(r"^(?P<lesson>[a-z0-9][a-z0-9-]*)?(?:#(?P<anchor>[A-Za-z0-9_-]+))?$")
 EXPLICIT_ANCHOR_RE = re.compile(r"\{[^}\n]*#([A-Za-z0-9_-]+)[^}\n]*\}")
+REGION_TAG_RE = re.compile(r'(<[a-z]+\b[^>]*\bid="region-([a-z0-9-]+)")')
 DIRECTIVE_RE = re.compile(r"^\[\[(?P<name>[a-z-]+):\s*(?P<arg>[^\]]*?)\s*\]\]\s*$", re.M)
 MUSCLE_REGIONS = {"head-jaw": "Head and jaw", "neck-shoulder": "Neck and shoulder girdle",
                   "back-trunk": "Back and trunk", "hip-pelvis": "Hip and pelvis",
@@ -34,14 +35,17 @@ class Diagram:
 
     def render(self, highlight: set[str] = frozenset(), interactive: bool = False, label: str = "") -> str:
         """Inline SVG markup with highlighted regions (and focusable regions for hotspot questions)."""
-        svg = self.svg
-        for name in self.regions:
-            classes = ["region"] + (["hl"] if name in highlight else [])
-            extra = f' class="{" ".join(classes)}"'
+        def mark(match: re.Match) -> str:
+            name = match.group(2)
+            if name not in self.regions:
+                return match.group(0)
+            extra = ' class="region hl"' if name in highlight else ' class="region"'
             if interactive:
                 extra += (f' tabindex="0" role="button" data-region="{name}"'
                           f' aria-label="{htmlmod.escape(self.regions[name])}"')
-            svg = re.sub(rf'(<[a-z]+\b[^>]*\bid="region-{re.escape(name)}")', rf"\1{extra}", svg, count=1)
+            return match.group(1) + extra
+
+        svg = REGION_TAG_RE.sub(mark, self.svg)
         title = htmlmod.escape(label or self.title)
         return svg.replace("<svg", f'<svg role="img" aria-label="{title}" focusable="false"', 1)
 
@@ -414,13 +418,17 @@ def _render_lesson(lesson: Lesson, module: Module, course: Course) -> None:
     lesson.anchor_titles = _anchor_titles(rendered.toc)
     lesson._links = rendered.links  # checked once every lesson is rendered
     lesson.text = plain_text(re.sub(r'<figure class="referral".*?</figure>', " ", html, flags=re.S))
-    lesson.words = len(plain_text(render_markdown(_body_without_references(lesson.body)).html).split())
+    lesson.words = count_words(html)
     lesson.footnotes = len(re.findall(r"^\[\^[^\]]+\]:", lesson.body, re.M))
 
 
-def _body_without_references(body: str) -> str:
-    body = re.split(r"^## References\b.*$", body, maxsplit=1, flags=re.M)[0]
-    return re.sub(r"^\[\^[^\]]+\]:.*$", "", body, flags=re.M)
+def count_words(html: str) -> int:
+    """Words a student reads: the body before References, without generated tables and figures."""
+    body = re.split(r'<h2 id="references"', html, maxsplit=1)[0]
+    body = re.sub(r'<figure class="referral".*?</figure>|<table class="muscle-table">.*?</table>', " ", body, flags=re.S)
+    body = re.sub(r'<div class="footnote">.*', " ", body, flags=re.S)
+    body = re.sub(r'<sup id="fnref[^"]*">.*?</sup>', "", body)
+    return len(plain_text(body).split())
 
 
 def _anchor_titles(toc: list[dict]) -> dict[str, str]:
@@ -445,31 +453,33 @@ def _style_callouts(html: str) -> str:
 
 def _mark_key_terms(html: str, lesson: Lesson, course: Course) -> str:
     """Link the first use of each key term in body text to its definition on the page."""
+    parts = re.split(r"(<[^>]+>)", html)
+    eligible = []  # indexes of text parts outside links, headings, code, captions and callout titles
+    depth = 0
+    for i, part in enumerate(parts):
+        if part.startswith("<"):
+            if re.match(r'<(a|h[1-6]|code|pre|dfn|figcaption|p class="admonition-title")\b', part):
+                depth += 1
+            elif depth and (re.match(r"</(a|h[1-6]|code|pre|dfn|figcaption)>", part) or part == "</p>"):
+                depth -= 1
+        elif not depth and part.strip():
+            eligible.append(i)
     for term_name in lesson.key_terms:
         term = course.glossary.get(term_name.lower())
         if term is None:
             continue
         names = sorted({term_name, term.term, *term.aliases}, key=len, reverse=True)
         pattern = re.compile(r"\b(" + "|".join(re.escape(n) for n in names) + r")\b", re.I)
-        parts = re.split(r"(<[^>]+>)", html)
-        depth_block = 0
-        for i, part in enumerate(parts):
-            if part.startswith("<"):
-                if re.match(r"<(a|h[1-6]|code|pre|dfn|figcaption|p class=\"admonition-title\")\b", part):
-                    depth_block += 1
-                elif re.match(r"</(a|h[1-6]|code|pre|dfn|figcaption)>", part) or (depth_block and part == "</p>"):
-                    depth_block = max(0, depth_block - 1)
-                continue
-            if depth_block:
-                continue
-            match = pattern.search(part)
+        for i in eligible:
+            match = pattern.search(parts[i])
             if match:
                 link = (f'<a class="term" href="#{term.anchor}" title="{htmlmod.escape(term.definition)}">'
                         f"{match.group(1)}</a>")
-                parts[i] = part[:match.start()] + link + part[match.end():]
+                before, after = parts[i][:match.start()], parts[i][match.end():]
+                parts[i] = before + link + after
+                eligible.remove(i)  # a linked part is not searched again (its text is now markup)
                 break
-        html = "".join(parts)
-    return html
+    return "".join(parts)
 
 
 def _check_links(lesson: Lesson, module: Module, course: Course) -> None:

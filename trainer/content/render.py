@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -63,10 +64,12 @@ class _CollectExtension(Extension):
     def __init__(self, sink, rewrite):
         super().__init__()
         self.sink, self.rewrite = sink, rewrite
+        self.processor: _Collect | None = None
 
     def extendMarkdown(self, md):
         # After inline processing (so links exist), before serialising.
-        md.treeprocessors.register(_Collect(md, self.sink, self.rewrite), "trainer_links", 1)
+        self.processor = _Collect(md, self.sink, self.rewrite)
+        md.treeprocessors.register(self.processor, "trainer_links", 1)
 
 
 @dataclass
@@ -80,21 +83,42 @@ class Rendered:
 _ID_RE = re.compile(r'\bid="([^"]+)"')
 
 
+_local = threading.local()
+
+
+def _markdown(toc: bool) -> tuple[markdown.Markdown, _CollectExtension]:
+    """One Markdown instance per thread and configuration, reset between documents (building one is slow)."""
+    key = "toc" if toc else "plain"
+    cached = getattr(_local, key, None)
+    if cached is None:
+        collector = _CollectExtension([], None)
+        extensions: list = ["tables", "footnotes", "attr_list", "admonition", "def_list",
+                            "fenced_code", "sane_lists", collector]
+        configs = {"footnotes": {"BACKLINK_TITLE": "Back to the text"}}
+        if toc:
+            extensions.append("toc")
+            configs["toc"] = {"permalink": "#", "permalink_title": "Link to this section", "toc_depth": "2-3"}
+        cached = (markdown.Markdown(extensions=extensions, extension_configs=configs, output_format="html"), collector)
+        setattr(_local, key, cached)
+    return cached
+
+
 def render_markdown(text: str, *, toc: bool = False,
                     rewrite: Callable[[str, str], str] | None = None) -> Rendered:
     """Render author Markdown to sanitised HTML, collecting links, anchors and the table of contents."""
+    md, collector = _markdown(toc)
+    md.reset()
     links: list[Link] = []
-    extensions: list = ["tables", "footnotes", "attr_list", "admonition", "def_list",
-                        "fenced_code", "sane_lists", _CollectExtension(links, rewrite)]
-    configs = {"footnotes": {"BACKLINK_TITLE": "Back to the text"}}
-    if toc:
-        extensions.append("toc")
-        configs["toc"] = {"permalink": "#", "permalink_title": "Link to this section", "toc_depth": "2-3"}
-    md = markdown.Markdown(extensions=extensions, extension_configs=configs, output_format="html")
+    collector.processor.sink, collector.processor.rewrite = links, rewrite
     html = md.convert(text)
     safe = sanitise(html)
     return Rendered(html=safe, links=links, anchors=set(_ID_RE.findall(safe)),
                     toc=getattr(md, "toc_tokens", []) if toc else [])
+
+
+def is_blank_once_sanitised(text: str) -> bool:
+    """True when author text has no visible content left after unsafe markup is removed."""
+    return not plain_text(sanitise(text)) and "<img" not in sanitise(text)
 
 
 def plain_text(html: str) -> str:
