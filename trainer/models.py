@@ -5,7 +5,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer,
+from datetime import date
+
+from sqlalchemy import (JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer,
                         String, Text, UniqueConstraint, TypeDecorator)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -288,6 +290,17 @@ class ReviewLog(db.Model):
     kind: Mapped[str] = mapped_column(String(20))
     #: True when the learner picked an option marked unsafe on a safety item
     unsafe_choice: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class StudyDay(db.Model):
+    """One row per learner and local study day with at least one answer: streaks and active days."""
+
+    __table_args__ = (UniqueConstraint("learner_id", "day"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    learner_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    #: the learner's study date (their time zone, days starting at their day-start hour)
+    day: Mapped[date] = mapped_column(Date)
+    answers: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class SafetyError(db.Model):

@@ -73,8 +73,10 @@ def build(learner_id: int, now: datetime | None = None) -> Dashboard:
         weeks.append((f"{lo:%d %b}", (sum(chunk) / len(chunk)) if chunk else None, len(chunk)))
 
     # Mastery from predicted recall of every live shipped question (unstudied items count 0).
-    states = {row.question_id: row for row in db.session.scalars(
-        select(ItemState).where(ItemState.learner_id == learner_id, ItemState.state != sched.NEW))}
+    states = {row.question_id: row for row in db.session.execute(
+        select(ItemState.question_id, ItemState.state, ItemState.step, ItemState.stability, ItemState.difficulty,
+               ItemState.due_at, ItemState.last_review_at, ItemState.reps, ItemState.lapses)
+        .where(ItemState.learner_id == learner_id, ItemState.state != sched.NEW))}
     questions = db.session.execute(select(Question.id, Question.module_slug, Question.lesson_ref, Question.exam_area)
                                    .where(Question.retired_at.is_(None), Question.school_id.is_(None))).all()
     recalls = []

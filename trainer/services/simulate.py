@@ -27,8 +27,8 @@ from sqlalchemy import delete, insert, select
 
 from ..domain import scheduling as sched
 from ..extensions import db
-from ..models import (ItemState, Lesson, LessonProgress, Module, Question, ReviewLog, SafetyError, User,
-                      utcnow)
+from ..models import (ItemState, Lesson, LessonProgress, Module, Question, ReviewLog, SafetyError, StudyDay,
+                      User, utcnow)
 
 PROFILES = [(1.05, 0.85, 0), (0.95, 0.7, 0), (0.8, 0.55, 0), (1.15, 0.95, 0), (0.75, 0.6, 10)]
 
@@ -62,7 +62,7 @@ def simulate_history(learner_ids: list[int], days: int = 60, now: datetime | Non
         select(QuestionVersion).where(QuestionVersion.id.in_([q.current_version_id for q in questions if q.safety])))}
     total = 0
     for index, learner_id in enumerate(learner_ids):
-        for model in (SafetyError, ReviewLog, ItemState, LessonProgress):
+        for model in (SafetyError, ReviewLog, ItemState, LessonProgress, StudyDay):
             db.session.execute(delete(model).where(model.learner_id == learner_id))
         learner = db.session.get(User, learner_id)
         ability, diligence, idle_days = PROFILES[index % len(PROFILES)]
@@ -138,6 +138,12 @@ def _simulate_one(learner: User, ability: float, diligence: float, idle_days: in
         db.session.execute(insert(LessonProgress), progress_rows)
     if logs:
         db.session.execute(insert(ReviewLog), logs)
+        per_day: dict = {}
+        for log in logs:
+            day = sched.study_day(log["reviewed_at"], learner.timezone, learner.day_start_hour)
+            per_day[day] = per_day.get(day, 0) + 1
+        db.session.execute(insert(StudyDay), [{"learner_id": learner.id, "day": d, "answers": n}
+                                              for d, n in per_day.items()])
     states = [{"learner_id": learner.id, "question_id": i.question_id, "state": i.mem.state, "step": i.mem.step,
                "stability": i.mem.stability, "difficulty": i.mem.difficulty, "due_at": i.mem.due_at,
                "last_review_at": i.mem.last_review_at, "reps": i.mem.reps, "lapses": i.mem.lapses,

@@ -16,7 +16,7 @@ from ..domain import scheduling as sched
 from ..domain.grading import Grade, ResponseError, grade
 from ..extensions import db
 from ..models import (Attempt, AttemptItem, ItemState, Lesson, LessonProgress, Question, QuestionVersion,
-                      ReviewLog, SafetyError, User, utcnow)
+                      ReviewLog, SafetyError, StudyDay, User, utcnow)
 
 
 class StudyError(Exception):
@@ -128,6 +128,7 @@ def record_answer(learner_id: int, token: str, response: Any, *, secret: str, ki
         reps_before=before.reps, lapses_before=before.lapses, retrievability=retr, kind=kind,
         unsafe_choice=bool(result.unsafe and question.safety))
     db.session.add(log)
+    note_study_day(learner, now)
     db.session.flush()
     _track_safety(learner, question, log, result, now)
     return AnswerOutcome(log, result, version.data, leech=bool(row and row.lapses >= sched.LEECH_LAPSES))
@@ -231,14 +232,22 @@ def due_count(learner_id: int, now: datetime) -> int:
         ItemState.state != sched.NEW)) or 0
 
 
-def streak(learner: User, now: datetime) -> int:
-    since = now - timedelta(days=120)
-    times = db.session.scalars(select(ReviewLog.reviewed_at).where(
-        ReviewLog.learner_id == learner.id, ReviewLog.reviewed_at >= since))
-    days = {sched.study_day(t, learner.timezone, learner.day_start_hour) for t in times}
-    day = sched.study_day(now, learner.timezone, learner.day_start_hour)
-    if day not in days:
-        day -= timedelta(days=1)
+def note_study_day(learner: User, moment: datetime) -> None:
+    """Count an answer towards the learner's study day (for streaks and active days)."""
+    day = sched.study_day(moment, learner.timezone, learner.day_start_hour)
+    row = db.session.scalar(select(StudyDay).where(StudyDay.learner_id == learner.id, StudyDay.day == day))
+    if row is None:
+        db.session.add(StudyDay(learner_id=learner.id, day=day, answers=1))
+    else:
+        row.answers += 1
+
+
+def streak(learner: User, now: datetime, limit: int = 400) -> int:
+    """Consecutive study days up to today (or up to yesterday, if today has no answer yet)."""
+    today = sched.study_day(now, learner.timezone, learner.day_start_hour)
+    days = set(db.session.scalars(select(StudyDay.day).where(
+        StudyDay.learner_id == learner.id, StudyDay.day <= today, StudyDay.day > today - timedelta(days=limit))))
+    day = today if today in days else today - timedelta(days=1)
     count = 0
     while day in days:
         count += 1

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: a2333aa66103
+Revision ID: 5df2bc6e9ee9
 Revises: 
-Create Date: 2026-11-24 03:53:31.076262
+Create Date: 2026-11-24 04:29:36.914920
 
 """
 from alembic import op
@@ -11,7 +11,7 @@ import trainer.models
 
 
 # revision identifiers, used by Alembic.
-revision = 'a2333aa66103'
+revision = '5df2bc6e9ee9'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -205,6 +205,15 @@ def upgrade():
     with op.batch_alter_table('question_version', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_question_version_question_id'), ['question_id'], unique=False)
 
+    op.create_table('study_day',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('learner_id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('answers', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['learner_id'], ['user.id'], name=op.f('fk_study_day_learner_id_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_study_day')),
+    sa.UniqueConstraint('learner_id', 'day', name=op.f('uq_study_day_learner_id'))
+    )
     op.create_table('attempt_item',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('attempt_id', sa.Integer(), nullable=False),
@@ -295,6 +304,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_attempt_item_attempt_id'))
 
     op.drop_table('attempt_item')
+    op.drop_table('study_day')
     with op.batch_alter_table('question_version', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_question_version_question_id'))
 
