@@ -1,0 +1,103 @@
+"""Records that must be right: versions, retirement, safety errors over study days, streaks."""
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import func, select
+
+from trainer.content.store import content
+from trainer.extensions import db
+from trainer.models import (ItemState, Lesson, Question, QuestionVersion, ReviewLog, SafetyError, StudyDay,
+                            User)
+from trainer.services import progress, study
+from trainer.services.content_sync import sync_content
+
+SECRET = "test-secret"
+
+
+def answer(learner_id, slug, response, when):
+    question = db.session.scalar(select(Question).where(Question.slug == slug))
+    token = study.issue_token(SECRET, learner_id, question.id)
+    outcome = study.record_answer(learner_id, token, response, secret=SECRET, kind="review", now=when)
+    db.session.commit()
+    return outcome
+
+
+def test_changed_question_gets_a_new_version_and_old_answers_keep_theirs(ctx, learner):
+    when = datetime(2026, 5, 1, 12, tzinfo=timezone.utc)
+    first = answer(learner[0], "b-single", "a", when)
+    loaded = content()
+    original = loaded.bank.questions["b-single"]
+    edited = dict(original.data, stem="What does nociception mean?")
+    try:
+        loaded.bank.questions["b-single"] = type(original)("b-single", edited, original.path, original.line)
+        report = sync_content(loaded)
+        db.session.commit()
+    finally:
+        loaded.bank.questions["b-single"] = original
+    assert report.new_versions == 1
+    question = db.session.scalar(select(Question).where(Question.slug == "b-single"))
+    versions = db.session.scalars(select(QuestionVersion).where(QuestionVersion.question_id == question.id)).all()
+    assert len(versions) == 2
+    assert db.session.get(QuestionVersion, question.current_version_id).data["stem"] == "What does nociception mean?"
+    assert db.session.get(ReviewLog, first.log.id).question_version_id != question.current_version_id
+
+
+def test_removed_content_is_retired_and_history_kept(ctx, learner):
+    when = datetime(2026, 5, 1, 12, tzinfo=timezone.utc)
+    answer(learner[0], "b-tf", False, when)
+    loaded = content()
+    removed_q = loaded.bank.questions.pop("b-tf")
+    removed_lesson = loaded.course.lessons.pop("basics-sensitisation")
+    try:
+        report = sync_content(loaded)
+        db.session.commit()
+    finally:
+        loaded.bank.questions["b-tf"] = removed_q
+        loaded.course.lessons["basics-sensitisation"] = removed_lesson
+    assert "question b-tf" in report.retired and "lesson basics-sensitisation" in report.retired
+    question = db.session.scalar(select(Question).where(Question.slug == "b-tf"))
+    assert question.retired_at is not None
+    assert db.session.scalar(select(func.count(ReviewLog.id)).where(ReviewLog.question_id == question.id)) == 1
+    assert progress.lesson_row("basics-sensitisation") is None          # not served any more
+    assert db.session.scalar(select(Lesson).where(Lesson.slug == "basics-sensitisation")) is not None
+    sync_content(loaded)                                                   # coming back un-retires
+    db.session.commit()
+    assert db.session.scalar(select(Question).where(Question.slug == "b-tf")).retired_at is None
+
+
+def test_safety_error_clears_after_right_answers_on_two_later_days(ctx, learner):
+    day = datetime(2026, 5, 1, 15, tzinfo=timezone.utc)
+    answer(learner[0], "b-safety", "b", day)                               # unsafe choice
+    assert db.session.scalar(select(func.count(SafetyError.id)).where(SafetyError.resolved_at.is_(None))) == 1
+    answer(learner[0], "b-safety", "a", day + timedelta(hours=2))          # same day: does not count
+    answer(learner[0], "b-safety", "a", day + timedelta(days=1))
+    error = db.session.scalar(select(SafetyError))
+    assert error.resolved_at is None and len(error.correct_days) == 1
+    answer(learner[0], "b-safety", "a", day + timedelta(days=1, hours=3))  # second answer that day: still one day
+    answer(learner[0], "b-safety", "a", day + timedelta(days=3))
+    db.session.refresh(error)
+    assert error.resolved_at is not None and len(error.correct_days) == 2
+
+
+def test_streak_counts_local_study_days(ctx, learner):
+    user = db.session.get(User, learner[0])
+    user.timezone, user.day_start_hour = "America/New_York", 4
+    db.session.commit()
+    base = datetime(2026, 6, 10, 16, tzinfo=timezone.utc)  # noon in New York
+    for offset in (0, 1, 2, 4):
+        answer(learner[0], "b-single", "a", base - timedelta(days=offset))
+    assert db.session.scalar(select(func.count(StudyDay.id))) == 4
+    assert study.streak(user, base + timedelta(hours=1)) == 3
+    assert study.streak(user, base + timedelta(days=1)) == 3      # today not studied yet: counts to yesterday
+    assert study.streak(user, base + timedelta(days=2)) == 0
+
+
+def test_exam_answers_are_logged_but_do_not_schedule(ctx, learner):
+    from trainer.services import exams
+    attempt = exams.start_exam(learner[0], length=7, now=datetime(2026, 5, 1, tzinfo=timezone.utc))
+    db.session.commit()
+    item = attempt.items[0]
+    token = study.issue_token(SECRET, learner[0], item.question_id, attempt.id, item.position)
+    study.answer_item(learner[0], attempt, 0, token, "a", secret=SECRET, now=datetime(2026, 5, 1, 0, 5, tzinfo=timezone.utc))
+    db.session.commit()
+    assert db.session.scalar(select(ReviewLog.kind)) == "exam"
+    assert db.session.scalar(select(func.count(ItemState.id))) == 0
