@@ -211,3 +211,30 @@ def test_settings_validate_and_save(app, logged_in, learner):
     with app.app_context():
         user = db.session.get(User, learner[0])
         assert (user.desired_retention, user.new_per_day, user.timezone, user.day_start_hour) == (0.85, 5, "Europe/Berlin", 3)
+
+
+def test_suspended_item_leaves_the_review(app, logged_in, learner):
+    complete_basics(logged_in)
+    token, _ = review_until(logged_in, "What is nociception?")
+    location = logged_in.post("/study/review/answer", {"token": token, "choice": "b"}).headers["Location"]
+    logged_in.get(location)
+    with app.app_context():
+        log = db.session.scalars(select(ReviewLog).order_by(ReviewLog.id.desc())).first()
+    logged_in.post(f"/study/items/{log.question_id}/suspend", {"suspend": "1"})
+    with app.app_context():
+        state = db.session.scalar(select(ItemState).where(ItemState.question_id == log.question_id))
+        assert state.suspended
+        from trainer.services import study
+        assert study.next_review_question(learner[0], state.due_at + timedelta(minutes=1)) != log.question_id
+    assert logged_in.post("/study/items/999999/suspend").status_code == 404
+
+
+def test_custom_exam_by_area(app, logged_in, learner):
+    short = logged_in.post("/study/exams", {"length": "5", "areas": ["ETH", "PRO"]})   # only 4 such items exist
+    assert short.status_code == 409 and "not have enough questions" in short.get_data(as_text=True)
+    url = logged_in.post("/study/exams", {"length": "5", "areas": ["ETH", "PRO", "ASSESS"]}).headers["Location"]
+    with app.app_context():
+        attempt = db.session.get(Attempt, int(url.rsplit("/", 1)[1]))
+        assert {i.exam_area for i in attempt.items} <= {"ETH", "PRO", "ASSESS"} and len(attempt.items) == 5
+        assert attempt.deadline_at - attempt.started_at == timedelta(minutes=6)   # 110 min x 5/100, rounded
+    assert logged_in.post("/study/exams", {"length": "5", "areas": ["NOPE"]}).status_code == 400

@@ -1,0 +1,66 @@
+"""A broken content file leaves the rest of the site up; login throttling shares Redis when configured."""
+import os
+import shutil
+import socket
+
+import pytest
+
+from tests.conftest import COURSE, Browser, make_app
+from trainer.extensions import db
+
+
+def test_broken_lesson_is_left_out_and_the_site_serves_the_rest(tmp_path):
+    shutil.copytree(COURSE, tmp_path / "c")
+    broken = tmp_path / "c" / "modules" / "01-basics" / "02-sensitisation.md"
+    broken.write_text(broken.read_text().replace("minutes: 10", "minutes: [oops"))
+    app, drop = make_app(tmp_path / "c" / "modules", tmp_path / "c" / "question_bank")
+    try:
+        from trainer.services import accounts
+        with app.app_context():
+            accounts.create_user("reader@example.com", "Reader", "correct-horse-battery")
+            db.session.commit()
+        browser = Browser(app.test_client())
+        browser.login("reader@example.com")
+        assert browser.get("/lessons/basics-nociception").status_code == 200
+        assert browser.get("/lessons/basics-sensitisation").status_code == 404
+        assert "Basics of pain" in browser.get("/course").get_data(as_text=True)
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        drop()
+
+
+def _redis_up() -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
+
+
+def test_login_throttle_is_shared_through_redis():
+    """Two app instances (two workers) share one limit when REDIS_URL storage is used."""
+    if not _redis_up():
+        if os.environ.get("CI"):
+            pytest.fail("Redis is expected on 127.0.0.1:6379 in CI")
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    import redis
+    redis.Redis(host="127.0.0.1", port=6379).flushdb()
+    first, drop1 = make_app(RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379", LOGIN_LIMIT="3 per minute")
+    second, drop2 = make_app(RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379", LOGIN_LIMIT="3 per minute")
+    try:
+        a, b = Browser(first.test_client()), Browser(second.test_client())
+        a.get("/login"), b.get("/login")
+        codes = [a.post("/login", {"email": "x@example.com", "password": "wrong-password-1"}).status_code,
+                 b.post("/login", {"email": "x@example.com", "password": "wrong-password-1"}).status_code,
+                 a.post("/login", {"email": "x@example.com", "password": "wrong-password-1"}).status_code,
+                 b.post("/login", {"email": "x@example.com", "password": "wrong-password-1"}).status_code]
+        assert codes == [401, 401, 401, 429]
+    finally:
+        redis.Redis(host="127.0.0.1", port=6379).flushdb()
+        for app, drop in ((first, drop1), (second, drop2)):
+            with app.app_context():
+                db.session.remove()
+                db.engine.dispose()
+            drop()
