@@ -29,6 +29,8 @@ def test_course_shape(real):
         assert lesson.footnotes >= 1, f"{lesson.id} cites no references"
         assert lesson.exam_areas, lesson.id
         assert "case" in lesson.explicit_anchors or "Case" in lesson.body, f"{lesson.id} has no clinical vignette"
+        for leftover in ("{:", "@@", "[[", "!!!"):
+            assert leftover not in lesson.html, f"{lesson.id} shows raw markup {leftover!r}"
     for module in course.modules:
         assert module.exam_areas and module.objectives and len(module.lessons) >= 4
 

@@ -19,6 +19,18 @@ def test_course_map_module_and_lesson(logged_in):
     assert 'rel="next"' in lesson and "Mark complete" in lesson
 
 
+def test_muscle_table_directive_renders_an_accessible_table(tmp_path):
+    from trainer.content.course import load_course
+    import shutil
+    from tests.conftest import COURSE
+    shutil.copytree(COURSE, tmp_path / "c")
+    lesson = tmp_path / "c" / "modules" / "01-basics" / "02-sensitisation.md"
+    lesson.write_text(lesson.read_text().replace("[[referral: piriformis]]", "[[muscle-table: hip-pelvis]]"))
+    html = load_course(tmp_path / "c" / "modules").lessons["basics-sensitisation"].html
+    assert '<table class="muscle-table">' in html and '<th scope="row">Piriformis</th>' in html
+    assert "Nerve to piriformis (S1-S2)" in html and "{:" not in html
+
+
 def test_referral_directive_draws_the_diagram(logged_in):
     page = logged_in.get("/lessons/basics-sensitisation").get_data(as_text=True)
     assert 'id="referral-piriformis"' in page and 'class="region hl"' in page

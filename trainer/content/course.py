@@ -361,7 +361,7 @@ def _expand_directives(lesson: Lesson, course: Course, chk: Checker) -> str:
             if arg not in MUSCLE_REGIONS:
                 chk.add(line, f"unknown muscle region '{arg}' (use one of {', '.join(MUSCLE_REGIONS)})")
                 return ""
-            return muscle_table_markdown([m for m in course.muscles.values() if m.region == arg])
+            return f"\n@@MUSCLES:{arg}@@\n"
         if name == "referral":
             if arg not in course.muscles:
                 chk.add(line, f"unknown muscle '{arg}' in referral directive (see modules/muscles.yaml)")
@@ -372,14 +372,16 @@ def _expand_directives(lesson: Lesson, course: Course, chk: Checker) -> str:
     return DIRECTIVE_RE.sub(replace, lesson.body)
 
 
-def muscle_table_markdown(muscles: list[Muscle]) -> str:
-    def cell(text: str) -> str:
-        return text.replace("|", "/").replace("\n", " ")
-    rows = ["| Muscle | Origin | Insertion | Action | Innervation |", "|---|---|---|---|---|"]
-    for m in muscles:
-        rows.append(f"| **{cell(m.name)}** | {cell(m.origin)} | {cell(m.insertion)} | "
-                    f"{cell('; '.join(m.actions))} | {cell(m.nerve)} ({cell(m.roots)}) |")
-    return "\n" + "\n".join(rows) + "\n{: .muscle-table }\n"
+def muscle_table(muscles: list[Muscle], region: str) -> str:
+    """The muscle reference for one region as an accessible HTML table (escaped; from our own data file)."""
+    esc = htmlmod.escape
+    rows = "".join(
+        f"<tr><th scope=\"row\">{esc(m.name)}</th><td>{esc(m.origin)}</td><td>{esc(m.insertion)}</td>"
+        f"<td>{esc('; '.join(m.actions))}</td><td>{esc(m.nerve)} ({esc(m.roots)})</td></tr>" for m in muscles)
+    return (f'<div class="table-wrap"><table class="muscle-table"><caption>Muscle reference: '
+            f"{esc(MUSCLE_REGIONS[region].lower())}</caption><thead><tr><th scope=\"col\">Muscle</th>"
+            f'<th scope="col">Origin</th><th scope="col">Insertion</th><th scope="col">Action</th>'
+            f'<th scope="col">Innervation (roots)</th></tr></thead><tbody>{rows}</tbody></table></div>')
 
 
 def referral_figure(muscle: Muscle, course: Course) -> str:
@@ -410,6 +412,9 @@ def _render_lesson(lesson: Lesson, module: Module, course: Course) -> None:
     html = rendered.html
     html = re.sub(r"<p>@@REFERRAL:([a-z0-9-]+)@@</p>",
                   lambda m: referral_figure(course.muscles[m.group(1)], course), html)
+    html = re.sub(r"<p>@@MUSCLES:([a-z-]+)@@</p>",
+                  lambda m: muscle_table([x for x in course.muscles.values() if x.region == m.group(1)], m.group(1)),
+                  html)
     html = _style_callouts(html)
     html = _mark_key_terms(html, lesson, course)
     lesson.html = html
@@ -425,7 +430,8 @@ def _render_lesson(lesson: Lesson, module: Module, course: Course) -> None:
 def count_words(html: str) -> int:
     """Words a student reads: the body before References, without generated tables and figures."""
     body = re.split(r'<h2 id="references"', html, maxsplit=1)[0]
-    body = re.sub(r'<figure class="referral".*?</figure>|<table class="muscle-table">.*?</table>', " ", body, flags=re.S)
+    body = re.sub(r'<figure class="referral".*?</figure>|<div class="table-wrap"><table class="muscle-table">.*?</table></div>',
+                  " ", body, flags=re.S)
     body = re.sub(r'<div class="footnote">.*', " ", body, flags=re.S)
     body = re.sub(r'<sup id="fnref[^"]*">.*?</sup>', "", body)
     return len(plain_text(body).split())
