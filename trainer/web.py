@@ -19,6 +19,13 @@ ROLE_LABELS = {"learner": "Student", "instructor": "Instructor",
                "school_admin": "School admin", "site_admin": "Site admin"}
 
 
+def safe_next(target: str | None, default: str) -> str:
+    """``target`` when it is a path on this site, else ``default`` (no open redirects)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return default
+
+
 def roles_required(*roles: str) -> Callable:
     """Allow only signed-in users whose role is one of ``roles`` (403 otherwise)."""
     def decorator(view):

@@ -6,6 +6,7 @@ from flask import (Blueprint, current_app, flash, redirect, render_template, req
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import db, limiter
+from ..web import safe_next
 from ..services import accounts
 from .forms import ChangePasswordForm, JoinForm, LoginForm, ResetForm, SignupForm
 
@@ -68,11 +69,7 @@ def login():
         user = accounts.authenticate(form.email.data, form.password.data)
         if user is not None:
             login_user(user)
-            nxt = request.args.get("next", "")
-            # Only same-site paths: an absolute or protocol-relative URL would be an open redirect.
-            if nxt.startswith("/") and not nxt.startswith("//") and "\\" not in nxt:
-                return redirect(nxt)
-            return redirect(home_url())
+            return redirect(safe_next(request.args.get("next"), home_url()))
         error = "E-mail or password is incorrect."
     status = 401 if error else 200
     return render_template("auth/login.html", form=form, error=error), status

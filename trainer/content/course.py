@@ -130,6 +130,19 @@ class Course:
     def module(self, module_id: str) -> Module | None:
         return next((m for m in self.modules if m.id == module_id), None)
 
+    def ordered_lessons(self) -> list[Lesson]:
+        """Every lesson in the order a student meets them: modules by order, lessons by order."""
+        return [lesson for module in self.modules for lesson in module.lessons]
+
+    def neighbours(self, lesson_id: str) -> tuple[Lesson | None, Lesson | None]:
+        ordered = self.ordered_lessons()
+        ids = [l.id for l in ordered]
+        if lesson_id not in ids:
+            return None, None
+        index = ids.index(lesson_id)
+        return (ordered[index - 1] if index > 0 else None,
+                ordered[index + 1] if index + 1 < len(ordered) else None)
+
     def anchor_exists(self, ref: str) -> bool:
         lesson_id, _, anchor = ref.partition("#")
         lesson = self.lessons.get(lesson_id)

@@ -70,8 +70,7 @@ def lesson(slug: str):
     if item is None or row is None:
         abort(404)
     mod = loaded.module(item.module_id)
-    ordered = [l for m in loaded.modules for l in m.lessons]
-    index = ordered.index(item)
+    prev, nxt = loaded.neighbours(slug)
     completed = False
     if current_user.role == "learner":
         record = progress.record_open(current_user.id, row.id)
@@ -79,8 +78,7 @@ def lesson(slug: str):
         db.session.commit()
     terms = [loaded.glossary[t.lower()] for t in item.key_terms if t.lower() in loaded.glossary]
     return render_template("learn/lesson.html", lesson=item, module=mod, terms=terms, completed=completed,
-                           prev=ordered[index - 1] if index > 0 else None,
-                           next=ordered[index + 1] if index + 1 < len(ordered) else None)
+                           prev=prev, next=nxt)
 
 
 @bp.route("/lessons/<slug>/complete", methods=["POST"])
@@ -92,10 +90,8 @@ def complete_lesson(slug: str):
     progress.mark_complete(current_user.id, row.id)
     db.session.commit()
     flash("Lesson marked complete. Its questions are now in your review.", "success")
-    loaded = content().course
-    ordered = [l.id for m in loaded.modules for l in m.lessons]
-    nxt = ordered[ordered.index(slug) + 1] if slug in ordered and ordered.index(slug) + 1 < len(ordered) else None
-    return redirect(url_for("learn.lesson", slug=nxt) if nxt and request.form.get("go") == "next"
+    _, nxt = content().course.neighbours(slug)
+    return redirect(url_for("learn.lesson", slug=nxt.id) if nxt and request.form.get("go") == "next"
                     else url_for("learn.lesson", slug=slug))
 
 

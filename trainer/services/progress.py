@@ -86,7 +86,7 @@ def last_opened(learner_id: int) -> tuple[str, bool] | None:
 
 def continue_target(course, learner_id: int) -> str | None:
     """The lesson to continue with: the last opened if unfinished, else the next unfinished in course order."""
-    ordered = [lesson.id for module in course.modules for lesson in module.lessons]
+    ordered = [lesson.id for lesson in course.ordered_lessons()]
     done = completed_slugs(learner_id)
     last = last_opened(learner_id)
     if last and not last[1] and last[0] in course.lessons:

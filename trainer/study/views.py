@@ -12,7 +12,7 @@ from ..models import QuestionVersion, ReviewLog, utcnow
 from ..services import dashboard as dash
 from ..services import exams, study
 from ..services.study import StudyError
-from ..web import roles_required
+from ..web import roles_required, safe_next
 from .forms import ExamForm, SettingsForm, parse_response
 from .present import present
 
@@ -94,9 +94,7 @@ def feedback(log_id: int):
     data = db.session.get(QuestionVersion, log.question_version_id).data
     graded = grade(data, log.response)
     state = study.get_state(current_user.id, log.question_id)
-    nxt = request.args.get("next", "")
-    if not nxt.startswith("/") or nxt.startswith("//"):
-        nxt = url_for("study.review_next")
+    nxt = safe_next(request.args.get("next"), url_for("study.review_next"))
     return render_template("study/feedback.html", q=present(data, str(log.id), graded, log.response), log=log,
                            next_url=nxt, state=state, leech=bool(state and state.lapses >= 8))
 
@@ -109,8 +107,7 @@ def rate_answer(log_id: int):
     db.session.commit()
     labels = {2: "Hard", 3: "Good", 4: "Easy"}
     flash(f"Rated {labels[rating]}: the next review is scheduled to match.", "success")
-    nxt = request.form.get("next", "")
-    return redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else url_for("study.review_next"))
+    return redirect(safe_next(request.form.get("next"), url_for("study.review_next")))
 
 
 @bp.route("/items/<int:question_id>/suspend", methods=["POST"])
@@ -123,8 +120,7 @@ def suspend_item(question_id: int):
     study.set_suspended(current_user.id, question_id, suspended)
     db.session.commit()
     flash("Question suspended: it will not come up in review." if suspended else "Question back in your review.", "info")
-    nxt = request.form.get("next", "")
-    return redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else url_for("study.review"))
+    return redirect(safe_next(request.form.get("next"), url_for("study.review")))
 
 
 # --- daily review ------------------------------------------------------------
