@@ -78,7 +78,7 @@ def sync_content(content: Content, now: datetime | None = None, progress=None) -
             report.new_versions += 1
         row.current_version_id = version.id
         report.questions += 1
-        if progress and index % 50 == 0:
+        if progress and (index % 50 == 0 or index + 1 == len(items)):
             progress(index + 1, len(items))
     for slug, row in questions.items():
         if slug not in content.bank.questions and row.retired_at is None:
