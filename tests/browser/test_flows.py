@@ -47,7 +47,7 @@ def test_course_map_lesson_complete_search(live_server, page, learner):
     page.get_by_role("link", name="Course").first.click()
     page.get_by_role("link", name="Basics of pain").click()
     page.get_by_role("link", name="Nociception and pain").click()
-    expect(page.locator("aside.callout-evidence")).to_be_visible()
+    expect(page.locator(".callout-evidence")).to_be_visible()
     page.get_by_role("button", name="Mark complete").click()
     expect(page.get_by_text("Lesson marked complete")).to_be_visible()
     page.goto(live_server + "/course")

@@ -13,7 +13,7 @@ def test_course_map_module_and_lesson(logged_in):
     lesson = logged_in.get("/lessons/basics-nociception").get_data(as_text=True)
     assert 'id="nociception"' in lesson                                   # stable anchor
     assert 'href="/lessons/basics-sensitisation#allodynia"' in lesson    # internal link resolved
-    assert 'class="callout callout-evidence"' in lesson                   # callout styled
+    assert 'class="callout callout-evidence" role="note" aria-label="Evidence"' in lesson  # callout styled
     assert 'href="#term-nociception"' in lesson and "<dt id=\"term-nociception\">Nociception</dt>" in lesson
     assert "Raja SN" in lesson                                            # footnote references
     assert 'rel="next"' in lesson and "Mark complete" in lesson

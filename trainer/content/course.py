@@ -459,15 +459,13 @@ def _anchor_titles(toc: list[dict]) -> dict[str, str]:
 
 
 def _style_callouts(html: str) -> str:
-    """Label callouts for screen readers and give each kind its icon class."""
+    """Label callouts for screen readers (role=note: several per page, so not landmarks) and style each kind."""
     def label(match: re.Match) -> str:
         kind = match.group(1).split()[0]
         if kind not in CALLOUTS:
             return match.group(0)
-        return f'<aside class="callout callout-{kind}" aria-label="{CALLOUTS[kind]}"'
-    html = re.sub(r'<div class="admonition ([a-z -]+)"', label, html)
-    # close the <aside> we opened: admonition blocks are never nested in lessons
-    return re.sub(r'(<aside class="callout[^"]*"[^>]*>.*?)</div>', r"\1</aside>", html, flags=re.S)
+        return f'<div class="callout callout-{kind}" role="note" aria-label="{CALLOUTS[kind]}"'
+    return re.sub(r'<div class="admonition ([a-z -]+)"', label, html)
 
 
 def _mark_key_terms(html: str, lesson: Lesson, course: Course) -> str:
