@@ -62,6 +62,7 @@ def present(q: dict, seed: str = "", grade: Grade | None = None, response: Any =
         view["diagram_svg"] = diagram.render(interactive=True, highlight=set(q["regions"]) if grade else set(),
                                              label="Body diagram: choose a region") if diagram else ""
         view["regions"] = sorted(diagram.regions.items(), key=lambda kv: kv[1]) if diagram else []
+        view["diagram_title"] = diagram.title if diagram else ""
         view["correct_labels"] = [diagram.regions.get(r, r) for r in q["regions"]] if diagram else q["regions"]
     elif kind == "case":
         view["scenario_html"] = markdown_html(q["scenario"])
