@@ -238,3 +238,20 @@ def test_custom_exam_by_area(app, logged_in, learner):
         assert {i.exam_area for i in attempt.items} <= {"ETH", "PRO", "ASSESS"} and len(attempt.items) == 5
         assert attempt.deadline_at - attempt.started_at == timedelta(minutes=6)   # 110 min x 5/100, rounded
     assert logged_in.post("/study/exams", {"length": "5", "areas": ["NOPE"]}).status_code == 400
+
+
+def test_question_not_in_the_attempt_is_400_and_records_nothing(app, logged_in, learner):
+    url = logged_in.post("/study/practice", {"lesson": "basics-nociception"}).headers["Location"]
+    token, position, _ = form_of(logged_in.get(url))
+    assert logged_in.post(url + "/answer", {"token": token, "position": "99", "choice": "a"}).status_code == 400
+    assert logged_in.post(url + "/answer", {"token": token, "position": "x", "choice": "a"}).status_code == 400
+    assert logs(app, learner[0]) == 0
+
+
+def test_token_for_one_position_cannot_answer_another(app, logged_in, learner):
+    url = logged_in.post("/study/exams", {"length": "7"}).headers["Location"]
+    token, position, _ = form_of(logged_in.get(url))
+    logged_in.post(url + "/answer", {"token": token, "position": position, "choice": "a"})
+    # replaying the first question's token against the current (second) position is refused
+    replay = logged_in.post(url + "/answer", {"token": token, "position": position + 1, "choice": "a"})
+    assert replay.status_code == 400 and logs(app, learner[0]) == 1

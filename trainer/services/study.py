@@ -359,15 +359,15 @@ def answer_item(learner_id: int, attempt: Attempt, position: int, token: str, re
     item = next((i for i in attempt.items if i.position == position), None)
     if item is None:
         raise StudyError("That question is not part of this attempt.")
+    data = read_token(secret, token, learner_id)
+    if data.get("p") != position or data.get("a") != attempt.id:
+        raise StudyError("That answer form is for another question of this attempt.")
     existing = existing_log(token)
     if existing is not None and existing.attempt_id == attempt.id:
         version = db.session.get(QuestionVersion, existing.question_version_id)
         return AnswerOutcome(existing, None, version.data, duplicate=True)
     if current is None or item.position != current.position:
         raise StudyError("Questions are answered in order; this one is not the current question.", 409)
-    data = read_token(secret, token, learner_id)
-    if data.get("p") != position:
-        raise StudyError("That answer form is for another question of this attempt.")
     outcome = record_answer(learner_id, token, response, secret=secret, kind="exam" if attempt.kind == "exam" else "practice",
                             now=now, duration_ms=duration_ms, attempt_item=item)
     item.response, item.score, item.answered_at = response, outcome.log.score, now
