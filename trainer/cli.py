@@ -142,6 +142,69 @@ def register_cli(app: Flask) -> None:
         db.session.commit()
         _print_logins(logins)
 
+    @app.cli.command("verify")
+    @with_appcontext
+    def verify_command():
+        """Replay every review log and check it against the stored schedules; exit 1 on any mismatch."""
+        from .services.integrity import verify
+        _require_database()
+        report = verify(progress=_progress("verifying learners"))
+        for problem in report.problems[:200]:
+            click.echo(problem)
+        click.echo(f"{report.learners} learners, {report.logs} answers replayed, {report.states} schedules checked: "
+                   + ("all consistent" if report.ok else f"{len(report.problems)} problem(s)"))
+        sys.exit(0 if report.ok else 1)
+
+    @app.cli.command("backup")
+    @click.argument("path", type=click.Path(dir_okay=False))
+    @click.option("--portable", is_flag=True, help="Write the portable format (gzip JSON) even on SQLite.")
+    @with_appcontext
+    def backup_command(path, portable):
+        """Write a consistent snapshot while the app runs (SQLite online backup, or portable gzip JSON)."""
+        from pathlib import Path as _Path
+
+        from .services.integrity import backup_portable, backup_sqlite
+        _require_database()
+        if db.engine.dialect.name == "sqlite" and not portable:
+            backup_sqlite(db.engine, _Path(path))
+            click.echo(f"SQLite snapshot written to {path}")
+            return
+        counts = backup_portable(_Path(path), progress=_progress("tables"))
+        click.echo(f"portable backup written to {path}: {sum(counts.values())} rows in {len(counts)} tables")
+
+    @app.cli.command("restore")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+    @with_appcontext
+    def restore_command(path):
+        """Load a backup into an empty database (run `trainer init` on it first for the portable format)."""
+        from pathlib import Path as _Path
+
+        from .services.integrity import RestoreError, restore_portable, restore_sqlite
+        _require_database()
+        with open(path, "rb") as fh:
+            is_sqlite = fh.read(16).startswith(b"SQLite format 3")
+        try:
+            if is_sqlite:
+                if db.engine.dialect.name != "sqlite":
+                    raise RestoreError("an SQLite snapshot restores into SQLite only; make a --portable backup "
+                                       "to move to PostgreSQL")
+                if database_is_empty():
+                    restore_sqlite(db.engine, _Path(path))
+                    click.echo(f"restored {path}")
+                    return
+                raise RestoreError("the target database is not empty (it already has tables): restore an SQLite snapshot into a "
+                                   "new, empty database file")
+            if database_is_empty():
+                from flask_migrate import upgrade
+                upgrade()
+            counts = restore_portable(_Path(path), progress=_progress("tables"))
+            db.session.commit()
+        except RestoreError as exc:
+            db.session.rollback()
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+        click.echo(f"restored {sum(counts.values())} rows in {len(counts)} tables from {path}")
+
     from .bank_cli import bank
     app.cli.add_command(bank)
 
