@@ -77,9 +77,13 @@ def test_portable_backup_moves_sqlite_history_to_postgresql(populated, tmp_path)
         assert run("verify", env=target).returncode == 0
         from trainer.config import normalise_database_url
         engine = create_engine(normalise_database_url(target["DATABASE_URL"]))
-        with engine.connect() as conn:
-            assert conn.execute(text("SELECT COUNT(*) FROM review_log")).scalar() > 1000
+        source = create_engine(populated["DATABASE_URL"])
+        with engine.connect() as conn, source.connect() as original:
+            for table in ("review_log", "item_state", "user", "study_day", "safety_error"):
+                count = f'SELECT COUNT(*) FROM "{table}"'
+                assert conn.execute(text(count)).scalar() == original.execute(text(count)).scalar() > 0
         engine.dispose()
+        source.dispose()
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
