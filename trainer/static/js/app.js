@@ -8,6 +8,16 @@
       target.tagName === "TEXTAREA" || target.tagName === "SELECT");
   }
 
+  // Wide tables scroll sideways on a phone: make the scrolling box reachable and named for keyboard users.
+  document.querySelectorAll(".table-wrap").forEach(function (wrap) {
+    if (wrap.scrollWidth > wrap.clientWidth + 1) {
+      var caption = wrap.querySelector("caption");
+      wrap.tabIndex = 0;
+      wrap.setAttribute("role", "region");
+      wrap.setAttribute("aria-label", caption ? caption.textContent : "Table (scrolls sideways)");
+    }
+  });
+
   // Answer forms: number keys choose, Enter submits; time to answer is sent along.
   var form = document.querySelector("[data-question-form]");
   if (form) {

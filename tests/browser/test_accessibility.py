@@ -1,0 +1,70 @@
+"""axe-core on every page type, as each role: no serious or critical violations."""
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.browser.test_flows import login
+
+pytestmark = pytest.mark.browser
+AXE = Path(os.environ.get("TRAINER_AXE_JS", Path(__file__).resolve().parents[2] / ".ci" / "axe" / "node_modules"
+                          / "axe-core" / "axe.min.js"))
+
+LEARNER_PAGES = ["/home", "/course", "/modules/basics", "/lessons/basics-nociception", "/lessons/basics-sensitisation",
+                 "/search?q=pain", "/study/review", "/study/dashboard", "/study/exams", "/study/settings", "/join",
+                 "/account/password"]
+
+
+@pytest.fixture(scope="module")
+def axe_source():
+    if not AXE.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"axe-core not found at {AXE}; .ci/run installs it from the npm registry")
+        pytest.skip(f"axe-core not found at {AXE}: `npm install --prefix .ci/axe axe-core@4` to run this test")
+    return AXE.read_text()
+
+
+def audit(page, axe_source) -> list:
+    page.add_script_tag(content=axe_source)
+    return page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']})).violations
+        .filter(v => v.impact === 'serious' || v.impact === 'critical')
+        .map(v => `${v.id} (${v.impact}): ${v.nodes[0].target.join(' ')}`)""")
+
+
+@pytest.fixture
+def csp_free_page(chromium):
+    # The test injects axe as an inline script, which the site's CSP (rightly) forbids.
+    context = chromium.new_context(bypass_csp=True, viewport={"width": 390, "height": 844})
+    yield context.new_page()
+    context.close()
+
+
+def test_public_and_learner_pages(live_server, csp_free_page, axe_source, learner):
+    page = csp_free_page
+    found = {}
+    for url in ("/", "/login", "/signup"):
+        page.goto(live_server + url)
+        found[url] = audit(page, axe_source)
+    login(page, live_server, learner[1])
+    page.goto(live_server + "/lessons/basics-nociception")
+    page.get_by_role("button", name="Practise this lesson").click()
+    found["practice question"] = audit(page, axe_source)
+    page.get_by_role("button", name="Check answer").click()
+    found["answer feedback"] = audit(page, axe_source)
+    for url in LEARNER_PAGES:
+        page.goto(live_server + url)
+        found[url] = audit(page, axe_source)
+    page.goto(live_server + "/study/exams")
+    page.get_by_label("Number of questions").fill("5")
+    page.get_by_role("button", name="Start custom exam").click()
+    found["exam question"] = audit(page, axe_source)
+    assert {url: v for url, v in found.items() if v} == {}
+
+
+@pytest.mark.parametrize("role, home", [("instructor", "/school/teaching"), ("school_admin", "/school/"),
+                                        ("site_admin", "/admin/")])
+def test_staff_home_pages(live_server, csp_free_page, axe_source, make_user, role, home):
+    _, email = make_user(role)
+    login(csp_free_page, live_server, email)
+    csp_free_page.goto(live_server + home)
+    assert audit(csp_free_page, axe_source) == []
