@@ -142,6 +142,29 @@ def register_cli(app: Flask) -> None:
         db.session.commit()
         _print_logins(logins)
 
+    @app.cli.command("seed-scale")
+    @click.option("--learners", default=2000, show_default=True, type=click.IntRange(1, 1_000_000))
+    @click.option("--reviews", default=2_000_000, show_default=True, type=click.IntRange(1, 100_000_000))
+    @click.option("--schools", default=4, show_default=True, type=click.IntRange(1, 1000))
+    @click.option("--cohort-size", default=50, show_default=True, type=click.IntRange(1, 10_000))
+    @click.option("--days", default=365, show_default=True, type=click.IntRange(7, 3650))
+    @click.option("--seed", default=1, show_default=True, type=int)
+    @with_appcontext
+    def seed_scale_command(learners, reviews, schools, cohort_size, days, seed):
+        """Fill the database with synthetic schools, learners and review history for benchmarks."""
+        import time as _time
+
+        from .services.scale import seed_scale
+        _require_database()
+        if database_is_empty():
+            initialise()
+        started = _time.perf_counter()
+        counts = seed_scale(learners, reviews, schools=schools, cohort_size=cohort_size, days=days, seed=seed,
+                            progress=_progress("learners"))
+        db.session.commit()
+        click.echo(", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items())
+                   + f" in {_time.perf_counter() - started:.1f} s")
+
     @app.cli.command("verify")
     @with_appcontext
     def verify_command():
