@@ -41,7 +41,8 @@ def create_app(config: dict | None = None) -> Flask:
     from .study.views import bp as study_bp
     from .admin.views import bp as admin_bp
     from .school.views import bp as school_bp
-    for bp in (auth_bp, learn_bp, study_bp, admin_bp, school_bp):
+    from .author.views import bp as author_bp
+    for bp in (auth_bp, learn_bp, study_bp, admin_bp, school_bp, author_bp):
         app.register_blueprint(bp)
 
     from .cli import register_cli

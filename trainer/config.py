@@ -70,6 +70,7 @@ def load_config(overrides: dict | None = None) -> dict:
         "PRACTICE_PASS_MARK": float(os.environ.get("TRAINER_PASS_MARK", 0.70)),
         "LOGIN_LIMIT": os.environ.get("TRAINER_LOGIN_LIMIT", "10 per minute"),
         "RESET_LINK_HOURS": 48,
+        "RISK_READINESS": float(os.environ.get("TRAINER_RISK_READINESS", 0.5)),
     }
     config.update(overrides)
     return config

@@ -19,11 +19,19 @@ def configure_engine_events(app: Flask) -> None:
         if url.database and url.database != ":memory:":
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
+        try:  # SQLite builds without the math functions: the cohort dashboard computes recall with power()
+            cur.execute("SELECT power(2, 2)")
+        except Exception:
+            dbapi_conn.create_function("power", 2, _power, deterministic=True)
         cur.close()
 
     with app.app_context():
         from .extensions import db
         event.listen(db.engine, "connect", on_connect)
+
+
+def _power(base, exponent):
+    return None if base is None or exponent is None else float(base) ** float(exponent)
 
 
 def describe_url(raw: str) -> str:

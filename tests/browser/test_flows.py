@@ -99,7 +99,9 @@ def test_hotspot_by_click(live_server, page, learner):
         page.locator("form[data-question-form] input, form[data-question-form] select").first.focus()
         # answer whatever it is quickly by submitting the generic answers
         page.evaluate("""() => { const f = document.querySelector('form[data-question-form]');
-            f.querySelectorAll('input[type=radio]').forEach((r, i) => { if (i === 0) r.checked = true; });
+            const groups = new Set();   // the first option of every group (a case question has several)
+            f.querySelectorAll('input[type=radio]').forEach(r => {
+                if (!groups.has(r.name)) { groups.add(r.name); r.checked = true; } });
             f.querySelectorAll('input[type=text]').forEach(t => t.value = '1');
             f.querySelectorAll('select').forEach((s, i) => { s.selectedIndex = Math.min(i + 1, s.options.length - 1); });
             f.requestSubmit(); }""")

@@ -69,6 +69,17 @@ def retrievability(mem: MemoryState, now: datetime, desired_retention: float = 0
     return float(scheduler(desired_retention, False).get_card_retrievability(to_card(mem, now), now))
 
 
+def forgetting_curve() -> tuple[float, float]:
+    """``(decay, factor)`` of the fsrs forgetting curve R = (1 + factor * days / stability) ** decay.
+
+    ``days`` is whole days since the last review, as ``retrievability`` counts them. The constants
+    come from the scheduler's own parameters, so a database query computing R in SQL (the cohort
+    dashboard) agrees with ``retrievability``. They do not depend on the desired retention.
+    """
+    decay = -float(scheduler(0.9, False).parameters[20])
+    return decay, 0.9 ** (1 / decay) - 1
+
+
 def review(mem: MemoryState, rating: int, now: datetime, desired_retention: float = 0.9,
            fuzz: bool = True) -> Review:
     """Apply one rated answer at ``now``. A clock that went backwards is treated as 'no time passed'."""

@@ -1,32 +1,350 @@
-"""School pages: the school admin console and the instructor's cohorts."""
+"""School pages: the school admin console, cohort dashboards for staff, exports, the instructor's cohorts.
+
+Access: a school admin reaches every cohort of their school, an instructor only the cohorts they are
+attached to; any other cohort, learner or instructor id is a 404 (whether or not it exists elsewhere),
+and a role without access to a page at all is a 403.
+"""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, url_for
-from flask_login import current_user
+from datetime import date
 
+from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request,
+                   stream_with_context, url_for)
+from flask_login import current_user
+from wtforms import SelectChoice
+
+from ..content.store import content
+from ..content.source import EXAM_AREAS
 from ..extensions import db
-from ..models import User
-from ..services import accounts, schools
+from ..models import Cohort, User
+from ..services import accounts, cohorts, schools
+from ..services import dashboard as learner_dashboard
 from ..web import roles_required
+from .forms import InstructorForm, RosterForm, SchoolForm, cohort_form
+from .present import SCREEN_COLUMNS, display_rows
 
 bp = Blueprint("school", __name__, url_prefix="/school")
 
+admin_only = roles_required("school_admin")
+staff_only = roles_required("school_admin", "instructor")
+
+
+def _my_cohort(cohort_id: int) -> Cohort:
+    """A cohort of the signed-in school admin's school, else 404."""
+    cohort = cohorts.school_cohort(current_user.school_id, cohort_id)
+    if cohort is None:
+        abort(404)
+    return cohort
+
+
+def _staff_cohort(cohort_id: int) -> Cohort:
+    cohort = cohorts.staff_cohort(current_user, cohort_id)
+    if cohort is None:
+        abort(404)
+    return cohort
+
+
+def _set_password_link(user_id: int) -> str:
+    token = accounts.make_reset_token(user_id, current_app.config["SECRET_KEY"])
+    return url_for("auth.reset_password", token=token, _external=True)
+
+
+def _status(form) -> int:
+    return 422 if form.errors or getattr(form, "modules_error", None) else 200
+
+
+# --- console home and profile -------------------------------------------------------
 
 @bp.route("/")
-@roles_required("school_admin")
+@admin_only
 def admin_home():
-    cohorts = schools.cohorts_for_staff(current_user)
-    return render_template("school/admin_home.html", school=current_user.school, cohorts=cohorts,
-                           counts=schools.learner_counts([c.id for c in cohorts]),
-                           learners=schools.school_learners(current_user.school_id))
+    return render_template("school/admin_home.html", school=current_user.school,
+                           cohorts=cohorts.school_cohorts(current_user.school_id))
 
+
+@bp.route("/profile", methods=["GET", "POST"])
+@admin_only
+def edit_school():
+    form = SchoolForm(obj=current_user.school)
+    if form.validate_on_submit():
+        cohorts.rename_school(current_user.school_id, form.name.data)
+        db.session.commit()
+        flash("School name saved.", "success")
+        return redirect(url_for("school.admin_home"))
+    return render_template("school/profile.html", form=form), _status(form)
+
+
+# --- cohorts ------------------------------------------------------------------------
+
+def _save_cohort(form, cohort: Cohort | None):
+    settings = cohorts.CohortSettings(form.name.data, form.starts_on.data, form.exam_date.data,
+                                      form.desired_retention.data, form.new_per_day.data, form.chosen_modules())
+    try:
+        if cohort is None:
+            cohort = cohorts.create_cohort(current_user.school_id, settings)
+            message = f"Cohort {cohort.name} created. Its join code is {cohort.join_code}."
+        else:
+            changed = cohorts.update_cohort(cohort, settings, form.apply_to_learners.data)
+            message = f"Cohort {cohort.name} saved." + (
+                f" Study settings given to {changed} learner{'' if changed == 1 else 's'}." if changed else "")
+    except cohorts.CohortError as exc:
+        db.session.rollback()
+        if exc.field == "modules" or exc.field not in form:
+            form.modules_error = str(exc)
+        else:
+            form[exc.field].errors.append(str(exc))
+        return None
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("school.admin_home"))
+
+
+@bp.route("/cohorts/new", methods=["GET", "POST"])
+@admin_only
+def create_cohort():
+    modules = cohorts.live_modules()
+    form = cohort_form(modules, {slug: i + 1 for i, (slug, _) in enumerate(modules)})
+    if form.validate_on_submit() and (done := _save_cohort(form, None)):
+        return done
+    return render_template("school/cohort_form.html", form=form, cohort=None), _status(form)
+
+
+@bp.route("/cohorts/<int:cohort_id>/edit", methods=["GET", "POST"])
+@admin_only
+def edit_cohort(cohort_id: int):
+    cohort = _my_cohort(cohort_id)
+    modules = cohorts.live_modules()
+    order = cohorts.cohort_module_slugs(cohort.id)
+    form = cohort_form(modules, {slug: i + 1 for i, slug in enumerate(order)}, obj=cohort)
+    if form.validate_on_submit() and (done := _save_cohort(form, cohort)):
+        return done
+    return render_template("school/cohort_form.html", form=form, cohort=cohort), _status(form)
+
+
+@bp.route("/cohorts/<int:cohort_id>/delete", methods=["POST"])
+@admin_only
+def delete_cohort(cohort_id: int):
+    cohort = _my_cohort(cohort_id)
+    name = cohort.name
+    try:
+        cohorts.delete_cohort(cohort)
+    except cohorts.CohortError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("school.edit_cohort", cohort_id=cohort_id))
+    db.session.commit()
+    flash(f"Cohort {name} deleted.", "success")
+    return redirect(url_for("school.admin_home"))
+
+
+@bp.route("/cohorts/<int:cohort_id>/join-code", methods=["POST"])
+@admin_only
+def regenerate_join_code(cohort_id: int):
+    cohort = _my_cohort(cohort_id)
+    code = cohorts.regenerate_join_code(cohort)
+    db.session.commit()
+    flash(f"New join code for {cohort.name}: {code}. The old code no longer works.", "success")
+    return redirect(url_for("school.admin_home"))
+
+
+# --- the cohort dashboard, drill-down and exports ---------------------------------------------
+
+def _table_args() -> tuple[str, bool, bool]:
+    sort = request.args.get("sort", "name")
+    return (sort if sort in cohorts.SORT_KEYS else "name", request.args.get("dir") == "desc",
+            request.args.get("risk") == "1")
+
+
+def _dashboard_rows(cohort: Cohort):
+    dash = cohorts.build_dashboard(cohort, risk_readiness=current_app.config["RISK_READINESS"])
+    sort, descending, risk_only = _table_args()
+    rows = cohorts.sort_rows([r for r in dash.rows if r.at_risk or not risk_only], sort, descending)
+    return dash, rows, sort, descending, risk_only
+
+
+@bp.route("/cohorts/<int:cohort_id>")
+@staff_only
+def cohort_dashboard(cohort_id: int):
+    cohort = _staff_cohort(cohort_id)
+    dash, rows, sort, descending, risk_only = _dashboard_rows(cohort)
+    return render_template("school/cohort_dashboard.html", dash=dash, rows=rows, display=display_rows(dash, rows),
+                           sort=sort, descending=descending, risk_only=risk_only, columns=SCREEN_COLUMNS,
+                           percent=cohorts.percent, area_names=EXAM_AREAS, today=dash.now.date(),
+                           inactive_days=cohorts.RISK_INACTIVE_DAYS, overdue_limit=cohorts.RISK_OVERDUE)
+
+
+def _csv_name(cohort: Cohort, what: str) -> str:
+    # ASCII only: HTTP headers are Latin-1, and a file name is no place for surprises.
+    slug = "-".join("".join(ch if ch.isascii() and ch.isalnum() else " " for ch in cohort.name.lower()).split()) \
+        or f"cohort-{cohort.id}"
+    return f"{slug}-{what}-{date.today().isoformat()}.csv"
+
+
+@bp.route("/cohorts/<int:cohort_id>/students.csv")
+@staff_only
+def export_students(cohort_id: int):
+    cohort = _staff_cohort(cohort_id)
+    dash, rows, *_ = _dashboard_rows(cohort)
+    return Response(cohorts.student_csv(dash, rows), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{_csv_name(cohort, "students")}"'})
+
+
+@bp.route("/cohorts/<int:cohort_id>/responses.csv")
+@staff_only
+def export_responses(cohort_id: int):
+    cohort = _staff_cohort(cohort_id)
+    return Response(stream_with_context(cohorts.response_csv_lines(cohort.id)), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{_csv_name(cohort, "responses")}"'})
+
+
+@bp.route("/cohorts/<int:cohort_id>/students/<int:learner_id>")
+@staff_only
+def student_dashboard(cohort_id: int, learner_id: int):
+    cohort = _staff_cohort(cohort_id)
+    learner = cohorts.cohort_learner(cohort.id, learner_id)
+    if learner is None:
+        abort(404)
+    return render_template("study/dashboard.html", d=learner_dashboard.build(learner.id), course=content().course,
+                           learner=learner, read_only=True,
+                           back=(url_for("school.cohort_dashboard", cohort_id=cohort.id), cohort.name))
+
+
+# --- instructors ------------------------------------------------------------------------
+
+@bp.route("/instructors", methods=["GET", "POST"])
+@admin_only
+def manage_instructors():
+    form = InstructorForm()
+    created = None
+    if form.validate_on_submit():
+        try:
+            instructor = cohorts.create_instructor(current_user.school_id, form.name.data, form.email.data)
+        except cohorts.CohortError as exc:
+            db.session.rollback()
+            form.email.errors.append(str(exc))
+        else:
+            db.session.commit()
+            created = (instructor, _set_password_link(instructor.id))
+            form = InstructorForm(formdata=None)
+    return render_template("school/instructors.html", form=form, created=created,
+                           cohorts=[s.cohort for s in cohorts.school_cohorts(current_user.school_id)],
+                           instructors=cohorts.school_instructors(current_user.school_id),
+                           hours=current_app.config["RESET_LINK_HOURS"]), _status(form)
+
+
+def _my_instructor(instructor_id: int) -> User:
+    instructor = cohorts.school_instructor(current_user.school_id, instructor_id)
+    if instructor is None:
+        abort(404)
+    return instructor
+
+
+@bp.route("/instructors/<int:instructor_id>/cohorts", methods=["POST"])
+@admin_only
+def attach_instructor(instructor_id: int):
+    instructor = _my_instructor(instructor_id)
+    cohort = _my_cohort(request.form.get("cohort", type=int) or 0)
+    cohorts.attach_instructor(cohort, instructor)
+    db.session.commit()
+    flash(f"{instructor.name} now teaches {cohort.name}.", "success")
+    return redirect(url_for("school.manage_instructors"))
+
+
+@bp.route("/instructors/<int:instructor_id>/cohorts/<int:cohort_id>/detach", methods=["POST"])
+@admin_only
+def detach_instructor(instructor_id: int, cohort_id: int):
+    instructor = _my_instructor(instructor_id)
+    cohort = _my_cohort(cohort_id)
+    if not cohorts.detach_instructor(cohort, instructor):
+        abort(404)
+    db.session.commit()
+    flash(f"{instructor.name} no longer teaches {cohort.name}.", "success")
+    return redirect(url_for("school.manage_instructors"))
+
+
+# --- learners ---------------------------------------------------------------------------
+
+@bp.route("/learners")
+@admin_only
+def list_learners():
+    summaries = cohorts.school_cohorts(current_user.school_id)
+    only = request.args.get("cohort", type=int)
+    if only is not None and only not in {s.cohort.id for s in summaries}:
+        abort(404)
+    return render_template("school/learners.html", rows=cohorts.school_roster(current_user.school_id, only),
+                           cohorts=[s.cohort for s in summaries], only=only)
+
+
+def _my_learner(learner_id: int) -> User:
+    learner = cohorts.school_learner(current_user.school_id, learner_id)
+    if learner is None:
+        abort(404)
+    return learner
+
+
+@bp.route("/learners/<int:learner_id>/move", methods=["POST"])
+@admin_only
+def move_learner(learner_id: int):
+    learner = _my_learner(learner_id)
+    cohort = _my_cohort(request.form.get("cohort", type=int) or 0)
+    cohorts.move_learner(current_user.school_id, learner.id, cohort)
+    db.session.commit()
+    flash(f"{learner.name} moved to {cohort.name}. Their study history moves with them.", "success")
+    return redirect(url_for("school.list_learners"))
+
+
+@bp.route("/learners/<int:learner_id>/deactivate", methods=["POST"])
+@admin_only
+def deactivate_learner(learner_id: int):
+    learner = _my_learner(learner_id)
+    cohorts.set_learner_active(learner, False)
+    db.session.commit()
+    flash(f"{learner.name} is deactivated: they cannot log in and leave the cohort tables. "
+          "Their history is kept; reactivate them at any time.", "success")
+    return redirect(url_for("school.list_learners"))
+
+
+@bp.route("/learners/<int:learner_id>/reactivate", methods=["POST"])
+@admin_only
+def reactivate_learner(learner_id: int):
+    learner = _my_learner(learner_id)
+    cohorts.set_learner_active(learner, True)
+    db.session.commit()
+    flash(f"{learner.name} is active again.", "success")
+    return redirect(url_for("school.list_learners"))
+
+
+@bp.route("/roster", methods=["GET", "POST"])
+@admin_only
+def import_roster():
+    form = RosterForm()
+    form.cohort.choices = [SelectChoice(s.cohort.id, s.cohort.name)
+                           for s in cohorts.school_cohorts(current_user.school_id)]
+    result, links = None, []
+    if form.validate_on_submit():
+        cohort = _my_cohort(form.cohort.data)
+        try:
+            result = cohorts.import_roster(current_user.school_id, form.file.data.read(), cohort,
+                                           only_valid=form.mode.data == "valid")
+        except cohorts.CohortError as exc:
+            db.session.rollback()
+            form.file.errors.append(str(exc))
+        else:
+            db.session.commit()
+            links = [(db.session.get(User, uid), _set_password_link(uid)) for uid in result.created]
+    status = 422 if form.errors or (result and result.problems and not result.written) else 200
+    return render_template("school/roster.html", form=form, result=result, links=links,
+                           hours=current_app.config["RESET_LINK_HOURS"], has_cohorts=bool(form.cohort.choices)), status
+
+
+# --- instructors' home and reset links --------------------------------------------------------
 
 @bp.route("/teaching")
 @roles_required("instructor")
 def instructor_home():
-    cohorts = schools.cohorts_for_staff(current_user)
-    return render_template("school/instructor_home.html", cohorts=cohorts,
-                           counts=schools.learner_counts([c.id for c in cohorts]))
+    mine = schools.cohorts_for_staff(current_user)
+    return render_template("school/instructor_home.html", cohorts=mine,
+                           counts=schools.learner_counts([c.id for c in mine]))
 
 
 @bp.route("/users/<int:user_id>/reset-link", methods=["POST"])
@@ -35,7 +353,5 @@ def reset_link(user_id: int):
     target = db.session.get(User, user_id)
     if target is None or not schools.may_reset(current_user, target):
         abort(404)
-    token = accounts.make_reset_token(target.id, current_app.config["SECRET_KEY"])
-    link = url_for("auth.reset_password", token=token, _external=True)
-    return render_template("school/reset_link.html", target=target, link=link,
+    return render_template("school/reset_link.html", target=target, link=_set_password_link(target.id),
                            hours=current_app.config["RESET_LINK_HOURS"])

@@ -45,20 +45,39 @@ def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
-def create_user(email: str, name: str, password: str, role: str = "learner",
-                school_id: int | None = None) -> User:
-    """Create an account. Raises AccountError for a taken e-mail, bad role or weak password."""
+def _check_new_account(email: str, role: str, school_id: int | None) -> None:
     if role not in ROLES:
         raise AccountError(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.")
     if role in ("instructor", "school_admin") and school_id is None:
         raise AccountError("Instructors and school admins must belong to a school.")
     if find_user_by_email(email):
         raise AccountError("An account with this e-mail already exists. Log in, or reset your password.")
+
+
+def create_user(email: str, name: str, password: str, role: str = "learner",
+                school_id: int | None = None) -> User:
+    """Create an account. Raises AccountError for a taken e-mail, bad role or weak password."""
+    _check_new_account(email, role, school_id)
     problem = password_problem(password)
     if problem:
         raise AccountError(problem)
     user = User(email=normalise_email(email), name=name.strip() or email.split("@")[0],
                 password_hash=generate_password_hash(password), role=role, school_id=school_id)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def create_invited_user(email: str, name: str, role: str = "learner", school_id: int | None = None) -> User:
+    """Create an account with a random password nobody is told; the person sets theirs through a reset link.
+
+    Key stretching protects guessable passwords. A 192-bit random one cannot be guessed, so it is hashed
+    with a single PBKDF2 round: a 500-row roster then imports in a blink instead of a minute of scrypt.
+    """
+    _check_new_account(email, role, school_id)
+    user = User(email=normalise_email(email), name=name.strip() or email.split("@")[0],
+                password_hash=generate_password_hash(secrets.token_urlsafe(24), method="pbkdf2:sha256:1"),
+                role=role, school_id=school_id)
     db.session.add(user)
     db.session.flush()
     return user

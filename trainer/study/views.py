@@ -6,11 +6,12 @@ import zoneinfo
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from ..author.forms import ReportForm
 from ..domain.grading import ResponseError
 from ..extensions import db
 from ..models import QuestionVersion, ReviewLog, utcnow
 from ..services import dashboard as dash
-from ..services import exams, study
+from ..services import exams, reports, study
 from ..services.study import StudyError
 from ..web import roles_required, safe_next
 from .forms import ExamForm, SettingsForm, parse_response
@@ -95,8 +96,10 @@ def feedback(log_id: int):
     graded = grade(data, log.response)
     state = study.get_state(current_user.id, log.question_id)
     nxt = safe_next(request.args.get("next"), url_for("study.review_next"))
+    report_form = ReportForm(formdata=None, log_id=str(log.id), next=request.full_path)
     return render_template("study/feedback.html", q=present(data, str(log.id), graded, log.response), log=log,
-                           next_url=nxt, state=state, leech=bool(state and state.lapses >= 8))
+                           next_url=nxt, state=state, leech=bool(state and state.lapses >= 8),
+                           report_form=report_form)
 
 
 @bp.route("/answers/<int:log_id>/rate", methods=["POST"])
@@ -240,6 +243,7 @@ def exam_result(attempt_id: int):
         graded = grade(item.version.data, item.response) if item.response is not None else None
         review.append((item, present(item.version.data, str(item.id), graded, item.response)))
     return render_template("study/exam_result.html", attempt=attempt, review=review,
+                           report_logs=reports.attempt_logs(current_user.id, attempt.id),
                            result=exams.result(attempt, current_app.config["PRACTICE_PASS_MARK"]))
 
 

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 5df2bc6e9ee9
+Revision ID: 8ffa9fc60fef
 Revises: 
-Create Date: 2026-11-24 04:29:36.914920
+Create Date: 2026-11-24 05:28:18.557054
 
 """
 from alembic import op
@@ -11,7 +11,7 @@ import trainer.models
 
 
 # revision identifiers, used by Alembic.
-revision = '5df2bc6e9ee9'
+revision = '8ffa9fc60fef'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -40,8 +40,8 @@ def upgrade():
     sa.Column('school_id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('join_code', sa.String(length=20), nullable=False),
-    sa.Column('starts_on', trainer.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('exam_date', trainer.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('starts_on', sa.Date(), nullable=True),
+    sa.Column('exam_date', sa.Date(), nullable=True),
     sa.Column('desired_retention', sa.Float(), nullable=False),
     sa.Column('new_per_day', sa.Integer(), nullable=False),
     sa.Column('created_at', trainer.models.UTCDateTime(timezone=True), nullable=False),
@@ -137,6 +137,18 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_cohort_instructor_cohort_id'), ['cohort_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_cohort_instructor_instructor_id'), ['instructor_id'], unique=False)
 
+    op.create_table('cohort_module',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('cohort_id', sa.Integer(), nullable=False),
+    sa.Column('module_slug', sa.String(length=100), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['cohort_id'], ['cohort.id'], name=op.f('fk_cohort_module_cohort_id_cohort')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_cohort_module')),
+    sa.UniqueConstraint('cohort_id', 'module_slug', name=op.f('uq_cohort_module_cohort_id'))
+    )
+    with op.batch_alter_table('cohort_module', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_cohort_module_cohort_id'), ['cohort_id'], unique=False)
+
     op.create_table('enrolment',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('cohort_id', sa.Integer(), nullable=False),
@@ -173,6 +185,7 @@ def upgrade():
     )
     with op.batch_alter_table('item_state', schema=None) as batch_op:
         batch_op.create_index('ix_item_state_learner_due', ['learner_id', 'due_at'], unique=False)
+        batch_op.create_index('ix_item_state_learner_recall', ['learner_id', 'state', 'stability', 'last_review_at', 'question_id', 'due_at', 'suspended'], unique=False)
         batch_op.create_index(batch_op.f('ix_item_state_question_id'), ['question_id'], unique=False)
 
     op.create_table('lesson_progress',
@@ -266,8 +279,36 @@ def upgrade():
     )
     with op.batch_alter_table('review_log', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_review_log_attempt_id'), ['attempt_id'], unique=False)
+        batch_op.create_index('ix_review_log_learner_kind_time', ['learner_id', 'kind', 'reviewed_at', 'state_before', 'correct'], unique=False)
         batch_op.create_index('ix_review_log_learner_time', ['learner_id', 'reviewed_at'], unique=False)
         batch_op.create_index('ix_review_log_question', ['question_id', 'reviewed_at'], unique=False)
+
+    op.create_table('problem_report',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('learner_id', sa.Integer(), nullable=False),
+    sa.Column('question_id', sa.Integer(), nullable=False),
+    sa.Column('question_version_id', sa.Integer(), nullable=False),
+    sa.Column('review_log_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('comment', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('created_at', trainer.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('resolved_at', trainer.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('resolved_by_id', sa.Integer(), nullable=True),
+    sa.Column('reply', sa.Text(), nullable=True),
+    sa.Column('school_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['learner_id'], ['user.id'], name=op.f('fk_problem_report_learner_id_user')),
+    sa.ForeignKeyConstraint(['question_id'], ['question.id'], name=op.f('fk_problem_report_question_id_question')),
+    sa.ForeignKeyConstraint(['question_version_id'], ['question_version.id'], name=op.f('fk_problem_report_question_version_id_question_version')),
+    sa.ForeignKeyConstraint(['resolved_by_id'], ['user.id'], name=op.f('fk_problem_report_resolved_by_id_user')),
+    sa.ForeignKeyConstraint(['review_log_id'], ['review_log.id'], name=op.f('fk_problem_report_review_log_id_review_log')),
+    sa.ForeignKeyConstraint(['school_id'], ['school.id'], name=op.f('fk_problem_report_school_id_school')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_problem_report'))
+    )
+    with op.batch_alter_table('problem_report', schema=None) as batch_op:
+        batch_op.create_index('ix_problem_report_learner', ['learner_id', 'created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_problem_report_question_id'), ['question_id'], unique=False)
+        batch_op.create_index('ix_problem_report_school_status', ['school_id', 'status', 'created_at'], unique=False)
 
     op.create_table('safety_error',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -294,9 +335,16 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_safety_error_learner_id'))
 
     op.drop_table('safety_error')
+    with op.batch_alter_table('problem_report', schema=None) as batch_op:
+        batch_op.drop_index('ix_problem_report_school_status')
+        batch_op.drop_index(batch_op.f('ix_problem_report_question_id'))
+        batch_op.drop_index('ix_problem_report_learner')
+
+    op.drop_table('problem_report')
     with op.batch_alter_table('review_log', schema=None) as batch_op:
         batch_op.drop_index('ix_review_log_question')
         batch_op.drop_index('ix_review_log_learner_time')
+        batch_op.drop_index('ix_review_log_learner_kind_time')
         batch_op.drop_index(batch_op.f('ix_review_log_attempt_id'))
 
     op.drop_table('review_log')
@@ -316,6 +364,7 @@ def downgrade():
     op.drop_table('lesson_progress')
     with op.batch_alter_table('item_state', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_item_state_question_id'))
+        batch_op.drop_index('ix_item_state_learner_recall')
         batch_op.drop_index('ix_item_state_learner_due')
 
     op.drop_table('item_state')
@@ -324,6 +373,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_enrolment_cohort_id'))
 
     op.drop_table('enrolment')
+    with op.batch_alter_table('cohort_module', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_cohort_module_cohort_id'))
+
+    op.drop_table('cohort_module')
     with op.batch_alter_table('cohort_instructor', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_cohort_instructor_instructor_id'))
         batch_op.drop_index(batch_op.f('ix_cohort_instructor_cohort_id'))

@@ -1,0 +1,218 @@
+"""Server time of the cohort dashboard for a cohort of 300 learners with 300,000 review rows.
+
+    python bench/cohort_dashboard.py [--learners 300 --logs 300000 --runs 20]      # SQLite file in a temp dir
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench python bench/cohort_dashboard.py
+
+Syncs the real content, then bulk-inserts per learner: item states for the questions of the lessons they
+completed (a spread of stabilities, review dates and due dates, some overdue), review logs over the last
+90 days (scheduled reviews, practice and exam answers), study days, lesson progress and a few open safety
+errors. Then drives the app in-process (Flask test client: app, middleware, session, database; no network)
+as the school admin and prints percentiles of GET /school/cohorts/<id> and of its CSV export.
+
+The schema is built by the migrations (in a throw-away schema on PostgreSQL), as `trainer init` does.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def report(name: str, seconds: list[float]) -> None:
+    ms = [s * 1000 for s in seconds]
+    print(f"{name:<28} n={len(ms):<4} p50 {statistics.median(ms):7.1f} ms   p95 {pct(ms, .95):7.1f} ms   "
+          f"max {max(ms):7.1f} ms")
+
+
+def calibration_ms() -> float:
+    """A fixed pure-Python loop, so figures from a slow or busy machine can be read against a known one
+    (about 150-250 ms on a current laptop core)."""
+    started = time.perf_counter()
+    total = 0
+    for i in range(3_000_000):
+        total += i * i
+    return (time.perf_counter() - started) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--learners", type=int, default=300)
+    parser.add_argument("--logs", type=int, default=300_000, help="review rows in total")
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL schema for profiling")
+    args = parser.parse_args()
+    tmp = tempfile.mkdtemp(prefix="trainer-bench-")
+    os.environ.setdefault("TRAINER_INSTANCE", tmp)
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp}/bench.db"
+    os.environ["DATABASE_URL"] = url
+
+    from sqlalchemy import create_engine, insert, select, text
+    from werkzeug.security import generate_password_hash
+
+    from trainer import create_app
+    from trainer.config import normalise_database_url
+    from trainer.content.store import content
+    from trainer.domain import scheduling as sched
+    from trainer.extensions import db
+    from trainer.models import (Enrolment, ItemState, Lesson, LessonProgress, Module, Question, ReviewLog,
+                                SafetyError, StudyDay, User, utcnow)
+    from trainer.services import accounts
+    from trainer.services.content_sync import sync_content
+
+    overrides: dict = {"RATELIMIT_ENABLED": False}
+    schema = None
+    if url.startswith(("postgres://", "postgresql")):
+        # A throw-away schema, so the bench runs on any database and leaves nothing behind.
+        schema = "bench_" + uuid.uuid4().hex[:10]
+        admin_engine = create_engine(normalise_database_url(url), isolation_level="AUTOCOMMIT")
+        with admin_engine.connect() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        overrides["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"options": f"-csearch_path={schema}"}}
+    app = create_app(overrides)
+    rng = random.Random(300)
+    fast_hash = generate_password_hash("bench-password-1", method="pbkdf2:sha256:1")
+    try:
+        with app.app_context():
+            print(f"database: {url.split('@')[-1]}", file=sys.stderr)
+            from flask_migrate import upgrade
+            upgrade()
+            sync_content(content())
+            school = accounts.create_school("Bench School")
+            cohort = accounts.create_cohort(school.id, "Bench cohort")
+            director = accounts.create_invited_user("director@bench.test", "Bench Director", "school_admin", school.id)
+            director.password_hash = fast_hash
+            db.session.flush()
+            tag = uuid.uuid4().hex[:6]
+            db.session.execute(insert(User), [
+                {"email": f"learner{n:03d}-{tag}@bench.test", "name": f"Learner {n:03d}", "password_hash": fast_hash,
+                 "role": "learner", "active": True, "desired_retention": 0.9, "new_per_day": 15, "timezone": "UTC",
+                 "day_start_hour": 4} for n in range(args.learners)])
+            learners = list(db.session.scalars(select(User.id).where(User.email.like(f"%-{tag}@bench.test"))
+                                               .order_by(User.id)))
+            now = utcnow()
+            db.session.execute(insert(Enrolment), [{"cohort_id": cohort.id, "learner_id": lid,
+                                                    "enrolled_at": now - timedelta(days=100), "active": True}
+                                                   for lid in learners])
+            lessons = db.session.execute(select(Lesson.id, Lesson.slug).join(Module, Module.id == Lesson.module_id)
+                                         .order_by(Module.order, Lesson.order)).all()
+            by_lesson: dict[str, list[tuple[int, int]]] = {}
+            for qid, vid, ref in db.session.execute(select(Question.id, Question.current_version_id,
+                                                           Question.lesson_ref)):
+                by_lesson.setdefault(ref.split("#")[0], []).append((qid, vid))
+            per_learner = args.logs // len(learners)
+            print(f"inserting {args.learners} learners x {per_learner} review rows", file=sys.stderr)
+            started = time.perf_counter()
+            for index, lid in enumerate(learners):
+                done = rng.randint(3, len(lessons))
+                idle = rng.choice([0, 0, 0, 0, 1, 2, 3, 9, 15])          # some learners stopped a while ago
+                last = now - timedelta(days=idle, hours=rng.uniform(0, 12))
+                seen = [q for _, slug in lessons[:done] for q in by_lesson.get(slug, [])]
+                db.session.execute(insert(LessonProgress), [
+                    {"learner_id": lid, "lesson_id": lesson_id, "first_opened_at": last - timedelta(days=90 - i),
+                     "last_opened_at": last - timedelta(days=90 - i) + timedelta(hours=1),
+                     "completed_at": last - timedelta(days=90 - i) + timedelta(hours=1), "seconds_on_page": 600}
+                    for i, (lesson_id, _) in enumerate(lessons[:done])])
+                states = []
+                for qid, _ in seen:
+                    reviewed = last - timedelta(days=rng.uniform(0, 60))
+                    stability = rng.uniform(0.5, 90)
+                    states.append({"learner_id": lid, "question_id": qid, "state": rng.choice([1, 2, 2, 2, 3]),
+                                   "step": None, "stability": stability, "difficulty": rng.uniform(2, 9),
+                                   "due_at": reviewed + timedelta(days=stability * rng.uniform(0.5, 1.5)),
+                                   "last_review_at": reviewed, "reps": rng.randint(1, 12),
+                                   "lapses": rng.randint(0, 3), "suspended": rng.random() < 0.01, "version": 1})
+                db.session.execute(insert(ItemState), states)
+                logs, days = [], {}
+                for _ in range(per_learner):
+                    qid, vid = rng.choice(seen)
+                    when = last - timedelta(minutes=rng.uniform(0, 90 * 24 * 60))
+                    days[sched.study_day(when, "UTC", 4)] = days.get(sched.study_day(when, "UTC", 4), 0) + 1
+                    right = rng.random() < 0.85
+                    logs.append({"learner_id": lid, "question_id": qid, "question_version_id": vid,
+                                 "token": uuid.uuid4().hex, "reviewed_at": when, "rating": 3 if right else 1,
+                                 "correct": right, "score": 1.0 if right else 0.0, "response": "a",
+                                 "duration_ms": rng.randint(4000, 60000), "state_before": rng.choice([0, 1, 2, 2, 2, 3]),
+                                 "stability_before": 10.0, "difficulty_before": 5.0, "retrievability": 0.9,
+                                 "kind": rng.choice(["review"] * 8 + ["practice", "exam"]), "unsafe_choice": False,
+                                 "reps_before": 4, "lapses_before": 0})
+                db.session.execute(insert(ReviewLog), logs)
+                db.session.execute(insert(StudyDay), [{"learner_id": lid, "day": d, "answers": n}
+                                                      for d, n in days.items()])
+                if index % 10 == 0:
+                    first = db.session.scalar(select(ReviewLog.id).where(ReviewLog.learner_id == lid).limit(1))
+                    db.session.execute(insert(SafetyError), [{"learner_id": lid, "question_id": seen[0][0],
+                                                              "review_log_id": first, "created_at": last,
+                                                              "correct_days": []}])
+                if (index + 1) % 50 == 0:
+                    db.session.commit()
+                    print(f"  {index + 1} learners ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
+            db.session.commit()
+            if db.engine.dialect.name == "postgresql":
+                # What autovacuum does on a live database: statistics and the visibility map
+                # (index-only scans need the latter).
+                with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                    conn.execute(text("VACUUM ANALYZE"))
+            else:
+                db.session.execute(text("ANALYZE"))
+                db.session.commit()
+            totals = {name: db.session.scalar(select(db.func.count()).select_from(model))
+                      for name, model in (("review rows", ReviewLog), ("item states", ItemState),
+                                          ("study days", StudyDay))}
+            cohort_id = cohort.id
+
+        client = app.test_client()
+        page = client.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        assert client.post("/login", data={"email": "director@bench.test", "password": "bench-password-1",
+                                           "csrf_token": token}).status_code == 302
+        timings: dict[str, list[float]] = {}
+        for name, path in (("cohort dashboard", f"/school/cohorts/{cohort_id}"),
+                           ("  sorted, at-risk only", f"/school/cohorts/{cohort_id}?sort=readiness&risk=1"),
+                           ("  students CSV export", f"/school/cohorts/{cohort_id}/students.csv")):
+            started = time.perf_counter()
+            response = client.get(path)
+            first = time.perf_counter() - started
+            assert response.status_code == 200, response.status_code
+            runs = []
+            for _ in range(args.runs):
+                started = time.perf_counter()
+                response = client.get(path)
+                runs.append(time.perf_counter() - started)
+            timings[name] = runs
+            if name == "cohort dashboard":
+                rows = response.get_data(as_text=True).count('data-learner="') // 3
+                print(f"cohort: {rows} learners on the page; " + ", ".join(f"{v:,} {k}" for k, v in totals.items())
+                      + f"; database {app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]}")
+                print(f"first request (cold) {first * 1000:.1f} ms")
+        for name, runs in timings.items():
+            report(name, runs)
+        print(f"machine calibration: {min(calibration_ms() for _ in range(3)):.0f} ms for the reference loop")
+    finally:
+        if schema and args.keep:
+            print(f"kept schema {schema}", file=sys.stderr)
+        elif schema:
+            with app.app_context():
+                db.session.remove()
+                db.engine.dispose()
+            with admin_engine.connect() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+if __name__ == "__main__":
+    main()
