@@ -70,7 +70,7 @@ class TableCells(HTMLParser):
 def shown(key: str, pieces: list[str]) -> str:
     """A cell's figure as a CSV writes it: '43%' -> '43', '–'/'never' -> '', risk badges joined by '; '."""
     if key == "risk":
-        return "" if pieces == ["no"] else "; ".join(pieces)
+        return "" if pieces == ["on track"] else "; ".join(pieces)
     first = pieces[0]
     return "" if first in ("–", "never") else first.removesuffix("%")
 
@@ -98,7 +98,7 @@ def test_demo_admin_sees_an_at_risk_student_explained_and_drills_in(app, demo):
     assert row["name"] == ["Ana Silva"]
     assert any(reason.startswith("no study for ") for reason in row["risk"]), row["risk"]
     at_risk_only = TableCells(text(director.get(f"/school/cohorts/{cohort_id}?risk=1")))
-    assert str(ana_id) in at_risk_only.rows and all(cells["risk"] != ["no"] for cells in at_risk_only.rows.values())
+    assert str(ana_id) in at_risk_only.rows and all(cells["risk"] != ["on track"] for cells in at_risk_only.rows.values())
     student = director.get(f"/school/cohorts/{cohort_id}/students/{ana_id}")
     body = text(student)
     assert student.status_code == 200 and "Ana Silva's progress" in body and "read-only" in body

@@ -9,7 +9,7 @@ The model, per learner:
 - The chance of answering an item right is the FSRS predicted recall R at that moment,
   sharpened or blunted by ability: P = R ** (1 / a). A new item is right with probability
   0.45 * a (the learner has just read the lesson). Safety items are answered unsafely
-  with probability 0.15 * (1.2 - a) when wrong.
+  with probability 0.12 * (1.2 - a) when wrong.
 - Answers go through the same scheduler as real ones (``domain.scheduling.review``) and
   are written as ItemState, ReviewLog, LessonProgress and SafetyError rows in bulk.
 
@@ -117,7 +117,7 @@ def _simulate_one(learner: User, ability: float, diligence: float, idle_days: in
             else:
                 p_right = sched.retrievability(before, moment, retention) ** (1 / ability)
             right = rng.random() < p_right
-            unsafe = bool(item.safety and not right and item.unsafe_option and rng.random() < 0.15 * (1.2 - ability) * 3)
+            unsafe = bool(item.safety and not right and item.unsafe_option and rng.random() < 0.12 * (1.2 - ability))
             result = sched.review(before, sched.rating_for(right), moment, retention, fuzz=False)
             item.mem = result.after
             log_id = uuid.uuid4().hex
