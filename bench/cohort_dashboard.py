@@ -27,17 +27,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from timing import pct, report  # noqa: E402  (bench/timing.py)
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
-def report(name: str, seconds: list[float]) -> None:
-    ms = [s * 1000 for s in seconds]
-    print(f"{name:<28} n={len(ms):<4} p50 {statistics.median(ms):7.1f} ms   p95 {pct(ms, .95):7.1f} ms   "
-          f"max {max(ms):7.1f} ms")
 
 
 def calibration_ms() -> float:
