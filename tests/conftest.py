@@ -139,3 +139,23 @@ def browser(client):
 def logged_in(browser, learner):
     browser.login(learner[1])
     return browser
+
+
+@pytest.fixture
+def demo(app, monkeypatch):
+    """The demo school with its simulated history; returns (demo cohort id, id of Ana, the idle learner).
+
+    Accounts get one PBKDF2 round instead of scrypt: these tests are about the pages, not hashing.
+    """
+    from werkzeug.security import generate_password_hash
+    from sqlalchemy import select
+    from trainer.models import Cohort
+    from trainer.services import accounts
+    from trainer.services.demo import create_demo
+    monkeypatch.setattr(accounts, "generate_password_hash",
+                        lambda password, **_: generate_password_hash(password, method="pbkdf2:sha256:1"))
+    with app.app_context():
+        create_demo()
+        db.session.commit()
+        cohort = db.session.scalar(select(Cohort).where(Cohort.join_code == "DEMO2027"))
+        return cohort.id, accounts.find_user_by_email("ana@demo.test").id

@@ -3,12 +3,9 @@ import re
 
 import pytest
 from playwright.sync_api import expect
-from werkzeug.security import generate_password_hash
 
 from tests.browser.test_flows import login
-from trainer.extensions import db
-from trainer.services import accounts
-from trainer.services.demo import DEMO_PASSWORD, create_demo
+from trainer.services.demo import DEMO_PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -16,13 +13,6 @@ PAGES = ("/school/", "/school/learners", "/school/instructors", "/school/roster"
          "/school/cohorts/new")
 
 
-@pytest.fixture
-def demo(app, monkeypatch):
-    monkeypatch.setattr(accounts, "generate_password_hash",
-                        lambda password, **_: generate_password_hash(password, method="pbkdf2:sha256:1"))
-    with app.app_context():
-        create_demo()
-        db.session.commit()
 
 
 def no_sideways_scroll(page) -> bool:

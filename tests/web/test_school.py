@@ -8,13 +8,12 @@ from html.parser import HTMLParser
 
 import pytest
 from sqlalchemy import event, func, select
-from werkzeug.security import generate_password_hash
 
 from tests.conftest import Browser
 from trainer.extensions import db
 from trainer.models import Cohort, CohortInstructor, Enrolment, Lesson, Module, ReviewLog, School, User
 from trainer.services import accounts, cohorts
-from trainer.services.demo import DEMO_PASSWORD, create_demo
+from trainer.services.demo import DEMO_PASSWORD
 from trainer.services.simulate import simulate_history
 
 
@@ -77,17 +76,6 @@ def shown(key: str, pieces: list[str]) -> str:
 
 # --- the demo, end to end ------------------------------------------------------------------
 
-@pytest.fixture
-def demo(app, monkeypatch):
-    # The demo's accounts with one PBKDF2 round instead of scrypt: these tests are about the pages.
-    monkeypatch.setattr(accounts, "generate_password_hash",
-                        lambda password, **_: generate_password_hash(password, method="pbkdf2:sha256:1"))
-    with app.app_context():
-        create_demo()
-        db.session.commit()
-        cohort = db.session.scalar(select(Cohort).where(Cohort.join_code == "DEMO2027"))
-        ana = accounts.find_user_by_email("ana@demo.test")
-        return cohort.id, ana.id
 
 
 def test_demo_admin_sees_an_at_risk_student_explained_and_drills_in(app, demo):

@@ -178,6 +178,19 @@ def restore_sqlite(engine: Engine, path: Path) -> None:
 
 def restore_portable(path: Path, progress=None) -> dict[str, int]:
     """Load a portable backup into an empty, migrated database. Flushes; the caller commits."""
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            header = json.loads(fh.readline())
+            lines = fh.readlines()
+    except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError):
+        header, lines = None, []
+    if not isinstance(header, dict) or header.get("format") != BACKUP_FORMAT:
+        raise RestoreError(f"{path} is not a trainer backup (expected an SQLite snapshot or the gzip file "
+                           "written by `trainer backup --portable`)")
+    current = db.session.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    if header.get("alembic_revision") != current:
+        raise RestoreError(f"the backup was made at schema revision {header.get('alembic_revision')}, this "
+                           f"database is at {current}: restore with the release that made the backup")
     content_tables = {"module", "lesson", "question", "question_version"}
     for table in _tables():
         if table.name in content_tables or table.name == "alembic_version":
@@ -194,15 +207,6 @@ def restore_portable(path: Path, progress=None) -> dict[str, int]:
     pending: list[tuple[str, list[dict]]] = []
     counts: dict[str, int] = {}
     tables = {t.name: t for t in _tables()}
-    with gzip.open(path, "rt", encoding="utf-8") as fh:
-        header = json.loads(fh.readline())
-        if header.get("format") != BACKUP_FORMAT:
-            raise RestoreError(f"{path} is not a trainer backup")
-        current = db.session.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        if header.get("alembic_revision") != current:
-            raise RestoreError(f"the backup was made at schema revision {header.get('alembic_revision')}, this "
-                               f"database is at {current}: restore with the release that made the backup")
-        lines = fh.readlines()
     for number, line in enumerate(lines, 1):
         block = json.loads(line)
         table = tables.get(block["table"])
