@@ -10,6 +10,7 @@ errors. Then drives the app in-process (Flask test client: app, middleware, sess
 as the school admin and prints percentiles of GET /school/cohorts/<id> and of its CSV export.
 
 The schema is built by the migrations (in a throw-away schema on PostgreSQL), as `trainer init` does.
+Writes this database's part of bench/out/cohort_dashboard.md and refreshes bench/REPORT.md (--no-report: print only).
 """
 from __future__ import annotations
 
@@ -29,7 +30,25 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from timing import pct, report  # noqa: E402  (bench/timing.py)
+from timing import line, pct  # noqa: E402  (bench/timing.py)
+
+import report as rep  # noqa: E402  (bench/report.py)
+
+
+def write_report(kind: str, lines: list[str], timings: dict[str, list[float]]) -> None:
+    """This database's part of the cohort_dashboard section; the section joins the parts of both databases."""
+    rep.OUT.mkdir(parents=True, exist_ok=True)
+    info = rep.machine(os.environ.get("DATABASE_URL") if kind == "postgresql" else None)
+    p50 = statistics.median(timings["cohort dashboard"]) * 1000
+    part = (f"### {kind}\n\n" + rep.machine_table(info) + f"\nCommand: `python bench/cohort_dashboard.py "
+            f"{' '.join(sys.argv[1:])}`\n\n```\n" + "\n".join(lines) + "\n```\n\nTarget p50 < 300 ms: "
+            f"{p50:.0f} ms, {'PASS' if p50 < 300 else 'MISS'}\n")
+    (rep.OUT / f"cohort_dashboard-{kind}.part.md").write_text(part)
+    parts = [(rep.OUT / f"cohort_dashboard-{k}.part.md") for k in ("sqlite", "postgresql")]
+    body = "\n".join(p.read_text() for p in parts if p.exists())
+    rep.write_section("cohort_dashboard", "## Cohort dashboard: 300 learners, 300k review rows\n\n" + body,
+                      {"kind": kind, "timings_s": timings})
+    rep.publish()
 
 
 
@@ -50,6 +69,7 @@ def main() -> None:
     parser.add_argument("--logs", type=int, default=300_000, help="review rows in total")
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL schema for profiling")
+    parser.add_argument("--no-report", action="store_true", help="print only; do not write bench/out/ or REPORT.md")
     args = parser.parse_args()
     tmp = tempfile.mkdtemp(prefix="trainer-bench-")
     os.environ.setdefault("TRAINER_INSTANCE", tmp)
@@ -176,6 +196,7 @@ def main() -> None:
         assert client.post("/login", data={"email": "director@bench.test", "password": "bench-password-1",
                                            "csrf_token": token}).status_code == 302
         timings: dict[str, list[float]] = {}
+        lines: list[str] = []
         for name, path in (("cohort dashboard", f"/school/cohorts/{cohort_id}"),
                            ("  sorted, at-risk only", f"/school/cohorts/{cohort_id}?sort=readiness&risk=1"),
                            ("  students CSV export", f"/school/cohorts/{cohort_id}/students.csv")):
@@ -191,12 +212,15 @@ def main() -> None:
             timings[name] = runs
             if name == "cohort dashboard":
                 rows = response.get_data(as_text=True).count('data-learner="') // 3
-                print(f"cohort: {rows} learners on the page; " + ", ".join(f"{v:,} {k}" for k, v in totals.items())
-                      + f"; database {app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]}")
-                print(f"first request (cold) {first * 1000:.1f} ms")
-        for name, runs in timings.items():
-            report(name, runs)
-        print(f"machine calibration: {min(calibration_ms() for _ in range(3)):.0f} ms for the reference loop")
+                lines.append(f"cohort: {rows} learners on the page; "
+                             + ", ".join(f"{v:,} {k}" for k, v in totals.items())
+                             + f"; database {app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]}")
+                lines.append(f"first request (cold) {first * 1000:.1f} ms")
+        lines += [line(name, runs) for name, runs in timings.items()]
+        lines.append(f"machine calibration: {min(calibration_ms() for _ in range(3)):.0f} ms for the reference loop")
+        print("\n".join(lines))
+        if not args.no_report:
+            write_report(app.config["SQLALCHEMY_DATABASE_URI"].split(":")[0].split("+")[0], lines, timings)
     finally:
         if schema and args.keep:
             print(f"kept schema {schema}", file=sys.stderr)

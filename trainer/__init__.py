@@ -42,8 +42,16 @@ def create_app(config: dict | None = None) -> Flask:
     from .admin.views import bp as admin_bp
     from .school.views import bp as school_bp
     from .author.views import bp as author_bp
-    for bp in (auth_bp, learn_bp, study_bp, admin_bp, school_bp, author_bp):
+    from .bank.views import bp as bank_bp
+    from .bank.transfer import bp as bank_io_bp
+    from .quizzes.views import bp as quizzes_bp
+    from .analysis.views import bp as analysis_bp
+    for bp in (auth_bp, learn_bp, study_bp, admin_bp, school_bp, author_bp, bank_bp, bank_io_bp, quizzes_bp,
+               analysis_bp):
         app.register_blueprint(bp)
+
+    from .bench_floor import register_bench_floor
+    register_bench_floor(app)
 
     from .cli import register_cli
     register_cli(app)

@@ -51,6 +51,9 @@ def initialise(quiet: bool = False) -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from .quizzes.cli import register as register_quiz_cli
+    register_quiz_cli(app)
+
     @app.cli.command("init")
     @with_appcontext
     def init_command():

@@ -59,6 +59,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "REDIS_URL": os.environ.get("REDIS_URL"),
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Stated, not left to Flask-Limiter: its shared instance would inherit False from an earlier app.
+        "RATELIMIT_ENABLED": True,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env == "production",
@@ -71,6 +73,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "LOGIN_LIMIT": os.environ.get("TRAINER_LOGIN_LIMIT", "10 per minute"),
         "RESET_LINK_HOURS": 48,
         "RISK_READINESS": float(os.environ.get("TRAINER_RISK_READINESS", 0.5)),
+        #: benchmarks only: serve GET /_bench/floor, the cheapest route through the full app stack
+        "BENCH_FLOOR": os.environ.get("TRAINER_BENCH_FLOOR", "") == "1",
     }
     config.update(overrides)
     return config

@@ -181,6 +181,18 @@ class Question(db.Model):
     difficulty: Mapped[int] = mapped_column(Integer, default=2)
     safety: Mapped[bool] = mapped_column(Boolean, default=False)
     generated: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: draft | published; drafts are visible to the school's staff only and never drawn into quizzes
+    status: Mapped[str] = mapped_column(String(10), default="published")
+    #: the instructor who wrote it on the web (None for the shipped bank and file imports by the CLI)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    #: the question this one was copied from ("copy to edit" of a shipped or school question)
+    copied_from_id: Mapped[int | None] = mapped_column(ForeignKey("question.id"))
+    #: tags of the current version, lower case, for the question list's filter
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: plain text of the current version's stem and options, for the question list's search
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     current_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("question_version.id", use_alter=True))
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -201,6 +213,10 @@ class QuestionVersion(db.Model):
     #: the question as written (native format dict), frozen for this version
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: 1, 2, 3... per question, in the order versions were created
+    number: Mapped[int] = mapped_column(Integer, default=1)
+    #: who saved this version on the web (None for file syncs)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
 
 
 # --- study records -----------------------------------------------------------
@@ -235,13 +251,72 @@ class ItemState(db.Model):
     __mapper_args__ = {"version_id_col": version}
 
 
+class Quiz(db.Model):
+    """An instructor's quiz: which questions it holds and how it is taken. Assigned to cohorts."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("school.id"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    #: fixed | random | blueprint
+    mode: Mapped[str] = mapped_column(String(10))
+    #: fixed: {"questions": [ids]}; random: {"count", "module", "area", "tag", "difficulty"};
+    #: blueprint: {"count", "areas"}
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: None: untimed
+    time_limit_minutes: Mapped[int | None] = mapped_column(Integer)
+    #: 0: unlimited
+    attempts_allowed: Mapped[int] = mapped_column(Integer, default=1)
+    #: immediate | after_submit | after_close
+    feedback: Mapped[str] = mapped_column(String(20), default="after_submit")
+    shuffle_questions: Mapped[bool] = mapped_column(Boolean, default=True)
+    shuffle_options: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: fraction 0..1
+    pass_mark: Mapped[float] = mapped_column(Float, default=0.7)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    assignments: Mapped[list[QuizAssignment]] = relationship(back_populates="quiz",
+                                                             order_by="QuizAssignment.opens_at")
+
+
+class QuizAssignment(db.Model):
+    """A quiz set for one cohort, open between two instants."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    quiz_id: Mapped[int] = mapped_column(ForeignKey("quiz.id"), index=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohort.id"), index=True)
+    opens_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    quiz: Mapped[Quiz] = relationship(back_populates="assignments")
+    cohort: Mapped[Cohort] = relationship()
+    accommodations: Mapped[list[Accommodation]] = relationship(cascade="all, delete-orphan")
+
+
+class Accommodation(db.Model):
+    """Extra time for one learner on one assignment."""
+
+    __table_args__ = (UniqueConstraint("assignment_id", "learner_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("quiz_assignment.id"), index=True)
+    learner_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    #: added to the time limit, as a percentage (50: time and a half)
+    extra_percent: Mapped[int] = mapped_column(Integer, default=50)
+
+
 class Attempt(db.Model):
     """A practice set, mock exam or assigned quiz: a fixed list of items taken in order."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     learner_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
-    #: practice | exam
+    #: practice | exam | quiz
     kind: Mapped[str] = mapped_column(String(20))
+    #: the assignment a quiz attempt answers (None for practice and mock exams)
+    assignment_id: Mapped[int | None] = mapped_column(ForeignKey("quiz_assignment.id"), index=True)
     #: what the set was drawn from, e.g. {"lesson": "pain-acute-chronic"} or {"areas": [...], "length": 100}
     scope: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -263,7 +338,9 @@ class AttemptItem(db.Model):
     question_id: Mapped[int] = mapped_column(ForeignKey("question.id"))
     question_version_id: Mapped[int] = mapped_column(ForeignKey("question_version.id"))
     exam_area: Mapped[str] = mapped_column(String(10))
-    response: Mapped[Any | None] = mapped_column(JSON)
+    #: the order options are shown in, when the quiz shuffles them (None: as written)
+    option_order: Mapped[list[int] | None] = mapped_column(JSON(none_as_null=True))
+    response: Mapped[Any | None] = mapped_column(JSON(none_as_null=True))
     score: Mapped[float | None] = mapped_column(Float)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

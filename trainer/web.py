@@ -4,10 +4,13 @@ from __future__ import annotations
 from functools import wraps
 from typing import Callable
 
-from flask import Flask, abort, render_template, request
-from flask_login import current_user, login_required
+from flask import Flask, Request, abort, g, make_response, render_template, request
+from flask_login import AnonymousUserMixin, current_user, login_required
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from werkzeug.exceptions import HTTPException
+from werkzeug.utils import cached_property
 
 from .extensions import db, login_manager
 
@@ -39,7 +42,33 @@ def roles_required(*roles: str) -> Callable:
     return decorator
 
 
+def _without_nul(values: MultiDict) -> ImmutableMultiDict:
+    return ImmutableMultiDict([(k.replace("\x00", ""), v.replace("\x00", "") if isinstance(v, str) else v)
+                               for k, v in values.items(multi=True)])
+
+
+class TrainerRequest(Request):
+    """Requests whose query and form values never carry NUL characters.
+
+    No field of the app accepts one, a browser never sends one, and PostgreSQL refuses them in text, so a
+    tampered value is read as if the NUL were not there (the same on every database).
+    """
+
+    @cached_property
+    def args(self) -> ImmutableMultiDict:
+        args = super().args
+        return _without_nul(args) if any("\x00" in k or "\x00" in v for k, v in args.items(multi=True)) else args
+
+    def _load_form_data(self) -> None:
+        super()._load_form_data()
+        form = self.__dict__.get("form")
+        if form is not None and any("\x00" in k or "\x00" in v for k, v in form.items(multi=True)):
+            self.__dict__["form"] = _without_nul(form)
+
+
 def register_web(app: Flask) -> None:
+    app.request_class = TrainerRequest
+
     from .models import User
 
     @login_manager.user_loader
@@ -88,10 +117,41 @@ def register_web(app: Flask) -> None:
 
     @app.errorhandler(500)
     def server_error(exc):
-        db.session.rollback()
-        return render_template("errors/error.html", code=500, title="Something went wrong",
-                               message="The server hit an error and nothing was saved from this request. "
-                                       "Try again; if it keeps happening, tell your school admin."), 500
+        original = getattr(exc, "original_exception", None)
+        # A database that is down, restarting or busy: the request can simply be sent again.
+        unavailable = isinstance(original, OperationalError) or (
+            isinstance(original, DBAPIError) and original.connection_invalidated)
+        try:
+            db.session.rollback()
+        except SQLAlchemyError:
+            pass
+        code = 503 if unavailable else 500
+        title = "Try again in a moment" if unavailable else "Something went wrong"
+        message = ("The database could not be reached, so nothing was saved from this request. Wait a few "
+                   "seconds and send it again." if unavailable else
+                   "The server hit an error and nothing was saved from this request. "
+                   "Try again; if it keeps happening, tell your school admin.")
+        if unavailable:
+            # Drawing the signed-in user's menu needs the database, which is what failed.
+            g._login_user = AnonymousUserMixin()
+        try:
+            body = render_template("errors/error.html", code=code, title=title, message=message)
+        except Exception:  # noqa: BLE001  (the error page must not fail in its turn)
+            g._login_user = AnonymousUserMixin()
+            try:
+                body = render_template("errors/error.html", code=code, title=title, message=message)
+            except Exception:  # noqa: BLE001
+                body = (f"<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>{title}</title>"
+                        f"<h1>{title}</h1><p>{message}</p></html>")
+        response = make_response(body, code)
+        if unavailable:
+            response.headers["Retry-After"] = "5"
+        return response
+
+    @app.before_request
+    def refuse_nul_in_path():
+        if "\x00" in request.path:  # no page's address holds one
+            abort(404)
 
     @app.before_request
     def refuse_inactive():

@@ -68,3 +68,38 @@ def test_staff_home_pages(live_server, csp_free_page, axe_source, make_user, rol
     login(csp_free_page, live_server, email)
     csp_free_page.goto(live_server + home)
     assert audit(csp_free_page, axe_source) == []
+
+
+def _first_link(page, live_server, start: str, pattern: str) -> str:
+    """The first link on ``start`` whose address matches ``pattern`` (a page type reached as a user would)."""
+    page.goto(live_server + start)
+    href = page.evaluate("""(pattern) => [...document.querySelectorAll('a[href]')].map(a => a.getAttribute('href'))
+        .find(h => new RegExp(pattern).test(h)) || null""", pattern)
+    assert href, f"no link matching {pattern} on {start}"
+    return href
+
+
+def test_staff_pages_of_the_demo_school(demo, live_server, csp_free_page, axe_source):
+    """Every staff page type, on the demo school (cohort with history, a taken quiz, flagged items)."""
+    from trainer.services.demo import DEMO_PASSWORD
+    cohort_id, ana_id = demo
+    page, found = csp_free_page, {}
+    login(page, live_server, "instructor@demo.test", DEMO_PASSWORD)
+    quiz = _first_link(page, live_server, "/quizzes/", r"^/quizzes/\d+$")
+    assignment = _first_link(page, live_server, quiz, r"^/quizzes/assignments/\d+$")
+    analysis = _first_link(page, live_server, "/analysis/", r"^/analysis/quizzes/\d+$")
+    version = _first_link(page, live_server, analysis, r"^/analysis/quizzes/\d+/versions/\d+")
+    question = _first_link(page, live_server, "/bank/", r"^/bank/\d+$")
+    for url in ("/school/teaching", f"/school/cohorts/{cohort_id}", f"/school/cohorts/{cohort_id}/students/{ana_id}",
+                f"/school/cohorts/{cohort_id}/readiness", "/bank/", "/bank/new", "/bank/new/single",
+                "/bank/new/hotspot", question, f"{question}/versions", "/bank/import", "/bank/export", "/quizzes/",
+                "/quizzes/new", quiz, assignment, "/analysis/", analysis, version, "/author/reports"):
+        page.goto(live_server + url)
+        found[url] = audit(page, axe_source)
+    page.context.clear_cookies()
+    login(page, live_server, "director@demo.test", DEMO_PASSWORD)
+    for url in ("/school/", "/school/learners", "/school/instructors", "/school/roster", "/school/profile",
+                "/school/cohorts/new", f"/school/cohorts/{cohort_id}/edit"):
+        page.goto(live_server + url)
+        found["director " + url] = audit(page, axe_source)
+    assert {url: v for url, v in found.items() if v} == {}

@@ -1,5 +1,8 @@
-"""An XSS corpus through every author-controlled content field, opened in real Chromium with the CSP
-switched off, so the sanitiser alone must stop every payload (the CSP is a second line, tested elsewhere)."""
+"""An XSS corpus through every author-controlled content field and every name or text people type into the
+app (school names, cohort names, problem-report comments, staff replies), opened in real Chromium with the
+CSP switched off, so the sanitiser and Jinja's escaping alone must stop every payload (the CSP is a second
+line, tested elsewhere)."""
+import io
 import shutil
 import threading
 from pathlib import Path
@@ -8,12 +11,14 @@ import pytest
 import yaml
 from werkzeug.serving import make_server
 
-from tests.conftest import COURSE, FIXTURES, PASSWORD, make_app
+from tests.conftest import COURSE, FIXTURES, PASSWORD, Browser, make_app
 from tests.browser.test_flows import login
 from trainer.extensions import db
 
 pytestmark = pytest.mark.browser
 PAYLOADS = [line for line in (FIXTURES / "xss_payloads.txt").read_text().splitlines() if line.strip()]
+#: content fields of the course corpus below: lesson body, question stem, option, option feedback, explanation
+CONTENT_FIELDS = 5
 
 
 def build_course(root: Path) -> None:
@@ -97,3 +102,226 @@ def test_no_payload_runs_anywhere(xss_server, chromium):
     check("dashboard")
     context.close()
     assert dialogs == [] and ran == []
+
+
+# --- what people type: school and cohort names, report comments and replies -----------------------------
+
+class Runs:
+    """Opens pages in one browser context per user and records any payload that ran."""
+
+    def __init__(self, chromium, base):
+        self.chromium, self.base = chromium, base
+        self.dialogs, self.ran, self.pages = [], [], 0
+
+    def as_user(self, email):
+        context = self.chromium.new_context(bypass_csp=True)
+        page = context.new_page()
+        page.on("dialog", lambda d: (self.dialogs.append((page.url, d.message)), d.dismiss()))
+        login(page, self.base, email)
+        return context, page
+
+    def visit(self, page, url, must_show: str | None = None):
+        page.goto(self.base + url)
+        self.pages += 1
+        page.mouse.move(5, 5)
+        page.mouse.move(200, 300)
+        if page.evaluate("() => window.__xss !== undefined"):
+            self.ran.append(url)
+        if must_show is not None:   # the text is there, shown as text: the payload reached the page inert
+            assert must_show in page.inner_text("body"), (url, must_show[:60])
+
+
+def typed(app, web: Browser, url: str, form: dict, expect=(302,)):
+    """Submit a form through the app as its user would (CSRF token from the page)."""
+    web.get(url)
+    response = web.post(url, form)
+    assert response.status_code in expect, (url, response.status_code, response.get_data(as_text=True)[:300])
+    return response
+
+
+@pytest.fixture
+def app():
+    """The suite's app without login throttling: this test logs in 70 different people from one address."""
+    app, drop = make_app(RATELIMIT_ENABLED=False)
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    drop()
+
+
+@pytest.fixture
+def typed_world(app, make_user, monkeypatch):
+    """School S0 whose admin names 65 cohorts with the payloads; 65 schools renamed to a payload by their own
+    admins; a learner in every one of those cohorts who files 65 reports with payload comments."""
+    from sqlalchemy import select
+    from trainer.models import Cohort, Question
+    from werkzeug.security import generate_password_hash
+    from trainer.services import accounts, study
+    # one PBKDF2 round instead of scrypt for the 130 accounts: this test is about pages, not hashing
+    monkeypatch.setattr(accounts, "generate_password_hash",
+                        lambda password, **_: generate_password_hash(password, method="pbkdf2:sha256:1"))
+    with app.app_context():
+        s0 = accounts.create_school("School zero").id
+        db.session.commit()
+    admin0 = make_user("school_admin", "admin0@example.com", school=s0)
+    instructor = make_user("instructor", "teacher0@example.com", school=s0)
+    victim = make_user("learner", "victim@example.com")
+    site = make_user("site_admin", "root@example.com")
+    web = Browser(app.test_client())
+    web.login(admin0[1])
+    for i, payload in enumerate(PAYLOADS):
+        # numbered: cohort names are unique per school without regard to case, and two payloads differ only so
+        typed(app, web, "/school/cohorts/new", {"name": f"C{i} {payload}", "desired_retention": "0.9", "new_per_day": "10",
+                                                "module_0": "1"})
+    schools = []
+    for i, payload in enumerate(PAYLOADS):
+        with app.app_context():
+            school = accounts.create_school(f"School {i}")
+            accounts.create_cohort(school.id, f"Plain cohort {i}", f"PLAIN{i:03d}")
+            db.session.commit()
+            schools.append(school.id)
+        admin = make_user("school_admin", f"admin{i + 1}@example.com", school=school.id)
+        web = Browser(app.test_client())
+        web.login(admin[1])
+        typed(app, web, "/school/profile", {"name": f"S{i} {payload}"})
+    with app.app_context():
+        cohorts = list(db.session.scalars(select(Cohort).where(Cohort.school_id == s0).order_by(Cohort.id)))
+        assert [c.name for c in cohorts] == [f"C{i} {p}".strip() for i, p in enumerate(PAYLOADS)]
+        for cohort in cohorts:
+            accounts.join_cohort(victim[0], cohort.join_code)
+            accounts.attach_instructor(cohort.id, instructor[0])
+        for i in range(len(PAYLOADS)):
+            accounts.join_cohort(victim[0], f"PLAIN{i:03d}")
+        question = db.session.scalar(select(Question).where(Question.slug == "b-single"))
+        token = study.issue_token(app.config["SECRET_KEY"], victim[0], question.id)
+        correct = next(o["id"] for o in question.current_version.data["options"] if o.get("correct"))
+        log = study.record_answer(victim[0], token, correct, secret=app.config["SECRET_KEY"], kind="review").log
+        db.session.commit()
+        cohort_ids, question_id, log_id = [c.id for c in cohorts], question.id, log.id
+    web = Browser(app.test_client())
+    web.login(victim[1])
+    for i, payload in enumerate(PAYLOADS):
+        typed(app, web, f"/author/questions/{question_id}/report?log={log_id}",
+              {"log_id": str(log_id), "kind": "unclear", "comment": f"Comment {i}: {payload}"})
+    return {"admin0": admin0[1], "instructor": instructor[1], "victim": victim[1], "site": site[1],
+            "cohorts": cohort_ids, "schools": schools, "admins": [f"admin{i + 1}@example.com" for i in range(len(PAYLOADS))]}
+
+
+def test_no_typed_payload_runs_on_any_page_that_shows_it(app, live_server, chromium, typed_world):
+    from sqlalchemy import select
+    from trainer.models import ProblemReport
+    t = typed_world
+    runs = Runs(chromium, live_server)
+
+    # cohort names: the school console, every cohort dashboard and a student's page, the instructor's home
+    context, page = runs.as_user(t["admin0"])
+    runs.visit(page, "/school/", "C0 " + PAYLOADS[0])
+    for url in ("/school/learners", "/school/instructors", "/school/roster"):
+        runs.visit(page, url)
+    for cohort_id in t["cohorts"]:
+        runs.visit(page, f"/school/cohorts/{cohort_id}")
+    context.close()
+    context, page = runs.as_user(t["instructor"])
+    runs.visit(page, "/school/teaching", "C2 " + PAYLOADS[2])
+    # report comments: the inbox (open), then every report's page, answered with a payload reply
+    runs.visit(page, "/author/reports", "Comment 0: " + PAYLOADS[0])
+    with app.app_context():
+        reports = list(db.session.scalars(select(ProblemReport.id).order_by(ProblemReport.id)))
+    assert len(reports) == len(PAYLOADS)
+    for report_id, payload in zip(reports, PAYLOADS):
+        runs.visit(page, f"/author/reports/{report_id}")
+        page.get_by_label("Reply to the learner").fill(payload)
+        page.get_by_role("button", name="Resolve with this reply").click()
+    runs.visit(page, "/author/reports?status=resolved")
+    runs.visit(page, f"/school/cohorts/{t['cohorts'][0]}")
+    context.close()
+
+    # the learner: home (cohort and school names), join page, dashboard, my reports with every reply
+    context, page = runs.as_user(t["victim"])
+    for url in ("/home", "/join", "/study/dashboard", "/author/my-reports"):
+        runs.visit(page, url)
+    for report_id in reports:
+        runs.visit(page, f"/author/my-reports/{report_id}")
+    context.close()
+
+    # school names: each admin's console and profile form; the site admin's list of schools and the inbox
+    for email in t["admins"]:
+        context, page = runs.as_user(email)
+        runs.visit(page, "/school/")
+        runs.visit(page, "/school/profile")
+        context.close()
+    context, page = runs.as_user(t["site"])
+    runs.visit(page, "/admin/")
+    runs.visit(page, "/author/reports?status=resolved")
+    context.close()
+
+    with app.app_context():
+        replies = list(db.session.scalars(select(ProblemReport.reply).order_by(ProblemReport.id)))
+    assert replies == [p.strip() for p in PAYLOADS], "every reply was stored as typed"
+    fields = 4  # school name, cohort name, report comment, staff reply
+    print(f"\nXSS typed fields: {len(PAYLOADS)} payloads x {fields} fields = {len(PAYLOADS) * fields} tried, "
+          f"{runs.pages} page loads; content corpus: {len(PAYLOADS)} x {CONTENT_FIELDS} fields")
+    assert runs.dialogs == [] and runs.ran == []
+
+
+# --- imports: every payload in every import format, uploaded through the web ------------------------------
+
+IMPORT_FORMATS = {"gift": "payloads.gift.txt", "aiken": "payloads.aiken.txt", "moodle-xml": "payloads.xml",
+                  "csv": "payloads.csv"}
+
+
+def payload_questions() -> list[dict]:
+    """One single-choice question per payload: in the stem, an option, its feedback and the explanation
+    (Aiken carries only the stem and options)."""
+    return [{"id": f"imp-{i}", "type": "single", "module": "basics", "lesson": "basics-nociception#nociception",
+             "exam_area": "AP", "difficulty": 1, "tags": ["xss"], "stem": f"Imported {i}: {payload}",
+             "options": [{"text": f"Right {i} {payload}", "correct": True, "feedback": f"Feedback {payload}"},
+                         {"text": f"Wrong {i}"}],
+             "explanation": f"Because {payload}"} for i, payload in enumerate(PAYLOADS)]
+
+
+def test_no_imported_payload_runs_in_the_preview_the_bank_or_the_question_pages(app, live_server, chromium,
+                                                                               make_user):
+    from sqlalchemy import func, select
+    from trainer.content.formats import export_questions
+    from trainer.models import Question
+    from trainer.services import accounts
+    with app.app_context():
+        school = accounts.create_school("Import school").id
+        db.session.commit()
+    teacher = make_user("instructor", "importer@example.com", school=school)
+    web = Browser(app.test_client())
+    web.login(teacher[1])
+    uploads = []
+    for fmt, filename in IMPORT_FORMATS.items():
+        text, skipped = export_questions(payload_questions(), fmt)
+        assert skipped == [], (fmt, skipped[:2])
+        web.get("/bank/import")
+        response = web.post("/bank/import", {"file": (io.BytesIO(text.encode()), filename), "format": fmt,
+                                             "module": "basics", "lesson": "basics-nociception#nociception",
+                                             "exam_area": "AP", "difficulty": "1"})
+        assert response.status_code == 302, (fmt, response.get_data(as_text=True)[:300])
+        uploads.append((fmt, response.headers["Location"]))
+    runs = Runs(chromium, live_server)
+    context, page = runs.as_user(teacher[1])
+    for fmt, preview in uploads:
+        runs.visit(page, preview, "Imported 0: ")
+        page.get_by_label("Import only the valid ones and leave out the others").check()
+        page.get_by_label("Published: ready for quizzes and practice").check()
+        page.get_by_role("button", name="Import").last.click()
+        runs.pages += 1
+    with app.app_context():
+        ids = list(db.session.scalars(select(Question.id).where(Question.school_id == school).order_by(Question.id)))
+        valid_per_format = db.session.scalar(select(func.count()).select_from(Question)
+                                             .where(Question.school_id == school)) / len(IMPORT_FORMATS)
+    # a payload may make its own item invalid (and so be left out), but most carry through as text
+    assert valid_per_format >= len(PAYLOADS) - 5, valid_per_format
+    for offset in range(0, len(ids), 50):
+        runs.visit(page, f"/bank/?source=school&page={offset // 50 + 1}")
+    for question_id in ids:
+        runs.visit(page, f"/bank/{question_id}")
+    context.close()
+    print(f"imports: {len(PAYLOADS)} payloads x {len(IMPORT_FORMATS)} formats, {len(ids)} questions stored, "
+          f"{runs.pages} pages opened")
+    assert runs.dialogs == [] and runs.ran == []

@@ -266,3 +266,46 @@ def test_every_flag_has_plain_advice():
                               "strong_prefer_distractor"}
     assert ia.ADVICE["very_hard"] == "very hard: check the key and the wording"
     assert ia.ADVICE["very_easy"] == "very easy: it tells you little"
+
+
+# --- the column entry points give the record entry points' figures -------------------------------------------
+
+def _random_attempts(seed: int) -> tuple[list[dict[str, float]], list]:
+    """Attempts over five items, some missing an item (a random draw), partial credit, many ties in the totals;
+    responses to item "B": option ids, lists (multiple response), booleans and None (unanswered)."""
+    rng = random.Random(seed)
+    attempts, responses = [], []
+    for _ in range(rng.randint(0, 60)):
+        items = [k for k in "ABCDE" if rng.random() < 0.85]
+        attempts.append({k: rng.choice([0.0, 1.0, 1.0, 0.5, 1 / 3]) for k in items})
+        responses.append(rng.choice(["a", "b", "c", ["a", "c"], [], True, None]))
+    return attempts, responses
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_item_statistics_from_scores_equals_item_statistics(seed):
+    """Fed the item and rest-of-test columns, is every figure (choice counts at the strong cut included) equal?"""
+    attempts, responses = _random_attempts(seed)
+    held = [i for i, a in enumerate(attempts) if "B" in a]
+    scores = [attempts[i]["B"] for i in held]
+    rest = [sum(attempts[i].values()) - attempts[i]["B"] for i in held]
+    options = ["a", "b", "c", "d"]
+    expected = item_statistics(attempts, "B", responses=responses, options=options, random_guess_score=0.25)
+    found = ia.item_statistics_from_scores("B", scores, rest, responses=[responses[i] for i in held],
+                                           options=options, random_guess_score=0.25)
+    assert found == expected
+    assert ia.item_statistics_from_scores("B", scores, rest) == item_statistics(attempts, "B")
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_test_statistics_from_columns_equals_test_statistics(seed):
+    attempts, _ = _random_attempts(seed)
+    columns = {k: [a[k] for a in attempts if k in a] for k in set().union(*attempts)}
+    assert ia.test_statistics_from_columns([sum(a.values()) for a in attempts], columns) == \
+        ia.test_statistics(attempts)
+
+
+@pytest.mark.parametrize("rest, responses", [([1.0], None), ([1.0, 2.0], ["a"])])
+def test_item_statistics_from_scores_wants_aligned_columns(rest, responses):
+    with pytest.raises(ValueError, match="aligned"):
+        ia.item_statistics_from_scores("A", [1.0, 0.0], rest, responses=responses)

@@ -20,3 +20,15 @@ def test_seed_scale_counts_and_replays_clean(ctx):
     report = verify()
     assert report.ok, report.problems[:5]
     assert report.logs == logs
+
+
+def test_seed_scale_accounts_can_log_in_with_the_known_password(ctx):
+    """Can a load test sign in as any seeded learner, instructor or school admin?"""
+    from trainer.services.accounts import authenticate
+    from trainer.services.scale import SCALE_PASSWORD
+    seed_scale(3, 30, schools=1, cohort_size=3, days=30, seed=4)
+    db.session.commit()
+    for role in ("learner", "instructor", "school_admin"):
+        email = db.session.scalar(select(User.email).where(User.role == role, User.email.like("%@scale.test")))
+        assert authenticate(email, SCALE_PASSWORD) is not None
+        assert authenticate(email, "wrong-password") is None

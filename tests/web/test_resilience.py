@@ -64,3 +64,33 @@ def test_login_throttle_is_shared_through_redis():
                 db.session.remove()
                 db.engine.dispose()
             drop()
+
+
+def test_a_database_that_goes_away_gives_a_retry_page_not_a_bare_error(tmp_path):
+    """The database disappears under a signed-in learner: a 503 page in the site's layout, with Retry-After."""
+    from sqlalchemy.pool import NullPool
+    folder = tmp_path / "db"
+    folder.mkdir()
+    app, drop = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{folder}/trainer.db",
+                         SQLALCHEMY_ENGINE_OPTIONS={"poolclass": NullPool})
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # serve the error page as production does
+    try:
+        from trainer.services import accounts
+        with app.app_context():
+            accounts.create_user("reader@example.com", "Reader", "correct-horse-battery")
+            db.session.commit()
+        browser = Browser(app.test_client())
+        browser.login("reader@example.com")
+        assert browser.get("/home").status_code == 200
+        shutil.rmtree(folder)  # every new connection now fails: "unable to open database file"
+        page = browser.get("/home")
+        text = page.get_data(as_text=True)
+        assert page.status_code == 503
+        assert page.headers["Retry-After"] == "5"
+        assert "Try again in a moment" in text and "nothing was saved" in text
+        assert 'class="skip-link"' in text  # the site's own layout, not a bare server error
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        drop()

@@ -18,7 +18,7 @@ def home():
     query = request.args.get("q", "").strip().lower()[:100]
     users = select(User).order_by(User.created_at.desc()).limit(100)
     if query:
-        users = users.where(User.email.contains(query))
+        users = users.where(User.email.contains(query, autoescape=True))
     loaded = content()
     return render_template("admin/home.html", users=list(db.session.scalars(users)), query=query,
                            schools=list(db.session.scalars(select(School).order_by(School.name))),

@@ -47,7 +47,9 @@ class Diagram:
 
         svg = REGION_TAG_RE.sub(mark, self.svg)
         title = htmlmod.escape(label or self.title)
-        return svg.replace("<svg", f'<svg role="img" aria-label="{title}" focusable="false"', 1)
+        # An image may not hold controls (axe: nested-interactive): a clickable diagram is a group of buttons.
+        role = "group" if interactive else "img"
+        return svg.replace("<svg", f'<svg role="{role}" aria-label="{title}" focusable="false"', 1)
 
 
 @dataclass

@@ -168,7 +168,7 @@ def item_statistics(attempts: Sequence[Attempt], item: str, *, responses: Sequen
     # One pass over the attempt records pulls out two columns; the rest runs in the C loops of builtins.
     maps = _mappings(attempts)
     held = [m.get(item) for m in maps]
-    picked: Sequence[Any] = responses if responses is not None else ()
+    picked: Sequence[Any] | None = responses
     if None in held:
         keep = [i for i, x in enumerate(held) if x is not None]
         maps = [maps[i] for i in keep]
@@ -177,6 +177,32 @@ def item_statistics(attempts: Sequence[Attempt], item: str, *, responses: Sequen
             picked = [responses[i] for i in keep]
     xs: list[float] = held  # type: ignore[assignment]  # no None left
     rest = list(map(sub, [sum(m.values()) for m in maps], xs))
+    return item_statistics_from_scores(item, xs, rest, responses=picked, options=options,
+                                       random_guess_score=random_guess_score)
+
+
+def item_statistics_from_scores(item: str, scores: Sequence[float], rest: Sequence[float], *,
+                                responses: Sequence[Any] | None = None, options: Sequence[str] = (),
+                                random_guess_score: float | None = None) -> ItemStats:
+    """:func:`item_statistics` from two parallel columns instead of attempt records (same figures, less work).
+
+    For callers that already hold each attempt's item score and rest-of-test score, e.g. summed by a database:
+    no per-attempt mapping is built or summed.
+
+    :param item: the item key the figures are reported under.
+    :param scores: the item score 0..1 of each attempt that held the item (unanswered: 0), in attempt order
+        (the order decides ties at the strong-third cut: earlier attempts first).
+    :param rest: aligned with ``scores``: each attempt's test total minus its score for this item.
+    :param responses: optional, aligned with ``scores``: the raw responses, as for :func:`item_statistics`.
+    :param options: option ids to report even when nobody picked them.
+    :param random_guess_score: the item's expected score under blind guessing.
+    """
+    if len(rest) != len(scores):
+        raise ValueError("rest must be aligned with scores (one per attempt)")
+    if responses is not None and len(responses) != len(scores):
+        raise ValueError("responses must be aligned with scores (one per attempt)")
+    xs, rest = list(scores), list(rest)
+    picked: Sequence[Any] = responses if responses is not None else ()
 
     choice_counts = {_choice_key(o): 0 for o in options}
     strong_counts = dict(choice_counts)
@@ -224,12 +250,25 @@ def test_statistics(attempts: Sequence[Attempt]) -> TestStats:
     :param attempts: every attempt of the quiz, each mapping item key -> score 0..1 for all its items.
     """
     maps = _mappings(attempts)
-    n = len(maps)
-    keys = set().union(*maps)
-    k = len(keys)
+    columns: dict[str, list[float]] = {}
+    for key in set().union(*maps):
+        try:
+            columns[key] = list(map(itemgetter(key), maps))
+        except KeyError:
+            columns[key] = [m[key] for m in maps if key in m]
+    return test_statistics_from_columns([sum(m.values()) for m in maps], columns)
+
+
+def test_statistics_from_columns(totals: Sequence[float], columns: Mapping[str, Sequence[float]]) -> TestStats:
+    """:func:`test_statistics` from the attempts' totals and each item's scores (same figures, less work).
+
+    :param totals: each attempt's test score (the sum of its item scores).
+    :param columns: item key -> the scores of the attempts that held the item (any order).
+    """
+    n = len(totals)
+    k = len(columns)
     if not n:
         return TestStats(attempts=0, items=k, mean=None, sd=None, cronbach_alpha=None)
-    totals = [sum(m.values()) for m in maps]
     mean = _mean(totals)
     if n < 2:
         return TestStats(attempts=n, items=k, mean=mean, sd=None, cronbach_alpha=None)
@@ -237,22 +276,20 @@ def test_statistics(attempts: Sequence[Attempt]) -> TestStats:
     var_total = _dot(dt, dt) / (n - 1)
     alpha = None
     if k >= 2 and var_total > _ZERO:
-        item_variance = 0.0
-        for key in keys:
-            try:
-                column = list(map(itemgetter(key), maps))
-            except KeyError:
-                column = [m[key] for m in maps if key in m]
+        variances = []
+        for column in columns.values():
             if len(column) >= 2:
                 # Sums of scores and squares (exactly rounded by fsum) are stable enough for scores in 0..1.
                 total, squares = math.fsum(column), _dot(column, column)
-                item_variance += max(0.0, squares - total * total / len(column)) / (len(column) - 1)
-        alpha = k / (k - 1) * (1 - item_variance / var_total)
+                variances.append(max(0.0, squares - total * total / len(column)) / (len(column) - 1))
+        # fsum: the figure does not depend on the order the items come in.
+        alpha = k / (k - 1) * (1 - math.fsum(variances) / var_total)
     return TestStats(attempts=n, items=k, mean=mean, sd=math.sqrt(var_total), cronbach_alpha=alpha)
 
 
 # Imported by name into a test module, pytest would otherwise collect it as a test.
 test_statistics.__test__ = False  # type: ignore[attr-defined]
+test_statistics_from_columns.__test__ = False  # type: ignore[attr-defined]
 
 
 def flags(stats: ItemStats, choice_counts: Mapping[str, int], key: str | Collection[str],

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from ..content.search import SearchIndex
 from ..content.store import content
 from ..extensions import db
-from ..services import accounts, progress
+from ..services import accounts, cohort_results, progress
 from ..web import roles_required
 
 bp = Blueprint("learn", __name__)
@@ -27,9 +27,12 @@ def _search_index() -> SearchIndex:
 @bp.route("/home")
 @roles_required("learner")
 def home():
-    from ..services import study
+    from ..quizzes.present import status_row
+    from ..services import quizzes, study
     course = content().course
     target = progress.continue_target(course, current_user.id)
+    assigned = [status_row(row, current_user.timezone) for row in quizzes.learner_assignments(current_user.id)]
+    db.session.commit()  # quiz attempts whose time ran out are now submitted
     return render_template(
         "learn/home.html",
         continue_lesson=course.lessons.get(target) if target else None,
@@ -37,6 +40,7 @@ def home():
         modules=course.modules,
         today=study.today_counts(current_user.id),
         cohorts=accounts.learner_cohorts(current_user.id),
+        quizzes=assigned,
     )
 
 
@@ -46,7 +50,13 @@ def course():
     loaded = content().course
     done = progress.module_progress(current_user.id) if current_user.role == "learner" else {}
     titles = {m.id: m.title for m in loaded.modules}
-    return render_template("learn/course.html", modules=loaded.modules, progress=done, titles=titles)
+    # A cohort that chose its modules sees them first, in its order; the rest stay reachable below.
+    order = cohort_results.learner_module_order(current_user.id) if current_user.role == "learner" else None
+    by_slug = {m.id: m for m in loaded.modules}
+    chosen = [by_slug[slug] for slug in order or [] if slug in by_slug]
+    others = [m for m in loaded.modules if m not in chosen] if chosen else []
+    return render_template("learn/course.html", modules=chosen or loaded.modules, other_modules=others,
+                           cohort_order=bool(chosen), progress=done, titles=titles)
 
 
 @bp.route("/modules/<slug>")
@@ -124,8 +134,12 @@ def search():
 @login_required
 def media(folder: str, filename: str):
     root = Path(current_app.config["MODULES_DIR"]).resolve()
-    module_dir = (root / folder).resolve()
-    if module_dir.parent != root or not module_dir.is_dir():
+    try:
+        module_dir = (root / folder).resolve()
+        found = module_dir.parent == root and module_dir.is_dir()
+    except (OSError, ValueError):  # a name longer than the file system allows, or a NUL byte
+        found = False
+    if not found:
         abort(404)
     if Path(filename).suffix.lower() not in {".svg", ".png", ".jpg", ".jpeg", ".webp", ".gif"}:
         abort(404)

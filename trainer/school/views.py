@@ -17,7 +17,7 @@ from ..content.store import content
 from ..content.source import EXAM_AREAS
 from ..extensions import db
 from ..models import Cohort, User
-from ..services import accounts, cohorts, schools
+from ..services import accounts, cohort_results, cohorts, schools
 from ..services import dashboard as learner_dashboard
 from ..web import roles_required
 from .forms import InstructorForm, RosterForm, SchoolForm, cohort_form
@@ -170,7 +170,26 @@ def cohort_dashboard(cohort_id: int):
     return render_template("school/cohort_dashboard.html", dash=dash, rows=rows, display=display_rows(dash, rows),
                            sort=sort, descending=descending, risk_only=risk_only, columns=SCREEN_COLUMNS,
                            percent=cohorts.percent, area_names=EXAM_AREAS, today=dash.now.date(),
-                           inactive_days=cohorts.RISK_INACTIVE_DAYS, overdue_limit=cohorts.RISK_OVERDUE)
+                           inactive_days=cohorts.RISK_INACTIVE_DAYS, overdue_limit=cohorts.RISK_OVERDUE,
+                           **_results_context(dash))
+
+
+def _results_context(dash) -> dict:
+    """Quiz results, reusing the dashboard's roster (two statements, none per learner)."""
+    learners = [(r.learner_id, r.name, r.email) for r in dash.rows]
+    return {"results": cohort_results.assignment_results(dash.cohort.id, learners),
+            "result_values": cohort_results.result_values, "mean_values": cohort_results.mean_values}
+
+
+@bp.route("/cohorts/<int:cohort_id>/readiness")
+@staff_only
+def cohort_readiness(cohort_id: int):
+    # Its own page: replaying the review history costs about a second on 300,000 answers, which the
+    # dashboard itself should not pay on every load.
+    cohort = _staff_cohort(cohort_id)
+    return render_template("school/cohort_readiness.html", cohort=cohort,
+                           weekly=cohort_results.weekly_readiness(cohort), weeks_shown=cohort_results.WEEKS_SHOWN,
+                           risk_readiness=current_app.config["RISK_READINESS"], percent=cohorts.percent)
 
 
 def _csv_name(cohort: Cohort, what: str) -> str:
@@ -180,21 +199,42 @@ def _csv_name(cohort: Cohort, what: str) -> str:
     return f"{slug}-{what}-{date.today().isoformat()}.csv"
 
 
+def _csv_download(cohort, body, name: str) -> Response:
+    """A CSV attachment named after the cohort; ``body`` is bytes or an iterator of lines to stream."""
+    if not isinstance(body, bytes):
+        body = stream_with_context(body)
+    return Response(body, mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{_csv_name(cohort, name)}"'})
+
+
 @bp.route("/cohorts/<int:cohort_id>/students.csv")
 @staff_only
 def export_students(cohort_id: int):
     cohort = _staff_cohort(cohort_id)
     dash, rows, *_ = _dashboard_rows(cohort)
-    return Response(cohorts.student_csv(dash, rows), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{_csv_name(cohort, "students")}"'})
+    return _csv_download(cohort, cohorts.student_csv(dash, rows), "students")
 
 
 @bp.route("/cohorts/<int:cohort_id>/responses.csv")
 @staff_only
 def export_responses(cohort_id: int):
     cohort = _staff_cohort(cohort_id)
-    return Response(stream_with_context(cohorts.response_csv_lines(cohort.id)), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{_csv_name(cohort, "responses")}"'})
+    return _csv_download(cohort, cohorts.response_csv_lines(cohort.id), "responses")
+
+
+@bp.route("/cohorts/<int:cohort_id>/results.csv")
+@staff_only
+def export_results(cohort_id: int):
+    cohort = _staff_cohort(cohort_id)
+    return _csv_download(cohort, cohort_results.results_csv(cohort_results.assignment_results(cohort.id)),
+                         "quiz-results")
+
+
+@bp.route("/cohorts/<int:cohort_id>/quiz-responses.csv")
+@staff_only
+def export_quiz_responses(cohort_id: int):
+    cohort = _staff_cohort(cohort_id)
+    return _csv_download(cohort, cohort_results.quiz_response_csv_lines(cohort.id), "quiz-responses")
 
 
 @bp.route("/cohorts/<int:cohort_id>/students/<int:learner_id>")

@@ -354,13 +354,15 @@ def read_roster(school_id: int, raw: bytes, default_cohort: Cohort) -> RosterRes
     text = _decode(raw)
     if not text.strip():
         raise CohortError("The file is empty.", "file")
+    # Only the separator is sniffed: a sniffed quote character can be an apostrophe in a name (O'Neil).
     try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+        delimiter = csv.Sniffer().sniff(text[:4096], delimiters=",;\t").delimiter
     except csv.Error:
-        dialect = csv.excel
+        delimiter = ","
+    dialect = csv.excel
     cohorts = {c.name.strip().lower(): c for c in db.session.scalars(select(Cohort).where(Cohort.school_id == school_id))}
     rows = []
-    for number, row in enumerate(csv.reader(io.StringIO(text, newline=""), dialect), 1):
+    for number, row in enumerate(csv.reader(io.StringIO(text, newline=""), dialect, delimiter=delimiter), 1):
         cells = [cell.strip() for cell in row]
         while cells and not cells[-1]:  # spreadsheets pad rows with empty cells
             cells.pop()
@@ -381,6 +383,10 @@ def read_roster(school_id: int, raw: bytes, default_cohort: Cohort) -> RosterRes
             continue
         name, email = cells[0], cells[1]
         cohort_name = cells[2] if len(cells) == 3 else ""
+        if any("\x00" in cell for cell in cells):
+            problems.append(RosterProblem(number, "the row contains a NUL character (the file may not be plain "
+                                                  "text): retype the row or save the file again as CSV"))
+            continue
         if not name:
             problems.append(RosterProblem(number, "the name is empty"))
             continue
@@ -508,7 +514,7 @@ class CohortDashboard:
         return sum(1 for r in self.rows if r.at_risk)
 
 
-def _members(cohort_id: int):
+def members_query(cohort_id: int):
     return (select(Enrolment.learner_id).join(User, User.id == Enrolment.learner_id)
             .where(Enrolment.cohort_id == cohort_id, Enrolment.active.is_(True), User.active.is_(True)))
 
@@ -537,7 +543,7 @@ def build_dashboard(cohort: Cohort, now: datetime | None = None, risk_readiness:
     """
     now = now or utcnow()
     today = now.date()
-    members = _members(cohort.id)
+    members = members_query(cohort.id)
     order = cohort_module_slugs(cohort.id)
 
     days = (select(StudyDay.learner_id.label("lid"),
@@ -571,7 +577,9 @@ def build_dashboard(cohort: Cohort, now: datetime | None = None, risk_readiness:
         select(Question.exam_area, func.count(Question.id))
         .where(Question.retired_at.is_(None), Question.school_id.is_(None)).group_by(Question.exam_area)).all())
     # One pass over each learner's memory states (read from a covering index, grouped in index order):
-    # overdue reviews of any question, and a recall sum per area over the live shipped questions.
+    # overdue reviews of any question, and a recall sum per area over the live shipped questions. FILTER
+    # rather than a CASE per area: the other areas' sums skip a row without evaluating an expression
+    # (same figures; about 5 % less time on SQLite for 300 learners, 127k memory states).
     recall = recall_expression(now)
     live = and_(Question.id == ItemState.question_id, Question.retired_at.is_(None), Question.school_id.is_(None))
     overdue: dict[int, int] = {}
@@ -579,7 +587,7 @@ def build_dashboard(cohort: Cohort, now: datetime | None = None, risk_readiness:
     for lid, late, *totals in db.session.execute(
             select(ItemState.learner_id,
                    func.count(case((and_(ItemState.due_at < now, ItemState.suspended.is_(False)), 1))),
-                   *[func.sum(case((Question.exam_area == area, recall))) for area in EXAM_AREAS])
+                   *[func.sum(recall).filter(Question.exam_area == area) for area in EXAM_AREAS])
             .outerjoin(Question, live)
             .where(ItemState.learner_id.in_(members), ItemState.state != sched.NEW)
             .group_by(ItemState.learner_id)):
@@ -672,7 +680,7 @@ def sort_rows(rows: list[StudentRow], key: str, descending: bool = False) -> lis
     return present + missing
 
 
-def _cell(value: object) -> object:
+def spreadsheet_cell(value: object) -> object:
     # A text cell starting with = + - @ would run as a formula in a spreadsheet (CSV injection).
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
@@ -684,7 +692,7 @@ def csv_bytes(header: list[str], rows: list[list[object]]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(header)
-    writer.writerows([[_cell(v) for v in row] for row in rows])
+    writer.writerows([[spreadsheet_cell(v) for v in row] for row in rows])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
@@ -714,16 +722,16 @@ def response_csv_lines(cohort_id: int, chunk: int = 2000) -> Iterator[bytes]:
                     ReviewLog.question_version_id, Question.exam_area, Question.module_slug, ReviewLog.correct,
                     ReviewLog.score, ReviewLog.rating, ReviewLog.duration_ms, ReviewLog.response)
              .join(User, User.id == ReviewLog.learner_id).join(Question, Question.id == ReviewLog.question_id)
-             .where(ReviewLog.learner_id.in_(_members(cohort_id)))
+             .where(ReviewLog.learner_id.in_(members_query(cohort_id)))
              .order_by(User.name, User.id, ReviewLog.reviewed_at, ReviewLog.id)
              .execution_options(yield_per=chunk))
     out.seek(0)
     out.truncate()
     for n, row in enumerate(db.session.execute(query), 1):
-        writer.writerow([_cell(row.name), row.email, row.reviewed_at.strftime("%Y-%m-%dT%H:%M:%SZ"), row.kind,
+        writer.writerow([spreadsheet_cell(row.name), row.email, row.reviewed_at.strftime("%Y-%m-%dT%H:%M:%SZ"), row.kind,
                          row.slug, row.question_version_id, row.exam_area, row.module_slug, int(row.correct),
-                         round(row.score, 4), row.rating, _cell(row.duration_ms),
-                         _cell(json.dumps(row.response, ensure_ascii=False))])
+                         round(row.score, 4), row.rating, spreadsheet_cell(row.duration_ms),
+                         spreadsheet_cell(json.dumps(row.response, ensure_ascii=False))])
         if n % chunk == 0:
             yield out.getvalue().encode("utf-8")
             out.seek(0)

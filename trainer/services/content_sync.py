@@ -1,6 +1,7 @@
 """Sync loaded content into the database: rows keyed by string id, new versions by content hash."""
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -9,6 +10,25 @@ from sqlalchemy import select
 from ..content.store import Content
 from ..extensions import db
 from ..models import Lesson, Module, Question, QuestionVersion, utcnow
+
+
+def index_fields(data: dict) -> tuple[list[str], str]:
+    """The tags (lower case) and the plain search text (stem, options, answers) of one question's data."""
+    tags = sorted({str(t).strip().lower() for t in data.get("tags") or [] if str(t).strip()})
+    parts = [str(data.get("stem") or "")]
+    for option in data.get("options") or []:
+        parts.append(str(option.get("text", "")) if isinstance(option, dict) else str(option))
+    for key in ("answers", "items", "pairs", "blanks"):
+        value = data.get(key)
+        if value:
+            parts.append(str(value))
+    return tags, " ".join(" ".join(parts).split())[:4000]
+
+
+def set_current_version(row: Question, version: QuestionVersion) -> None:
+    """Point a question at a version and refresh the fields the question list filters on."""
+    row.current_version_id = version.id
+    row.tags, row.search_text = index_fields(version.data)
 
 
 @dataclass
@@ -56,6 +76,7 @@ def sync_content(content: Content, now: datetime | None = None, progress=None) -
     versions = {(v.question_id, v.content_hash): v for v in db.session.scalars(
         select(QuestionVersion).join(Question, Question.id == QuestionVersion.question_id)
         .where(Question.school_id.is_(None)))}
+    counts = Counter(qid for qid, _digest in versions)
     items = list(content.bank.questions.values())
     for index, bq in enumerate(items):
         data = bq.data
@@ -71,12 +92,15 @@ def sync_content(content: Content, now: datetime | None = None, progress=None) -
         digest = bq.content_hash
         version = versions.get((row.id, digest))
         if version is None:
-            version = QuestionVersion(question_id=row.id, content_hash=digest, data=data)
+            counts[row.id] += 1
+            number = counts[row.id]
+            version = QuestionVersion(question_id=row.id, content_hash=digest, data=data, number=number)
             db.session.add(version)
             db.session.flush()
             versions[(row.id, digest)] = version
             report.new_versions += 1
-        row.current_version_id = version.id
+        if row.current_version_id != version.id or not row.search_text:
+            set_current_version(row, version)
         report.questions += 1
         if progress and (index % 50 == 0 or index + 1 == len(items)):
             progress(index + 1, len(items))

@@ -57,7 +57,7 @@ def verify(progress=None) -> VerifyReport:
         retention = db.session.get(User, learner_id).desired_retention
         logs = db.session.execute(select(ReviewLog.question_id, ReviewLog.rating, ReviewLog.reviewed_at,
                                          ReviewLog.state_before, ReviewLog.stability_before)
-                                  .where(ReviewLog.learner_id == learner_id, ReviewLog.kind != "exam")
+                                  .where(ReviewLog.learner_id == learner_id, ReviewLog.kind.not_in(("exam", "quiz")))
                                   .order_by(ReviewLog.reviewed_at, ReviewLog.id)).all()
         replayed: dict[int, sched.MemoryState] = defaultdict(sched.MemoryState)
         for question_id, rating, reviewed_at, state_before, stability_before in logs:

@@ -62,11 +62,12 @@ def answered_log(learner_id: int, question_id: int, log_id: int | None) -> Revie
             .order_by(ReviewLog.reviewed_at.desc(), ReviewLog.id.desc())).first()
         if log is None:
             raise ReportError("Answer this question first; then you can report a problem with it.", 403)
-    if log.kind == "exam" and log.attempt_id is not None:
+    if log.kind in ("exam", "quiz") and log.attempt_id is not None:
         attempt = db.session.get(Attempt, log.attempt_id)
         if attempt is not None and attempt.submitted_at is None:
-            # Staff replies could otherwise reach a learner in the middle of the exam.
-            raise ReportError("Report problems with exam questions from the result page, once the exam is over.", 409)
+            # Staff replies could otherwise reach a learner in the middle of the exam or quiz.
+            raise ReportError("Report problems with exam and quiz questions from the result page, once the attempt is "
+                              "submitted.", 409)
     return log
 
 

@@ -21,11 +21,21 @@ from ..models import (Cohort, CohortInstructor, Enrolment, ItemState, Lesson, Le
                       School, StudyDay, User, utcnow)
 
 BATCH = 20000
+#: the password of every account seed-scale creates, so load tests can log in as any of them
+SCALE_PASSWORD = "scale-bench-password"
+#: one PBKDF2 round: a login costs microseconds, as a load test of the pages (not of hashing) needs.
+#: Only for synthetic benchmark accounts; real accounts keep the default slow hash.
+SCALE_HASH_METHOD = "pbkdf2:sha256:1"
 
 
 def seed_scale(learners: int, reviews: int, *, schools: int = 4, cohort_size: int = 50, days: int = 365,
                seed: int = 1, now: datetime | None = None, progress=None) -> dict[str, int]:
-    """Add ``learners`` learners with about ``reviews`` review logs in total. Flushes in batches; returns counts."""
+    """Add ``learners`` learners with about ``reviews`` review logs in total. Flushes in batches; returns counts.
+
+    Every account gets the password ``SCALE_PASSWORD`` (a fast hash). ``schools`` and ``cohort_size``
+    shape the cohorts; ``days`` is the length of the history; ``seed`` makes it reproducible;
+    ``progress(done, total)`` is called after each learner.
+    """
     now = now or utcnow()
     rng = random.Random(seed)
     run = uuid.uuid4().hex[:6]
@@ -35,7 +45,7 @@ def seed_scale(learners: int, reviews: int, *, schools: int = 4, cohort_size: in
     if not questions:
         raise ValueError("no questions in the database: run `trainer init` first")
     lesson_ids = dict(db.session.execute(select(Lesson.slug, Lesson.id)).all())
-    password = generate_password_hash(f"scale-{run}-password")
+    password = generate_password_hash(SCALE_PASSWORD, method=SCALE_HASH_METHOD)
     school_ids = [db.session.execute(insert(School).values(name=f"Scale school {run}-{i + 1}", created_at=now)
                                      .returning(School.id)).scalar_one() for i in range(schools)]
     cohort_count = max(1, -(-learners // cohort_size))

@@ -4,13 +4,17 @@ from __future__ import annotations
 import hashlib
 import random
 import secrets
+import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Engine, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm.util import identity_key
 
 from ..domain import scheduling as sched
 from ..domain.grading import Grade, ResponseError, grade
@@ -52,7 +56,8 @@ def token_key(token: str) -> str:
 
 # --- memory state ------------------------------------------------------------
 
-def memory_of(row: ItemState | None) -> sched.MemoryState:
+def memory_of(row: Any) -> sched.MemoryState:
+    """The memory state held by an ItemState, or by a result row with its columns; NEW for None."""
     if row is None:
         return sched.MemoryState()
     return sched.MemoryState(row.state, row.step, row.stability, row.difficulty, row.due_at,
@@ -78,60 +83,220 @@ class AnswerOutcome:
     leech: bool = False
 
 
-def _version_for(question_id: int, attempt_item: AttemptItem | None) -> QuestionVersion:
-    if attempt_item is not None:
-        return attempt_item.version
-    question = db.session.get(Question, question_id)
-    if question is None or question.retired_at is not None or question.current_version_id is None:
-        raise StudyError("This question is no longer in the bank.", 404)
-    return db.session.get(QuestionVersion, question.current_version_id)
+@dataclass
+class AnswerTarget:
+    """What recording an answer needs to know of its question, read in one statement (see ``answer_target``)."""
+    question_id: int
+    #: the version answered: the question's current one, or the one frozen in an attempt item
+    version_id: int | None
+    #: that version's native question; shared per process, so treat it as read-only
+    data: dict | None
+    safety: bool
+    retired: bool
+    #: the learner's memory state of the question before this answer (NEW when they have none)
+    memory: sched.MemoryState
+    #: id and optimistic-lock counter of the learner's ItemState row (None before the first answer)
+    state_id: int | None = None
+    state_version: int | None = None
+
+
+#: (version id, content hash) -> QuestionVersion.data, per engine. The hash is read with every answer, so a
+#: draft edited in place (authoring.save_question changes data and hash together) is never served stale.
+_VERSION_DATA: weakref.WeakKeyDictionary[Engine, dict[tuple[int, str], dict]] = weakref.WeakKeyDictionary()
+_VERSION_DATA_MAX = 20_000
+_VERSION_DATA_STATEMENT = select(QuestionVersion.data, QuestionVersion.content_hash).where(
+    QuestionVersion.id == bindparam("version_id"))
+
+
+def version_data(version_id: int, digest: str) -> dict:
+    """The data of a question version, from the per-process cache keyed on its id and content hash.
+
+    :param version_id: the QuestionVersion's id
+    :param digest: its content_hash as just read from the database
+    """
+    cache = _VERSION_DATA.setdefault(db.engine, {})
+    data = cache.get((version_id, digest))
+    if data is None:
+        data, digest = db.session.execute(_VERSION_DATA_STATEMENT, {"version_id": version_id}).one()
+        if len(cache) >= _VERSION_DATA_MAX:
+            cache.clear()
+        cache[(version_id, digest)] = data
+    return data
+
+
+def _target_statement(version):
+    return (select(Question.safety, Question.retired_at, QuestionVersion.id.label("version_id"),
+                   QuestionVersion.content_hash, ItemState.id.label("state_id"),
+                   ItemState.version.label("state_version"), ItemState.state, ItemState.step, ItemState.stability,
+                   ItemState.difficulty, ItemState.due_at, ItemState.last_review_at, ItemState.reps, ItemState.lapses)
+            .select_from(Question).outerjoin(QuestionVersion, QuestionVersion.id == version)
+            .outerjoin(ItemState, and_(ItemState.question_id == Question.id,
+                                       ItemState.learner_id == bindparam("learner_id")))
+            .where(Question.id == bindparam("question_id")))
+
+
+# Built once: constructing the statement cost more than running it on SQLite.
+_TARGET_CURRENT = _target_statement(Question.current_version_id)
+_TARGET_FROZEN = _target_statement(bindparam("version_id"))
+
+
+def answer_target(learner_id: int, question_id: int, version_id: int | None = None) -> AnswerTarget | None:
+    """The question, its version's data and the learner's memory state for one answer; None if no such question.
+
+    :param learner_id: the learner answering
+    :param question_id: the question of the answer token
+    :param version_id: an attempt item's frozen version; None for the question's current version
+    """
+    params = {"learner_id": learner_id, "question_id": question_id}
+    if version_id is None:
+        row = db.session.execute(_TARGET_CURRENT, params).first()
+    else:
+        row = db.session.execute(_TARGET_FROZEN, {**params, "version_id": version_id}).first()
+    if row is None:
+        return None
+    data = version_data(row.version_id, row.content_hash) if row.version_id is not None else None
+    return AnswerTarget(question_id, row.version_id, data, bool(row.safety), row.retired_at is not None,
+                        memory_of(row if row.state_id is not None else None), row.state_id, row.state_version)
+
+
+def _duplicate(token: str) -> AnswerOutcome | None:
+    existing = existing_log(token)
+    if existing is None:
+        return None
+    return AnswerOutcome(existing, None, db.session.get(QuestionVersion, existing.question_version_id).data,
+                         duplicate=True)
+
+
+# The three writes of an answer are Core statements built once: the ORM's unit of work costs several times
+# as much per row on this path, and on SQLite the write lock is then held for less time.
+_REVIEW_LOG, _ITEM_STATE, _STUDY_DAY = ReviewLog.__table__, ItemState.__table__, StudyDay.__table__
+_STATE_UPDATE = (update(_ITEM_STATE).where(_ITEM_STATE.c.id == bindparam("b_id"),
+                                           _ITEM_STATE.c.version == bindparam("b_version")))
+_CONFLICT_STATEMENTS: dict[str, tuple | None] = {}
+
+
+def _conflict_statements() -> tuple | None:
+    """(ReviewLog insert once per token, StudyDay upsert) for the session's database, built once per dialect;
+    None where the dialect has no INSERT ... ON CONFLICT."""
+    name = db.session.get_bind().dialect.name
+    if name not in _CONFLICT_STATEMENTS:
+        if name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        elif name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            _CONFLICT_STATEMENTS[name] = None
+            return None
+        _CONFLICT_STATEMENTS[name] = (
+            insert(_REVIEW_LOG).on_conflict_do_nothing(index_elements=["token"]).returning(_REVIEW_LOG.c.id),
+            insert(_STUDY_DAY).on_conflict_do_update(index_elements=["learner_id", "day"],
+                                                     set_={"answers": _STUDY_DAY.c.answers + 1}))
+    return _CONFLICT_STATEMENTS[name]
+
+
+def _insert_log_once(values: dict) -> ReviewLog | None:
+    """Insert the answer's ReviewLog unless its token is already stored (then None): the unique token decides,
+    so a resubmission or a concurrent twin records nothing, without a look-up before every answer."""
+    statements = _conflict_statements()
+    if statements is None:
+        if db.session.scalar(select(ReviewLog.id).where(ReviewLog.token == values["token"])) is not None:
+            return None
+        log = ReviewLog(**values)
+        db.session.add(log)
+        db.session.flush()
+        return log
+    log_id = db.session.execute(statements[0], values).scalar()
+    if log_id is None:
+        return None
+    # The row as inserted, in the session as if loaded: no second INSERT, no SELECT to read it back.
+    log = ReviewLog(id=log_id, **values)
+    make_transient_to_detached(log)
+    db.session.add(log)
+    return log
+
+
+def _save_memory(learner_id: int, target: AnswerTarget, after: sched.MemoryState) -> None:
+    """Write the learner's new memory state; a concurrent review of the same item fails as the ORM's would."""
+    values = {"state": after.state, "step": after.step, "stability": after.stability, "difficulty": after.difficulty,
+              "due_at": after.due_at, "last_review_at": after.last_review_at, "reps": after.reps,
+              "lapses": after.lapses}
+    if target.state_id is None:
+        db.session.execute(insert(_ITEM_STATE), {"learner_id": learner_id, "question_id": target.question_id,
+                                                 "suspended": False, "version": 1, **values})
+        return
+    done = db.session.execute(_STATE_UPDATE, {"b_id": target.state_id, "b_version": target.state_version,
+                                              "version": target.state_version + 1, **values})
+    if done.rowcount != 1:
+        raise StaleDataError("ItemState was changed by a concurrent review; nothing was recorded.")
+    loaded = db.session.identity_map.get(identity_key(ItemState, target.state_id))
+    if loaded is not None:
+        db.session.expire(loaded)
 
 
 def record_answer(learner_id: int, token: str, response: Any, *, secret: str, kind: str,
                   now: datetime | None = None, duration_ms: int | None = None,
-                  attempt_item: AttemptItem | None = None) -> AnswerOutcome:
-    """Grade and record one answer with its FSRS update and ReviewLog, once per token. Flushes."""
+                  attempt_item: AttemptItem | None = None, target: AnswerTarget | None = None) -> AnswerOutcome:
+    """Grade and record one answer with its FSRS update and ReviewLog, once per token. Flushes.
+
+    A token already used returns the stored answer with ``duplicate=True`` and changes nothing.
+
+    :param learner_id: the learner answering (the token must be theirs)
+    :param token: the signed one-time answer token of the rendered question
+    :param response: the parsed response the grader expects
+    :param secret: the key the token was signed with
+    :param kind: review | practice | exam | quiz (exam and quiz answers do not schedule)
+    :param now: the moment of answering
+    :param duration_ms: time the learner took, if the page measured it
+    :param attempt_item: the attempt item answered (its frozen version is graded)
+    :param target: ``answer_target`` of this question already read by the caller (saves reading it again)
+    """
     now = now or utcnow()
     data_token = read_token(secret, token, learner_id)
     key = token_key(token)
-    existing = db.session.scalar(select(ReviewLog).where(ReviewLog.token == key))
-    if existing is not None:
-        version = db.session.get(QuestionVersion, existing.question_version_id)
-        return AnswerOutcome(existing, None, version.data, duplicate=True)
     question_id = data_token["q"]
     if attempt_item is not None and (attempt_item.question_id != question_id or data_token.get("a") != attempt_item.attempt_id):
         raise StudyError("That question is not part of this attempt.")
-    version = _version_for(question_id, attempt_item)
-    question = db.session.get(Question, question_id)
+    frozen = attempt_item.question_version_id if attempt_item is not None else None
+    if target is None or target.question_id != question_id or (frozen is not None and target.version_id != frozen):
+        target = answer_target(learner_id, question_id, frozen)
+    if target is None or target.data is None or (attempt_item is None and target.retired):
+        # A resubmission still shows the original feedback after the question left the bank.
+        if (dup := _duplicate(token)) is not None:
+            return dup
+        raise StudyError("This question is no longer in the bank.", 404)
     try:
-        result = grade(version.data, response)
+        result = grade(target.data, response)
     except ResponseError as exc:
+        if (dup := _duplicate(token)) is not None:
+            return dup
         raise StudyError(str(exc)) from None
     learner = db.session.get(User, learner_id)
-    row = get_state(learner_id, question_id)
-    before = memory_of(row)
+    before = target.memory
     rating = sched.rating_for(result.correct)
     retr = sched.retrievability(before, now, learner.desired_retention) if before.state != sched.NEW else None
-    if kind != "exam":
+    after = None
+    if kind not in ("exam", "quiz"):
         outcome = sched.review(before, rating, now, learner.desired_retention)
-        if row is None:
-            row = ItemState(learner_id=learner_id, question_id=question_id)
-            db.session.add(row)
-        _apply(row, outcome.after)
-        retr = outcome.retrievability
-    log = ReviewLog(
-        learner_id=learner_id, question_id=question_id, question_version_id=version.id,
+        after, retr = outcome.after, outcome.retrievability
+    log = _insert_log_once(dict(
+        learner_id=learner_id, question_id=question_id, question_version_id=target.version_id,
         attempt_id=attempt_item.attempt_id if attempt_item else None, token=key, reviewed_at=now,
         rating=rating, correct=result.correct, score=result.score, response=response, duration_ms=duration_ms,
         state_before=before.state, stability_before=before.stability, difficulty_before=before.difficulty,
         step_before=before.step, due_before=before.due_at, last_review_before=before.last_review_at,
         reps_before=before.reps, lapses_before=before.lapses, retrievability=retr, kind=kind,
-        unsafe_choice=bool(result.unsafe and question.safety))
-    db.session.add(log)
+        unsafe_choice=bool(result.unsafe and target.safety)))
+    if log is None:  # the token is already stored: record nothing, show what was recorded
+        if (dup := _duplicate(token)) is not None:
+            return dup
+        raise StudyError("This answer is being recorded already. Reload the page in a moment.", 409)
+    if after is not None:
+        _save_memory(learner_id, target, after)
     note_study_day(learner, now)
-    db.session.flush()
-    _track_safety(learner, question, log, result, now)
-    return AnswerOutcome(log, result, version.data, leech=bool(row and row.lapses >= sched.LEECH_LAPSES))
+    _track_safety(learner, question_id, target.safety, log, result, now)
+    memory = after or before
+    return AnswerOutcome(log, result, target.data,
+                         leech=(after is not None or target.state_id is not None) and memory.lapses >= sched.LEECH_LAPSES)
 
 
 def rerate(learner_id: int, log_id: int, rating: int) -> ReviewLog:
@@ -141,7 +306,7 @@ def rerate(learner_id: int, log_id: int, rating: int) -> ReviewLog:
     log = db.session.get(ReviewLog, log_id)
     if log is None or log.learner_id != learner_id:
         raise StudyError("No such answer.", 404)
-    if not log.correct or log.kind == "exam":
+    if not log.correct or log.kind in ("exam", "quiz"):
         raise StudyError("Only a correct practice or review answer can be rated Hard or Easy.")
     row = get_state(learner_id, log.question_id)
     if row is None or row.last_review_at != log.reviewed_at:
@@ -156,18 +321,18 @@ def rerate(learner_id: int, log_id: int, rating: int) -> ReviewLog:
     return log
 
 
-def _track_safety(learner: User, question: Question, log: ReviewLog, result: Grade, now: datetime) -> None:
-    if not question.safety:
+def _track_safety(learner: User, question_id: int, safety: bool, log: ReviewLog, result: Grade, now: datetime) -> None:
+    if not safety:
         return
     if log.unsafe_choice:
-        db.session.add(SafetyError(learner_id=learner.id, question_id=question.id, review_log_id=log.id, created_at=now))
+        db.session.add(SafetyError(learner_id=learner.id, question_id=question_id, review_log_id=log.id, created_at=now))
         db.session.flush()
         return
     if not result.correct:
         return
     today = sched.study_day(now, learner.timezone, learner.day_start_hour).isoformat()
     for err in db.session.scalars(select(SafetyError).where(
-            SafetyError.learner_id == learner.id, SafetyError.question_id == question.id,
+            SafetyError.learner_id == learner.id, SafetyError.question_id == question_id,
             SafetyError.resolved_at.is_(None))):
         created_day = sched.study_day(err.created_at, learner.timezone, learner.day_start_hour).isoformat()
         if today > created_day and today not in err.correct_days:
@@ -221,7 +386,8 @@ def new_question_query(learner_id: int):
 def new_done_today(learner: User, now: datetime) -> int:
     start, end = sched.day_bounds(sched.study_day(now, learner.timezone, learner.day_start_hour),
                                   learner.timezone, learner.day_start_hour)
-    return db.session.scalar(select(func.count(ReviewLog.id)).where(
+    # count(*), not count(id): PostgreSQL can then answer from the (learner, kind, time, state) index alone.
+    return db.session.scalar(select(func.count()).select_from(ReviewLog).where(
         ReviewLog.learner_id == learner.id, ReviewLog.state_before == sched.NEW, ReviewLog.kind == "review",
         ReviewLog.reviewed_at >= start, ReviewLog.reviewed_at < end)) or 0
 
@@ -233,8 +399,17 @@ def due_count(learner_id: int, now: datetime) -> int:
 
 
 def note_study_day(learner: User, moment: datetime) -> None:
-    """Count an answer towards the learner's study day (for streaks and active days)."""
+    """Count an answer towards the learner's study day (for streaks and active days). Writes at once.
+
+    :param learner: the learner who answered
+    :param moment: when they answered (their time zone and day-start hour pick the study day)
+    """
     day = sched.study_day(moment, learner.timezone, learner.day_start_hour)
+    statements = _conflict_statements()
+    if statements is not None:
+        # One upsert instead of a look-up and a write; concurrent first answers of a day cannot collide.
+        db.session.execute(statements[1], {"learner_id": learner.id, "day": day, "answers": 1})
+        return
     row = db.session.scalar(select(StudyDay).where(StudyDay.learner_id == learner.id, StudyDay.day == day))
     if row is None:
         db.session.add(StudyDay(learner_id=learner.id, day=day, answers=1))
@@ -348,8 +523,13 @@ def next_item(attempt: Attempt) -> AttemptItem | None:
 
 
 def answer_item(learner_id: int, attempt: Attempt, position: int, token: str, response: Any, *, secret: str,
-                now: datetime | None = None, duration_ms: int | None = None) -> AnswerOutcome:
-    """Answer the attempt's current item (items go in order; no going back). Flushes."""
+                now: datetime | None = None, duration_ms: int | None = None,
+                target: AnswerTarget | None = None) -> AnswerOutcome:
+    """Answer the attempt's current item (items go in order; no going back). Flushes.
+
+    A token already used returns the stored answer with ``duplicate=True``. ``target`` is the item's
+    ``answer_target`` when the caller has already read it.
+    """
     now = now or utcnow()
     if attempt.submitted_at is not None:
         raise StudyError("This attempt is already finished.", 409)
@@ -362,14 +542,17 @@ def answer_item(learner_id: int, attempt: Attempt, position: int, token: str, re
     data = read_token(secret, token, learner_id)
     if data.get("p") != position or data.get("a") != attempt.id:
         raise StudyError("That answer form is for another question of this attempt.")
-    existing = existing_log(token)
-    if existing is not None and existing.attempt_id == attempt.id:
-        version = db.session.get(QuestionVersion, existing.question_version_id)
-        return AnswerOutcome(existing, None, version.data, duplicate=True)
     if current is None or item.position != current.position:
+        # An answered item: a resubmitted token shows its answer; any other token is out of order.
+        existing = existing_log(token)
+        if existing is not None and existing.attempt_id == attempt.id:
+            version = db.session.get(QuestionVersion, existing.question_version_id)
+            return AnswerOutcome(existing, None, version.data, duplicate=True)
         raise StudyError("Questions are answered in order; this one is not the current question.", 409)
     outcome = record_answer(learner_id, token, response, secret=secret, kind="exam" if attempt.kind == "exam" else "practice",
-                            now=now, duration_ms=duration_ms, attempt_item=item)
+                            now=now, duration_ms=duration_ms, attempt_item=item, target=target)
+    if outcome.duplicate:  # a concurrent twin recorded this token first
+        return outcome
     item.response, item.score, item.answered_at = response, outcome.log.score, now
     db.session.flush()
     return outcome

@@ -75,12 +75,13 @@ def answer_practice(attempt_id: int):
     item = next((i for i in attempt.items if i.position == position), None)
     if item is None:
         abort(400, "That question is not part of this practice set.")
+    target = study.answer_target(current_user.id, item.question_id, item.question_version_id)
     outcome = study.answer_item(current_user.id, attempt, position, request.form.get("token", ""),
-                                _response(item.version.data), secret=_secret(), duration_ms=_duration())
+                                _response(target.data), secret=_secret(), duration_ms=_duration(), target=target)
+    log_id = outcome.log.id  # read before the commit expires it
     if not study.commit_answer():
-        outcome_log = study.existing_log(request.form.get("token", ""))
-        return redirect(url_for("study.feedback", log_id=outcome_log.id, next=url_for("study.practice", attempt_id=attempt_id)))
-    return redirect(url_for("study.feedback", log_id=outcome.log.id, next=url_for("study.practice", attempt_id=attempt_id)))
+        log_id = study.existing_log(request.form.get("token", "")).id
+    return redirect(url_for("study.feedback", log_id=log_id, next=url_for("study.practice", attempt_id=attempt_id)))
 
 
 # --- feedback (practice and review) ------------------------------------------------
@@ -89,7 +90,7 @@ def answer_practice(attempt_id: int):
 @roles_required("learner")
 def feedback(log_id: int):
     log = db.session.get(ReviewLog, log_id)
-    if log is None or log.learner_id != current_user.id or log.kind == "exam":
+    if log is None or log.learner_id != current_user.id or log.kind in ("exam", "quiz"):
         abort(404)
     from ..domain.grading import grade
     data = db.session.get(QuestionVersion, log.question_version_id).data
@@ -155,13 +156,13 @@ def review_next():
 def answer_review():
     token = request.form.get("token", "")
     data = study.read_token(_secret(), token, current_user.id)
-    from ..models import Question
-    question = db.session.get(Question, data["q"])
-    if question is None or data.get("a") is not None:
+    target = study.answer_target(current_user.id, data["q"])
+    if target is None or data.get("a") is not None:
         abort(400, "That answer form is not for the daily review.")
-    qdata = db.session.get(QuestionVersion, question.current_version_id).data
-    outcome = study.record_answer(current_user.id, token, _response(qdata), secret=_secret(), kind="review",
-                                  duration_ms=_duration())
+    if target.data is None:
+        raise StudyError("This question is no longer in the bank.", 404)
+    outcome = study.record_answer(current_user.id, token, _response(target.data), secret=_secret(), kind="review",
+                                  duration_ms=_duration(), target=target)
     log_id = outcome.log.id
     if not study.commit_answer():
         log_id = study.existing_log(token).id
@@ -215,8 +216,9 @@ def answer_exam(attempt_id: int):
     item = next((i for i in attempt.items if i.position == position), None)
     if item is None:
         abort(400, "That question is not part of this exam.")
+    target = study.answer_target(current_user.id, item.question_id, item.question_version_id)
     study.answer_item(current_user.id, attempt, position, request.form.get("token", ""),
-                      _response(item.version.data), secret=_secret(), duration_ms=_duration())
+                      _response(target.data), secret=_secret(), duration_ms=_duration(), target=target)
     study.commit_answer()
     return redirect(url_for("study.exam", attempt_id=attempt.id))
 

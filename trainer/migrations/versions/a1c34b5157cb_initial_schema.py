@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 8ffa9fc60fef
+Revision ID: a1c34b5157cb
 Revises: 
-Create Date: 2026-11-24 05:28:18.557054
+Create Date: 2026-11-24 06:39:57.717652
 
 """
 from alembic import op
@@ -11,7 +11,7 @@ import trainer.models
 
 
 # revision identifiers, used by Alembic.
-revision = '8ffa9fc60fef'
+revision = 'a1c34b5157cb'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -69,29 +69,6 @@ def upgrade():
     with op.batch_alter_table('lesson', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_lesson_module_id'), ['module_id'], unique=False)
 
-    op.create_table('question',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('slug', sa.String(length=120), nullable=False),
-    sa.Column('school_id', sa.Integer(), nullable=True),
-    sa.Column('type', sa.String(length=20), nullable=False),
-    sa.Column('module_slug', sa.String(length=100), nullable=False),
-    sa.Column('lesson_ref', sa.String(length=220), nullable=False),
-    sa.Column('exam_area', sa.String(length=10), nullable=False),
-    sa.Column('difficulty', sa.Integer(), nullable=False),
-    sa.Column('safety', sa.Boolean(), nullable=False),
-    sa.Column('generated', sa.Boolean(), nullable=False),
-    sa.Column('current_version_id', sa.Integer(), nullable=True),
-    sa.Column('retired_at', trainer.models.UTCDateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['current_version_id'], ['question_version.id'], name=op.f('fk_question_current_version_id_question_version'), use_alter=True),
-    sa.ForeignKeyConstraint(['school_id'], ['school.id'], name=op.f('fk_question_school_id_school')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_question')),
-    sa.UniqueConstraint('slug', name=op.f('uq_question_slug'))
-    )
-    with op.batch_alter_table('question', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_question_exam_area'), ['exam_area'], unique=False)
-        batch_op.create_index(batch_op.f('ix_question_module_slug'), ['module_slug'], unique=False)
-        batch_op.create_index(batch_op.f('ix_question_school_id'), ['school_id'], unique=False)
-
     op.create_table('user',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('email', sa.String(length=254), nullable=False),
@@ -109,21 +86,6 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_user')),
     sa.UniqueConstraint('email', name=op.f('uq_user_email'))
     )
-    op.create_table('attempt',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('learner_id', sa.Integer(), nullable=False),
-    sa.Column('kind', sa.String(length=20), nullable=False),
-    sa.Column('scope', sa.JSON(), nullable=False),
-    sa.Column('started_at', trainer.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('deadline_at', trainer.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('submitted_at', trainer.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('score', sa.Float(), nullable=True),
-    sa.ForeignKeyConstraint(['learner_id'], ['user.id'], name=op.f('fk_attempt_learner_id_user')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_attempt'))
-    )
-    with op.batch_alter_table('attempt', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_attempt_learner_id'), ['learner_id'], unique=False)
-
     op.create_table('cohort_instructor',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('cohort_id', sa.Integer(), nullable=False),
@@ -164,6 +126,87 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_enrolment_cohort_id'), ['cohort_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_enrolment_learner_id'), ['learner_id'], unique=False)
 
+    op.create_table('lesson_progress',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('learner_id', sa.Integer(), nullable=False),
+    sa.Column('lesson_id', sa.Integer(), nullable=False),
+    sa.Column('first_opened_at', trainer.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_opened_at', trainer.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('completed_at', trainer.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('seconds_on_page', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['learner_id'], ['user.id'], name=op.f('fk_lesson_progress_learner_id_user')),
+    sa.ForeignKeyConstraint(['lesson_id'], ['lesson.id'], name=op.f('fk_lesson_progress_lesson_id_lesson')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_lesson_progress')),
+    sa.UniqueConstraint('learner_id', 'lesson_id', name=op.f('uq_lesson_progress_learner_id'))
+    )
+    with op.batch_alter_table('lesson_progress', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_lesson_progress_learner_id'), ['learner_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_lesson_progress_lesson_id'), ['lesson_id'], unique=False)
+
+    op.create_table('question',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('slug', sa.String(length=120), nullable=False),
+    sa.Column('school_id', sa.Integer(), nullable=True),
+    sa.Column('type', sa.String(length=20), nullable=False),
+    sa.Column('module_slug', sa.String(length=100), nullable=False),
+    sa.Column('lesson_ref', sa.String(length=220), nullable=False),
+    sa.Column('exam_area', sa.String(length=10), nullable=False),
+    sa.Column('difficulty', sa.Integer(), nullable=False),
+    sa.Column('safety', sa.Boolean(), nullable=False),
+    sa.Column('generated', sa.Boolean(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('author_id', sa.Integer(), nullable=True),
+    sa.Column('copied_from_id', sa.Integer(), nullable=True),
+    sa.Column('tags', sa.JSON(), nullable=False),
+    sa.Column('search_text', sa.Text(), nullable=False),
+    sa.Column('created_at', trainer.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', trainer.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('current_version_id', sa.Integer(), nullable=True),
+    sa.Column('retired_at', trainer.models.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['author_id'], ['user.id'], name=op.f('fk_question_author_id_user')),
+    sa.ForeignKeyConstraint(['copied_from_id'], ['question.id'], name=op.f('fk_question_copied_from_id_question')),
+    sa.ForeignKeyConstraint(['current_version_id'], ['question_version.id'], name=op.f('fk_question_current_version_id_question_version'), use_alter=True),
+    sa.ForeignKeyConstraint(['school_id'], ['school.id'], name=op.f('fk_question_school_id_school')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_question')),
+    sa.UniqueConstraint('slug', name=op.f('uq_question_slug'))
+    )
+    with op.batch_alter_table('question', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_question_exam_area'), ['exam_area'], unique=False)
+        batch_op.create_index(batch_op.f('ix_question_module_slug'), ['module_slug'], unique=False)
+        batch_op.create_index(batch_op.f('ix_question_school_id'), ['school_id'], unique=False)
+
+    op.create_table('quiz',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('school_id', sa.Integer(), nullable=False),
+    sa.Column('author_id', sa.Integer(), nullable=True),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('mode', sa.String(length=10), nullable=False),
+    sa.Column('spec', sa.JSON(), nullable=False),
+    sa.Column('time_limit_minutes', sa.Integer(), nullable=True),
+    sa.Column('attempts_allowed', sa.Integer(), nullable=False),
+    sa.Column('feedback', sa.String(length=20), nullable=False),
+    sa.Column('shuffle_questions', sa.Boolean(), nullable=False),
+    sa.Column('shuffle_options', sa.Boolean(), nullable=False),
+    sa.Column('pass_mark', sa.Float(), nullable=False),
+    sa.Column('created_at', trainer.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('retired_at', trainer.models.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['author_id'], ['user.id'], name=op.f('fk_quiz_author_id_user')),
+    sa.ForeignKeyConstraint(['school_id'], ['school.id'], name=op.f('fk_quiz_school_id_school')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_quiz'))
+    )
+    with op.batch_alter_table('quiz', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_quiz_school_id'), ['school_id'], unique=False)
+
+    op.create_table('study_day',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('learner_id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('answers', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['learner_id'], ['user.id'], name=op.f('fk_study_day_learner_id_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_study_day')),
+    sa.UniqueConstraint('learner_id', 'day', name=op.f('uq_study_day_learner_id'))
+    )
     op.create_table('item_state',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('learner_id', sa.Integer(), nullable=False),
@@ -188,29 +231,15 @@ def upgrade():
         batch_op.create_index('ix_item_state_learner_recall', ['learner_id', 'state', 'stability', 'last_review_at', 'question_id', 'due_at', 'suspended'], unique=False)
         batch_op.create_index(batch_op.f('ix_item_state_question_id'), ['question_id'], unique=False)
 
-    op.create_table('lesson_progress',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('learner_id', sa.Integer(), nullable=False),
-    sa.Column('lesson_id', sa.Integer(), nullable=False),
-    sa.Column('first_opened_at', trainer.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_opened_at', trainer.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('completed_at', trainer.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('seconds_on_page', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['learner_id'], ['user.id'], name=op.f('fk_lesson_progress_learner_id_user')),
-    sa.ForeignKeyConstraint(['lesson_id'], ['lesson.id'], name=op.f('fk_lesson_progress_lesson_id_lesson')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_lesson_progress')),
-    sa.UniqueConstraint('learner_id', 'lesson_id', name=op.f('uq_lesson_progress_learner_id'))
-    )
-    with op.batch_alter_table('lesson_progress', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_lesson_progress_learner_id'), ['learner_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_lesson_progress_lesson_id'), ['lesson_id'], unique=False)
-
     op.create_table('question_version',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('question_id', sa.Integer(), nullable=False),
     sa.Column('content_hash', sa.String(length=64), nullable=False),
     sa.Column('data', sa.JSON(), nullable=False),
     sa.Column('created_at', trainer.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=False),
+    sa.Column('author_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['author_id'], ['user.id'], name=op.f('fk_question_version_author_id_user')),
     sa.ForeignKeyConstraint(['question_id'], ['question.id'], name=op.f('fk_question_version_question_id_question')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_question_version')),
     sa.UniqueConstraint('question_id', 'content_hash', name=op.f('uq_question_version_question_id'))
@@ -218,15 +247,54 @@ def upgrade():
     with op.batch_alter_table('question_version', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_question_version_question_id'), ['question_id'], unique=False)
 
-    op.create_table('study_day',
+    op.create_table('quiz_assignment',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('quiz_id', sa.Integer(), nullable=False),
+    sa.Column('cohort_id', sa.Integer(), nullable=False),
+    sa.Column('opens_at', trainer.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('closes_at', trainer.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', trainer.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['cohort_id'], ['cohort.id'], name=op.f('fk_quiz_assignment_cohort_id_cohort')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], name=op.f('fk_quiz_assignment_created_by_id_user')),
+    sa.ForeignKeyConstraint(['quiz_id'], ['quiz.id'], name=op.f('fk_quiz_assignment_quiz_id_quiz')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_quiz_assignment'))
+    )
+    with op.batch_alter_table('quiz_assignment', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_quiz_assignment_cohort_id'), ['cohort_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_quiz_assignment_quiz_id'), ['quiz_id'], unique=False)
+
+    op.create_table('accommodation',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('assignment_id', sa.Integer(), nullable=False),
+    sa.Column('learner_id', sa.Integer(), nullable=False),
+    sa.Column('extra_percent', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['assignment_id'], ['quiz_assignment.id'], name=op.f('fk_accommodation_assignment_id_quiz_assignment')),
+    sa.ForeignKeyConstraint(['learner_id'], ['user.id'], name=op.f('fk_accommodation_learner_id_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_accommodation')),
+    sa.UniqueConstraint('assignment_id', 'learner_id', name=op.f('uq_accommodation_assignment_id'))
+    )
+    with op.batch_alter_table('accommodation', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_accommodation_assignment_id'), ['assignment_id'], unique=False)
+
+    op.create_table('attempt',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('learner_id', sa.Integer(), nullable=False),
-    sa.Column('day', sa.Date(), nullable=False),
-    sa.Column('answers', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['learner_id'], ['user.id'], name=op.f('fk_study_day_learner_id_user')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_study_day')),
-    sa.UniqueConstraint('learner_id', 'day', name=op.f('uq_study_day_learner_id'))
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('assignment_id', sa.Integer(), nullable=True),
+    sa.Column('scope', sa.JSON(), nullable=False),
+    sa.Column('started_at', trainer.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('deadline_at', trainer.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('submitted_at', trainer.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('score', sa.Float(), nullable=True),
+    sa.ForeignKeyConstraint(['assignment_id'], ['quiz_assignment.id'], name=op.f('fk_attempt_assignment_id_quiz_assignment')),
+    sa.ForeignKeyConstraint(['learner_id'], ['user.id'], name=op.f('fk_attempt_learner_id_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_attempt'))
     )
+    with op.batch_alter_table('attempt', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_attempt_assignment_id'), ['assignment_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_attempt_learner_id'), ['learner_id'], unique=False)
+
     op.create_table('attempt_item',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('attempt_id', sa.Integer(), nullable=False),
@@ -234,6 +302,7 @@ def upgrade():
     sa.Column('question_id', sa.Integer(), nullable=False),
     sa.Column('question_version_id', sa.Integer(), nullable=False),
     sa.Column('exam_area', sa.String(length=10), nullable=False),
+    sa.Column('option_order', sa.JSON(), nullable=True),
     sa.Column('response', sa.JSON(), nullable=True),
     sa.Column('score', sa.Float(), nullable=True),
     sa.Column('answered_at', trainer.models.UTCDateTime(timezone=True), nullable=True),
@@ -352,22 +421,46 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_attempt_item_attempt_id'))
 
     op.drop_table('attempt_item')
-    op.drop_table('study_day')
+    with op.batch_alter_table('attempt', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_attempt_learner_id'))
+        batch_op.drop_index(batch_op.f('ix_attempt_assignment_id'))
+
+    op.drop_table('attempt')
+    with op.batch_alter_table('accommodation', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_accommodation_assignment_id'))
+
+    op.drop_table('accommodation')
+    with op.batch_alter_table('quiz_assignment', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_quiz_assignment_quiz_id'))
+        batch_op.drop_index(batch_op.f('ix_quiz_assignment_cohort_id'))
+
+    op.drop_table('quiz_assignment')
     with op.batch_alter_table('question_version', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_question_version_question_id'))
 
     op.drop_table('question_version')
-    with op.batch_alter_table('lesson_progress', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_lesson_progress_lesson_id'))
-        batch_op.drop_index(batch_op.f('ix_lesson_progress_learner_id'))
-
-    op.drop_table('lesson_progress')
     with op.batch_alter_table('item_state', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_item_state_question_id'))
         batch_op.drop_index('ix_item_state_learner_recall')
         batch_op.drop_index('ix_item_state_learner_due')
 
     op.drop_table('item_state')
+    op.drop_table('study_day')
+    with op.batch_alter_table('quiz', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_quiz_school_id'))
+
+    op.drop_table('quiz')
+    with op.batch_alter_table('question', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_question_school_id'))
+        batch_op.drop_index(batch_op.f('ix_question_module_slug'))
+        batch_op.drop_index(batch_op.f('ix_question_exam_area'))
+
+    op.drop_table('question')
+    with op.batch_alter_table('lesson_progress', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_lesson_progress_lesson_id'))
+        batch_op.drop_index(batch_op.f('ix_lesson_progress_learner_id'))
+
+    op.drop_table('lesson_progress')
     with op.batch_alter_table('enrolment', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_enrolment_learner_id'))
         batch_op.drop_index(batch_op.f('ix_enrolment_cohort_id'))
@@ -382,17 +475,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_cohort_instructor_cohort_id'))
 
     op.drop_table('cohort_instructor')
-    with op.batch_alter_table('attempt', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_attempt_learner_id'))
-
-    op.drop_table('attempt')
     op.drop_table('user')
-    with op.batch_alter_table('question', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_question_school_id'))
-        batch_op.drop_index(batch_op.f('ix_question_module_slug'))
-        batch_op.drop_index(batch_op.f('ix_question_exam_area'))
-
-    op.drop_table('question')
     with op.batch_alter_table('lesson', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_lesson_module_id'))
 

@@ -1,0 +1,145 @@
+"""Server time of the weekly readiness page for a cohort of 300 learners with 300,000 review rows.
+
+    python bench/cohort_readiness.py [--learners 300 --logs 300000 --days 365 --runs 20]   # SQLite in a temp dir
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench python bench/cohort_readiness.py
+
+Builds the schema with the migrations (a throw-away schema on PostgreSQL), syncs the real content, then seeds
+one cohort of ``--learners`` learners with about ``--logs`` review rows over ``--days`` days through
+``trainer.services.scale.seed_scale`` (FSRS-scheduled reviews, memory states that match them); the cohort
+started ``--days`` days ago, so the chart shows its last 12 weeks. Times, in-process:
+
+* ``weekly_readiness`` itself, and the full-history definition it replaced (``tests/web/test_cohort_results.py``
+  keeps it as the reference), checking that both give the same figures;
+* GET /school/cohorts/<id>/readiness as the school admin (Flask test client: app, session, database, template).
+
+Prints n, p50, p95, p99 and max of each.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from timing import report  # noqa: E402  (bench/timing.py)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--learners", type=int, default=300)
+    parser.add_argument("--logs", type=int, default=300_000, help="review rows in total")
+    parser.add_argument("--days", type=int, default=365, help="length of the review history")
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL schema for profiling")
+    args = parser.parse_args()
+    tmp = tempfile.mkdtemp(prefix="trainer-bench-")
+    os.environ.setdefault("TRAINER_INSTANCE", tmp)
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp}/bench.db"
+    os.environ["DATABASE_URL"] = url
+
+    from sqlalchemy import create_engine, select, text
+
+    from tests.web.test_cohort_results import full_history_readiness
+    from trainer import create_app
+    from trainer.config import normalise_database_url
+    from trainer.content.store import content
+    from trainer.extensions import db
+    from trainer.models import Cohort, ReviewLog, User, utcnow
+    from trainer.services import cohort_results
+    from trainer.services.content_sync import sync_content
+    from trainer.services.scale import SCALE_PASSWORD, seed_scale
+
+    overrides: dict = {"RATELIMIT_ENABLED": False}
+    schema = None
+    if url.startswith(("postgres://", "postgresql")):
+        schema = "bench_" + uuid.uuid4().hex[:10]
+        admin_engine = create_engine(normalise_database_url(url), isolation_level="AUTOCOMMIT")
+        with admin_engine.connect() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        overrides["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"options": f"-csearch_path={schema}"}}
+    app = create_app(overrides)
+    try:
+        with app.app_context():
+            print(f"database: {url.split('@')[-1]}" + (f" schema {schema}" if schema else ""), file=sys.stderr)
+            from flask_migrate import upgrade
+            upgrade()
+            sync_content(content())
+            now = utcnow()
+            started = time.perf_counter()
+            counts = seed_scale(args.learners, args.logs, schools=1, cohort_size=args.learners, days=args.days,
+                                seed=300, now=now)
+            cohort = db.session.scalars(select(Cohort).order_by(Cohort.id.desc())).first()
+            cohort.starts_on = (now - timedelta(days=args.days)).date()
+            admin_email = db.session.scalar(select(User.email).where(User.role == "school_admin",
+                                                                     User.school_id == cohort.school_id))
+            db.session.commit()
+            print(f"seeded {counts} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+            if db.engine.dialect.name == "postgresql":
+                with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                    conn.execute(text("VACUUM ANALYZE"))
+            else:
+                db.session.execute(text("ANALYZE"))
+                db.session.commit()
+            cohort_id = cohort.id
+            ends = cohort_results.week_ends(datetime.combine(cohort.starts_on, datetime.min.time(), timezone.utc), now)
+            rows = db.session.scalar(select(db.func.count()).select_from(ReviewLog))
+            shown = db.session.scalar(select(db.func.count()).select_from(ReviewLog)
+                                      .where(ReviewLog.reviewed_at >= ends[0]))
+            print(f"cohort: {args.learners} learners, {rows:,} review rows ({shown:,} since the first week shown), "
+                  f"{len(ends)} points; database {db.engine.dialect.name}")
+
+            def timed(fn, runs):
+                seconds, result = [], None
+                for _ in range(runs):
+                    db.session.expire_all()
+                    begin = time.perf_counter()
+                    result = fn()
+                    seconds.append(time.perf_counter() - begin)
+                return seconds, result
+
+            cohort = db.session.get(Cohort, cohort_id)
+            seconds, points = timed(lambda: cohort_results.weekly_readiness(cohort, now), args.runs)
+            report("weekly_readiness", seconds, 34)
+            old_seconds, old = timed(lambda: full_history_readiness(cohort, now), max(3, args.runs // 4))
+            report("  full-history definition (before)", old_seconds, 34)
+            same = all(abs(p.readiness - o) <= 1e-12 + 1e-9 * abs(o) for p, o in zip(points, old, strict=True))
+            print(f"  same figures: {same}; readiness " + " ".join(f"{p.readiness:.3f}" for p in points))
+            db.session.rollback()
+
+        client = app.test_client()
+        page = client.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        assert client.post("/login", data={"email": admin_email, "password": SCALE_PASSWORD,
+                                           "csrf_token": token}).status_code == 302
+        path = f"/school/cohorts/{cohort_id}/readiness"
+        assert client.get(path).status_code == 200
+        seconds = []
+        for _ in range(args.runs):
+            begin = time.perf_counter()
+            response = client.get(path)
+            seconds.append(time.perf_counter() - begin)
+            assert response.status_code == 200
+        report("GET readiness page", seconds, 34)
+        print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    finally:
+        if schema and args.keep:
+            print(f"kept schema {schema}", file=sys.stderr)
+        elif schema:
+            with app.app_context():
+                db.session.remove()
+                db.engine.dispose()
+            with admin_engine.connect() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+if __name__ == "__main__":
+    main()

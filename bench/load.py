@@ -1,0 +1,372 @@
+"""Load benchmark: gunicorn (4 workers) over a seed-scale database, driven by locust on loopback.
+
+    python bench/load.py                          # full: 2000 learners, 1M review rows, SQLite and PostgreSQL
+    python bench/load.py --quick                  # 200 learners, 50k rows, 20 s phases
+    python bench/load.py --db sqlite --learners 500 --reviews 200000 --mixed 30 --solo 10
+    PG_URL=postgresql://postgres@127.0.0.1:5432/ python bench/load.py --db postgresql
+
+For each database: seed (seed-scale, every account's password known), start `trainer serve --workers 4`
+with TRAINER_BENCH_FLOOR=1, then run locust headless with 50 users:
+
+  1. mixed: learners (home, lesson, practice question + answer, review queue + answer, dashboard), instructors
+     (teaching page, /analysis/... pages when they exist, a cohort) and school admins (console, cohort
+     dashboard), with 0.5-2 s think time between steps: per-route p50/p95/p99, throughput, errors.
+  2. solo phases: each key route alone with no think time, including the floor GET /_bench/floor (app
+     factory, hooks, session and user loader, no template): throughput at saturation as a ratio to the floor.
+
+Then the RSS of each gunicorn worker. Writes bench/out/load.md (+ .json, charts) and refreshes
+bench/REPORT.md unless --no-publish.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import report as rep  # noqa: E402  (bench/report.py)
+from scaledb import BENCH_SECRET, ScaleDB  # noqa: E402
+
+SOLO_PHASES = ["floor", "home", "lesson", "review_next", "answer", "dashboard", "cohort"]
+SOLO_ROUTE = {"floor": "GET /_bench/floor", "home": "GET /home", "lesson": "GET /lessons/<slug>",
+              "review_next": "GET /study/review/next", "answer": "POST /study/review/answer",
+              "dashboard": "GET /study/dashboard", "cohort": "GET /school/cohorts/<id>"}
+LEARNER_ROUTES = ["GET /home", "GET /lessons/<slug>", "POST /study/practice", "GET /study/practice/<id>",
+                  "POST /study/practice/<id>/answer", "GET /study/answers/<id>", "GET /study/review/next",
+                  "POST /study/review/answer", "GET /study/dashboard"]
+TARGET_P95_MS = 100
+TARGET_ANSWER_RATIO = 0.40
+TARGET_RSS_MB = 150
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def analysis_routes(app) -> tuple[list[tuple[str, str]], list[str]]:
+    """GET routes under /analysis that need no id (included), and those that do (skipped, named)."""
+    usable, skipped = [], []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/analysis") or "GET" not in (rule.methods or ()):
+            continue
+        if rule.arguments:
+            skipped.append(rule.rule)
+        else:
+            usable.append((rule.rule, f"GET {rule.rule}"))
+    return usable, skipped
+
+
+def build_plan(db: ScaleDB, run_tag: str, sample: int = 500) -> dict:
+    """Accounts, lessons and questions the simulated users need, read from the seeded database."""
+    from sqlalchemy import select
+
+    from trainer.extensions import db as sa
+    from trainer.models import Cohort, CohortInstructor, Lesson, Question, User
+    from trainer.services.scale import SCALE_PASSWORD
+    with db.flask_app().app_context():
+        learners = [{"id": i, "email": e} for i, e in sa.session.execute(
+            select(User.id, User.email).where(User.role == "learner", User.email.like("learner-%@scale.test"))
+            .order_by(User.id).limit(sample))]
+        instructors = [{"id": i, "email": e, "cohort": c} for i, e, c in sa.session.execute(
+            select(User.id, User.email, CohortInstructor.cohort_id)
+            .join(CohortInstructor, CohortInstructor.instructor_id == User.id)
+            .where(User.email.like("instructor-%@scale.test")).order_by(User.id))]
+        admins = []
+        for uid, email, school in sa.session.execute(select(User.id, User.email, User.school_id).where(
+                User.role == "school_admin", User.email.like("admin-%@scale.test"))):
+            cohorts = list(sa.session.scalars(select(Cohort.id).where(Cohort.school_id == school)))
+            admins.append({"id": uid, "email": email, "cohorts": cohorts})
+        refs = {r.split("#")[0] for r in sa.session.scalars(select(Question.lesson_ref).where(
+            Question.retired_at.is_(None), Question.school_id.is_(None)))}
+        lessons = sorted(s for s in sa.session.scalars(select(Lesson.slug).where(Lesson.retired_at.is_(None)))
+                         if s in refs)
+        singles = list(sa.session.scalars(select(Question.id).where(
+            Question.retired_at.is_(None), Question.school_id.is_(None), Question.type == "single")))
+        analysis, skipped = analysis_routes(db.flask_app())
+    return {"accounts": {"learner": learners, "instructor": instructors, "admin": admins},
+            "password": SCALE_PASSWORD, "lessons": lessons, "single_questions": singles, "secret": BENCH_SECRET,
+            "analysis": analysis, "analysis_skipped": skipped, "think": [0.5, 2.0], "tag": run_tag}
+
+
+class Server:
+    """`trainer serve` (gunicorn through its API) as a child process; stopped by its own pid."""
+
+    def __init__(self, db: ScaleDB, workers: int, log: Path):
+        self.port = free_port()
+        self.log = log.open("w")
+        self.proc = subprocess.Popen([sys.executable, "-m", "trainer", "serve", "--workers", str(workers),
+                                      "--port", str(self.port)], env=db.env(TRAINER_BENCH_FLOOR="1"),
+                                     stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
+        self.host = f"http://127.0.0.1:{self.port}"
+        deadline = time.time() + 180
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}; see {log}")
+            try:
+                with urllib.request.urlopen(self.host + "/login", timeout=2) as response:
+                    if response.status == 200 and len(self.workers()) >= workers:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.5)
+        raise RuntimeError(f"server did not answer within 180 s; see {log}")
+
+    def workers(self):
+        import psutil
+        try:
+            return psutil.Process(self.proc.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return []
+
+    def rss_mb(self) -> list[float]:
+        return [round(p.memory_info().rss / 2 ** 20, 1) for p in self.workers()]
+
+    def cpu_seconds(self) -> float:
+        total = 0.0
+        for p in self.workers():
+            try:
+                t = p.cpu_times()
+                total += t.user + t.system
+            except Exception:
+                pass
+        return total
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.log.close()
+
+
+def run_locust(host: str, plan_file: Path, phase: str, users: int, seconds: int, prefix: Path) -> dict:
+    """One headless locust run; returns per-route stats, failures, and CPU seconds used by locust itself.
+
+    Users start at 10 a second in the mixed phase (all at once in solo phases); the statistics are reset once
+    all have started, so the logins and the ramp are not in the figures.
+    """
+    classes = ["LearnerUser", "InstructorUser", "AdminUser"] if phase == "mixed" else ["SoloUser"]
+    env = dict(os.environ, BENCH_PLAN=str(plan_file), BENCH_PHASE=phase)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run([sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
+                    "-u", str(users), "-r", str(10 if phase == "mixed" else users), "-t", f"{seconds}s",
+                    "--host", host, "--csv", str(prefix), "--only-summary", "--reset-stats",
+                    "--stop-timeout", "10", "--loglevel", "WARNING", *classes],
+                   env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(f"{prefix}.log", "w"), check=False)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    routes = {}
+    with open(f"{prefix}_stats.csv") as fh:
+        for row in csv.DictReader(fh):
+            routes[row["Name"]] = {
+                "requests": int(row["Request Count"]), "failures": int(row["Failure Count"]),
+                "rps": float(row["Requests/s"]), "p50": _num(row["50%"]), "p95": _num(row["95%"]),
+                "p99": _num(row["99%"]), "max": _num(row["Max Response Time"]),
+                "mean": _num(row["Average Response Time"])}
+    failures = []
+    with open(f"{prefix}_failures.csv") as fh:
+        failures = [{"route": f"{r['Method']} {r['Name']}" if not r["Name"].startswith(r["Method"]) else r["Name"],
+                     "error": r["Error"], "count": int(r["Occurrences"])} for r in csv.DictReader(fh)]
+    return {"routes": routes, "failures": failures, "seconds": seconds,
+            "locust_cpu": round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 1)}
+
+
+def _num(raw: str) -> float | None:
+    try:
+        return float(raw)
+    except (TypeError, ValueError):
+        return None
+
+
+def bench_database(kind: str, args, out: Path) -> dict:
+    label = "load"
+    db = ScaleDB.create(kind, args.pg_url, label, reuse=args.reuse_sqlite if kind == "sqlite" else args.reuse_pg)
+    result: dict = {"database": kind}
+    server = None
+    try:
+        if not (args.reuse_sqlite if kind == "sqlite" else args.reuse_pg):
+            print(f"[{kind}] building schema and content", file=sys.stderr)
+            db.initialise()
+            print(f"[{kind}] seeding {args.learners} learners, about {args.reviews:,} review rows", file=sys.stderr)
+            result["seed"], result["seed_seconds"] = db.seed(args.learners, args.reviews, cohort_size=50)
+            db.analyse()
+        result["rows"] = db.counts()
+        result["db_bytes"] = db.size_bytes()
+        plan = build_plan(db, kind)
+        db.release()  # the server opens its own connections; the database is dropped at the end
+        if not plan["analysis"]:
+            note = ("item analysis: no /analysis/... GET route without an id exists in this build "
+                    f"({len(plan['analysis_skipped'])} with ids skipped: {plan['analysis_skipped'] or 'none'}); "
+                    "instructors visit their teaching page and cohort instead")
+            print(f"[{kind}] note: {note}", file=sys.stderr)
+            result["analysis_note"] = note
+        plan_file = out / f"load-plan-{kind}.json"
+        plan_file.write_text(json.dumps(plan))
+        print(f"[{kind}] starting gunicorn, {args.workers} workers", file=sys.stderr)
+        server = Server(db, args.workers, out / f"load-server-{kind}.log")
+        result["rss_start_mb"] = server.rss_mb()
+        phases = [("mixed", args.mixed)] + [(f"solo:{p}", args.solo) for p in SOLO_PHASES]
+        result["phases"] = {}
+        for n, (phase, seconds) in enumerate(phases, 1):
+            print(f"[{kind}] phase {n}/{len(phases)} {phase}: {args.users} users for {seconds} s "
+                  f"(load average {rep.load_average()})", file=sys.stderr, flush=True)
+            cpu_before = server.cpu_seconds()
+            stats = run_locust(server.host, plan_file, phase, args.users, seconds,
+                               out / f"load-{kind}-{phase.replace(':', '-')}")
+            stats["server_cpu"] = round(server.cpu_seconds() - cpu_before, 1)
+            stats["loadavg"] = os.getloadavg()
+            agg = stats["routes"].get("Aggregated", {})
+            print(f"    {agg.get('requests', 0)} requests, {agg.get('rps', 0):.1f}/s, "
+                  f"{agg.get('failures', 0)} failures, p95 {agg.get('p95')} ms", file=sys.stderr)
+            result["phases"][phase] = stats
+        result["rss_end_mb"] = server.rss_mb()
+    finally:
+        if server:
+            server.stop()
+        db.close(keep=args.keep)
+    return result
+
+
+def summarise(results: dict, args, info: dict) -> tuple[str, dict]:
+    dbs = list(results)
+    md = ["## Load: gunicorn, 4 workers, locust on loopback\n", rep.machine_table(info)]
+    md.append(f"Command: `python bench/load.py {' '.join(sys.argv[1:])}`. {args.users} concurrent users; "
+              f"mixed phase {args.mixed} s with 0.5-2 s think time between steps; each solo phase {args.solo} s "
+              "with no think time. Locust runs on the same 2-core machine as the server, so it takes part of "
+              "the CPU (its CPU seconds are in the tables).\n")
+    for kind in dbs:
+        r = results[kind]
+        rows = r.get("rows", {})
+        md.append(f"### {kind}: data set\n")
+        md.append(", ".join(f"{v:,} {k}" for k, v in rows.items())
+                  + (f"; database {r['db_bytes'] / 2 ** 20:,.0f} MiB" if r.get("db_bytes") else "")
+                  + (f"; seeded in {r['seed_seconds']:.0f} s" if r.get("seed_seconds") else "") + "\n")
+        if r.get("analysis_note"):
+            md.append(f"Note: {r['analysis_note']}.\n")
+        mixed = r["phases"]["mixed"]
+        md.append(f"### {kind}: mixed journeys (load average after: "
+                  f"{' / '.join(f'{x:.2f}' for x in mixed['loadavg'])}; server CPU {mixed['server_cpu']} s, "
+                  f"locust CPU {mixed['locust_cpu']} s)\n")
+        md.append(rep.table(["route", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors"],
+                            [[name, s["requests"], s["rps"], s["p50"], s["p95"], s["p99"], s["max"], s["failures"]]
+                             for name, s in sorted(mixed["routes"].items(), key=lambda kv: kv[0] == "Aggregated")]))
+        floor = r["phases"]["solo:floor"]["routes"].get(SOLO_ROUTE["floor"], {}).get("rps") or None
+        md.append(f"### {kind}: each route alone at saturation ({args.users} users, no think time)\n")
+        solo_rows = []
+        for p in SOLO_PHASES:
+            ph = r["phases"][f"solo:{p}"]
+            s = ph["routes"].get(SOLO_ROUTE[p], {})
+            errors = sum(v["failures"] for v in ph["routes"].values() if v is not s)
+            solo_rows.append([SOLO_ROUTE[p], s.get("requests"), s.get("rps"),
+                              (s.get("rps") or 0) / floor if floor else None, s.get("p50"), s.get("p95"),
+                              s.get("p99"), (s.get("failures") or 0), ph["server_cpu"], ph["locust_cpu"]])
+        md.append(rep.table(["route", "requests", "req/s", "÷ floor", "p50 ms", "p95 ms", "p99 ms", "errors",
+                             "server CPU s", "locust CPU s"], solo_rows))
+        md.append(f"Worker RSS after start: {r['rss_start_mb']} MB; after the load: {r['rss_end_mb']} MB.\n")
+        failures = [f for ph in r["phases"].values() for f in ph["failures"]]
+        if failures:
+            md.append("Errors:\n\n" + "".join(f"- {f['route']}: {f['error']} ({f['count']}×)\n" for f in failures))
+    # targets
+    md.append("### Targets\n")
+    trows = []
+    for kind in dbs:
+        r = results[kind]
+        mixed = r["phases"]["mixed"]["routes"]
+        learner = [(n, mixed[n]["p95"]) for n in LEARNER_ROUTES if n in mixed]
+        worst = max(learner, key=lambda kv: kv[1] or 0) if learner else ("-", None)
+        trows.append([kind, "learner routes p95 < 100 ms (mixed, 50 users)", f"worst {worst[0]}: {worst[1]} ms",
+                      _verdict(worst[1] is not None and worst[1] < TARGET_P95_MS)])
+        floor = r["phases"]["solo:floor"]["routes"].get(SOLO_ROUTE["floor"], {}).get("rps") or 0
+        answer = r["phases"]["solo:answer"]["routes"].get(SOLO_ROUTE["answer"], {}).get("rps") or 0
+        ratio = answer / floor if floor else 0
+        trows.append([kind, "answer submission ≥ 40 % of floor throughput",
+                      f"{answer:.0f} / {floor:.0f} req/s = {ratio:.0%}", _verdict(ratio >= TARGET_ANSWER_RATIO)])
+        errors = sum(f["count"] for ph in r["phases"].values() for f in ph["failures"])
+        trows.append([kind, "zero errors", f"{errors} errors", _verdict(errors == 0)])
+        rss = max(r["rss_end_mb"] or [0])
+        trows.append([kind, "worker RSS < 150 MB after load", f"max {rss} MB", _verdict(rss < TARGET_RSS_MB)])
+    md.append(rep.table(["database", "target", "measured", ""], trows))
+    # charts
+    mixed_routes = {n for k in dbs for n in results[k]["phases"]["mixed"]["routes"]}
+    analysis = sorted(n for n in mixed_routes if n.startswith("GET /analysis"))
+    labels = [n for n in LEARNER_ROUTES + ["GET /school/teaching", *analysis, "GET /school/", "GET /school/cohorts/<id>"]
+              if n in mixed_routes]
+    chart = rep.bar_chart(rep.OUT / "load-p95.svg", "p95 latency, mixed journeys, 50 users", labels,
+                          {k: [results[k]["phases"]["mixed"]["routes"].get(n, {}).get("p95") for n in labels]
+                           for k in dbs}, "ms", target=TARGET_P95_MS)
+    ratios = {}
+    for k in dbs:
+        floor = results[k]["phases"]["solo:floor"]["routes"].get(SOLO_ROUTE["floor"], {}).get("rps") or None
+        ratios[k] = [((results[k]["phases"][f"solo:{p}"]["routes"].get(SOLO_ROUTE[p], {}).get("rps") or 0) / floor)
+                     if floor else None for p in SOLO_PHASES]
+    chart2 = rep.bar_chart(rep.OUT / "load-throughput.svg", "throughput at saturation ÷ floor throughput",
+                           [SOLO_ROUTE[p] for p in SOLO_PHASES], ratios, "×", target=TARGET_ANSWER_RATIO)
+    md.append(f"![p95 per route](./{chart.name})\n\n![throughput ratio to floor](./{chart2.name})\n")
+    return "\n".join(md), results
+
+
+def _verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--pg-url", default=os.environ.get("PG_URL", "postgresql://postgres@127.0.0.1:5432/"))
+    parser.add_argument("--learners", type=int, default=2000)
+    parser.add_argument("--reviews", type=int, default=1_000_000)
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--mixed", type=int, default=60, help="seconds of mixed journeys")
+    parser.add_argument("--solo", type=int, default=15, help="seconds per single-route phase")
+    parser.add_argument("--quick", action="store_true", help="200 learners, 50k rows, 20 s mixed, 8 s solo")
+    parser.add_argument("--reuse-sqlite", help="an already seeded SQLite URL (skips seeding)")
+    parser.add_argument("--reuse-pg", help="an already seeded PostgreSQL URL (skips seeding)")
+    parser.add_argument("--keep", action="store_true", help="keep the databases")
+    parser.add_argument("--no-publish", action="store_true", help="do not refresh bench/REPORT.md")
+    parser.add_argument("--from-json", help="re-render the section from a saved bench/out/load.json (no run)")
+    args = parser.parse_args()
+    if args.from_json:
+        saved = json.loads(Path(args.from_json).read_text())
+        for key, value in saved["args"].items():
+            if key not in ("from_json", "no_publish"):
+                setattr(args, key, value)
+        sys.argv = saved.get("argv", sys.argv)
+        markdown, data = summarise(saved["results"], args, saved["machine"])
+        rep.write_section("load", markdown, {**saved, "results": data})
+        if not args.no_publish:
+            rep.publish()
+        return
+    if args.quick:
+        args.learners, args.reviews, args.mixed, args.solo = 200, 50_000, 20, 8
+    rep.OUT.mkdir(parents=True, exist_ok=True)
+    kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+    print(f"load average at start: {rep.load_average()}", file=sys.stderr)
+    info_start = rep.load_average()
+    results = {kind: bench_database(kind, args, rep.OUT) for kind in kinds}
+    info = rep.machine(args.pg_url if "postgresql" in kinds else None)
+    info["load average (1/5/15 min)"] = f"{info_start} at start, {info['load average (1/5/15 min)']} at end"
+    markdown, data = summarise(results, args, info)
+    rep.write_section("load", markdown, {"machine": info, "args": vars(args), "results": data, "argv": sys.argv})
+    print(markdown)
+    if not args.no_publish:
+        rep.publish()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""Forms of question import and export: the upload with placement defaults, the commit choice, export filters."""
+from __future__ import annotations
+
+import re
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import RadioField, SelectChoice, SelectField, StringField
+from wtforms.validators import Length, Optional, ValidationError
+
+from ..content.bank import TYPES
+from ..content.source import EXAM_AREAS
+from ..services.bank_transfer import EXPORT_FORMATS, IMPORT_FORMATS
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def _area_choices(blank: str) -> list[SelectChoice]:
+    return [SelectChoice("", blank), *(SelectChoice(k, f"{k}: {v}") for k, v in EXAM_AREAS.items())]
+
+
+class ImportUploadForm(FlaskForm):
+    file = FileField("Question file", validators=[FileRequired("Choose a file to upload.")])
+    format = SelectField("Format", default="", validate_choice=True, choices=[
+        SelectChoice("", "Detect from the file name"), *(SelectChoice(k, v) for k, v in IMPORT_FORMATS.items())])
+    module = SelectField("Module", default="", choices=[])
+    lesson = SelectField("Lesson section", default="", choices=[])
+    exam_area = SelectField("Exam area", default="", choices=_area_choices("None: the file gives one"))
+    difficulty = SelectField("Difficulty", default="2", choices=[
+        SelectChoice("1", "1 (easy)"), SelectChoice("2", "2 (medium)"), SelectChoice("3", "3 (hard)")])
+
+    #: lesson section -> module, set by ``import_upload_form`` to check the two agree
+    lesson_modules: dict[str, str] = {}
+
+    def validate_lesson(self, field):
+        module = self.lesson_modules.get(field.data)
+        if field.data and self.module.data and module != self.module.data:
+            raise ValidationError("This lesson section is not in the module chosen above; choose one of that "
+                                  "module's lessons, or leave the module empty.")
+
+
+def import_upload_form(modules: list[tuple[str, str]], sections: list[tuple[str, str, list[tuple[str, str]]]],
+                       **kwargs) -> ImportUploadForm:
+    """The upload form with the course's modules and lesson sections (grouped per lesson) as choices."""
+    form = ImportUploadForm(**kwargs)
+    form.module.choices = [SelectChoice("", "None: the file or the lesson gives it"),
+                           *(SelectChoice(m, title) for m, title in modules)]
+    form.lesson.choices = [SelectChoice("", "None: the file gives one")] + [
+        SelectChoice(ref, label, optgroup=group) for _, group, refs in sections for ref, label in refs]
+    form.lesson_modules = {ref: module for module, _, refs in sections for ref, _ in refs}
+    return form
+
+
+class ImportCommitForm(FlaskForm):
+    mode = RadioField("Which items", default="all", choices=[
+        SelectChoice("all", "Import all (only when every item is valid)"),
+        SelectChoice("valid", "Import only the valid ones and leave out the others")])
+    status = RadioField("Save the questions as", default="draft", choices=[
+        SelectChoice("draft", "Drafts: only staff of your school see them until published"),
+        SelectChoice("published", "Published: ready for quizzes and practice")])
+
+
+class ExportForm(FlaskForm):
+    """Filters and format of an export; a GET form, so no CSRF token (it changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    format = SelectField("Format", default="gift", choices=[
+        SelectChoice(k, label) for k, (label, _, _) in EXPORT_FORMATS.items()])
+    source = SelectField("Source", default="", choices=[
+        SelectChoice("", "Shipped and my school's"), SelectChoice("shipped", "Shipped bank only"),
+        SelectChoice("school", "My school's only")])
+    module = SelectField("Module", default="", choices=[])
+    exam_area = SelectField("Exam area", default="", choices=_area_choices("Any exam area"))
+    type = SelectField("Type", default="", choices=[SelectChoice("", "Any type"), *(SelectChoice(t) for t in TYPES)])
+    status = SelectField("Status", default="", choices=[
+        SelectChoice("", "Any status"), SelectChoice("published", "Published"), SelectChoice("draft", "Draft")])
+    tag = StringField("Tag", filters=[_strip], validators=[Optional(), Length(max=60)])
+    ids = StringField("Question ids", filters=[_strip], validators=[Optional(), Length(max=4000)])
+
+    def validate_ids(self, field):
+        if field.data and not re.fullmatch(r"\d+(\s*,\s*\d+)*\s*,?", field.data):
+            raise ValidationError("Write question ids as numbers separated by commas, like 12,15,40.")
+
+    def id_list(self) -> tuple[int, ...]:
+        return tuple(int(n) for n in re.findall(r"\d+", self.ids.data or ""))[:2000]
+
+
+def export_form(modules: list[tuple[str, str]], formdata) -> ExportForm:
+    form = ExportForm(formdata=formdata)
+    form.module.choices = [SelectChoice("", "Any module"), *(SelectChoice(m, title) for m, title in modules)]
+    return form

@@ -1,0 +1,445 @@
+"""Web import and export of questions: preview an upload item by item, write it to a school's bank, export.
+
+The parsing itself is ``trainer.content.formats``; this module adds what the web needs around it: a
+placement (module, lesson section, exam area) for every imported item, a per-item preview, a store that
+keeps an upload between preview and commit on the server, the write into the school's bank in one
+transaction (flush only; the view commits), and the selection of questions a member of staff may export.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import or_, select
+
+from ..content.bank import content_hash
+from ..content.course import Course
+from ..content.formats import export_questions, parse_text
+from ..content.source import EXAM_AREAS
+from ..extensions import db
+from ..models import Question, QuestionVersion
+from .content_sync import set_current_version
+
+#: import formats as the upload form offers them
+IMPORT_FORMATS = {"gift": "GIFT", "aiken": "Aiken", "moodle-xml": "Moodle XML", "csv": "CSV",
+                  "native": "Native YAML (question bank file)"}
+#: export formats: label, content type, file name ending
+EXPORT_FORMATS = {
+    "gift": ("GIFT", "text/plain; charset=utf-8", ".gift.txt"),
+    "aiken": ("Aiken (single-choice only)", "text/plain; charset=utf-8", ".aiken.txt"),
+    "moodle-xml": ("Moodle XML", "application/xml; charset=utf-8", ".xml"),
+    "csv": ("CSV", "text/csv; charset=utf-8", ".csv"),
+    "native": ("Native YAML (question bank file)", "application/yaml; charset=utf-8", ".yaml"),
+}
+#: formats that carry no difficulty, so the upload form's default difficulty applies to all their items
+NO_DIFFICULTY = ("gift", "aiken", "moodle-xml")
+#: how long an upload waits for its commit
+UPLOAD_HOURS = 24
+EXCERPT_CHARS = 120
+UPLOAD_ID_RE = re.compile(r"^[A-Za-z0-9_-]{32}$")
+NOT_FOUND = ("We could not find that upload. It may have expired (uploads are kept for "
+             f"{UPLOAD_HOURS} hours), been imported already, or belong to someone else. Upload the file again.")
+
+
+class TransferError(Exception):
+    """An import or export request that cannot be carried out; the message says why, for the user."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+# --- reading an upload -----------------------------------------------------------------------------
+
+def decode_upload(raw: bytes, filename: str) -> str:
+    """The text of an uploaded file, which must be UTF-8 (a byte-order mark is dropped).
+
+    Raises TransferError naming the first byte that is not UTF-8 and its line.
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise TransferError(f"{filename} is not UTF-8 text: byte 0x{raw[exc.start]:02x} on line {line} cannot be "
+                            "read. Save the file as UTF-8 (in Excel: “CSV UTF-8”) and upload it again.") from None
+    if "\x00" in text:
+        raise TransferError(f"{filename} is not a text file. Upload a GIFT, Aiken, Moodle XML, CSV or YAML file.")
+    return text.removeprefix("\ufeff")
+
+
+def detect_format(filename: str, text: str) -> str | None:
+    """The import format of a file from its name (and, for ``.txt``, its content); None when unclear.
+
+    ``quiz.gift.txt`` is GIFT, ``*.xml`` Moodle XML, ``*.csv`` CSV, ``*.yaml``/``*.yml`` native; a plain
+    ``.txt`` is Aiken when it has ``ANSWER: X`` lines and no GIFT answer block, else GIFT.
+    """
+    name = (filename or "").lower()
+    if name.endswith(".xml"):
+        return "moodle-xml"
+    if name.endswith(".csv"):
+        return "csv"
+    if name.endswith((".yaml", ".yml")):
+        return "native"
+    if name.endswith(".gift") or ".gift." in name or "gift" in name.rsplit("/", 1)[-1]:
+        return "gift"
+    if "aiken" in name:
+        return "aiken"
+    if name.endswith(".txt"):
+        if re.search(r"^\s*ANSWER\s*:\s*[A-Za-z]\s*$", text, re.M) and "{" not in text:
+            return "aiken"
+        return "gift"
+    return None
+
+
+# --- preview ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Placement:
+    """Defaults from the upload form for items whose file does not place them (None: no default)."""
+
+    module: str | None = None
+    lesson: str | None = None
+    exam_area: str | None = None
+    difficulty: int | None = None
+
+    def as_dict(self) -> dict:
+        return {"module": self.module, "lesson": self.lesson, "exam_area": self.exam_area,
+                "difficulty": self.difficulty}
+
+
+@dataclass
+class PreviewItem:
+    """One item of the uploaded file as the preview lists it."""
+
+    number: int
+    line: int
+    type: str | None
+    title: str
+    excerpt: str
+    status: str                                      # valid | invalid | skipped
+    errors: list[str] = field(default_factory=list)  # "file:line: message"
+    notes: list[str] = field(default_factory=list)
+    data: dict | None = None                         # the placed native question (valid items)
+
+
+@dataclass
+class ImportPreview:
+    filename: str
+    format: str
+    items: list[PreviewItem]
+    #: problems with the file as a whole (XML safety, encoding), "file:line: message"
+    file_errors: list[str]
+
+    @property
+    def valid(self) -> list[PreviewItem]:
+        return [i for i in self.items if i.status == "valid"]
+
+    @property
+    def invalid(self) -> list[PreviewItem]:
+        return [i for i in self.items if i.status == "invalid"]
+
+    @property
+    def skipped(self) -> list[PreviewItem]:
+        return [i for i in self.items if i.status == "skipped"]
+
+    @property
+    def problem_count(self) -> int:
+        """Invalid items plus file-level problems: what stops "Import all"."""
+        return len(self.invalid) + len(self.file_errors)
+
+
+def _excerpt(text: str) -> str:
+    text = " ".join(str(text or "").split())
+    return text if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS - 1].rstrip() + "…"
+
+
+def _split_messages(item: dict, errors: set[tuple[int, str]]) -> tuple[list[tuple[int, str]], list[str]]:
+    """An importer item's messages -> its errors as (line, message) and its other notes."""
+    found, notes = [], []
+    for message in item["messages"]:
+        match = re.match(r"line (\d+): (.*)$", message, re.S)
+        where = (int(match.group(1)), match.group(2)) if match else (item["line"], message)
+        if where in errors:
+            found.append(where)
+        elif (item["line"], message) in errors:
+            found.append((item["line"], message))
+        else:
+            notes.append(message)
+    return found, notes
+
+
+def place(data: dict, defaults: Placement, fmt: str, course: Course) -> tuple[dict, list[str]]:
+    """Fill a question's missing placement from ``defaults`` and check it against the course.
+
+    Returns the placed copy and the problems (empty when it can go into the bank).
+    """
+    q = dict(data)
+    q["module"] = q.get("module") or defaults.module
+    q["lesson"] = q.get("lesson") or defaults.lesson
+    q["exam_area"] = q.get("exam_area") or defaults.exam_area
+    if fmt in NO_DIFFICULTY and defaults.difficulty:
+        q["difficulty"] = defaults.difficulty
+    problems = []
+    lesson = course.lessons.get(str(q["lesson"] or "").split("#")[0])
+    if not q["module"] and lesson is not None:
+        q["module"] = lesson.module_id
+    if not q["module"]:
+        problems.append("no module: choose a default module on the upload form")
+    elif course.module(q["module"]) is None:
+        problems.append(f"unknown module '{q['module']}'")
+    if not q["lesson"]:
+        problems.append("no lesson section: choose a default lesson section on the upload form")
+    elif not course.anchor_exists(q["lesson"]):
+        problems.append(f"unknown lesson section '{q['lesson']}'")
+    elif lesson is not None and q["module"] and lesson.module_id != q["module"]:
+        problems.append(f"lesson '{lesson.id}' is not in module '{q['module']}'")
+    if not q["exam_area"]:
+        problems.append("no exam area: choose a default exam area on the upload form")
+    elif q["exam_area"] not in EXAM_AREAS:
+        problems.append(f"unknown exam area '{q['exam_area']}' (use one of {', '.join(EXAM_AREAS)})")
+    for key in ("media", "diagram"):
+        if q.get(key) and q[key] not in course.diagrams:
+            problems.append(f"unknown diagram '{q[key]}'")
+    return q, problems
+
+
+def preview_import(text: str, fmt: str, filename: str, defaults: Placement, course: Course) -> ImportPreview:
+    """Parse an upload and list every item with its status and problems (placement included).
+
+    ``fmt`` is an import format name (see ``IMPORT_FORMATS``); ``defaults`` fill missing placement.
+    """
+    result = parse_text(text, fmt, filename)
+    by_id = {q["id"]: q for q in result.questions}
+    errors = {(e["line"], e["message"]) for e in result.errors}
+    used: set[tuple[int, str]] = set()
+    items = []
+    for number, raw in enumerate(result.items, 1):
+        found, notes = _split_messages(raw, errors)
+        used.update(found)
+        lines = [f"{filename}:{line}: {message}" for line, message in found]
+        data = by_id.get(raw["id"]) if raw["status"] == "ok" else None
+        status = {"ok": "valid", "error": "invalid", "skipped": "skipped"}[raw["status"]]
+        if data is not None:
+            data, problems = place(data, defaults, fmt, course)
+            if problems:
+                lines += [f"{filename}:{raw['line']}: {p}" for p in problems]
+                status, data = "invalid", None
+        if status == "invalid" and not lines:
+            lines = [f"{filename}:{raw['line']}: {m}" for m in raw["messages"]] or \
+                [f"{filename}:{raw['line']}: the question is not valid"]
+        source = by_id.get(raw["id"]) or {}
+        excerpt = _excerpt(source.get("stem") or source.get("scenario") or raw["title"])
+        items.append(PreviewItem(number, raw["line"], raw["type"], raw["title"], excerpt, status, lines, notes, data))
+    file_errors = [f"{e['file']}:{e['line']}: {e['message']}" for e in result.errors
+                   if (e["line"], e["message"]) not in used]
+    if not items and not file_errors:
+        file_errors.append(f"{filename}:1: no questions found; is this a {IMPORT_FORMATS.get(fmt, fmt)} file?")
+    return ImportPreview(filename, fmt, items, file_errors)
+
+
+# --- commit ----------------------------------------------------------------------------------------
+
+def new_slug(school_id: int) -> str:
+    """A fresh question slug for a school: ``s<school id>-<16 hex>``."""
+    return f"s{school_id}-{secrets.token_hex(8)}"
+
+
+def import_questions(school_id: int, author_id: int, preview: ImportPreview, *, only_valid: bool,
+                     status: str) -> list[Question]:
+    """Write the valid items of ``preview`` to the school's bank as version 1 of new questions. Flushes.
+
+    ``only_valid`` False refuses (TransferError, nothing written) while any item or the file has a
+    problem; ``status`` is ``draft`` or ``published``.
+    """
+    if status not in ("draft", "published"):
+        raise TransferError("Choose whether the questions are saved as drafts or published.")
+    if not only_valid and preview.problem_count:
+        n, m = len(preview.invalid), len(preview.file_errors)
+        what = [f"{n} item{' has' if n == 1 else 's have'} errors" if n else "",
+                f"the file has {m} problem{'' if m == 1 else 's'}" if m else ""]
+        raise TransferError(f"Nothing was imported: {' and '.join(w for w in what if w)}. Fix the file and "
+                            "upload it again, or choose “Import only the valid ones”.", 422)
+    if not preview.valid:
+        raise TransferError("Nothing was imported: the file has no valid question.", 422)
+    placed = [{**item.data, "id": new_slug(school_id)} for item in preview.valid]
+    rows = [Question(slug=data["id"], school_id=school_id, type=data["type"], module_slug=data["module"],
+                     lesson_ref=data["lesson"], exam_area=data["exam_area"], difficulty=data["difficulty"],
+                     safety=bool(data.get("safety")), generated=False, status=status, author_id=author_id)
+            for data in placed]
+    db.session.add_all(rows)
+    db.session.flush()
+    versions = [QuestionVersion(question_id=row.id, content_hash=content_hash(data), data=data, number=1,
+                                author_id=author_id) for row, data in zip(rows, placed)]
+    db.session.add_all(versions)
+    db.session.flush()
+    for row, version in zip(rows, versions):
+        set_current_version(row, version)
+    db.session.flush()
+    return rows
+
+
+# --- the upload store ------------------------------------------------------------------------------
+
+class UploadStore:
+    """Uploads waiting between preview and commit: one JSON file each under ``folder``, named by a random id.
+
+    The file records its owner; anyone else, an unknown or malformed id, or an expired upload is a 404.
+    """
+
+    def __init__(self, folder: Path, max_age: timedelta = timedelta(hours=UPLOAD_HOURS)):
+        self.folder = Path(folder)
+        self.max_age = max_age
+
+    def _path(self, upload_id: str) -> Path:
+        return self.folder / f"{upload_id}.json"
+
+    def save(self, user_id: int, school_id: int, filename: str, fmt: str, text: str, defaults: Placement,
+             now: datetime) -> str:
+        """Keep an upload for ``user_id``; returns its id. Also removes expired uploads."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.sweep(now)
+        upload_id = secrets.token_urlsafe(24)
+        record = {"user_id": user_id, "school_id": school_id, "filename": filename, "format": fmt,
+                  "defaults": defaults.as_dict(), "saved_at": now.isoformat(), "text": text}
+        tmp = self.folder / f".{upload_id}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(record, fh)
+        os.replace(tmp, self._path(upload_id))
+        return upload_id
+
+    def load(self, upload_id: str, user_id: int, school_id: int | None, now: datetime) -> dict:
+        """The record of an upload owned by ``user_id`` in ``school_id``; TransferError 404 otherwise."""
+        if not isinstance(upload_id, str) or not UPLOAD_ID_RE.match(upload_id):
+            raise TransferError(NOT_FOUND, 404)
+        try:
+            record = json.loads(self._path(upload_id).read_text(encoding="utf-8"))
+            saved_at = datetime.fromisoformat(record["saved_at"])
+            owner = (record["user_id"], record["school_id"])
+        except (OSError, ValueError, KeyError, TypeError):
+            raise TransferError(NOT_FOUND, 404) from None
+        if owner != (user_id, school_id) or now - saved_at > self.max_age:
+            raise TransferError(NOT_FOUND, 404)
+        record["defaults"] = Placement(**record["defaults"])
+        return record
+
+    def claim(self, upload_id: str) -> None:
+        """Take an upload out of reach while it is imported (TransferError 404 when already taken).
+
+        The rename is atomic, so of two commits of one upload (double click, two tabs) only one proceeds.
+        """
+        if not UPLOAD_ID_RE.match(upload_id or ""):
+            raise TransferError(NOT_FOUND, 404)
+        try:
+            os.rename(self._path(upload_id), self._claimed(upload_id))
+        except OSError:
+            raise TransferError(NOT_FOUND, 404) from None
+
+    def release(self, upload_id: str) -> None:
+        """Give a claimed upload back (the import failed and can be tried again)."""
+        try:
+            os.rename(self._claimed(upload_id), self._path(upload_id))
+        except OSError:
+            pass
+
+    def discard(self, upload_id: str) -> None:
+        if UPLOAD_ID_RE.match(upload_id or ""):
+            self._path(upload_id).unlink(missing_ok=True)
+            self._claimed(upload_id).unlink(missing_ok=True)
+
+    def _claimed(self, upload_id: str) -> Path:
+        return self.folder / f"{upload_id}.importing"
+
+    def sweep(self, now: datetime) -> None:
+        """Remove uploads older than ``max_age`` (by file time, so unreadable leftovers go too)."""
+        if not self.folder.is_dir():
+            return
+        cutoff = now.timestamp() - self.max_age.total_seconds()
+        for path in [*self.folder.glob("*.json"), *self.folder.glob("*.importing")]:
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink(missing_ok=True)
+            except OSError:
+                continue
+
+
+# --- export ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ExportFilters:
+    """What to export; empty values do not filter. ``source`` is ``shipped``, ``school`` or empty (both)."""
+
+    module: str = ""
+    exam_area: str = ""
+    type: str = ""
+    tag: str = ""
+    status: str = ""
+    source: str = ""
+    ids: tuple[int, ...] = ()
+
+
+@dataclass
+class ExportResult:
+    text: str
+    exported: list[Question]
+    #: (question, reason) for questions the format cannot carry
+    skipped: list[tuple[Question, str]]
+
+
+def visible_questions(school_id: int, filters: ExportFilters) -> list[Question]:
+    """Live questions a member of ``school_id``'s staff may see (shipped and their school's), filtered.
+
+    Ids of other schools' questions in ``filters.ids`` match nothing.
+    """
+    query = (select(Question)
+             .where(Question.retired_at.is_(None), Question.current_version_id.is_not(None),
+                    or_(Question.school_id.is_(None), Question.school_id == school_id))
+             .order_by(Question.school_id.is_not(None), Question.module_slug, Question.id))
+    if filters.ids:
+        query = query.where(Question.id.in_(filters.ids))
+    for column, value in ((Question.module_slug, filters.module), (Question.exam_area, filters.exam_area),
+                          (Question.type, filters.type), (Question.status, filters.status)):
+        if value:
+            query = query.where(column == value)
+    if filters.source == "shipped":
+        query = query.where(Question.school_id.is_(None))
+    elif filters.source == "school":
+        query = query.where(Question.school_id == school_id)
+    rows = list(db.session.scalars(query))
+    tag = filters.tag.strip().lower()
+    return [q for q in rows if tag in (q.tags or [])] if tag else rows
+
+
+def export_selection(questions: list[Question], fmt: str) -> ExportResult:
+    """Write the current versions of ``questions`` in ``fmt``; questions it cannot carry are listed."""
+    if fmt not in EXPORT_FORMATS:
+        raise TransferError(f"Unknown export format {fmt!r}.")
+    by_slug = {q.slug: q for q in questions}
+    datas = [{**q.current_version.data, "id": q.slug} for q in questions]
+    text, skipped = export_questions(datas, fmt)
+    left_out = [(by_slug[s["id"]], s["reason"]) for s in skipped if s.get("id") in by_slug]
+    gone = {q.id for q, _ in left_out}
+    return ExportResult(text, [q for q in questions if q.id not in gone], left_out)
+
+
+def export_filename(fmt: str, now: datetime) -> str:
+    return f"questions-{now:%Y-%m-%d}{EXPORT_FORMATS[fmt][2]}"
+
+
+def course_choices(course: Course) -> tuple[list[tuple[str, str]], list[tuple[str, str, list[tuple[str, str]]]]]:
+    """Modules as (id, title), and lesson sections per lesson as (module id, group label, [(ref, label)])."""
+    modules = [(m.id, m.title) for m in course.modules]
+    sections = []
+    for module in course.modules:
+        for lesson in module.lessons:
+            order = list(lesson.anchor_titles)
+            anchors = sorted(lesson.explicit_anchors, key=lambda a: (order.index(a) if a in order else len(order), a))
+            refs = [(lesson.id, f"{lesson.title} (whole lesson)")]
+            refs += [(f"{lesson.id}#{a}", lesson.anchor_titles.get(a, a)) for a in anchors]
+            sections.append((module.id, f"{module.title} — {lesson.title}", refs))
+    return modules, sections

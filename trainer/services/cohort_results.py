@@ -1,0 +1,342 @@
+"""A cohort's quiz results and readiness history, and a learner's course in their cohort's module order.
+
+Definitions (shown on the cohort dashboard as well):
+
+* **Assignment results.** For each quiz assignment of the cohort and each current learner, the *best* submitted
+  attempt (highest ``Attempt.score``; the earliest of equal scores), as Moodle's default "highest grade".
+  Pass when that score reaches the quiz's pass mark. A subscore per exam area is the learner's mean item score
+  over that attempt's items of the area (an unanswered item scores 0); the cohort mean of an area is the mean of
+  the subscores of the learners whose best attempt held the area.
+* **Readiness week by week.** The cohort's mean readiness at the end of each week since the cohort started
+  (``starts_on``, else the day it was created), weeks ending at 00:00 UTC, the last 12 of them, plus now.
+  Readiness is the dashboard's: FSRS predicted recall per live shipped question (unstudied 0), averaged per exam
+  area, weighted by the blueprint. At a week's end, a question's recall comes from the learner's last answer
+  before that instant: the stability that answer left (the next answer's ``stability_before``, or the current
+  ``ItemState`` when there is none) decayed over the whole days since. Learners are the cohort's current ones;
+  the question set is today's live shipped bank.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta, timezone
+
+from sqlalchemy import and_, case, func, literal, or_, select, union_all
+from sqlalchemy.types import Float
+
+from ..content.source import EXAM_AREAS, EXAM_WEIGHTS
+from ..domain import readiness as rd
+from ..domain import scheduling as sched
+from ..extensions import db
+from ..models import (Attempt, AttemptItem, Cohort, CohortModule, Enrolment, ItemState, Module, Question,
+                      QuestionVersion, Quiz, QuizAssignment, ReviewLog, User, UTCDateTime, utcnow)
+from .cohorts import csv_bytes, members_query, percent, spreadsheet_cell, whole_days_since
+
+#: how many finished weeks the readiness chart shows
+WEEKS_SHOWN = 12
+
+
+# --- assignment results ----------------------------------------------------------------------
+
+@dataclass
+class StudentResult:
+    learner_id: int
+    name: str
+    email: str
+    #: submitted attempts of this assignment
+    attempts: int = 0
+    #: the best submitted score, 0..1 (None: nothing submitted)
+    score: float | None = None
+    submitted_at: datetime | None = None
+    passed: bool | None = None
+    #: exam area -> mean item score in the best attempt (areas the attempt did not hold are absent)
+    areas: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class AssignmentResult:
+    assignment_id: int
+    quiz_title: str
+    pass_mark: float
+    opens_at: datetime
+    closes_at: datetime
+    #: exam areas held by any submitted attempt, in blueprint order
+    areas: list[str]
+    rows: list[StudentResult]
+
+    @property
+    def submitted(self) -> int:
+        return sum(1 for r in self.rows if r.score is not None)
+
+    @property
+    def passed(self) -> int:
+        return sum(1 for r in self.rows if r.passed)
+
+    @property
+    def mean(self) -> float | None:
+        scores = [r.score for r in self.rows if r.score is not None]
+        return sum(scores) / len(scores) if scores else None
+
+    @property
+    def area_means(self) -> dict[str, float | None]:
+        means: dict[str, float | None] = {}
+        for area in self.areas:
+            values = [r.areas[area] for r in self.rows if area in r.areas]
+            means[area] = sum(values) / len(values) if values else None
+        return means
+
+
+def _roster(cohort_id: int) -> list[tuple[int, str, str]]:
+    rows = [tuple(r) for r in db.session.execute(
+        select(User.id, User.name, User.email).where(User.id.in_(members_query(cohort_id))))]
+    return sorted(rows, key=lambda r: (r[1].lower(), r[0]))  # the dashboard's order
+
+
+def assignment_results(cohort_id: int, learners: list[tuple[int, str, str]] | None = None) -> list[AssignmentResult]:
+    """Every quiz assignment of the cohort (oldest first) with each current learner's best submitted result.
+
+    Two statements whatever the size of the cohort (three without ``learners``): the assignments, then one
+    row per submitted attempt and exam area, summed in SQL.
+
+    :param cohort_id: the cohort.
+    :param learners: (id, name, email) of the cohort's current learners in display order, when the caller
+        already has them (the dashboard); read from the database otherwise.
+    """
+    learners = _roster(cohort_id) if learners is None else learners
+    assignments = db.session.execute(
+        select(QuizAssignment.id, QuizAssignment.opens_at, QuizAssignment.closes_at, Quiz.title, Quiz.pass_mark)
+        .join(Quiz, Quiz.id == QuizAssignment.quiz_id).where(QuizAssignment.cohort_id == cohort_id)
+        .order_by(QuizAssignment.opens_at, QuizAssignment.id)).all()
+    if not assignments:
+        return []
+    rows = db.session.execute(
+        select(Attempt.assignment_id, Attempt.learner_id, Attempt.id, Attempt.score, Attempt.submitted_at,
+               AttemptItem.exam_area, func.sum(func.coalesce(AttemptItem.score, 0.0)), func.count(AttemptItem.id))
+        .join(AttemptItem, AttemptItem.attempt_id == Attempt.id)
+        .join(QuizAssignment, QuizAssignment.id == Attempt.assignment_id)
+        .where(QuizAssignment.cohort_id == cohort_id, Attempt.kind == "quiz", Attempt.submitted_at.is_not(None),
+               Attempt.learner_id.in_(members_query(cohort_id)))
+        .group_by(Attempt.assignment_id, Attempt.learner_id, Attempt.id, Attempt.score, Attempt.submitted_at,
+                  AttemptItem.exam_area)).all()
+    # (assignment, learner) -> attempt id -> [score, submitted_at, {area: (sum, n)}]
+    found: dict[tuple[int, int], dict[int, list]] = {}
+    for assignment_id, learner_id, attempt_id, score, submitted_at, area, total, n in rows:
+        attempt = found.setdefault((assignment_id, learner_id), {}).setdefault(attempt_id, [score, submitted_at, {}])
+        attempt[2][area] = (float(total or 0.0), n)
+    results = []
+    for a in assignments:
+        student_rows, areas = [], set()
+        for learner_id, name, email in learners:
+            row = StudentResult(learner_id, name, email)
+            attempts = found.get((a.id, learner_id), {})
+            if attempts:
+                def score_of(item):
+                    score, _, by_area = item
+                    if score is not None:
+                        return score
+                    held = sum(n for _, n in by_area.values())
+                    return sum(t for t, _ in by_area.values()) / held if held else 0.0
+                # Best score first; of equal scores the earliest submission.
+                best = min(attempts.values(), key=lambda item: (-score_of(item), item[1]))
+                row.attempts, row.score, row.submitted_at = len(attempts), score_of(best), best[1]
+                row.passed = row.score >= a.pass_mark - 1e-9
+                row.areas = {area: t / n for area, (t, n) in best[2].items() if n}
+                areas.update(row.areas)
+            student_rows.append(row)
+        results.append(AssignmentResult(a.id, a.title, a.pass_mark, a.opens_at, a.closes_at,
+                                        [x for x in EXAM_AREAS if x in areas], student_rows))
+    return results
+
+
+def result_values(result: AssignmentResult, row: StudentResult) -> dict[str, object]:
+    """One learner's figures as the page shows them and the CSV writes them (whole percents, ISO times)."""
+    return {"name": row.name, "email": row.email, "attempts": row.attempts, "score": percent(row.score),
+            "passed": None if row.passed is None else ("pass" if row.passed else "fail"),
+            "submitted_at": row.submitted_at.strftime("%Y-%m-%dT%H:%M:%SZ") if row.submitted_at else None,
+            **{f"area:{a}": percent(row.areas.get(a)) for a in result.areas}}
+
+
+def mean_values(result: AssignmentResult) -> dict[str, object]:
+    """The cohort-mean row of an assignment, in the same shape as :func:`result_values`."""
+    means = result.area_means
+    return {"name": "Cohort mean", "email": None, "attempts": sum(r.attempts for r in result.rows),
+            "score": percent(result.mean), "passed": f"{result.passed} of {result.submitted} passed",
+            "submitted_at": None, **{f"area:{a}": percent(means[a]) for a in result.areas}}
+
+
+RESULT_HEADER = ["Quiz", "Opens (UTC)", "Closes (UTC)", "Pass mark (%)", "Student", "E-mail", "Submitted attempts",
+                 "Best score (%)", "Result", "Best attempt submitted (UTC)"]
+
+
+def results_csv(results: list[AssignmentResult]) -> bytes:
+    """Every assignment's table as on the dashboard: one row per learner, then the cohort mean row."""
+    areas = [a for a in EXAM_AREAS if any(a in r.areas for r in results)]
+    header = RESULT_HEADER + [f"{a} subscore (%)" for a in areas]
+    body = []
+    for result in results:
+        lead = [result.quiz_title, result.opens_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                result.closes_at.strftime("%Y-%m-%dT%H:%M:%SZ"), percent(result.pass_mark)]
+        for values in [result_values(result, r) for r in result.rows] + [mean_values(result)]:
+            body.append(lead + [values["name"], values["email"], values["attempts"], values["score"],
+                                values["passed"], values["submitted_at"]]
+                        + [values.get(f"area:{a}") for a in areas])
+    return csv_bytes(header, body)
+
+
+QUIZ_RESPONSE_HEADER = ["Student", "E-mail", "Quiz", "Assignment opens (UTC)", "Attempt", "Submitted at (UTC)",
+                        "Position", "Question", "Question version", "Exam area", "Score", "Answered at (UTC)",
+                        "Response"]
+
+
+def quiz_response_csv_lines(cohort_id: int, chunk: int = 2000) -> Iterator[bytes]:
+    """Every item of every submitted quiz attempt of the cohort's current learners, streamed in chunks.
+
+    Quiz answers live in ``AttemptItem``, not in the review log, so the cohort's answer export does not hold them.
+    """
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(QUIZ_RESPONSE_HEADER)
+    yield ("\ufeff" + out.getvalue()).encode("utf-8")
+    out.seek(0)
+    out.truncate()
+    stamp = lambda value: value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else ""  # noqa: E731
+    query = (select(User.name, User.email, Quiz.title, QuizAssignment.opens_at, Attempt.id, Attempt.submitted_at,
+                    AttemptItem.position, Question.slug, QuestionVersion.number, AttemptItem.exam_area,
+                    AttemptItem.score, AttemptItem.answered_at, AttemptItem.response)
+             .select_from(AttemptItem).join(Attempt, Attempt.id == AttemptItem.attempt_id)
+             .join(QuizAssignment, QuizAssignment.id == Attempt.assignment_id)
+             .join(Quiz, Quiz.id == QuizAssignment.quiz_id).join(User, User.id == Attempt.learner_id)
+             .join(Question, Question.id == AttemptItem.question_id)
+             .join(QuestionVersion, QuestionVersion.id == AttemptItem.question_version_id)
+             .where(QuizAssignment.cohort_id == cohort_id, Attempt.kind == "quiz", Attempt.submitted_at.is_not(None),
+                    Attempt.learner_id.in_(members_query(cohort_id)))
+             .order_by(User.name, User.id, QuizAssignment.opens_at, Attempt.id, AttemptItem.position)
+             .execution_options(yield_per=chunk))
+    for n, r in enumerate(db.session.execute(query), 1):
+        writer.writerow([spreadsheet_cell(r.name), r.email, spreadsheet_cell(r.title), stamp(r.opens_at), r.id, stamp(r.submitted_at),
+                         r.position, r.slug, r.number, r.exam_area, "" if r.score is None else round(r.score, 4),
+                         stamp(r.answered_at), spreadsheet_cell(json.dumps(r.response, ensure_ascii=False))])
+        if n % chunk == 0:
+            yield out.getvalue().encode("utf-8")
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue().encode("utf-8")
+
+
+# --- readiness week by week -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class WeekPoint:
+    #: short label for the chart: the week's last day ("07 Mar") or "now"
+    label: str
+    #: the instant the figure is taken at (00:00 UTC after the week's last day, or now)
+    at: datetime
+    readiness: float
+
+
+def week_ends(start: datetime, now: datetime, weeks: int = WEEKS_SHOWN) -> list[datetime]:
+    """Ends of the finished weeks since ``start`` (a day's 00:00 UTC), the last ``weeks`` of them, then ``now``."""
+    ends = []
+    end = start + timedelta(days=7)
+    while end <= now:
+        ends.append(end)
+        end += timedelta(days=7)
+    return ends[-weeks:] + ([now] if not ends or ends[-1] < now else [])
+
+
+def weekly_readiness(cohort: Cohort, now: datetime | None = None, learners: int | None = None) -> list[WeekPoint]:
+    """The cohort's mean readiness at each week end (see the module docstring), in two statements.
+
+    Reads the answers since the first week end shown, and of the earlier history only each question's last
+    answer time per learner; figures equal those of a window over the whole history
+    (``tests/web/test_cohort_results.py`` keeps that definition and compares the two on random histories).
+
+    :param cohort: the cohort; its weeks start on ``starts_on`` (else its creation day).
+    :param now: the last point; defaults to the current time.
+    :param learners: how many current learners the cohort has, when the caller knows (saves a count).
+    """
+    now = now or utcnow()
+    first_day = cohort.starts_on or cohort.created_at.date()
+    ends = week_ends(datetime.combine(first_day, time(), timezone.utc), now)
+    if learners is None:
+        learners = db.session.scalar(select(func.count()).select_from(members_query(cohort.id).subquery()))
+    if not learners:
+        return [WeekPoint(_label(end, now), end, 0.0) for end in ends]
+    area_totals = dict(db.session.execute(
+        select(Question.exam_area, func.count(Question.id))
+        .where(Question.retired_at.is_(None), Question.school_id.is_(None)).group_by(Question.exam_area)).all())
+    # Only the answers since the first week end shown can be a week's last answer, plus, per learner and
+    # question, the last answer before it (its time only: what it left is the next answer's stability_before).
+    # So the history before the chart is one grouped pass, not a window over every answer.
+    members = members_query(cohort.id)
+    recent = select(ReviewLog.learner_id.label("lid"), ReviewLog.question_id.label("qid"),
+                    ReviewLog.reviewed_at.label("at"), ReviewLog.id.label("id"),
+                    ReviewLog.stability_before.label("s_before")) \
+        .where(ReviewLog.learner_id.in_(members), ReviewLog.reviewed_at >= ends[0], ReviewLog.reviewed_at < now)
+    earlier = select(ReviewLog.learner_id, ReviewLog.question_id, func.max(ReviewLog.reviewed_at),
+                     func.max(ReviewLog.id), literal(None, Float())) \
+        .where(ReviewLog.learner_id.in_(members), ReviewLog.reviewed_at < ends[0]) \
+        .group_by(ReviewLog.learner_id, ReviewLog.question_id)
+    answers = union_all(recent, earlier).subquery()
+    pair, order = (answers.c.lid, answers.c.qid), (answers.c.at, answers.c.id)
+    # The question's area and the memory state are joined once per answer here, not once per answer and week.
+    logs = (select(answers.c.at, Question.exam_area.label("area"), ItemState.stability.label("state_s"),
+                   func.lead(answers.c.at).over(partition_by=pair, order_by=order).label("next_at"),
+                   func.lead(answers.c.s_before).over(partition_by=pair, order_by=order).label("next_s"))
+            .select_from(answers)
+            .join(Question, and_(Question.id == answers.c.qid, Question.retired_at.is_(None),
+                                 Question.school_id.is_(None)))
+            .outerjoin(ItemState, and_(ItemState.learner_id == answers.c.lid, ItemState.question_id == answers.c.qid))
+            .subquery())
+    stability = case((logs.c.next_at.is_(None), logs.c.state_s), else_=logs.c.next_s)
+    decay, factor = sched.forgetting_curve()
+    weekly = []
+    for end in ends:
+        end_at = literal(end, UTCDateTime())
+        # The week's last answer of a question: before the week end, and the next one (if any) not before it.
+        covers = and_(logs.c.at < end_at, or_(logs.c.next_at.is_(None), logs.c.next_at >= end_at))
+        recall = func.power(1.0 + literal(factor, Float()) * whole_days_since(end_at, logs.c.at) / stability,
+                            literal(decay, Float()))
+        weekly.append(func.sum(case((covers, recall), else_=0.0)))
+    sums: dict[int, dict[str, float]] = {}
+    # One pass over the answers, a sum per week (no join of answers x weeks to group); an answer whose
+    # stability is not positive adds 0 at every week, so it is left out.
+    for area, *totals in db.session.execute(select(logs.c.area, *weekly).where(stability > 0)
+                                            .group_by(logs.c.area)):
+        for w, total in enumerate(totals):
+            sums.setdefault(w, {})[area] = float(total or 0.0)
+    points = []
+    for i, end in enumerate(ends):
+        # Readiness is linear in area mastery, so the mean of the learners' readiness is the readiness of
+        # the mean mastery: sum of recall over learners and questions / (questions of the area x learners).
+        mastery = {a: sums.get(i, {}).get(a, 0.0) / (n * learners) for a, n in area_totals.items() if n}
+        points.append(WeekPoint(_label(end, now), end, rd.readiness(mastery, EXAM_WEIGHTS)))
+    return points
+
+
+def _label(end: datetime, now: datetime) -> str:
+    return "now" if end == now else (end - timedelta(days=1)).strftime("%d %b")
+
+
+# --- a learner's course in their cohort's order ---------------------------------------------------------
+
+def learner_module_order(learner_id: int) -> list[str] | None:
+    """The live module slugs chosen by the learner's cohort, in its order; None when it chose none.
+
+    A learner in several cohorts follows the one they joined last that has chosen modules.
+
+    :param learner_id: the learner.
+    """
+    rows = db.session.execute(
+        select(CohortModule.cohort_id, CohortModule.module_slug)
+        .join(Enrolment, Enrolment.cohort_id == CohortModule.cohort_id)
+        .join(Module, Module.slug == CohortModule.module_slug)
+        .where(Enrolment.learner_id == learner_id, Enrolment.active.is_(True), Module.retired_at.is_(None))
+        .order_by(Enrolment.enrolled_at.desc(), Enrolment.id.desc(), CohortModule.position)).all()
+    if not rows:
+        return None
+    first = rows[0].cohort_id
+    return [slug for cohort_id, slug in rows if cohort_id == first]

@@ -1,0 +1,396 @@
+"""Item analysis over the quiz attempts a staff member may see: loads AttemptItem rows, runs the domain statistics.
+
+Visibility (the only door to another learner's answers): a site admin sees every submitted quiz attempt, a school
+admin the attempts made in their school's cohorts, an instructor only those made in the cohorts they teach
+(``CohortInstructor``); anyone else sees nothing. A quiz or question version of another school is not found.
+Only submitted attempts (``Attempt.submitted_at`` set) of kind ``quiz`` count; an unanswered item scores 0.
+"""
+from __future__ import annotations
+
+import json
+from itertools import groupby
+from operator import sub
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Select, Text, case, cast, false, func, select
+
+from ..content.store import markdown_html
+from ..domain import item_analysis as ia
+from ..extensions import db
+from ..models import (Attempt, AttemptItem, Cohort, CohortInstructor, Question, QuestionVersion, Quiz,
+                      QuizAssignment, User)
+
+STAFF = ("site_admin", "school_admin", "instructor")
+#: sort keys of the quiz page's question table
+SORT_KEYS = ("position", "question", "attempts", "facility", "sd", "discrimination", "efficiency", "guess")
+
+
+# --- who may see what ---------------------------------------------------------------------
+
+def _visible(user: User, query: Select) -> Select:
+    """Restrict a query that joins QuizAssignment to the assignments whose attempts ``user`` may see."""
+    if user.role == "site_admin":
+        return query
+    if user.role not in ("school_admin", "instructor") or user.school_id is None:
+        return query.where(false())
+    query = query.join(Cohort, Cohort.id == QuizAssignment.cohort_id).where(Cohort.school_id == user.school_id)
+    if user.role == "instructor":
+        query = query.where(QuizAssignment.cohort_id.in_(
+            select(CohortInstructor.cohort_id).where(CohortInstructor.instructor_id == user.id)))
+    return query
+
+
+def visible_quiz(user: User, quiz_id: int) -> Quiz | None:
+    """The quiz if it belongs to the staff member's school (any quiz for a site admin), else None."""
+    if user.role not in STAFF:
+        return None
+    quiz = db.session.get(Quiz, quiz_id)
+    if quiz is None or (user.role != "site_admin" and quiz.school_id != user.school_id):
+        return None
+    return quiz
+
+
+def visible_quizzes(user: User) -> list[tuple[Quiz, int]]:
+    """Quizzes of the user's school (every school's for a site admin) with their visible submitted attempts."""
+    if user.role not in STAFF:
+        return []
+    counts = dict(db.session.execute(_visible(user, _submitted(QuizAssignment.quiz_id, func.count(Attempt.id)))
+                                     .group_by(QuizAssignment.quiz_id)).all())
+    query = select(Quiz).order_by(Quiz.title, Quiz.id)
+    if user.role != "site_admin":
+        query = query.where(Quiz.school_id == user.school_id)
+    return [(quiz, counts.get(quiz.id, 0)) for quiz in db.session.scalars(query)]
+
+
+def visible_assignments(user: User, quiz_id: int) -> list[tuple[QuizAssignment, str]]:
+    """The quiz's assignments whose attempts the user may see, with the cohort name, for the filter."""
+    query = _visible(user, select(QuizAssignment, Cohort.name).where(QuizAssignment.quiz_id == quiz_id))
+    if user.role == "site_admin":
+        query = query.join(Cohort, Cohort.id == QuizAssignment.cohort_id)
+    return [(a, name) for a, name in db.session.execute(query.order_by(QuizAssignment.opens_at, QuizAssignment.id))]
+
+
+def _submitted(*columns) -> Select:
+    """Submitted quiz attempts joined to their assignment, selecting ``columns`` (the attempt id by default)."""
+    return (select(*(columns or (Attempt.id,))).select_from(Attempt)
+            .join(QuizAssignment, QuizAssignment.id == Attempt.assignment_id)
+            .where(Attempt.kind == "quiz", Attempt.submitted_at.is_not(None)))
+
+
+def _attempts(user: User, quiz_id: int | None, assignment_id: int | None, cohort_id: int | None) -> Select:
+    """Ids of the submitted attempts of the quiz the user may see, narrowed to one assignment or cohort."""
+    query = _visible(user, _submitted())
+    if quiz_id is not None:
+        query = query.where(QuizAssignment.quiz_id == quiz_id)
+    if assignment_id is not None:
+        query = query.where(QuizAssignment.id == assignment_id)
+    if cohort_id is not None:
+        query = query.where(QuizAssignment.cohort_id == cohort_id)
+    return query
+
+
+# --- what a question version offers ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Choices:
+    """The options of a choice question as the statistics see them: ids, texts, the key, the guess score."""
+
+    options: list[str]
+    texts: dict[str, str]          # option id -> sanitised HTML
+    key: list[str]
+    guess: float | None
+
+
+def choices(data: dict[str, Any], render: bool = False) -> Choices:
+    """Options, key and random-guess score of a question version's data (empty for non-choice types).
+
+    :param data: ``QuestionVersion.data``.
+    :param render: also render each option's Markdown to sanitised HTML (the per-question page only).
+    """
+    kind = data.get("type")
+    if kind in ("single", "multiple"):
+        options = [str(o["id"]) for o in data.get("options", [])]
+        texts = {str(o["id"]): markdown_html(o.get("text", "")) for o in data["options"]} if render else {}
+        key = [str(o["id"]) for o in data["options"] if o.get("correct")]
+        guess = ia.single_choice_guess_score(len(options)) if kind == "single" and options else None
+        return Choices(options, texts, key, guess)
+    if kind == "truefalse":
+        return Choices(["true", "false"], {"true": "True", "false": "False"},
+                       ["true" if data.get("answer") else "false"], 0.5)
+    return Choices([], {}, [], None)
+
+
+# --- per quiz ----------------------------------------------------------------------------------
+
+@dataclass
+class ItemRow:
+    version_id: int
+    question_id: int
+    slug: str
+    number: int
+    type: str
+    exam_area: str
+    #: its number in the quiz, from 1: a fixed quiz's own order; otherwise by the first place it was drawn at
+    #: (shuffled and random quizzes put items at many places, so this only gives the table a stable order)
+    position: int
+    stats: ia.ItemStats
+    flags: list[ia.Flag]
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.flags)
+
+
+@dataclass
+class QuizAnalysis:
+    quiz: Quiz
+    test: ia.TestStats
+    items: list[ItemRow]
+    assignments: list[tuple[QuizAssignment, str]] = field(default_factory=list)
+
+    @property
+    def flagged(self) -> int:
+        return sum(1 for row in self.items if row.flagged)
+
+
+@dataclass
+class _Column:
+    """One question version's rows over the counted attempts, in attempt order, as plain parallel lists."""
+
+    scores: list[float]
+    rest: list[float]
+    responses: list[Any]
+    #: the smallest position the version held
+    position: int
+
+
+def _decoded(texts: tuple[str | None, ...]) -> list[Any]:
+    """JSON response texts -> values, parsing each distinct text once (100,000 answers hold a handful)."""
+    parsed = {t: json.loads(t) for t in set(texts) if t is not None}
+    parsed[None] = None
+    return list(map(parsed.__getitem__, texts))
+
+
+def _response_text():
+    # The raw JSON text: the driver and SQLAlchemy would parse every row; _decoded parses each value once.
+    return cast(AttemptItem.response, Text)
+
+
+def _columns(rows: list[tuple]) -> tuple[dict[int, _Column], list[float]]:
+    """(version_id, attempt_id, score, response text, position) rows of whole attempts, ordered by attempt and
+    position -> one column set per version (attempt order), and the attempts' totals (for the test statistics).
+
+    Column work runs in builtins: an attempt's total is ``sum`` of its scores in position order, as
+    :func:`trainer.domain.item_analysis.test_statistics` adds them.
+    """
+    if not rows:
+        return {}, []
+    version_ids, attempt_ids, scores, texts, positions = zip(*rows)
+    xs = [0.0 if x is None else float(x) for x in scores]
+    responses = _decoded(texts)
+    k = next(n for n, a in enumerate(attempt_ids + (None,)) if a != attempt_ids[0])
+    attempts = attempt_ids[::k]
+    if len(xs) % k == 0 and len(set(attempts)) == len(attempts) and all(
+            attempt_ids[j::k] == attempts and version_ids[j::k].count(version_ids[j]) == len(attempts)
+            for j in range(k)):
+        # A fixed quiz: every attempt holds the same k versions at the same positions, so each version's
+        # column is a stride of the rows and an attempt's total the sum of one row of k.
+        totals = list(map(sum, zip(*[xs[j::k] for j in range(k)])))
+        return {version_ids[j]: _Column(xs[j::k], list(map(sub, totals, xs[j::k])), responses[j::k],
+                                        min(positions[j::k])) for j in range(k)}, totals
+    totals, whole, first = [], [], 0
+    for _attempt, run in groupby(attempt_ids):
+        last = first + sum(1 for _ in run)
+        total = sum(xs[first:last])
+        totals.append(total)
+        whole.extend([total] * (last - first))
+        first = last
+    rest = list(map(sub, whole, xs))
+    rows_of: dict[int, list[int]] = {}
+    for i, version_id in enumerate(version_ids):
+        rows_of.setdefault(version_id, []).append(i)
+    columns = {}
+    for version_id, held in rows_of.items():
+        columns[version_id] = _Column(list(map(xs.__getitem__, held)), list(map(rest.__getitem__, held)),
+                                      list(map(responses.__getitem__, held)), min(map(positions.__getitem__, held)))
+    return columns, totals
+
+
+def _analyse(column: _Column, version: QuestionVersion,
+             render: bool = False) -> tuple[ia.ItemStats, list[ia.Flag], Choices]:
+    offered = choices(version.data, render)
+    stats = ia.item_statistics_from_scores(str(version.id), column.scores, column.rest,
+                                           responses=column.responses if offered.options else None,
+                                           options=offered.options, random_guess_score=offered.guess)
+    found = ia.flags(stats, stats.choice_counts, offered.key, stats.strong_choice_counts)
+    return stats, found, offered
+
+
+def _item_rows(attempt_ids: Select) -> Select:
+    """Every item row of the counted attempts in attempt and position order (the unique index's order)."""
+    return (select(AttemptItem.question_version_id, AttemptItem.attempt_id, AttemptItem.score, _response_text(),
+                   AttemptItem.position)
+            .where(AttemptItem.attempt_id.in_(attempt_ids)).order_by(AttemptItem.attempt_id, AttemptItem.position))
+
+
+def quiz_analysis(user: User, quiz: Quiz, assignment_id: int | None = None,
+                  cohort_id: int | None = None) -> QuizAnalysis:
+    """Test statistics and one row per question version over the submitted attempts ``user`` may see.
+
+    One pass: every item row in attempt order (no sort, no join), totals and per-version columns built from
+    plain lists, each distinct response parsed once.
+
+    :param user: the staff member (decides which attempts count).
+    :param quiz: a quiz from :func:`visible_quiz`.
+    :param assignment_id: only the attempts of this assignment (ignored unless visible: then nothing counts).
+    :param cohort_id: only the attempts made in this cohort.
+    """
+    # Core execution: plain rows, without the ORM's per-row bookkeeping (a third of the time at 1M rows).
+    columns, totals = _columns(db.session.connection().execute(
+        _item_rows(_attempts(user, quiz.id, assignment_id, cohort_id))).all())
+    versions = {v.id: (v, q) for v, q in db.session.execute(
+        select(QuestionVersion, Question).join(Question, Question.id == QuestionVersion.question_id)
+        .where(QuestionVersion.id.in_(list(columns))))} if columns else {}
+    items = []
+    for version_id, (version, question) in versions.items():
+        column = columns[version_id]
+        stats, found, _ = _analyse(column, version)
+        items.append(ItemRow(version_id, question.id, question.slug, version.number, question.type,
+                             question.exam_area, column.position, stats, found))
+    order = {qid: index for index, qid in enumerate((quiz.spec or {}).get("questions") or [])}
+    items.sort(key=lambda row: (order.get(row.question_id, len(order)), row.position, row.slug, row.number))
+    for number, row in enumerate(items, 1):
+        row.position = number
+    test = ia.test_statistics_from_columns(totals, {str(v): c.scores for v, c in columns.items()})
+    return QuizAnalysis(quiz, test, items, visible_assignments(user, quiz.id))
+
+
+def _sort_value(row: ItemRow, key: str):
+    return {"position": row.position, "question": (row.slug, row.number), "attempts": row.stats.attempts,
+            "facility": row.stats.facility, "sd": row.stats.sd, "discrimination": row.stats.discrimination_index,
+            "efficiency": row.stats.discriminative_efficiency, "guess": row.stats.random_guess_score}[key]
+
+
+def sort_items(items: list[ItemRow], key: str = "position", descending: bool = False,
+               flagged_first: bool = False) -> list[ItemRow]:
+    """Rows sorted by a column (unknown keys: position), empty figures last; flagged rows first when asked."""
+    key = key if key in SORT_KEYS else "position"
+    present = [r for r in items if _sort_value(r, key) is not None]
+    missing = [r for r in items if _sort_value(r, key) is None]
+    present.sort(key=lambda r: _sort_value(r, key), reverse=descending)
+    ordered = present + missing
+    if flagged_first:
+        ordered.sort(key=lambda r: not r.flagged)  # stable: the column order holds within each group
+    return ordered
+
+
+# --- per question version --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class OptionRow:
+    option: str
+    html: str
+    correct: bool
+    count: int
+    strong_count: int
+    #: share of the attempts (all, strong third) that picked the option; None without attempts
+    share: float | None
+    strong_share: float | None
+
+
+@dataclass
+class VersionAnalysis:
+    quiz: Quiz
+    question: Question
+    version: QuestionVersion
+    stem_html: str
+    stats: ia.ItemStats
+    flags: list[ia.Flag]
+    options: list[OptionRow]
+    #: attempts in the strong third (n // 3 of the attempts holding the item)
+    strong: int
+    assignments: list[tuple[QuizAssignment, str]] = field(default_factory=list)
+
+
+def visible_version(user: User, version_id: int) -> tuple[QuestionVersion, Question] | None:
+    """The version if its question is shipped or belongs to the user's school (any for a site admin)."""
+    if user.role not in STAFF:
+        return None
+    row = db.session.execute(
+        select(QuestionVersion, Question).join(Question, Question.id == QuestionVersion.question_id)
+        .where(QuestionVersion.id == version_id)).first()
+    if row is None:
+        return None
+    version, question = row
+    if user.role != "site_admin" and question.school_id not in (None, user.school_id):
+        return None
+    return version, question
+
+
+def version_analysis(user: User, quiz: Quiz, version: QuestionVersion, question: Question,
+                     assignment_id: int | None = None, cohort_id: int | None = None) -> VersionAnalysis:
+    """One version's figures in one quiz, with the choice distribution (all attempts and the strong third).
+
+    The rest-of-test scores are summed in SQL, so one short row per attempt holding the version travels
+    (100,000 responses: 100,000 rows, not every item of every attempt), fed to the statistics as plain lists.
+
+    :param user: the staff member (decides which attempts count).
+    :param quiz: from :func:`visible_quiz`; ``version`` and ``question`` from :func:`visible_version`.
+    :param assignment_id: only the attempts of this assignment; ``cohort_id`` only those of this cohort.
+    """
+    # One grouped pass over the items of the counted attempts: each attempt's total, and this version's score
+    # and response when it held it. No join and no sort beyond the attempt order the index already has.
+    mine = AttemptItem.question_version_id == version.id
+    rows = db.session.connection().execute(
+        select(func.sum(func.coalesce(AttemptItem.score, 0.0)),
+               func.max(case((mine, func.coalesce(AttemptItem.score, 0.0)))),
+               func.max(case((mine, _response_text()))))
+        .where(AttemptItem.attempt_id.in_(_attempts(user, quiz.id, assignment_id, cohort_id)))
+        .group_by(AttemptItem.attempt_id).having(func.count(case((mine, 1))) > 0)
+        .order_by(AttemptItem.attempt_id)).all()
+    totals, scores, texts = zip(*rows) if rows else ((), (), ())
+    xs = [float(x) for x in scores]
+    column = _Column(xs, list(map(sub, [float(t or 0.0) for t in totals], xs)), _decoded(texts), 0)
+    stats, found, offered = _analyse(column, version, render=True)
+    n = stats.attempts
+    strong = n // 3 if n >= 3 else 0
+    options = [OptionRow(o, offered.texts.get(o, o), o in offered.key, stats.choice_counts.get(o, 0),
+                         stats.strong_choice_counts.get(o, 0),
+                         stats.choice_counts.get(o, 0) / n if n else None,
+                         stats.strong_choice_counts.get(o, 0) / strong if strong else None)
+               for o in offered.options]
+    return VersionAnalysis(quiz, question, version, markdown_html(version.data.get("stem", "")), stats, found,
+                           options, strong, visible_assignments(user, quiz.id))
+
+
+# --- for the question list ---------------------------------------------------------------------
+
+def flagged_question_ids(user: User) -> set[int]:
+    """Ids of the questions with at least one flag in some quiz, over the submitted attempts ``user`` may see.
+
+    Each quiz is analysed on its own (discrimination is relative to the rest of that quiz); a question is
+    flagged when any of its versions is flagged in any quiz.
+
+    :param user: the staff member; a learner or a user without a school gets an empty set.
+    """
+    if user.role not in STAFF:
+        return set()
+    rows = db.session.connection().execute(
+        select(QuizAssignment.quiz_id, AttemptItem.question_version_id, AttemptItem.attempt_id, AttemptItem.score,
+               _response_text(), AttemptItem.position)
+        .select_from(AttemptItem).join(Attempt, Attempt.id == AttemptItem.attempt_id)
+        .join(QuizAssignment, QuizAssignment.id == Attempt.assignment_id)
+        .where(AttemptItem.attempt_id.in_(_visible(user, _submitted())))
+        .order_by(QuizAssignment.quiz_id, AttemptItem.attempt_id, AttemptItem.position)).all()
+    ids = {r[1] for r in rows}
+    versions = {v.id: v for v in db.session.scalars(select(QuestionVersion).where(QuestionVersion.id.in_(ids)))} \
+        if ids else {}
+    flagged: set[int] = set()
+    for _quiz_id, quiz_rows in groupby(rows, key=lambda r: r[0]):
+        columns, _ = _columns([r[1:] for r in quiz_rows])
+        for version_id, column in columns.items():
+            version = versions[version_id]
+            if version.question_id not in flagged and _analyse(column, version)[1]:
+                flagged.add(version.question_id)
+    return flagged
