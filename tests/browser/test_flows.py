@@ -120,10 +120,13 @@ def test_short_exam_survives_a_reload(live_server, page, learner):
     expect(page.get_by_text("Question 1 of 7")).to_be_visible()
     expect(page.locator("#timer")).to_have_text(re.compile(r"^\d+:\d\d$"))
     for number in range(1, 8):
-        if number == 4:
-            page.reload()
         expect(page.get_by_text(f"Question {number} of 7")).to_be_visible()
         page.wait_for_load_state("load")
+        if number == 4:
+            # Reload only once the previous answer's redirect has fully landed: a reload
+            # racing that navigation detaches Chromium's page target.
+            page.reload(wait_until="load")
+            expect(page.get_by_text(f"Question {number} of 7")).to_be_visible()
         page.keyboard.press("1")
         page.get_by_role("button", name="Save and continue").click()
     page.get_by_role("button", name="Submit exam").click()
