@@ -7,8 +7,9 @@ Builds (SQLite file in a temp dir unless DATABASE_URL is set; tables from the mo
 taught by one instructor, one fixed quiz of ``--items`` questions from the test course's bank, and
 ``--attempts`` submitted attempts, each holding every question: answers come from a latent-ability model
 (ability theta ~ N(0, 1), P(right) = 1/4 + 3/4 / (1 + exp(-1.7 (theta - b)))), a wrong single-choice answer
-picks a distractor with weights 6:3:1. Then, as the instructor, times ``item_stats.version_analysis`` for the
-first single-choice question (one grouped pass: each attempt's total and that question's score and response) and,
+picks a distractor with weights 6:3:1; attempts are stored submitted, with their raw total, as the app
+submits them. Then, as the instructor, times ``item_stats.version_analysis`` for the
+first single-choice question (that question's rows only, each with its attempt's stored raw total) and,
 with ``--whole-quiz``, ``item_stats.quiz_analysis`` (every row of every attempt). Tables are ANALYZEd after
 seeding, as on a live database. Prints median and spread of the runs and the figures themselves.
 """
@@ -102,17 +103,23 @@ def main() -> None:
             batch = 10_000
             for first in range(0, args.attempts, batch):
                 size = min(batch, args.attempts - first)
+                answers = []  # per attempt: (right, response) per question
+                for _ in range(size):
+                    theta = rng.gauss(0.0, 1.0)
+                    answers.append([(right, "a" if right else rng.choices("bcd", weights=(6, 3, 1))[0])
+                                    for b in difficulty
+                                    for right in [rng.random() < 0.25 + 0.75 / (1 + math.exp(-1.7 * (theta - b)))]])
+                # Submitted as the app submits: the raw total and the fraction.
                 db.session.execute(insert(Attempt), [
                     {"learner_id": learner.id, "kind": "quiz", "assignment_id": assignment.id, "scope": {},
-                     "started_at": opens, "submitted_at": opens + timedelta(minutes=30), "score": None}
-                    for _ in range(size)])
-                ids = list(db.session.scalars(select(Attempt.id).order_by(Attempt.id.desc()).limit(size)))
+                     "started_at": opens, "submitted_at": opens + timedelta(minutes=30),
+                     "total": float(sum(right for right, _ in answered)),
+                     "score": sum(right for right, _ in answered) / len(answered)}
+                    for answered in answers])
+                ids = list(db.session.scalars(select(Attempt.id).order_by(Attempt.id.desc()).limit(size)))[::-1]
                 rows = []
-                for attempt_id in ids:
-                    theta = rng.gauss(0.0, 1.0)
-                    for position, (q, b) in enumerate(zip(questions, difficulty), 1):
-                        right = rng.random() < 0.25 + 0.75 / (1 + math.exp(-1.7 * (theta - b)))
-                        response = "a" if right else rng.choices("bcd", weights=(6, 3, 1))[0]
+                for attempt_id, answered in zip(ids, answers):
+                    for position, (q, (right, response)) in enumerate(zip(questions, answered), 1):
                         rows.append({"attempt_id": attempt_id, "position": position, "question_id": q.id,
                                      "question_version_id": q.current_version_id, "exam_area": q.exam_area,
                                      "option_order": None, "response": response if q.type == "single" else None,

@@ -40,9 +40,12 @@ def test_verify_passes_on_simulated_history_and_catches_tampering(populated):
     engine = create_engine(populated["DATABASE_URL"])
     with engine.begin() as conn:
         conn.execute(text("UPDATE item_state SET stability = stability * 2 WHERE id = (SELECT MIN(id) FROM item_state)"))
+        tampered = conn.execute(text("SELECT MIN(id) FROM attempt WHERE total IS NOT NULL")).scalar()
+        conn.execute(text("UPDATE attempt SET total = total + 1 WHERE id = :id"), {"id": tampered})
     engine.dispose()
     bad = run("verify", env=populated)
     assert bad.returncode == 1 and "differs from the replay of its log in stability" in bad.stdout
+    assert f"attempt {tampered}: stored total" in bad.stdout
 
 
 @pytest.mark.parametrize("portable", [False, True])

@@ -325,13 +325,20 @@ class Attempt(db.Model):
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: fraction 0..1 once submitted
     score: Mapped[float | None] = mapped_column(Float)
+    #: raw score once submitted: the sum of the item scores in position order (unanswered items 0); item
+    #: analysis takes an item's rest-of-test score from it instead of summing every item of every attempt
+    total: Mapped[float | None] = mapped_column(Float)
 
     items: Mapped[list[AttemptItem]] = relationship(order_by="AttemptItem.position",
                                                     back_populates="attempt")
 
 
 class AttemptItem(db.Model):
-    __table_args__ = (UniqueConstraint("attempt_id", "position"),)
+    __table_args__ = (
+        UniqueConstraint("attempt_id", "position"),
+        # Item analysis of one question version: its rows, in attempt order, without reading the other items.
+        Index("ix_attempt_item_version_attempt", "question_version_id", "attempt_id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"), index=True)
     position: Mapped[int] = mapped_column(Integer)

@@ -5,7 +5,7 @@ import math
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tests.web.conftest import build_world
 from trainer.extensions import db
@@ -41,7 +41,8 @@ def add_attempt(assignment_id: int, learner_id: int, items: list[tuple[str, floa
     """A quiz attempt holding ``items`` (question slug, score or None when unanswered, raw response) in order."""
     scores = [s or 0.0 for _, s, _ in items]
     attempt = Attempt(learner_id=learner_id, kind=kind, assignment_id=assignment_id, started_at=T0,
-                      submitted_at=submitted, score=sum(scores) / len(scores) if submitted else None)
+                      submitted_at=submitted, score=sum(scores) / len(scores) if submitted else None,
+                      total=sum(scores) if submitted else None)
     db.session.add(attempt)
     db.session.flush()
     for position, (slug, score, response) in enumerate(items, 1):
@@ -302,3 +303,33 @@ def test_a_fixed_quiz_numbers_its_questions_in_its_own_order_whatever_the_shuffl
         db.session.commit()
         result = item_stats.quiz_analysis(staff("instructor_x", world), quiz)
     assert [(row.position, row.slug) for row in result.items] == [(1, "b-multiple"), (2, "b-single"), (3, "b-tf")]
+
+
+def test_the_version_page_sums_the_rest_of_the_test_when_no_total_was_stored(app, qworld):
+    """Attempts submitted before ``Attempt.total`` was written have the raw score summed from their items: same
+    figures as with the stored totals."""
+    world, quiz_id, *_ = qworld
+    with app.app_context():
+        user = staff("instructor_x", world)
+        quiz = db.session.get(Quiz, quiz_id)
+        version = item_stats.visible_version(user, question("b-single").current_version_id)
+        stored = item_stats.version_analysis(user, quiz, *version)
+        db.session.execute(update(Attempt).values(total=None))
+        summed = item_stats.version_analysis(user, quiz, *version)
+    assert summed.stats == stored.stats and summed.options == stored.options
+    assert stored.stats.discrimination_index is not None
+
+
+def test_submitting_stores_the_raw_total_in_position_order(app, qworld):
+    """``exams.finish`` (quizzes and mock exams) stores the sum of the item scores, unanswered items 0."""
+    from trainer.services import exams
+
+    world, quiz_id, *_ = qworld
+    with app.app_context():
+        quiz = db.session.get(Quiz, quiz_id)
+        assignment = assign(quiz, world.cohort_x)
+        attempt = add_attempt(assignment.id, add_learners(world.cohort_x, 1, "t")[0],
+                              [("b-single", 1.0, "a"), ("b-tf", None, None), ("b-multiple", 0.5, ["a"])],
+                              submitted=None)
+        exams.finish(attempt, T0 + timedelta(hours=2))
+        assert attempt.total == 1.5 and attempt.score == pytest.approx(0.5)

@@ -56,7 +56,8 @@ def finish(attempt: Attempt, now: datetime | None = None) -> Attempt:
     """Submit: unanswered items score 0. Idempotent."""
     if attempt.submitted_at is None:
         attempt.submitted_at = min(now or utcnow(), attempt.deadline_at) if attempt.deadline_at else (now or utcnow())
-        attempt.score = sum(i.score or 0 for i in attempt.items) / len(attempt.items) if attempt.items else 0.0
+        attempt.total = sum(i.score or 0.0 for i in attempt.items)  # position order, as item analysis adds
+        attempt.score = attempt.total / len(attempt.items) if attempt.items else 0.0
         db.session.flush()
     return attempt
 

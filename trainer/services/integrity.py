@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 
 from ..domain import scheduling as sched
 from ..extensions import db
-from ..models import ItemState, ReviewLog, User
+from ..models import Attempt, AttemptItem, ItemState, ReviewLog, User
 
 BACKUP_FORMAT = "trainer-backup"
 
@@ -44,13 +44,20 @@ def verify(progress=None) -> VerifyReport:
 
     Checks that every answer token is stored once, and that state, learning step, stability, difficulty,
     reps, lapses and last review time equal the replay. ``due_at`` carries the scheduler's random fuzz,
-    so it is checked to lie after the last review rather than replayed exactly.
+    so it is checked to lie after the last review rather than replayed exactly. A submitted attempt's stored
+    raw total (item analysis reads it) must equal the sum of its item scores.
     """
     report = VerifyReport()
     duplicates = db.session.execute(select(ReviewLog.token, func.count()).group_by(ReviewLog.token)
                                     .having(func.count() > 1)).all()
     for token, count in duplicates:
         report.problems.append(f"answer token {token[:12]}… is stored {count} times")
+    summed = func.sum(func.coalesce(AttemptItem.score, 0.0))
+    for attempt_id, total, items in db.session.execute(
+            select(Attempt.id, Attempt.total, summed).join(AttemptItem, AttemptItem.attempt_id == Attempt.id)
+            .where(Attempt.total.is_not(None)).group_by(Attempt.id, Attempt.total)
+            .having(func.abs(Attempt.total - summed) > 1e-6).order_by(Attempt.id)):
+        report.problems.append(f"attempt {attempt_id}: stored total {total:g} differs from its items' sum {items:g}")
     learner_ids = list(db.session.scalars(select(User.id).where(User.role == "learner").order_by(User.id)))
     report.learners = len(learner_ids)
     for index, learner_id in enumerate(learner_ids):

@@ -13,7 +13,8 @@ from operator import sub
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, Text, case, cast, false, func, select
+from sqlalchemy import Select, Text, cast, false, func, select
+from sqlalchemy.orm import aliased
 
 from ..content.store import markdown_html
 from ..domain import item_analysis as ia
@@ -332,22 +333,23 @@ def version_analysis(user: User, quiz: Quiz, version: QuestionVersion, question:
                      assignment_id: int | None = None, cohort_id: int | None = None) -> VersionAnalysis:
     """One version's figures in one quiz, with the choice distribution (all attempts and the strong third).
 
-    The rest-of-test scores are summed in SQL, so one short row per attempt holding the version travels
-    (100,000 responses: 100,000 rows, not every item of every attempt), fed to the statistics as plain lists.
+    Reads only this version's rows (an index on version and attempt), each with its attempt's stored raw score
+    (``Attempt.total``, written at submission), so 100,000 responses are 100,000 index-ordered rows and the
+    other items of those attempts are never read. An attempt without a stored total has it summed from its
+    items instead.
 
     :param user: the staff member (decides which attempts count).
     :param quiz: from :func:`visible_quiz`; ``version`` and ``question`` from :func:`visible_version`.
     :param assignment_id: only the attempts of this assignment; ``cohort_id`` only those of this cohort.
     """
-    # One grouped pass over the items of the counted attempts: each attempt's total, and this version's score
-    # and response when it held it. No join and no sort beyond the attempt order the index already has.
-    mine = AttemptItem.question_version_id == version.id
+    other = aliased(AttemptItem)
+    summed = (select(func.sum(func.coalesce(other.score, 0.0))).where(other.attempt_id == Attempt.id)
+              .correlate(Attempt).scalar_subquery())
     rows = db.session.connection().execute(
-        select(func.sum(func.coalesce(AttemptItem.score, 0.0)),
-               func.max(case((mine, func.coalesce(AttemptItem.score, 0.0)))),
-               func.max(case((mine, _response_text()))))
-        .where(AttemptItem.attempt_id.in_(_attempts(user, quiz.id, assignment_id, cohort_id)))
-        .group_by(AttemptItem.attempt_id).having(func.count(case((mine, 1))) > 0)
+        select(func.coalesce(Attempt.total, summed), func.coalesce(AttemptItem.score, 0.0), _response_text())
+        .select_from(AttemptItem).join(Attempt, Attempt.id == AttemptItem.attempt_id)
+        .where(AttemptItem.question_version_id == version.id,
+               AttemptItem.attempt_id.in_(_attempts(user, quiz.id, assignment_id, cohort_id)))
         .order_by(AttemptItem.attempt_id)).all()
     totals, scores, texts = zip(*rows) if rows else ((), (), ())
     xs = [float(x) for x in scores]

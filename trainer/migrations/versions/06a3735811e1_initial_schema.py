@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: a1c34b5157cb
+Revision ID: 06a3735811e1
 Revises: 
-Create Date: 2026-11-24 06:39:57.717652
+Create Date: 2026-11-24 10:38:27.737588
 
 """
 from alembic import op
@@ -11,7 +11,7 @@ import trainer.models
 
 
 # revision identifiers, used by Alembic.
-revision = 'a1c34b5157cb'
+revision = '06a3735811e1'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -287,6 +287,7 @@ def upgrade():
     sa.Column('deadline_at', trainer.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('submitted_at', trainer.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('score', sa.Float(), nullable=True),
+    sa.Column('total', sa.Float(), nullable=True),
     sa.ForeignKeyConstraint(['assignment_id'], ['quiz_assignment.id'], name=op.f('fk_attempt_assignment_id_quiz_assignment')),
     sa.ForeignKeyConstraint(['learner_id'], ['user.id'], name=op.f('fk_attempt_learner_id_user')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_attempt'))
@@ -302,8 +303,8 @@ def upgrade():
     sa.Column('question_id', sa.Integer(), nullable=False),
     sa.Column('question_version_id', sa.Integer(), nullable=False),
     sa.Column('exam_area', sa.String(length=10), nullable=False),
-    sa.Column('option_order', sa.JSON(), nullable=True),
-    sa.Column('response', sa.JSON(), nullable=True),
+    sa.Column('option_order', sa.JSON(none_as_null=True), nullable=True),
+    sa.Column('response', sa.JSON(none_as_null=True), nullable=True),
     sa.Column('score', sa.Float(), nullable=True),
     sa.Column('answered_at', trainer.models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['attempt_id'], ['attempt.id'], name=op.f('fk_attempt_item_attempt_id_attempt')),
@@ -314,6 +315,7 @@ def upgrade():
     )
     with op.batch_alter_table('attempt_item', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_attempt_item_attempt_id'), ['attempt_id'], unique=False)
+        batch_op.create_index('ix_attempt_item_version_attempt', ['question_version_id', 'attempt_id'], unique=False)
 
     op.create_table('review_log',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -418,6 +420,7 @@ def downgrade():
 
     op.drop_table('review_log')
     with op.batch_alter_table('attempt_item', schema=None) as batch_op:
+        batch_op.drop_index('ix_attempt_item_version_attempt')
         batch_op.drop_index(batch_op.f('ix_attempt_item_attempt_id'))
 
     op.drop_table('attempt_item')
