@@ -93,7 +93,8 @@ def test_staff_pages_of_the_demo_school(demo, live_server, csp_free_page, axe_so
     for url in ("/school/teaching", f"/school/cohorts/{cohort_id}", f"/school/cohorts/{cohort_id}/students/{ana_id}",
                 f"/school/cohorts/{cohort_id}/readiness", "/bank/", "/bank/new", "/bank/new/single",
                 "/bank/new/hotspot", question, f"{question}/versions", "/bank/import", "/bank/export", "/quizzes/",
-                "/quizzes/new", quiz, assignment, "/analysis/", analysis, version, "/author/reports"):
+                "/quizzes/new", quiz, assignment, f"{assignment}/edit", "/analysis/", analysis, version,
+                "/author/reports"):
         page.goto(live_server + url)
         found[url] = audit(page, axe_source)
     page.context.clear_cookies()

@@ -211,6 +211,60 @@ def test_accommodation_extends_the_deadline_but_not_past_the_close(w):
         quizzes.set_accommodation(a, w.learner_z, 50)  # not in the cohort
 
 
+def test_extra_time_given_during_an_attempt_moves_its_deadline(w):
+    a = assigned(w, mode="fixed", spec={"questions": single_ids()[:3]})
+    attempt = quizzes.start_attempt(w.learner_x, a.id, now=NOW)
+    assert attempt.deadline_at == NOW + timedelta(minutes=20)
+    quizzes.set_accommodation(a, w.learner_x, 50, now=NOW + timedelta(minutes=5))
+    assert attempt.deadline_at == NOW + timedelta(minutes=30) and attempt.scope["extra_percent"] == 50
+    take(w.learner_x, attempt, NOW + timedelta(minutes=25))  # late under the old deadline, fine under the new
+    # Taking it away at minute 26 cannot make the accepted answer late: the attempt ends now, not at minute 20.
+    quizzes.set_accommodation(a, w.learner_x, 0, now=NOW + timedelta(minutes=26))
+    assert attempt.deadline_at == NOW + timedelta(minutes=26)
+
+
+def test_rescheduling_moves_the_window_and_the_deadlines_in_progress(w):
+    a = assigned(w, closes=NOW + timedelta(minutes=10), mode="fixed", spec={"questions": single_ids()[:3]})
+    attempt = quizzes.start_attempt(w.learner_x, a.id, now=NOW)
+    assert attempt.deadline_at == NOW + timedelta(minutes=10)  # capped by the close
+    moved = quizzes.reschedule(a, a.opens_at, NOW + timedelta(days=1), now=NOW + timedelta(minutes=1))
+    assert moved == 1 and attempt.deadline_at == NOW + timedelta(minutes=20)
+    assert a.closes_at == NOW + timedelta(days=1)
+    # Closing earlier than a deadline cuts it, but never before the moment of the change.
+    quizzes.reschedule(a, a.opens_at, NOW + timedelta(minutes=15), now=NOW + timedelta(minutes=2))
+    assert attempt.deadline_at == NOW + timedelta(minutes=15)
+
+
+@pytest.mark.parametrize("opens, closes, field, message", [
+    (NOW - timedelta(hours=1), NOW - timedelta(hours=2), "closes_at", "after the open time"),
+    (NOW - timedelta(hours=3), NOW - timedelta(minutes=1), "closes_at", "already passed"),
+    (NOW + timedelta(hours=1), NOW + timedelta(days=3), "opens_at", "already been started"),
+])
+def test_rescheduling_refuses_bad_windows_and_changes_nothing(w, opens, closes, field, message):
+    a = assigned(w)
+    quizzes.start_attempt(w.learner_x, a.id, now=NOW)
+    before = (a.opens_at, a.closes_at)
+    with pytest.raises(QuizError, match=message) as exc:
+        quizzes.reschedule(a, opens, closes, now=NOW)
+    assert exc.value.field == field and (a.opens_at, a.closes_at) == before
+
+
+def test_a_closed_quiz_that_showed_its_answers_cannot_reopen(w):
+    a = assigned(w, closes=NOW + timedelta(hours=1), feedback="after_close")
+    quizzes.start_attempt(w.learner_x, a.id, now=NOW)
+    with pytest.raises(QuizError, match="cannot reopen"):
+        quizzes.reschedule(a, a.opens_at, NOW + timedelta(days=2), now=NOW + timedelta(hours=2))
+    quizzes.reschedule(a, a.opens_at, NOW + timedelta(days=2), now=NOW + timedelta(minutes=30))  # before the close
+    assert a.closes_at == NOW + timedelta(days=2)
+
+
+def test_an_unstarted_assignment_can_open_later(w):
+    a = assigned(w)
+    quizzes.reschedule(a, NOW + timedelta(days=1), NOW + timedelta(days=2), now=NOW)
+    with pytest.raises(QuizError, match="not open yet"):
+        quizzes.start_attempt(w.learner_x, a.id, now=NOW)
+
+
 def test_learners_see_only_their_cohorts_assignments_and_own_attempts(w):
     a = assigned(w)
     with pytest.raises(QuizError) as exc:

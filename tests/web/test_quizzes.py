@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -262,6 +263,54 @@ def test_accommodation_form_saves_extra_time(app, world):
     assert "Not a valid choice" in text(bad)
     with app.app_context():
         assert quizzes.extra_percent(assignment_id, world.learner_z) == 0
+
+
+def test_instructor_extends_the_close_time_in_their_zone(app, world):
+    staff, _, assignment_id = build_and_assign(app, world)
+    form = text(staff.get(f"/quizzes/assignments/{assignment_id}/edit"))
+    with app.app_context():
+        a = db.session.get(QuizAssignment, assignment_id)
+        opens = a.opens_at
+        assert f'value="{local_input(a.closes_at)}"' in form  # prefilled (the instructor's zone is UTC)
+    later = (utcnow() + timedelta(days=9)).replace(second=0, microsecond=0)
+    wall = later.astimezone(ZoneInfo("America/Chicago")).strftime("%Y-%m-%dT%H:%M")
+    done = staff.post(f"/quizzes/assignments/{assignment_id}/edit",
+                      {"opens_at": local_input(opens), "closes_at": wall, "timezone": "America/Chicago"},
+                      follow_redirects=True)
+    assert "New dates saved." in text(done)
+    with app.app_context():
+        assert db.session.get(QuizAssignment, assignment_id).closes_at == later
+
+
+def test_bad_dates_are_shown_beside_the_field_and_change_nothing(app, world):
+    staff, _, assignment_id = build_and_assign(app, world)
+    with app.app_context():
+        before = db.session.get(QuizAssignment, assignment_id).closes_at
+    now = utcnow()
+    staff.get(f"/quizzes/assignments/{assignment_id}/edit")
+    for opens, closes, message in ((now, now - timedelta(days=1), "after the open time"),
+                                   (now - timedelta(days=2), now - timedelta(days=1), "already passed"),
+                                   ("", local_input(now + timedelta(days=1)), "Give the date and time the quiz opens")):
+        bad = staff.post(f"/quizzes/assignments/{assignment_id}/edit",
+                         {"opens_at": opens if isinstance(opens, str) else local_input(opens),
+                          "closes_at": closes if isinstance(closes, str) else local_input(closes), "timezone": "UTC"})
+        assert bad.status_code == 422 and message in text(bad)
+    with app.app_context():
+        assert db.session.get(QuizAssignment, assignment_id).closes_at == before
+
+
+@pytest.mark.parametrize("who, status", [("instructor_y", 404), ("admin_t", 404), ("learner_x", 403)])
+def test_only_staff_of_the_cohort_may_change_dates(app, world, who, status):
+    _, _, assignment_id = build_and_assign(app, world)
+    with app.app_context():
+        before = db.session.get(QuizAssignment, assignment_id).closes_at
+    other = as_user(app, world.emails[who])
+    assert other.get(f"/quizzes/assignments/{assignment_id}/edit").status_code == status
+    assert other.post(f"/quizzes/assignments/{assignment_id}/edit",
+                      {"opens_at": "2020-01-01T00:00", "closes_at": "2099-01-01T00:00", "timezone": "UTC"}
+                      ).status_code == status
+    with app.app_context():
+        assert db.session.get(QuizAssignment, assignment_id).closes_at == before
 
 
 def test_demo_quiz_is_closed_with_results_and_demo_take_adds_attempts(app, demo, runner):

@@ -79,8 +79,9 @@ class PickForm(FlaskForm):
     question = MultiCheckboxField("Questions", coerce=int, validate_choice=False)
 
 
-class AssignForm(FlaskForm):
-    cohort = SelectField("Cohort", coerce=int, validate_choice=True)
+class WindowForm(FlaskForm):
+    """When an assignment is open: two wall-clock times and the zone they are in."""
+
     opens_at = DateTimeLocalField("Opens", format="%Y-%m-%dT%H:%M",
                                   validators=[InputRequired("Give the date and time the quiz opens.")])
     closes_at = DateTimeLocalField("Closes", format="%Y-%m-%dT%H:%M",
@@ -90,6 +91,10 @@ class AssignForm(FlaskForm):
     def validate_closes_at(self, field):
         if field.data and self.opens_at.data and field.data <= self.opens_at.data:
             raise ValidationError("The close time must be after the open time.")
+
+
+class AssignForm(WindowForm):
+    cohort = SelectField("Cohort", coerce=int, validate_choice=True)
 
 
 class AccommodationForm(FlaskForm):

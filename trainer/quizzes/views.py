@@ -23,7 +23,7 @@ from ..services.study import StudyError
 from ..study.forms import parse_response
 from ..web import roles_required
 from . import present as show
-from .forms import AccommodationForm, AssignForm, PickForm, QuizForm, quiz_form
+from .forms import AccommodationForm, AssignForm, PickForm, QuizForm, WindowForm, quiz_form
 
 bp = Blueprint("quizzes", __name__, url_prefix="/quizzes")
 
@@ -60,6 +60,10 @@ def _assignment(assignment_id: int) -> QuizAssignment:
     if assignment is None:
         abort(404)
     return assignment
+
+
+def _zones() -> list[SelectChoice]:
+    return [SelectChoice(z, z) for z in sorted(zoneinfo.available_timezones() | {"UTC"})]
 
 
 # --- staff: quizzes ------------------------------------------------------------------------
@@ -180,7 +184,7 @@ def assign_quiz(quiz_id: int):
     choices = quizzes.manageable_cohorts(current_user)
     form = AssignForm(timezone=current_user.timezone)
     form.cohort.choices = [SelectChoice(c.id, c.name) for c in choices]
-    form.timezone.choices = [SelectChoice(z, z) for z in sorted(zoneinfo.available_timezones() | {"UTC"})]
+    form.timezone.choices = _zones()
     if form.validate_on_submit():
         cohort = cohort_service.staff_cohort(current_user, form.cohort.data)
         if cohort is None:
@@ -211,6 +215,33 @@ def show_assignment(assignment_id: int):
                            labels=show.STATUS_LABELS)
 
 
+@bp.route("/assignments/<int:assignment_id>/edit", methods=["GET", "POST"])
+@staff_only
+def reschedule_assignment(assignment_id: int):
+    assignment = _assignment(assignment_id)
+    tz = current_user.timezone or "UTC"
+    form = WindowForm(timezone=tz)
+    form.timezone.choices = _zones()
+    if request.method == "GET":
+        form.opens_at.data = show.to_local_input(assignment.opens_at, tz)
+        form.closes_at.data = show.to_local_input(assignment.closes_at, tz)
+    elif form.validate_on_submit():
+        try:
+            moved = quizzes.reschedule(assignment, show.to_utc(form.opens_at.data, form.timezone.data),
+                                       show.to_utc(form.closes_at.data, form.timezone.data))
+        except quizzes.QuizError as exc:
+            db.session.rollback()
+            (getattr(form, exc.field) if exc.field else form.closes_at).errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash("New dates saved." + (f" {moved} attempt{'s' if moved != 1 else ''} in progress now end"
+                                        f"{'' if moved != 1 else 's'} by the new close time." if moved else ""),
+                  "success")
+            return redirect(url_for("quizzes.show_assignment", assignment_id=assignment.id))
+    return (render_template("quizzes/reschedule.html", form=form, a=assignment, tz=tz, local=show.local),
+            422 if form.errors else 200)
+
+
 @bp.route("/assignments/<int:assignment_id>/accommodations", methods=["POST"])
 @staff_only
 def set_accommodation(assignment_id: int):
@@ -222,7 +253,7 @@ def set_accommodation(assignment_id: int):
         return redirect(url_for("quizzes.show_assignment", assignment_id=assignment.id))
     quizzes.set_accommodation(assignment, form.learner.data, form.extra_percent.data)
     db.session.commit()
-    flash("Extra time saved. It applies to attempts started from now on." if form.extra_percent.data
+    flash("Extra time saved. It also applies to an attempt already in progress." if form.extra_percent.data
           else "Extra time removed.", "success")
     return redirect(url_for("quizzes.show_assignment", assignment_id=assignment.id))
 

@@ -309,6 +309,61 @@ def assign(quiz: Quiz, cohort: Cohort, opens_at: datetime, closes_at: datetime, 
     return assignment
 
 
+def reschedule(assignment: QuizAssignment, opens_at: datetime, closes_at: datetime,
+               now: datetime | None = None) -> int:
+    """Move an assignment's window; attempts in progress get deadlines from the new close time. Flushes.
+
+    Raises QuizError when the close is not after the open or has passed, when learners have started and the
+    open time would move into the future (they could not have started then), or when the quiz closed with its
+    answers shown (feedback after the close): reopening would hand them to whoever has not taken it.
+
+    :returns: how many attempts in progress had their deadline moved.
+    """
+    now = now or utcnow()
+    if opens_at.tzinfo is None or closes_at.tzinfo is None:
+        raise ValueError("opens_at and closes_at must be aware datetimes")
+    if closes_at <= opens_at:
+        raise QuizError("The close time must be after the open time.", field="closes_at")
+    if closes_at <= now:
+        raise QuizError("The close time has already passed: choose a time from now on.", field="closes_at")
+    started = db.session.scalar(select(func.count(Attempt.id)).where(Attempt.assignment_id == assignment.id))
+    if started and assignment.quiz.feedback == "after_close" and assignment.closes_at <= now:
+        raise QuizError("Learners were shown the answers when this quiz closed, so it cannot reopen: assign the "
+                        "quiz again for anyone who missed it.", field="closes_at")
+    if started and opens_at > now and opens_at != assignment.opens_at:
+        raise QuizError(f"{started} attempt{'s have' if started != 1 else ' has'} already been started, so the "
+                        "quiz cannot reopen later: keep the open time or set one in the past.", field="opens_at")
+    assignment.opens_at, assignment.closes_at = opens_at, closes_at
+    return refresh_deadlines(assignment, now=now)
+
+
+def refresh_deadlines(assignment: QuizAssignment, learner_id: int | None = None, now: datetime | None = None) -> int:
+    """Recompute the deadline of the assignment's attempts in progress (one learner's, or everyone's) from the
+    current close time and extra time. A deadline that shrinks never ends before ``now``, so no answer already
+    accepted becomes late. Flushes.
+
+    :returns: how many deadlines changed.
+    """
+    now = now or utcnow()
+    query = select(Attempt).where(Attempt.assignment_id == assignment.id, Attempt.kind == "quiz",
+                                  Attempt.submitted_at.is_(None))
+    if learner_id is not None:
+        query = query.where(Attempt.learner_id == learner_id)
+    moved = 0
+    for attempt in db.session.scalars(query):
+        if attempt.deadline_at is not None and attempt.deadline_at <= now:
+            continue  # already over: it is submitted at its deadline, as before
+        deadline = deadline_for(assignment, attempt.learner_id, attempt.started_at)
+        if attempt.deadline_at is not None and deadline < attempt.deadline_at:
+            deadline = max(deadline, now)
+        if deadline != attempt.deadline_at:
+            attempt.deadline_at = deadline
+            attempt.scope = {**(attempt.scope or {}), "extra_percent": extra_percent(assignment.id, attempt.learner_id)}
+            moved += 1
+    db.session.flush()
+    return moved
+
+
 def staff_assignment(user: User, assignment_id: int) -> QuizAssignment | None:
     """The assignment if its cohort is one ``user`` may manage (see ``manageable_cohorts``); else None."""
     assignment = db.session.get(QuizAssignment, assignment_id)
@@ -322,8 +377,10 @@ def cohort_learners(cohort_id: int) -> list[User]:
         Enrolment.cohort_id == cohort_id, Enrolment.active.is_(True), User.role == "learner").order_by(User.name, User.id)))
 
 
-def set_accommodation(assignment: QuizAssignment, learner_id: int, extra_percent: int) -> Accommodation | None:
-    """Give a learner of the assignment's cohort extra time (0 removes it). Flushes. Raises QuizError."""
+def set_accommodation(assignment: QuizAssignment, learner_id: int, extra_percent: int,
+                      now: datetime | None = None) -> Accommodation | None:
+    """Give a learner of the assignment's cohort extra time (0 removes it); an attempt in progress gets the new
+    deadline too (see :func:`refresh_deadlines`). Flushes. Raises QuizError."""
     if learner_id not in {u.id for u in cohort_learners(assignment.cohort_id)}:
         raise QuizError("That learner is not in this cohort.", 404, field="learner")
     if not 0 <= extra_percent <= MAX_EXTRA_PERCENT:
@@ -333,13 +390,14 @@ def set_accommodation(assignment: QuizAssignment, learner_id: int, extra_percent
     if extra_percent == 0:
         if row is not None:
             db.session.delete(row)
-        db.session.flush()
-        return None
-    if row is None:
-        row = Accommodation(assignment_id=assignment.id, learner_id=learner_id)
-        db.session.add(row)
-    row.extra_percent = extra_percent
+        row = None
+    else:
+        if row is None:
+            row = Accommodation(assignment_id=assignment.id, learner_id=learner_id)
+            db.session.add(row)
+        row.extra_percent = extra_percent
     db.session.flush()
+    refresh_deadlines(assignment, learner_id, now)
     return row
 
 
