@@ -87,13 +87,14 @@ def test_staff_pages_of_the_demo_school(demo, live_server, csp_free_page, axe_so
     login(page, live_server, "instructor@demo.test", DEMO_PASSWORD)
     quiz = _first_link(page, live_server, "/quizzes/", r"^/quizzes/\d+$")
     assignment = _first_link(page, live_server, quiz, r"^/quizzes/assignments/\d+$")
+    attempt = _first_link(page, live_server, assignment, r"^/quizzes/assignments/\d+/attempts/\d+$")
     analysis = _first_link(page, live_server, "/analysis/", r"^/analysis/quizzes/\d+$")
     version = _first_link(page, live_server, analysis, r"^/analysis/quizzes/\d+/versions/\d+")
     question = _first_link(page, live_server, "/bank/", r"^/bank/\d+$")
     for url in ("/school/teaching", f"/school/cohorts/{cohort_id}", f"/school/cohorts/{cohort_id}/students/{ana_id}",
                 f"/school/cohorts/{cohort_id}/readiness", "/bank/", "/bank/new", "/bank/new/single",
                 "/bank/new/hotspot", question, f"{question}/versions", "/bank/import", "/bank/export", "/quizzes/",
-                "/quizzes/new", quiz, assignment, f"{assignment}/edit", "/analysis/", analysis, version,
+                "/quizzes/new", quiz, assignment, f"{assignment}/edit", attempt, "/analysis/", analysis, version,
                 "/author/reports"):
         page.goto(live_server + url)
         found[url] = audit(page, axe_source)

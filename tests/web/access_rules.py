@@ -304,6 +304,8 @@ RULES: dict[str, Rule] = {
     "quizzes.pick_questions": Rule(lambda t: f"/quizzes/{MISSING}/questions", writers(404, 404, 404, 404), "POST"),
     "quizzes.retire_quiz": Rule(lambda t: f"/quizzes/{MISSING}/retire", writers(404, 404, 404, 404), "POST"),
     "quizzes.show_assignment": Rule(lambda t: f"/quizzes/assignments/{MISSING}", writers(404, 404, 404, 404)),
+    "quizzes.review_attempt": Rule(lambda t: f"/quizzes/assignments/{MISSING}/attempts/{t.practice_id}",
+                                   writers(404, 404, 404, 404)),
     "quizzes.reschedule_assignment": Rule(lambda t: f"/quizzes/assignments/{MISSING}/edit",
                                           writers(404, 404, 404, 404),
                                           post=lambda t: {"opens_at": "2020-01-01T09:00", "closes_at": "2099-01-01T09:00",

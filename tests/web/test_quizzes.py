@@ -265,6 +265,52 @@ def test_accommodation_form_saves_extra_time(app, world):
         assert quizzes.extra_percent(assignment_id, world.learner_z) == 0
 
 
+def test_staff_open_a_learners_attempt_with_every_answer(app, world):
+    staff, _, assignment_id = build_and_assign(app, world, mode="fixed", feedback="after_close")
+    learner = as_user(app, world.emails["learner_x"])
+    attempt_id = int(learner.post(f"/quizzes/take/{assignment_id}/start").headers["Location"].split("/")[-1])
+    answer_current(learner, attempt_id)
+    learner.post(f"/quizzes/attempts/{attempt_id}/submit")
+    table = text(staff.get(f"/quizzes/assignments/{assignment_id}"))
+    link = f"/quizzes/assignments/{assignment_id}/attempts/{attempt_id}"
+    assert f'href="{link}"' in table
+    page = staff.get(link)
+    body = text(page)
+    assert page.status_code == 200 and "attempt 1 of 1" in body and "Submitted" in body
+    with app.app_context():
+        attempt = db.session.get(Attempt, attempt_id)
+        answered = sum(1 for i in attempt.items if i.response is not None)
+        assert answered == 1 and len(attempt.items) > 1
+        assert f"{answered} of {len(attempt.items)}" in body
+        assert f'id="attempt-score">{round(attempt.score * 100)}%' in body
+    assert body.count("Not answered.") == len(attempt.items) - 1
+    assert "Report a problem" not in body  # reports are the learner's, from their own result page
+
+
+@pytest.mark.parametrize("who, status", [("instructor_y", 404), ("admin_t", 404), ("learner_x", 403),
+                                         ("learner_z", 403)])
+def test_a_learners_attempt_is_hidden_from_everyone_else(app, world, who, status):
+    _, _, assignment_id = build_and_assign(app, world)
+    learner = as_user(app, world.emails["learner_x"])
+    attempt_id = int(learner.post(f"/quizzes/take/{assignment_id}/start").headers["Location"].split("/")[-1])
+    other = as_user(app, world.emails[who])
+    assert other.get(f"/quizzes/assignments/{assignment_id}/attempts/{attempt_id}").status_code == status
+
+
+def test_an_attempt_id_of_another_assignment_is_404(app, world):
+    staff, quiz_id, first = build_and_assign(app, world)
+    now = utcnow()
+    second = staff.post(f"/quizzes/{quiz_id}/assign", {"cohort": world.cohort_x, "timezone": "UTC",
+                                                       "opens_at": local_input(now - timedelta(minutes=5)),
+                                                       "closes_at": local_input(now + timedelta(days=3))})
+    second_id = int(second.headers["Location"].split("/")[-1])
+    learner = as_user(app, world.emails["learner_x"])
+    attempt_id = int(learner.post(f"/quizzes/take/{first}/start").headers["Location"].split("/")[-1])
+    assert staff.get(f"/quizzes/assignments/{second_id}/attempts/{attempt_id}").status_code == 404
+    assert staff.get(f"/quizzes/assignments/{first}/attempts/{attempt_id}").status_code == 200
+    assert "In progress" in text(staff.get(f"/quizzes/assignments/{first}/attempts/{attempt_id}"))
+
+
 def test_instructor_extends_the_close_time_in_their_zone(app, world):
     staff, _, assignment_id = build_and_assign(app, world)
     form = text(staff.get(f"/quizzes/assignments/{assignment_id}/edit"))

@@ -16,7 +16,7 @@ from wtforms import SelectChoice
 from ..content.source import EXAM_AREAS
 from ..domain.grading import ResponseError, grade
 from ..extensions import db
-from ..models import Quiz, QuizAssignment, utcnow
+from ..models import Quiz, QuizAssignment, User, utcnow
 from ..services import cohorts as cohort_service
 from ..services import quizzes, reports, study
 from ..services.study import StudyError
@@ -213,6 +213,28 @@ def show_assignment(assignment_id: int):
     return render_template("quizzes/assignment.html", a=assignment, report=report, form=form,
                            tz=current_user.timezone, local=show.local, percent=show.percent,
                            labels=show.STATUS_LABELS)
+
+
+@bp.route("/assignments/<int:assignment_id>/attempts/<int:attempt_id>")
+@staff_only
+def review_attempt(assignment_id: int, attempt_id: int):
+    """One learner's attempt as staff see it: every question with the learner's answer, read-only."""
+    assignment = _assignment(assignment_id)
+    attempt = quizzes.staff_attempt(assignment, attempt_id)
+    if attempt is None:
+        abort(404)
+    quizzes.expire_if_due(attempt)
+    db.session.commit()
+    mine = [a.id for a in quizzes.assignment_attempts(assignment.id) if a.learner_id == attempt.learner_id]
+    review = []
+    for item in attempt.items:
+        graded = grade(item.version.data, item.response) if item.response is not None else None
+        review.append((item, show.present_item(item, str(item.id), graded, item.response)))
+    answered = sum(1 for item in attempt.items if item.response is not None)
+    return render_template("quizzes/staff_attempt.html", a=assignment, attempt=attempt, review=review,
+                           number=mine.index(attempt.id) + 1, of=len(mine), answered=answered,
+                           learner=db.session.get(User, attempt.learner_id), tz=current_user.timezone,
+                           local=show.local, percent=show.percent)
 
 
 @bp.route("/assignments/<int:assignment_id>/edit", methods=["GET", "POST"])

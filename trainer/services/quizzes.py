@@ -424,6 +424,8 @@ class LearnerResult:
     latest: float | None
     submitted_at: datetime | None
     extra_percent: int
+    #: the learner's attempts, oldest first (staff open each one read-only)
+    attempt_ids: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -465,8 +467,16 @@ def assignment_report(assignment: QuizAssignment, now: datetime | None = None) -
         status = "in_progress" if any(a.submitted_at is None for a in mine) else ("submitted" if done else "not_started")
         rows.append(LearnerResult(learner, status, len(mine), max((a.score or 0 for a in done), default=None),
                                   done[-1].score if done else None, done[-1].submitted_at if done else None,
-                                  extra.get(learner.id, 0)))
+                                  extra.get(learner.id, 0), [a.id for a in mine]))
     return AssignmentReport(assignment, rows)
+
+
+def staff_attempt(assignment: QuizAssignment, attempt_id: int) -> Attempt | None:
+    """A quiz attempt made at this assignment (the caller has checked the staff member may see it), else None."""
+    attempt = db.session.get(Attempt, attempt_id)
+    if attempt is None or attempt.kind != "quiz" or attempt.assignment_id != assignment.id:
+        return None
+    return attempt
 
 
 # --- learners ------------------------------------------------------------------------------------
