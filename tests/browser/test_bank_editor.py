@@ -60,3 +60,37 @@ def test_hotspot_regions_are_chosen_by_clicking_the_diagram(app, live_server, pa
     page.get_by_role("button", name="Save draft").click()
     expect(page.get_by_text("Correct regions: buttock")).to_be_visible()
     assert page.js_errors == []
+
+
+def test_steps_and_options_move_with_the_keyboard(app, live_server, page):
+    """Move up / Move down swap neighbouring rows: focus follows the row, the preview and the saved key follow."""
+    world = build_world(app)
+    login(page, live_server, world.emails["instructor_x"])
+    page.goto(live_server + "/bank/new/ordering")
+    page.get_by_label("Question stem (Markdown)").fill("Put the start of a first session in order.")
+    for number, step in enumerate(("Take the health history", "Begin the massage", "Ask for informed consent"), 1):
+        page.get_by_label(f"Step {number}", exact=True).fill(step)
+    page.get_by_label("Lesson section the explanation links to").select_option("basics-nociception#nociception")
+    page.get_by_label("Exam area").select_option("ETH")
+    page.get_by_role("button", name="Move up: step 3").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("Step 2", exact=True)).to_have_value("Ask for informed consent")
+    expect(page.get_by_label("Step 3", exact=True)).to_have_value("Begin the massage")
+    expect(page.get_by_role("button", name="Move up: step 2")).to_be_focused()
+    expect(page.locator("#move-status")).to_have_text("Step 3 moved up: it is now step 2.")
+    expect(page.locator("#preview").get_by_text("2. Ask for informed consent")).to_be_visible()
+    expect(page.get_by_role("button", name="Move up: step 1")).to_be_disabled()
+    shot(page, "bank-editor-move")
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.get_by_text("Draft saved")).to_be_visible()
+    expect(page.get_by_text("3. Begin the massage")).to_be_visible()
+
+    page.goto(live_server + "/bank/new/single")
+    page.get_by_role("group", name="Option 1").get_by_label("Text").fill("Stop and ask about the bruise")
+    page.get_by_role("group", name="Option 2").get_by_label("Text").fill("Work deeper to break it up")
+    page.get_by_role("group", name="Option 1").get_by_label("Correct").check()
+    page.get_by_role("button", name="Move down: option 1").click()
+    expect(page.get_by_role("group", name="Option 2").get_by_label("Correct")).to_be_checked()
+    expect(page.get_by_role("group", name="Option 1").get_by_label("Correct")).not_to_be_checked()
+    expect(page.get_by_role("group", name="Option 1").get_by_label("Text")).to_have_value("Work deeper to break it up")
+    assert page.js_errors == []

@@ -91,5 +91,57 @@
     });
   });
 
+  // Rows (options, pairs, steps) move up and down: the values of two neighbouring rows are swapped, so field
+  // names keep their order and the server reads the new order as typed. Without this file rows are retyped.
+  var status = document.createElement("p");
+  status.className = "sr-only";
+  status.id = "move-status";
+  status.setAttribute("aria-live", "polite");
+  form.appendChild(status);
+
+  function fields(row) { return row.querySelectorAll("input:not([type=hidden]), textarea, select"); }
+  function name(row) {
+    var label = row.querySelector("legend, label");
+    return label ? label.textContent.trim() : "Row";
+  }
+  function swap(a, b) {
+    var one = fields(a), two = fields(b);
+    for (var i = 0; i < one.length && i < two.length; i++) {
+      if (one[i].type === "checkbox" || one[i].type === "radio") {
+        var checked = one[i].checked; one[i].checked = two[i].checked; two[i].checked = checked;
+      } else {
+        var value = one[i].value; one[i].value = two[i].value; two[i].value = value;
+      }
+    }
+    form.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+
+  form.querySelectorAll("ol.rows").forEach(function (list) {
+    var rows = Array.prototype.slice.call(list.children);
+    if (rows.length < 2) { return; }
+    rows.forEach(function (row, index) {
+      var tools = document.createElement("div");
+      tools.className = "move";
+      [["up", -1], ["down", 1]].forEach(function (way) {
+        var target = index + way[1];
+        var button = document.createElement("button");
+        button.type = "button";
+        button.className = "button secondary small";
+        button.setAttribute("data-move", way[0]);
+        button.textContent = way[0] === "up" ? "Move up" : "Move down";
+        button.setAttribute("aria-label", button.textContent + ": " + name(row).toLowerCase());
+        button.disabled = target < 0 || target >= rows.length;
+        button.addEventListener("click", function () {
+          swap(row, rows[target]);
+          var next = rows[target].querySelector('[data-move="' + way[0] + '"]');
+          (next && !next.disabled ? next : rows[target].querySelector("[data-move]:not([disabled])")).focus();
+          status.textContent = name(row) + " moved " + way[0] + ": it is now " + name(rows[target]).toLowerCase() + ".";
+        });
+        tools.appendChild(button);
+      });
+      row.appendChild(tools);
+    });
+  });
+
   if (preview && !preview.querySelector(".preview-card")) { refresh(); }
 }());
