@@ -20,7 +20,6 @@ import random
 import re
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from datetime import timedelta
@@ -30,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from throwaway import bench_app  # noqa: E402  (bench/throwaway.py)
 from timing import line, pct  # noqa: E402  (bench/timing.py)
 
 import report as rep  # noqa: E402  (bench/report.py)
@@ -71,16 +71,10 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL schema for profiling")
     parser.add_argument("--no-report", action="store_true", help="print only; do not write bench/out/ or REPORT.md")
     args = parser.parse_args()
-    tmp = tempfile.mkdtemp(prefix="trainer-bench-")
-    os.environ.setdefault("TRAINER_INSTANCE", tmp)
-    url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp}/bench.db"
-    os.environ["DATABASE_URL"] = url
 
-    from sqlalchemy import create_engine, insert, select, text
+    from sqlalchemy import insert, select, text
     from werkzeug.security import generate_password_hash
 
-    from trainer import create_app
-    from trainer.config import normalise_database_url
     from trainer.content.store import content
     from trainer.domain import scheduling as sched
     from trainer.extensions import db
@@ -90,20 +84,10 @@ def main() -> None:
     from trainer.services.content_sync import sync_content
 
     overrides: dict = {"RATELIMIT_ENABLED": False}
-    schema = None
-    if url.startswith(("postgres://", "postgresql")):
-        # A throw-away schema, so the bench runs on any database and leaves nothing behind.
-        schema = "bench_" + uuid.uuid4().hex[:10]
-        admin_engine = create_engine(normalise_database_url(url), isolation_level="AUTOCOMMIT")
-        with admin_engine.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        overrides["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"options": f"-csearch_path={schema}"}}
-    app = create_app(overrides)
     rng = random.Random(300)
     fast_hash = generate_password_hash("bench-password-1", method="pbkdf2:sha256:1")
-    try:
+    with bench_app(overrides, args.keep) as app:
         with app.app_context():
-            print(f"database: {url.split('@')[-1]}", file=sys.stderr)
             from flask_migrate import upgrade
             upgrade()
             sync_content(content())
@@ -221,15 +205,6 @@ def main() -> None:
         print("\n".join(lines))
         if not args.no_report:
             write_report(app.config["SQLALCHEMY_DATABASE_URI"].split(":")[0].split("+")[0], lines, timings)
-    finally:
-        if schema and args.keep:
-            print(f"kept schema {schema}", file=sys.stderr)
-        elif schema:
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
-            with admin_engine.connect() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
 if __name__ == "__main__":

@@ -20,9 +20,7 @@ import argparse
 import os
 import re
 import sys
-import tempfile
 import time
-import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -30,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from throwaway import bench_app  # noqa: E402  (bench/throwaway.py)
 from timing import report  # noqa: E402  (bench/timing.py)
 
 
@@ -41,16 +40,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL schema for profiling")
     args = parser.parse_args()
-    tmp = tempfile.mkdtemp(prefix="trainer-bench-")
-    os.environ.setdefault("TRAINER_INSTANCE", tmp)
-    url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp}/bench.db"
-    os.environ["DATABASE_URL"] = url
 
-    from sqlalchemy import create_engine, select, text
+    from sqlalchemy import select, text
 
     from tests.web.test_cohort_results import full_history_readiness
-    from trainer import create_app
-    from trainer.config import normalise_database_url
     from trainer.content.store import content
     from trainer.extensions import db
     from trainer.models import Cohort, ReviewLog, User, utcnow
@@ -59,17 +52,8 @@ def main() -> None:
     from trainer.services.scale import SCALE_PASSWORD, seed_scale
 
     overrides: dict = {"RATELIMIT_ENABLED": False}
-    schema = None
-    if url.startswith(("postgres://", "postgresql")):
-        schema = "bench_" + uuid.uuid4().hex[:10]
-        admin_engine = create_engine(normalise_database_url(url), isolation_level="AUTOCOMMIT")
-        with admin_engine.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        overrides["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"options": f"-csearch_path={schema}"}}
-    app = create_app(overrides)
-    try:
+    with bench_app(overrides, args.keep) as app:
         with app.app_context():
-            print(f"database: {url.split('@')[-1]}" + (f" schema {schema}" if schema else ""), file=sys.stderr)
             from flask_migrate import upgrade
             upgrade()
             sync_content(content())
@@ -130,15 +114,6 @@ def main() -> None:
             assert response.status_code == 200
         report("GET readiness page", seconds, 34)
         print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    finally:
-        if schema and args.keep:
-            print(f"kept schema {schema}", file=sys.stderr)
-        elif schema:
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
-            with admin_engine.connect() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
 if __name__ == "__main__":

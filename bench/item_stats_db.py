@@ -17,13 +17,10 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import random
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -31,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from throwaway import bench_app  # noqa: E402  (bench/throwaway.py)
 from timing import report  # noqa: E402  (bench/timing.py)
 
 
@@ -41,16 +39,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=8)
     parser.add_argument("--whole-quiz", action="store_true", help="also time the whole-quiz page's analysis")
-    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL schema (SQLite file) for profiling")
+    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL schema for profiling")
     args = parser.parse_args()
-    tmp = tempfile.mkdtemp(prefix="trainer-bench-")
-    url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp}/bench.db"
 
     from sqlalchemy import insert, select, text
-    from sqlalchemy import create_engine
 
-    from trainer import create_app
-    from trainer.config import normalise_database_url
     from trainer.content.store import content
     from trainer.extensions import db
     from trainer.models import Attempt, AttemptItem, Question, Quiz, QuizAssignment, User
@@ -58,20 +51,10 @@ def main() -> None:
     from trainer.services.content_sync import sync_content
 
     course = ROOT / "tests" / "fixtures" / "course"
-    overrides: dict = {"RATELIMIT_ENABLED": False, "SQLALCHEMY_DATABASE_URI": normalise_database_url(url),
-                       "MODULES_DIR": course / "modules", "QUESTION_BANK_DIR": course / "question_bank"}
-    schema = None
-    if url.startswith(("postgres://", "postgresql")):
-        schema = "bench_" + uuid.uuid4().hex[:10]
-        admin_engine = create_engine(normalise_database_url(url), isolation_level="AUTOCOMMIT")
-        with admin_engine.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        overrides["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"options": f"-csearch_path={schema}"}}
-    app = create_app(overrides)
+    overrides: dict = {"MODULES_DIR": course / "modules", "QUESTION_BANK_DIR": course / "question_bank"}
     rng = random.Random(args.seed)
-    try:
+    with bench_app(overrides, args.keep) as app:
         with app.app_context():
-            print(f"database: {url.split('@')[-1]}" + (f" schema {schema}" if schema else ""), file=sys.stderr)
             db.create_all()
             sync_content(content())
             school = accounts.create_school("Bench School")
@@ -163,12 +146,6 @@ def main() -> None:
                 print(f"  {whole.test.attempts:,} attempts x {whole.test.items} items: mean {whole.test.mean:.3f}  "
                       f"sd {whole.test.sd:.3f}  alpha {whole.test.cronbach_alpha:.3f}")
             print(f"  median {statistics.median(seconds) * 1000:.0f} ms for the last measure", file=sys.stderr)
-    finally:
-        if schema and args.keep:
-            print(f"kept schema {schema}", file=sys.stderr)
-        elif schema:
-            with admin_engine.connect() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
 if __name__ == "__main__":

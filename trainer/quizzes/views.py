@@ -62,6 +62,15 @@ def _assignment(assignment_id: int) -> QuizAssignment:
     return assignment
 
 
+def _review(attempt) -> list[tuple]:
+    """(item, presented question graded against the stored answer) for every item of an attempt, in order."""
+    review = []
+    for item in attempt.items:
+        graded = grade(item.version.data, item.response) if item.response is not None else None
+        review.append((item, show.present_item(item, str(item.id), graded, item.response)))
+    return review
+
+
 def _zones() -> list[SelectChoice]:
     return [SelectChoice(z, z) for z in sorted(zoneinfo.available_timezones() | {"UTC"})]
 
@@ -226,10 +235,7 @@ def review_attempt(assignment_id: int, attempt_id: int):
     quizzes.expire_if_due(attempt)
     db.session.commit()
     mine = [a.id for a in quizzes.assignment_attempts(assignment.id) if a.learner_id == attempt.learner_id]
-    review = []
-    for item in attempt.items:
-        graded = grade(item.version.data, item.response) if item.response is not None else None
-        review.append((item, show.present_item(item, str(item.id), graded, item.response)))
+    review = _review(attempt)
     answered = sum(1 for item in attempt.items if item.response is not None)
     return render_template("quizzes/staff_attempt.html", a=assignment, attempt=attempt, review=review,
                            number=mine.index(attempt.id) + 1, of=len(mine), answered=answered,
@@ -381,11 +387,7 @@ def quiz_result(attempt_id: int):
     outcome = quizzes.result(attempt)
     assignment = db.session.get(QuizAssignment, attempt.assignment_id)
     state = quizzes.learner_status(current_user.id, assignment)
-    review = []
-    if outcome.show_answers:
-        for item in attempt.items:
-            graded = grade(item.version.data, item.response) if item.response is not None else None
-            review.append((item, show.present_item(item, str(item.id), graded, item.response)))
+    review = _review(attempt) if outcome.show_answers else []
     return render_template("quizzes/result.html", attempt=attempt, quiz=assignment.quiz, a=assignment,
                            result=outcome, review=review, state=state,
                            report_logs=reports.attempt_logs(current_user.id, attempt.id) if review else {},
