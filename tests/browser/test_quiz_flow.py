@@ -43,7 +43,9 @@ def test_instructor_assigns_a_timed_quiz_and_learner_completes_it_by_keyboard(ap
     for number in (1, 2):
         expect(page.get_by_role("heading", name=f"question {number} of 2")).to_be_visible()
         expect(page.locator("#timer")).to_be_visible()
+        page.wait_for_load_state("load")  # the number keys work once app.js has run
         page.keyboard.press("1")
+        expect(page.locator("form[data-question-form] input[type=radio]:checked")).to_have_count(1)
         page.keyboard.press("Enter")
     page.get_by_role("button", name="Submit quiz").focus()
     page.keyboard.press("Enter")
