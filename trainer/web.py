@@ -148,6 +148,17 @@ def register_web(app: Flask) -> None:
             response.headers["Retry-After"] = "5"
         return response
 
+    @app.teardown_appcontext
+    def release_session(exc):
+        # Runs before Flask-SQLAlchemy's own teardown (registered earlier, run later). Closing the session rolls
+        # back its transaction; when the database went away after the response was built (a restart), that
+        # rollback fails and would turn a finished page into a bare 500. The connection is already invalidated
+        # by then: forget the session and let the pool open a fresh connection for the next request.
+        try:
+            db.session.remove()
+        except SQLAlchemyError:
+            db.session.registry.clear()
+
     @app.before_request
     def refuse_nul_in_path():
         if "\x00" in request.path:  # no page's address holds one

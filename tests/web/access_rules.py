@@ -2,7 +2,8 @@
 
 The world is ``tests.web.conftest.build_world`` (schools S and T, cohorts X, Y of S and Z of T) plus what
 learner A (the learner of cohort X) owns: a completed lesson, an answer in the daily review, a practice set
-and a mock exam in progress, and a problem report on the answered question. Learner B (the learner of
+and a mock exam in progress, a problem report on the answered question, and an attempt in progress at a
+quiz that instructor X wrote for school S and assigned to cohort X. Learner B (the learner of
 cohort Z, school T) owns nothing of A's, so every id of A's is, for B, someone else's.
 
 An outcome is a status code, or ``LOGIN`` (a redirect to the login page carrying ``next``), or ``AWAY``
@@ -11,6 +12,7 @@ An outcome is a status code, or ``LOGIN`` (a redirect to the login page carrying
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -82,7 +84,8 @@ def answer_fields(q: dict, prefix: str = "") -> dict:
 def build_things(app) -> Things:
     """A fresh world with learner A's belongings (each cell gets its own)."""
     from trainer.models import Cohort, Question
-    from trainer.services import accounts, exams, progress, reports, study
+    from trainer.models import utcnow
+    from trainer.services import accounts, exams, progress, quizzes, reports, study
     w = build_world(app)
     secret = app.config["SECRET_KEY"]
     a = w.learner_x
@@ -102,10 +105,25 @@ def build_things(app) -> Things:
                            "token": study.issue_token(secret, a, item.question_id, attempt.id, item.position),
                            **answer_fields(item.version.data)}
         review_form = {"token": study.issue_token(secret, a, question.id), **answer_fields(data)}
+        # A quiz of school S written by instructor X, assigned to cohort X; A has an attempt in progress.
+        singles = list(db.session.scalars(select(Question.id).where(Question.type == "single", Question.slug.like("x-%"))
+                                          .order_by(Question.slug).limit(3)))
+        quiz = quizzes.create_quiz(w.school_s, w.instructor_x, quizzes.QuizSettings(
+            title="Week 1 check", mode="fixed", spec={"questions": singles}, time_limit_minutes=30))
+        now = utcnow()
+        assignment = quizzes.assign(quiz, db.session.get(Cohort, w.cohort_x), now - timedelta(hours=1),
+                                    now + timedelta(days=2), w.instructor_x)
+        quiz_attempt = quizzes.start_attempt(a, assignment.id, now=now)
+        item = study.next_item(quiz_attempt)
+        quiz_form = {"position": str(item.position),
+                     "token": study.issue_token(secret, a, item.question_id, quiz_attempt.id, item.position),
+                     **answer_fields(item.version.data)}
         db.session.commit()
         things = Things(w, question.id, log.id, report.id, practice.id, forms["practice"], exam.id, forms["exam"],
                         review_form, accounts.make_reset_token(a, secret))
-        things.extra["join_code_x"] = db.session.get(Cohort, w.cohort_x).join_code
+        things.extra.update(join_code_x=db.session.get(Cohort, w.cohort_x).join_code, quiz=quiz.id,
+                            assignment=assignment.id, quiz_attempt=quiz_attempt.id, quiz_form=quiz_form,
+                            quiz_version=item.question_version_id, quiz_question=item.question_id)
     return things
 
 
@@ -292,38 +310,45 @@ RULES: dict[str, Rule] = {
     "bank_io.import_preview": Rule(lambda t: f"/bank/import/{MISSING_UPLOAD}", writers(404, 404, 404, 404)),
     "bank_io.import_commit": Rule(lambda t: f"/bank/import/{MISSING_UPLOAD}/commit",
                                   writers(404, 404, 404, 404), "POST"),
-    # --- quizzes: staff build and assign, learners take. No quiz exists in this world yet, so these cells
-    # check the role gate and that a missing id is a 404 (ownership across cohorts: still to be added).
+    # --- quizzes: staff of school S share its quizzes; only the author (X) and S's admin edit them; an
+    # assignment, its attempts and its dates belong to the staff of its cohort (X) and S's admin. Learner A
+    # takes the quiz assigned to cohort X; learner B (school T) reaches none of it.
     "quizzes.quiz_list": Rule(lambda t: "/quizzes/", writers()),
     "quizzes.new_quiz": Rule(lambda t: "/quizzes/new", writers(), post=lambda t: {"title": "Pwned quiz"}),
-    "quizzes.show_quiz": Rule(lambda t: f"/quizzes/{MISSING}", writers(404, 404, 404, 404)),
-    "quizzes.edit_quiz": Rule(lambda t: f"/quizzes/{MISSING}/edit", writers(404, 404, 404, 404),
+    "quizzes.show_quiz": Rule(lambda t: f"/quizzes/{t.extra['quiz']}", writers(200, 200, 200, 404)),
+    "quizzes.edit_quiz": Rule(lambda t: f"/quizzes/{t.extra['quiz']}/edit", writers(200, 403, 200, 404),
                               post=lambda t: {"title": "Pwned quiz"}),
-    "quizzes.assign_quiz": Rule(lambda t: f"/quizzes/{MISSING}/assign", writers(404, 404, 404, 404),
+    "quizzes.assign_quiz": Rule(lambda t: f"/quizzes/{t.extra['quiz']}/assign", writers(200, 200, 200, 404),
                                 post=lambda t: {"cohort": str(t.w.cohort_x)}),
-    "quizzes.pick_questions": Rule(lambda t: f"/quizzes/{MISSING}/questions", writers(404, 404, 404, 404), "POST"),
-    "quizzes.retire_quiz": Rule(lambda t: f"/quizzes/{MISSING}/retire", writers(404, 404, 404, 404), "POST"),
-    "quizzes.show_assignment": Rule(lambda t: f"/quizzes/assignments/{MISSING}", writers(404, 404, 404, 404)),
-    "quizzes.review_attempt": Rule(lambda t: f"/quizzes/assignments/{MISSING}/attempts/{t.practice_id}",
-                                   writers(404, 404, 404, 404)),
-    "quizzes.reschedule_assignment": Rule(lambda t: f"/quizzes/assignments/{MISSING}/edit",
-                                          writers(404, 404, 404, 404),
-                                          post=lambda t: {"opens_at": "2020-01-01T09:00", "closes_at": "2099-01-01T09:00",
-                                                          "timezone": "UTC"}),
-    "quizzes.set_accommodation": Rule(lambda t: f"/quizzes/assignments/{MISSING}/accommodations",
-                                      writers(404, 404, 404, 404), "POST"),
-    "quizzes.quiz_intro": Rule(lambda t: f"/quizzes/take/{MISSING}", learners(404, 404)),
-    "quizzes.start_quiz": Rule(lambda t: f"/quizzes/take/{MISSING}/start", learners(404, 404), "POST"),
-    # A's practice set is an Attempt too: the quiz pages must not serve it (nor B's attempt of anything)
-    "quizzes.take_quiz": Rule(lambda t: f"/quizzes/attempts/{t.practice_id}", learners(404, 404)),
-    "quizzes.answer_quiz": Rule(lambda t: f"/quizzes/attempts/{t.practice_id}/answer", learners(404, 404), "POST",
-                                lambda t: t.practice_form),
-    "quizzes.item_feedback": Rule(lambda t: f"/quizzes/attempts/{t.practice_id}/items/1", learners(404, 404)),
-    "quizzes.quiz_result": Rule(lambda t: f"/quizzes/attempts/{t.practice_id}/result", learners(404, 404)),
-    "quizzes.submit_quiz": Rule(lambda t: f"/quizzes/attempts/{t.practice_id}/submit", learners(404, 404), "POST"),
-    # --- item analysis: staff only
+    "quizzes.pick_questions": Rule(lambda t: f"/quizzes/{t.extra['quiz']}/questions", writers(AWAY, 403, AWAY, 404),
+                                   "POST", lambda t: {"action": "remove", "question": [str(t.extra["quiz_question"])]}),
+    "quizzes.retire_quiz": Rule(lambda t: f"/quizzes/{t.extra['quiz']}/retire", writers(AWAY, 403, AWAY, 404),
+                                "POST"),
+    "quizzes.show_assignment": Rule(lambda t: f"/quizzes/assignments/{t.extra['assignment']}",
+                                    writers(200, 404, 200, 404)),
+    "quizzes.review_attempt": Rule(lambda t: f"/quizzes/assignments/{t.extra['assignment']}/attempts/"
+                                             f"{t.extra['quiz_attempt']}", writers(200, 404, 200, 404)),
+    "quizzes.reschedule_assignment": Rule(lambda t: f"/quizzes/assignments/{t.extra['assignment']}/edit",
+                                          writers(200, 404, 200, 404),
+                                          post=lambda t: {"opens_at": "2020-01-01T09:00",
+                                                          "closes_at": "2020-01-02T09:00", "timezone": "UTC"}),
+    "quizzes.set_accommodation": Rule(lambda t: f"/quizzes/assignments/{t.extra['assignment']}/accommodations",
+                                      writers(AWAY, 404, AWAY, 404), "POST",
+                                      lambda t: {"learner": str(t.w.learner_x), "extra_percent": "50"}),
+    "quizzes.quiz_intro": Rule(lambda t: f"/quizzes/take/{t.extra['assignment']}", learners(200, 404)),
+    "quizzes.start_quiz": Rule(lambda t: f"/quizzes/take/{t.extra['assignment']}/start", learners(AWAY, 404), "POST"),
+    "quizzes.take_quiz": Rule(lambda t: f"/quizzes/attempts/{t.extra['quiz_attempt']}", learners(200, 404)),
+    "quizzes.answer_quiz": Rule(lambda t: f"/quizzes/attempts/{t.extra['quiz_attempt']}/answer", learners(AWAY, 404),
+                                "POST", lambda t: t.extra["quiz_form"]),
+    # A's practice set is an Attempt too: the quiz pages must not serve it as a quiz, even to A
+    "quizzes.item_feedback": Rule(lambda t: f"/quizzes/attempts/{t.practice_id}/items/0", learners(404, 404)),
+    # in progress: A is sent back to the quiz; B gets nothing
+    "quizzes.quiz_result": Rule(lambda t: f"/quizzes/attempts/{t.extra['quiz_attempt']}/result", learners(AWAY, 404)),
+    "quizzes.submit_quiz": Rule(lambda t: f"/quizzes/attempts/{t.extra['quiz_attempt']}/submit", learners(AWAY, 404),
+                                "POST"),
+    # --- item analysis: staff of the quiz's school (and the site admin); T's admin gets a 404
     "analysis.list_quizzes": Rule(lambda t: "/analysis/", staff()),
-    "analysis.show_quiz": Rule(lambda t: f"/analysis/quizzes/{MISSING}", staff(404, 404, 404, 404, 404)),
-    "analysis.show_version": Rule(lambda t: f"/analysis/quizzes/{MISSING}/versions/{MISSING}",
-                                  staff(404, 404, 404, 404, 404)),
+    "analysis.show_quiz": Rule(lambda t: f"/analysis/quizzes/{t.extra['quiz']}", staff(200, 200, 200, 404, 200)),
+    "analysis.show_version": Rule(lambda t: f"/analysis/quizzes/{t.extra['quiz']}/versions/{t.extra['quiz_version']}",
+                                  staff(200, 200, 200, 404, 200)),
 }

@@ -94,3 +94,42 @@ def test_a_database_that_goes_away_gives_a_retry_page_not_a_bare_error(tmp_path)
             db.session.remove()
             db.engine.dispose()
         drop()
+
+
+@pytest.mark.skipif(not (os.environ.get("TEST_DATABASE_URL") or "").startswith("postgresql"),
+                    reason="terminates a PostgreSQL backend (TEST_DATABASE_URL on PostgreSQL)")
+def test_a_connection_killed_after_the_page_was_built_still_serves_the_page():
+    """PostgreSQL ends the session's connection (as a restart does) after the response is ready: the learner
+    still gets the whole page, and the next request works on a fresh connection."""
+    import psycopg
+
+    app, drop = make_app()
+    killed = []
+
+    @app.after_request
+    def end_the_connection(response):
+        if request_kills.get("armed"):
+            request_kills["armed"] = False
+            pid = db.session.connection().connection.dbapi_connection.info.backend_pid
+            with psycopg.connect(os.environ["TEST_DATABASE_URL"], autocommit=True) as admin:
+                killed.append(admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()[0])
+        return response
+
+    request_kills: dict = {}
+    try:
+        from trainer.services import accounts
+        with app.app_context():
+            accounts.create_user("reader@example.com", "Reader", "correct-horse-battery")
+            db.session.commit()
+        browser = Browser(app.test_client())
+        browser.login("reader@example.com")
+        request_kills["armed"] = True
+        page = browser.get("/home")
+        assert killed == [True]
+        assert page.status_code == 200 and "Reader" in page.get_data(as_text=True)
+        assert browser.get("/course").status_code == 200
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        drop()
