@@ -9,26 +9,36 @@ from tests.conftest import COURSE, Browser, make_app
 from trainer.extensions import db
 
 
+def signed_in_reader(app) -> Browser:
+    """A learner account, "Reader", signed in through the login form of ``app``."""
+    from trainer.services import accounts
+    with app.app_context():
+        accounts.create_user("reader@example.com", "Reader", "correct-horse-battery")
+        db.session.commit()
+    browser = Browser(app.test_client())
+    browser.login("reader@example.com")
+    return browser
+
+
+def close(app, drop) -> None:
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    drop()
+
+
 def test_broken_lesson_is_left_out_and_the_site_serves_the_rest(tmp_path):
     shutil.copytree(COURSE, tmp_path / "c")
     broken = tmp_path / "c" / "modules" / "01-basics" / "02-sensitisation.md"
     broken.write_text(broken.read_text().replace("minutes: 10", "minutes: [oops"))
     app, drop = make_app(tmp_path / "c" / "modules", tmp_path / "c" / "question_bank")
     try:
-        from trainer.services import accounts
-        with app.app_context():
-            accounts.create_user("reader@example.com", "Reader", "correct-horse-battery")
-            db.session.commit()
-        browser = Browser(app.test_client())
-        browser.login("reader@example.com")
+        browser = signed_in_reader(app)
         assert browser.get("/lessons/basics-nociception").status_code == 200
         assert browser.get("/lessons/basics-sensitisation").status_code == 404
         assert "Basics of pain" in browser.get("/course").get_data(as_text=True)
     finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        drop()
+        close(app, drop)
 
 
 def _redis_up() -> bool:
@@ -59,11 +69,8 @@ def test_login_throttle_is_shared_through_redis():
         assert codes == [401, 401, 401, 429]
     finally:
         redis.Redis(host="127.0.0.1", port=6379).flushdb()
-        for app, drop in ((first, drop1), (second, drop2)):
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
-            drop()
+        close(first, drop1)
+        close(second, drop2)
 
 
 def test_a_database_that_goes_away_gives_a_retry_page_not_a_bare_error(tmp_path):
@@ -75,12 +82,7 @@ def test_a_database_that_goes_away_gives_a_retry_page_not_a_bare_error(tmp_path)
                          SQLALCHEMY_ENGINE_OPTIONS={"poolclass": NullPool})
     app.config["PROPAGATE_EXCEPTIONS"] = False  # serve the error page as production does
     try:
-        from trainer.services import accounts
-        with app.app_context():
-            accounts.create_user("reader@example.com", "Reader", "correct-horse-battery")
-            db.session.commit()
-        browser = Browser(app.test_client())
-        browser.login("reader@example.com")
+        browser = signed_in_reader(app)
         assert browser.get("/home").status_code == 200
         shutil.rmtree(folder)  # every new connection now fails: "unable to open database file"
         page = browser.get("/home")
@@ -90,10 +92,7 @@ def test_a_database_that_goes_away_gives_a_retry_page_not_a_bare_error(tmp_path)
         assert "Try again in a moment" in text and "nothing was saved" in text
         assert 'class="skip-link"' in text  # the site's own layout, not a bare server error
     finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        drop()
+        close(app, drop)
 
 
 @pytest.mark.skipif(not (os.environ.get("TEST_DATABASE_URL") or "").startswith("postgresql"),
@@ -117,19 +116,11 @@ def test_a_connection_killed_after_the_page_was_built_still_serves_the_page():
 
     request_kills: dict = {}
     try:
-        from trainer.services import accounts
-        with app.app_context():
-            accounts.create_user("reader@example.com", "Reader", "correct-horse-battery")
-            db.session.commit()
-        browser = Browser(app.test_client())
-        browser.login("reader@example.com")
+        browser = signed_in_reader(app)
         request_kills["armed"] = True
         page = browser.get("/home")
         assert killed == [True]
         assert page.status_code == 200 and "Reader" in page.get_data(as_text=True)
         assert browser.get("/course").status_code == 200
     finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        drop()
+        close(app, drop)

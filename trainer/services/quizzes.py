@@ -278,6 +278,16 @@ def manageable_cohorts(user: User) -> list[Cohort]:
     return list(db.session.scalars(query.order_by(Cohort.name)))
 
 
+def _check_window(opens_at: datetime, closes_at: datetime, now: datetime) -> None:
+    """Aware times, the close after the open and still ahead; else QuizError on ``closes_at``."""
+    if opens_at.tzinfo is None or closes_at.tzinfo is None:
+        raise ValueError("opens_at and closes_at must be aware datetimes")
+    if closes_at <= opens_at:
+        raise QuizError("The close time must be after the open time.", field="closes_at")
+    if closes_at <= now:
+        raise QuizError("The close time has already passed: choose a time from now on.", field="closes_at")
+
+
 def assign(quiz: Quiz, cohort: Cohort, opens_at: datetime, closes_at: datetime, created_by_id: int | None,
            now: datetime | None = None) -> QuizAssignment:
     """Set the quiz for a cohort between two aware instants. Flushes. Raises QuizError.
@@ -290,12 +300,7 @@ def assign(quiz: Quiz, cohort: Cohort, opens_at: datetime, closes_at: datetime, 
     now = now or utcnow()
     if quiz.school_id != cohort.school_id or quiz.retired_at is not None:
         raise QuizError("No such quiz.", 404)
-    if opens_at.tzinfo is None or closes_at.tzinfo is None:
-        raise ValueError("opens_at and closes_at must be aware datetimes")
-    if closes_at <= opens_at:
-        raise QuizError("The close time must be after the open time.", field="closes_at")
-    if closes_at <= now:
-        raise QuizError("The close time has already passed.", field="closes_at")
+    _check_window(opens_at, closes_at, now)
     pool = check_pool(quiz.school_id, quiz.mode, quiz.spec)
     if not pool.ok:
         raise QuizError("This quiz has no questions to draw yet: add questions before assigning it."
@@ -320,12 +325,7 @@ def reschedule(assignment: QuizAssignment, opens_at: datetime, closes_at: dateti
     :returns: how many attempts in progress had their deadline moved.
     """
     now = now or utcnow()
-    if opens_at.tzinfo is None or closes_at.tzinfo is None:
-        raise ValueError("opens_at and closes_at must be aware datetimes")
-    if closes_at <= opens_at:
-        raise QuizError("The close time must be after the open time.", field="closes_at")
-    if closes_at <= now:
-        raise QuizError("The close time has already passed: choose a time from now on.", field="closes_at")
+    _check_window(opens_at, closes_at, now)
     started = db.session.scalar(select(func.count(Attempt.id)).where(Attempt.assignment_id == assignment.id))
     if started and assignment.quiz.feedback == "after_close" and assignment.closes_at <= now:
         raise QuizError("Learners were shown the answers when this quiz closed, so it cannot reopen: assign the "
