@@ -53,14 +53,29 @@ def make_app(modules: Path = COURSE / "modules", bank: Path = COURSE / "question
     return app, drop
 
 
-@pytest.fixture
-def app():
-    app, drop = make_app()
-    yield app
+def close_app(app, drop) -> None:
+    """Release an app from ``make_app``: its session, its connections, then its database."""
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
     drop()
+
+
+def client_as(app, user_id: int | None):
+    """A test client signed in as ``user_id`` (anonymous for None), without going through the login form."""
+    client = app.test_client()
+    if user_id is not None:
+        with client.session_transaction() as session:
+            session["_user_id"] = str(user_id)
+            session["_fresh"] = True
+    return client
+
+
+@pytest.fixture
+def app():
+    app, drop = make_app()
+    yield app
+    close_app(app, drop)
 
 
 @pytest.fixture

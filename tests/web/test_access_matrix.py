@@ -12,16 +12,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import make_app
+from tests.conftest import client_as, close_app, make_app
 from tests.web.access_rules import AWAY, LOGIN, REFUSED, ROLES, RULES, WORLD_KEY, build_things
 from trainer.extensions import db
 
 _app, _drop = make_app()
 ROUTES = {rule.endpoint: rule for rule in _app.url_map.iter_rules() if rule.endpoint != "static"}
-with _app.app_context():
-    db.session.remove()
-    db.engine.dispose()
-_drop()
+close_app(_app, _drop)
 
 #: (endpoint, role, method, "primary" | "post") -- the cells of the matrix
 CELLS = []
@@ -37,19 +34,8 @@ for _endpoint in sorted(set(RULES) & set(ROUTES)):
 def matrix_app():
     app, drop = make_app(WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False)
     yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    drop()
+    close_app(app, drop)
 
-
-def client_as(app, user_id: int | None):
-    client = app.test_client()
-    if user_id is not None:
-        with client.session_transaction() as session:
-            session["_user_id"] = str(user_id)
-            session["_fresh"] = True
-    return client
 
 
 def every_row(app) -> dict:

@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import make_app
+from tests.conftest import close_app, make_app
 from trainer.extensions import db
 
 _app, _drop = make_app()
@@ -11,10 +11,7 @@ STATE_CHANGING = sorted(
     for rule in _app.url_map.iter_rules()
     for method in rule.methods - {"GET", "HEAD", "OPTIONS"}
 )
-with _app.app_context():
-    db.session.remove()
-    db.engine.dispose()
-_drop()
+close_app(_app, _drop)
 
 
 def fill(rule: str) -> str:

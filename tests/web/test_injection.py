@@ -17,7 +17,7 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import PASSWORD, make_app
+from tests.conftest import PASSWORD, client_as, close_app, make_app
 from tests.web.access_rules import LESSON, Things, build_things
 from trainer.extensions import db
 
@@ -52,19 +52,8 @@ def inj_app():
     """One app for the module, CSRF and rate limits off (their tests are elsewhere); each case builds its own world."""
     app, drop = make_app(WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False)
     yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    drop()
+    close_app(app, drop)
 
-
-def client_as(app, user_id):
-    client = app.test_client()
-    if user_id is not None:
-        with client.session_transaction() as session:
-            session["_user_id"] = str(user_id)
-            session["_fresh"] = True
-    return client
 
 
 def row_counts(app) -> dict[str, int]:
@@ -427,7 +416,4 @@ def test_web_xml_import_refuses_entities_and_external_references(tmp_path, name)
             assert client.post(f"/bank/import/{preview.group(1)}/commit", data={"mode": "valid"}).status_code == 422
         assert row_counts(app) == before
     finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        drop()
+        close_app(app, drop)

@@ -5,7 +5,7 @@ import socket
 
 import pytest
 
-from tests.conftest import COURSE, Browser, make_app
+from tests.conftest import Browser, COURSE, close_app, make_app
 from trainer.extensions import db
 
 
@@ -20,13 +20,6 @@ def signed_in_reader(app) -> Browser:
     return browser
 
 
-def close(app, drop) -> None:
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    drop()
-
-
 def test_broken_lesson_is_left_out_and_the_site_serves_the_rest(tmp_path):
     shutil.copytree(COURSE, tmp_path / "c")
     broken = tmp_path / "c" / "modules" / "01-basics" / "02-sensitisation.md"
@@ -38,7 +31,7 @@ def test_broken_lesson_is_left_out_and_the_site_serves_the_rest(tmp_path):
         assert browser.get("/lessons/basics-sensitisation").status_code == 404
         assert "Basics of pain" in browser.get("/course").get_data(as_text=True)
     finally:
-        close(app, drop)
+        close_app(app, drop)
 
 
 def _redis_up() -> bool:
@@ -69,8 +62,8 @@ def test_login_throttle_is_shared_through_redis():
         assert codes == [401, 401, 401, 429]
     finally:
         redis.Redis(host="127.0.0.1", port=6379).flushdb()
-        close(first, drop1)
-        close(second, drop2)
+        close_app(first, drop1)
+        close_app(second, drop2)
 
 
 def test_a_database_that_goes_away_gives_a_retry_page_not_a_bare_error(tmp_path):
@@ -92,7 +85,7 @@ def test_a_database_that_goes_away_gives_a_retry_page_not_a_bare_error(tmp_path)
         assert "Try again in a moment" in text and "nothing was saved" in text
         assert 'class="skip-link"' in text  # the site's own layout, not a bare server error
     finally:
-        close(app, drop)
+        close_app(app, drop)
 
 
 @pytest.mark.skipif(not (os.environ.get("TEST_DATABASE_URL") or "").startswith("postgresql"),
@@ -123,4 +116,4 @@ def test_a_connection_killed_after_the_page_was_built_still_serves_the_page():
         assert page.status_code == 200 and "Reader" in page.get_data(as_text=True)
         assert browser.get("/course").status_code == 200
     finally:
-        close(app, drop)
+        close_app(app, drop)

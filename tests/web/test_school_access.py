@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import make_app
+from tests.conftest import client_as, close_app, make_app
 from tests.web.conftest import build_world
 from trainer.extensions import db
 from trainer.models import Cohort, CohortInstructor, Enrolment, User
@@ -80,19 +80,8 @@ def matrix_app():
     CSRF is off here only: its own tests are in test_school.py and test_auth.py."""
     app, drop = make_app(WTF_CSRF_ENABLED=False)
     yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    drop()
+    close_app(app, drop)
 
-
-def client_as(app, user_id: int | None):
-    client = app.test_client()
-    if user_id is not None:
-        with client.session_transaction() as session:
-            session["_user_id"] = str(user_id)
-            session["_fresh"] = True
-    return client
 
 
 def snapshot(app, w) -> tuple:

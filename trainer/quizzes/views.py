@@ -234,7 +234,7 @@ def review_attempt(assignment_id: int, attempt_id: int):
         abort(404)
     quizzes.expire_if_due(attempt)
     db.session.commit()
-    mine = [a.id for a in quizzes.assignment_attempts(assignment.id) if a.learner_id == attempt.learner_id]
+    mine = [a.id for a in quizzes.assignment_attempts(assignment.id, learner_id=attempt.learner_id)]
     review = _review(attempt)
     answered = sum(1 for item in attempt.items if item.response is not None)
     return render_template("quizzes/staff_attempt.html", a=assignment, attempt=attempt, review=review,

@@ -406,11 +406,14 @@ def extra_percent(assignment_id: int, learner_id: int) -> int:
         Accommodation.assignment_id == assignment_id, Accommodation.learner_id == learner_id)) or 0
 
 
-def assignment_attempts(assignment_id: int, submitted_only: bool = False) -> list[Attempt]:
-    """Every quiz attempt of the assignment, oldest first (item analysis and results read these)."""
+def assignment_attempts(assignment_id: int, submitted_only: bool = False,
+                        learner_id: int | None = None) -> list[Attempt]:
+    """Every quiz attempt of the assignment (or of one learner in it), oldest first."""
     query = select(Attempt).where(Attempt.assignment_id == assignment_id, Attempt.kind == "quiz")
     if submitted_only:
         query = query.where(Attempt.submitted_at.is_not(None))
+    if learner_id is not None:
+        query = query.where(Attempt.learner_id == learner_id)
     return list(db.session.scalars(query.order_by(Attempt.started_at, Attempt.id)))
 
 
