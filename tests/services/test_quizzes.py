@@ -305,3 +305,21 @@ def test_assignment_report_shows_who_started_and_submitted(w):
     report = quizzes.assignment_report(a, NOW + timedelta(minutes=30))  # time ran out: submitted
     row = report.rows[0]
     assert row.status == "submitted" and row.best == 0.5 and report.submitted == 1
+
+
+def test_generated_items_failing_their_distractor_check_are_never_graded(w, learner):
+    """A generated item whose distractors came from another part of the body stays out of quizzes and exams."""
+    from trainer.content.generate import UNCHECKED_TAG
+    from trainer.services import exams
+    flagged = db.session.get(Question, single_ids()[0])
+    flagged.tags = [*(flagged.tags or []), UNCHECKED_TAG]
+    db.session.commit()
+    everything = quizzes.check_pool(w.school_s, "random", {"count": 5})
+    assert everything.matching == db.session.scalar(select(func.count(Question.id))) - 1
+    fixed = quizzes.check_pool(w.school_s, "fixed", {"questions": [flagged.id, single_ids()[1]]})
+    assert fixed.matching == 1
+    for seed in range(8):
+        attempt = exams.start_exam(learner[0], length=5, rng=random.Random(seed), now=NOW)
+        assert flagged.id not in {item.question_id for item in attempt.items}
+        exams.finish(attempt, now=NOW)
+    db.session.rollback()

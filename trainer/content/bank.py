@@ -91,8 +91,30 @@ def load_bank(root: Path, course: Course) -> Bank:
     for question in generate_questions(course):
         if question["id"] not in bank.questions:
             bank.questions[question["id"]] = BankQuestion(question["id"], question, "modules/muscles.yaml", 1, True)
+    _check_referral_keys(bank, course)
     bank.problems.sort()
     return bank
+
+
+def _check_referral_keys(bank: Bank, course: Course) -> None:
+    """A hand-written referral hotspot about one muscle may key only zones that ``muscles.yaml`` gives that
+    muscle on the same diagram, so a question and the course's own reference never disagree. (A question
+    may ask about part of the pattern, "the region of the hand", so it need not key every zone.)"""
+    for question in bank.questions.values():
+        data = question.data
+        if question.generated or data.get("type") != "hotspot" or "referral" not in (data.get("tags") or []):
+            continue
+        for tag in data.get("tags") or []:
+            muscle = course.muscles.get(tag)
+            if muscle is None:
+                continue
+            zones = [r for d, r in muscle.referral_regions if d == data.get("diagram")]
+            extra = [r for r in data.get("regions") or [] if r not in zones]
+            if extra:
+                bank.problems.append(Problem(
+                    question.path, question.line, f"referral hotspot '{question.id}' keys {', '.join(extra)}, which "
+                    f"modules/muscles.yaml does not list for {muscle.name} on {data.get('diagram')}: correct the "
+                    f"regions or muscles.yaml so they agree"))
 
 
 def check_question(entry: Any, chk: Checker, course: Course | None, fallback_line: int = 1,

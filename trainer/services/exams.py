@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from ..content.generate import UNCHECKED_TAG
 from ..content.source import EXAM_AREAS, EXAM_WEIGHTS
 from ..domain.blueprint import area_band, draw
 from ..extensions import db
@@ -29,12 +30,14 @@ def start_exam(learner_id: int, *, length: int = FULL_LENGTH, areas: list[str] |
         raise StudyError("Unknown exam area.")
     if not 5 <= length <= FULL_LENGTH:
         raise StudyError(f"An exam has between 5 and {FULL_LENGTH} questions.")
-    rows = db.session.execute(select(Question.id, Question.exam_area, Question.current_version_id).where(
+    rows = db.session.execute(select(Question.id, Question.exam_area, Question.current_version_id, Question.tags).where(
         Question.retired_at.is_(None), Question.school_id.is_(None), Question.type.in_(EXAM_TYPES),
         Question.exam_area.in_(areas))).all()
     pools: dict[str, list[int]] = defaultdict(list)
     versions, area_of = {}, {}
-    for qid, area, version in rows:
+    for qid, area, version, tags in rows:
+        if UNCHECKED_TAG in (tags or []):
+            continue  # a generated item whose distractors failed their check is never graded
         pools[area].append(qid)
         versions[qid], area_of[qid] = version, area
     if sum(len(p) for p in pools.values()) < length:

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 
+from ..content.generate import UNCHECKED_TAG
 from ..content.source import EXAM_AREAS, EXAM_WEIGHTS
 from ..domain.blueprint import draw
 from ..extensions import db
@@ -69,13 +70,16 @@ def _pool_rows(school_id: int, mode: str, spec: dict) -> list:
                    Question.slug).where(*_live(school_id))
     if mode == "fixed":
         ids = [int(i) for i in spec.get("questions", [])]
-        rows = {r.id: r for r in db.session.execute(query.where(Question.id.in_(ids or [-1])))}
+        rows = {r.id: r for r in db.session.execute(query.where(Question.id.in_(ids or [-1])))
+                if UNCHECKED_TAG not in (r.tags or [])}
         return [rows[i] for i in ids if i in rows]
     if mode == "random":
         query = query.where(*_random_filters(spec))
     elif mode == "blueprint":
         query = query.where(Question.exam_area.in_(spec.get("areas") or list(EXAM_AREAS)))
-    rows = list(db.session.execute(query.order_by(Question.exam_area, Question.slug)))
+    # A generated item whose distractors failed their check stays out of graded quizzes.
+    rows = [r for r in db.session.execute(query.order_by(Question.exam_area, Question.slug))
+            if UNCHECKED_TAG not in (r.tags or [])]
     tag = (spec.get("tag") or "").strip().lower() if mode == "random" else ""
     # Tags are a JSON list: filtered here so the same code runs on SQLite and PostgreSQL.
     return [r for r in rows if tag in (r.tags or [])] if tag else rows
