@@ -83,3 +83,16 @@ def test_bank_stats_json(tmp_path):
     stats = json.loads(result.stdout)
     assert stats["total"] == 25 and stats["generated"] == 1
     assert stats["by_type"]["single"] == 16 and stats["by_exam_area"]["PRO"] == 3
+
+
+def test_bank_stats_says_how_many_distinct_mocks_each_area_can_fill():
+    """A learner sees repeats once an area runs out: the fixture bank has too few items for one mock."""
+    import json
+    stats = json.loads(trainer("bank", "stats", "--json").stdout)
+    mocks = stats["mocks"]["by_exam_area"]
+    assert mocks["ETH"]["per_mock"] == 16 and mocks["PRO"]["per_mock"] == 15 and mocks["AP"]["per_mock"] == 11
+    assert sum(row["per_mock"] for row in mocks.values()) == 100
+    assert all(row["non_overlapping"] == row["single_written"] // row["per_mock"] for row in mocks.values())
+    assert stats["mocks"]["non_overlapping"] == 0
+    text = trainer("bank", "stats").stdout
+    assert "non-overlapping mocks available: 0" in text and "ETH" in text

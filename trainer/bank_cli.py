@@ -29,7 +29,28 @@ def bank_stats(questions) -> dict:
             "by_type": dict(Counter(q.data["type"] for q in written)),
             "by_exam_area": dict(Counter(q.data["exam_area"] for q in written)),
         },
+        "mocks": mock_capacity(questions),
     }
+
+
+def mock_capacity(questions) -> dict:
+    """How many full mock exams with no question in common the bank can fill, per exam area.
+
+    A mock draws single-answer items by the blueprint (``allocate(100, EXAM_WEIGHTS)``). ``non_overlapping``
+    counts hand-written items only; ``with_generated`` adds generated items that passed their distractor
+    check, which mocks also draw."""
+    from .content.generate import UNCHECKED_TAG
+    from .content.source import EXAM_WEIGHTS
+    from .domain.blueprint import allocate
+    from .services.exams import EXAM_TYPES, FULL_LENGTH
+    per_mock = allocate(FULL_LENGTH, EXAM_WEIGHTS)
+    singles = [q for q in questions if q.data["type"] in EXAM_TYPES]
+    written = Counter(q.data["exam_area"] for q in singles if not q.generated)
+    drawable = Counter(q.data["exam_area"] for q in singles if UNCHECKED_TAG not in (q.data.get("tags") or []))
+    areas = {area: {"per_mock": n, "single_written": written[area], "non_overlapping": written[area] // n,
+                    "with_generated": drawable[area] // n} for area, n in per_mock.items()}
+    return {"by_exam_area": areas, "non_overlapping": min(a["non_overlapping"] for a in areas.values()),
+            "with_generated": min(a["with_generated"] for a in areas.values())}
 
 
 @bank.command("stats")
@@ -48,6 +69,12 @@ def stats_command(as_json: bool):
         click.echo(f"\nby {title}:")
         for name, count in sorted(stats[key].items()):
             click.echo(f"  {name:<40} {count:>5}")
+    mocks = stats["mocks"]
+    click.echo(f"\nnon-overlapping mocks available: {mocks['non_overlapping']} from hand-written single-answer items "
+               f"({mocks['with_generated']} with checked generated items)")
+    for area, row in sorted(mocks["by_exam_area"].items()):
+        click.echo(f"  {area:<8} {row['single_written']:>4} single-answer / {row['per_mock']:>2} per mock = "
+                   f"{row['non_overlapping']} mocks")
 
 
 @bank.command("import")
