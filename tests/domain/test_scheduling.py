@@ -42,6 +42,17 @@ def test_retrievability_is_recorded_at_answer_time_and_falls_with_time():
     assert 0.8 < at_due < 0.97 and later < at_due
 
 
+def test_a_wrong_answer_is_not_mastered_for_the_rest_of_the_day():
+    """Predicted recall counts hours, not whole days: an item failed an hour ago is already fading."""
+    mem, _ = run([s.GOOD] * 3)
+    failed = s.review(mem, s.AGAIN, mem.due_at, fuzz=False).after
+    an_hour, twelve_hours = (s.retrievability(failed, failed.last_review_at + timedelta(hours=h)) for h in (1, 12))
+    assert s.retrievability(failed, failed.last_review_at) == pytest.approx(1.0)
+    assert 1.0 > an_hour > twelve_hours
+    decay, factor = s.forgetting_curve()
+    assert twelve_hours == pytest.approx((1 + factor * 0.5 / failed.stability) ** decay)
+
+
 def test_higher_desired_retention_means_shorter_intervals():
     low, _ = run([s.GOOD] * 6, retention=0.80)
     high, _ = run([s.GOOD] * 6, retention=0.95)

@@ -140,11 +140,13 @@ def test_weekly_readiness_on_a_hand_built_history(app):
     The cohort starts on Monday 1 March 2027, so weeks end at 00:00 UTC on 8, 15 and 22 March; now is
     23 March 12:00. Answers on 2 March 10:00 (leaving stability 3 days: the next answer's stability_before)
     and on 11 March 10:00 (leaving stability 20: the memory state today). With R(d, S) = (1 + f d / S)^c,
-    FSRS's forgetting curve, and whole days d since the last answer before each instant:
+    FSRS's forgetting curve, and days d (with their fraction) since the last answer before each instant:
 
-        8 Mar 00:00   last answer 2 Mar 10:00, 5.6 days -> d = 5,   S = 3    R = (1 + 5f/3)^c
-        15 Mar 00:00  last answer 11 Mar 10:00, 3.6 days -> d = 3,  S = 20   R = (1 + 3f/20)^c
-        22 Mar 00:00  d = 10, S = 20;   now (23 Mar 12:00): d = 12, S = 20
+        8 Mar 00:00   last answer 2 Mar 10:00, d = 5 + 14/24,  S = 3    R = (1 + d f/3)^c
+        15 Mar 00:00  last answer 11 Mar 10:00, d = 3 + 14/24, S = 20   R = (1 + d f/20)^c
+        22 Mar 00:00  d = 10 + 14/24, S = 20;   now (23 Mar 12:00): d = 12 + 2/24, S = 20
+
+    A mock-exam answer on 20 March leaves the memory state alone, so it is no week's last answer.
 
     Mastery of AP = R / 7 (seven live shipped AP questions, the others unstudied count 0), the other areas 0;
     readiness = 11/100 x mastery (AP weighs 11 of 100); the cohort mean halves it (two learners).
@@ -164,6 +166,10 @@ def test_weekly_readiness_on_a_hand_built_history(app):
                                      token=f"weekly-{n}", reviewed_at=at, rating=3, correct=True, score=1.0,
                                      response="a", state_before=state_before, stability_before=stability_before,
                                      kind="review"))
+        db.session.add(ReviewLog(learner_id=keen.id, question_id=q.id, question_version_id=q.current_version_id,
+                                 token="weekly-exam", reviewed_at=datetime(2027, 3, 20, 9, tzinfo=timezone.utc),
+                                 rating=3, correct=True, score=1.0, response="a", state_before=2,
+                                 stability_before=20.0, kind="exam"))
         db.session.add(ItemState(learner_id=keen.id, question_id=q.id, state=2, stability=20.0, difficulty=5.0,
                                  due_at=second + timedelta(days=20), last_review_at=second, reps=2))
         db.session.flush()
@@ -172,7 +178,8 @@ def test_weekly_readiness_on_a_hand_built_history(app):
         dash = cohorts.build_dashboard(cohort, now)
         db.session.rollback()
     c, f = sched.forgetting_curve()
-    expected = [(1 + f * d / s) ** c * 11 / 100 / 7 / 2 for d, s in ((5, 3), (3, 20), (10, 20), (12, 20))]
+    days = (5 + 14 / 24, 3), (3 + 14 / 24, 20), (10 + 14 / 24, 20), (12 + 2 / 24, 20)
+    expected = [(1 + f * d / s) ** c * 11 / 100 / 7 / 2 for d, s in days]
     assert [p.label for p in points] == ["07 Mar", "14 Mar", "21 Mar", "now"]
     assert [p.readiness for p in points] == pytest.approx(expected)
     # the last point is the dashboard's own mean readiness
@@ -201,10 +208,11 @@ def full_history_readiness(cohort, now: datetime) -> list[float]:
                    ReviewLog.reviewed_at.label("at"),
                    func.lead(ReviewLog.reviewed_at).over(partition_by=pair, order_by=order).label("next_at"),
                    func.lead(ReviewLog.stability_before).over(partition_by=pair, order_by=order).label("next_s"))
-            .where(ReviewLog.learner_id.in_(members), ReviewLog.reviewed_at < now).subquery())
+            .where(ReviewLog.learner_id.in_(members), ReviewLog.reviewed_at < now,
+                   ReviewLog.kind.not_in(("exam", "quiz"))).subquery())
     stability = case((logs.c.next_at.is_(None), ItemState.stability), else_=logs.c.next_s)
     decay, factor = sched.forgetting_curve()
-    days = cohorts.whole_days_since(weeks.c.end_at, logs.c.at)
+    days = cohorts.days_since(weeks.c.end_at, logs.c.at)
     recall = case((stability > 0, func.power(1.0 + literal(factor, Float()) * days / stability,
                                              literal(decay, Float()))), else_=0.0)
     sums: dict[int, dict[str, float]] = {}

@@ -62,19 +62,25 @@ def to_card(mem: MemoryState, now: datetime) -> Card:
 
 
 def retrievability(mem: MemoryState, now: datetime, desired_retention: float = 0.9) -> float:
-    """Predicted probability of recall at ``now`` (0 for an item never reviewed)."""
-    if mem.state == NEW or mem.stability is None or mem.last_review_at is None:
+    """Predicted probability of recall at ``now`` (0 for an item never reviewed).
+
+    Elapsed time counts in fractions of a day. (fsrs's own ``get_card_retrievability`` counts whole days,
+    so an item answered wrong an hour ago would read 1.0 until tomorrow.)
+    """
+    if mem.state == NEW or not mem.stability or mem.last_review_at is None:
         return 0.0
-    now = max(_aware(now), mem.last_review_at)
-    return float(scheduler(desired_retention, False).get_card_retrievability(to_card(mem, now), now))
+    days = max((_aware(now) - mem.last_review_at).total_seconds(), 0.0) / 86400
+    decay, factor = forgetting_curve()
+    return (1 + factor * days / mem.stability) ** decay
 
 
+@lru_cache(maxsize=1)
 def forgetting_curve() -> tuple[float, float]:
     """``(decay, factor)`` of the fsrs forgetting curve R = (1 + factor * days / stability) ** decay.
 
-    ``days`` is whole days since the last review, as ``retrievability`` counts them. The constants
-    come from the scheduler's own parameters, so a database query computing R in SQL (the cohort
-    dashboard) agrees with ``retrievability``. They do not depend on the desired retention.
+    ``days`` is the time since the last review in fractional days, as ``retrievability`` counts it. The
+    constants come from the scheduler's own parameters, so a database query computing R in SQL (the
+    cohort dashboard) agrees with ``retrievability``. They do not depend on the desired retention.
     """
     decay = -float(scheduler(0.9, False).parameters[20])
     return decay, 0.9 ** (1 / decay) - 1

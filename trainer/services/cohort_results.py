@@ -12,8 +12,9 @@ Definitions (shown on the cohort dashboard as well):
   Readiness is the dashboard's: FSRS predicted recall per live shipped question (unstudied 0), averaged per exam
   area, weighted by the blueprint. At a week's end, a question's recall comes from the learner's last answer
   before that instant: the stability that answer left (the next answer's ``stability_before``, or the current
-  ``ItemState`` when there is none) decayed over the whole days since. Learners are the cohort's current ones;
-  the question set is today's live shipped bank.
+  ``ItemState`` when there is none) decayed over the days since (with their fraction). Only answers that
+  schedule count: a mock-exam or quiz answer leaves the memory state as it was, so it is not a last answer.
+  Learners are the cohort's current ones; the question set is today's live shipped bank.
 """
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ from ..domain import scheduling as sched
 from ..extensions import db
 from ..models import (Attempt, AttemptItem, Cohort, CohortModule, Enrolment, ItemState, Module, Question,
                       QuestionVersion, Quiz, QuizAssignment, ReviewLog, User, UTCDateTime, utcnow)
-from .cohorts import csv_bytes, members_query, percent, spreadsheet_cell, whole_days_since
+from . import study
+from .cohorts import csv_bytes, days_since, members_query, percent, spreadsheet_cell
 
 #: how many finished weeks the readiness chart shows
 WEEKS_SHOWN = 12
@@ -272,13 +274,15 @@ def weekly_readiness(cohort: Cohort, now: datetime | None = None, learners: int 
     # question, the last answer before it (its time only: what it left is the next answer's stability_before).
     # So the history before the chart is one grouped pass, not a window over every answer.
     members = members_query(cohort.id)
+    scheduling = ReviewLog.kind.not_in(study.UNSCHEDULED_KINDS)
     recent = select(ReviewLog.learner_id.label("lid"), ReviewLog.question_id.label("qid"),
                     ReviewLog.reviewed_at.label("at"), ReviewLog.id.label("id"),
                     ReviewLog.stability_before.label("s_before")) \
-        .where(ReviewLog.learner_id.in_(members), ReviewLog.reviewed_at >= ends[0], ReviewLog.reviewed_at < now)
+        .where(ReviewLog.learner_id.in_(members), ReviewLog.reviewed_at >= ends[0], ReviewLog.reviewed_at < now,
+               scheduling)
     earlier = select(ReviewLog.learner_id, ReviewLog.question_id, func.max(ReviewLog.reviewed_at),
                      func.max(ReviewLog.id), literal(None, Float())) \
-        .where(ReviewLog.learner_id.in_(members), ReviewLog.reviewed_at < ends[0]) \
+        .where(ReviewLog.learner_id.in_(members), ReviewLog.reviewed_at < ends[0], scheduling) \
         .group_by(ReviewLog.learner_id, ReviewLog.question_id)
     answers = union_all(recent, earlier).subquery()
     pair, order = (answers.c.lid, answers.c.qid), (answers.c.at, answers.c.id)
@@ -298,7 +302,7 @@ def weekly_readiness(cohort: Cohort, now: datetime | None = None, learners: int 
         end_at = literal(end, UTCDateTime())
         # The week's last answer of a question: before the week end, and the next one (if any) not before it.
         covers = and_(logs.c.at < end_at, or_(logs.c.next_at.is_(None), logs.c.next_at >= end_at))
-        recall = func.power(1.0 + literal(factor, Float()) * whole_days_since(end_at, logs.c.at) / stability,
+        recall = func.power(1.0 + literal(factor, Float()) * days_since(end_at, logs.c.at) / stability,
                             literal(decay, Float()))
         weekly.append(func.sum(case((covers, recall), else_=0.0)))
     sums: dict[int, dict[str, float]] = {}

@@ -439,34 +439,34 @@ def import_roster(school_id: int, raw: bytes, default_cohort: Cohort, only_valid
 
 # --- the cohort dashboard ----------------------------------------------------------------
 
-class whole_days_since(FunctionElement):
-    """Whole days from ``then`` to ``now`` (0 when ``then`` is later): what fsrs feeds its forgetting curve."""
+class days_since(FunctionElement):
+    """Days, with their fraction, from ``then`` to ``now`` (0 when ``then`` is later): the elapsed time
+    ``scheduling.retrievability`` feeds the forgetting curve."""
 
-    type = Integer()
+    type = Float()
     inherit_cache = True
-    name = "whole_days_since"
+    name = "days_since"
 
 
-@compiles(whole_days_since)
+@compiles(days_since)
 def _days_default(element, compiler, **kw):  # PostgreSQL
     # date_part() is double precision; EXTRACT() is numeric since PostgreSQL 14, and numeric arithmetic
     # over 100,000 rows costs more than the rest of the query.
     now, then = (compiler.process(c, **kw) for c in element.clauses)
-    return f"GREATEST(0, FLOOR(date_part('epoch', {now} - {then}) / 86400))"
+    return f"GREATEST(0, date_part('epoch', {now} - {then}) / 86400.0)"
 
 
-@compiles(whole_days_since, "sqlite")
+@compiles(days_since, "sqlite")
 def _days_sqlite(element, compiler, **kw):
-    # julianday() parses faster than strftime('%s'); whole milliseconds first, so a difference of exactly
-    # N days is not N - 1e-10 days.
+    # julianday() parses faster than strftime('%s'); whole milliseconds first, as the timestamps are stored.
     now, then = (compiler.process(c, **kw) for c in element.clauses)
-    return f"MAX(0, CAST((julianday({now}) - julianday({then})) * 86400000 + 0.5 AS INTEGER) / 86400000)"
+    return f"MAX(0, CAST((julianday({now}) - julianday({then})) * 86400000 + 0.5 AS INTEGER) / 86400000.0)"
 
 
 def recall_expression(now: datetime):
     """FSRS predicted recall of an ItemState row at ``now``, in SQL; equals ``scheduling.retrievability``."""
     decay, factor = sched.forgetting_curve()
-    days = whole_days_since(literal(now, UTCDateTime()), ItemState.last_review_at)
+    days = days_since(literal(now, UTCDateTime()), ItemState.last_review_at)
     return case((and_(ItemState.stability > 0, ItemState.last_review_at.is_not(None)),
                  func.power(1.0 + literal(factor, Float()) * days / ItemState.stability, literal(decay, Float()))),
                 else_=0.0)

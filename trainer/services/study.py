@@ -31,7 +31,12 @@ class StudyError(Exception):
         self.status = status
 
 
+#: answers that are logged but leave the memory state alone: a mock exam or a quiz measures, it does not schedule
+UNSCHEDULED_KINDS = ("exam", "quiz")
+
+
 # --- one-time answer tokens -------------------------------------------------
+
 
 def issue_token(secret: str, learner_id: int, question_id: int, attempt_id: int | None = None,
                 position: int | None = None) -> str:
@@ -275,7 +280,7 @@ def record_answer(learner_id: int, token: str, response: Any, *, secret: str, ki
     rating = sched.rating_for(result.correct)
     retr = sched.retrievability(before, now, learner.desired_retention) if before.state != sched.NEW else None
     after = None
-    if kind not in ("exam", "quiz"):
+    if kind not in UNSCHEDULED_KINDS:
         outcome = sched.review(before, rating, now, learner.desired_retention)
         after, retr = outcome.after, outcome.retrievability
     log = _insert_log_once(dict(
@@ -306,7 +311,7 @@ def rerate(learner_id: int, log_id: int, rating: int) -> ReviewLog:
     log = db.session.get(ReviewLog, log_id)
     if log is None or log.learner_id != learner_id:
         raise StudyError("No such answer.", 404)
-    if not log.correct or log.kind in ("exam", "quiz"):
+    if not log.correct or log.kind in UNSCHEDULED_KINDS:
         raise StudyError("Only a correct practice or review answer can be rated Hard or Easy.")
     row = get_state(learner_id, log.question_id)
     if row is None or row.last_review_at != log.reviewed_at:
