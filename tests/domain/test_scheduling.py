@@ -85,3 +85,25 @@ def test_study_day_uses_time_zone_and_start_hour():
     assert s.study_day(late_night, "Not/AZone", 0) == date(2026, 3, 2)  # unknown zone falls back to UTC
     start, end = s.day_bounds(date(2026, 3, 1), "America/Chicago", 4)
     assert start == datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc) and end - start == timedelta(days=1)
+
+
+def test_reviews_fall_due_by_study_day_and_learning_steps_by_the_minute():
+    """A review due at 15:00 in Chicago is due from the start of that study day (4:00), so a learner who studies
+    at 9:00 meets it that day; a learning step waits for its time, less the 20-minute learn-ahead limit."""
+    chicago_9am = datetime(2026, 3, 10, 14, 0, tzinfo=timezone.utc)        # 09:00 CDT
+    cut = s.due_cutoffs(chicago_9am, "America/Chicago", 4)
+    assert cut.review == datetime(2026, 3, 11, 9, 0, tzinfo=timezone.utc)   # 04:00 CDT next day
+    review_at_3pm = s.MemoryState(state=s.REVIEW, stability=5.0, difficulty=5.0,
+                                  due_at=datetime(2026, 3, 10, 20, 0, tzinfo=timezone.utc), last_review_at=T0)
+    tomorrow = s.MemoryState(state=s.REVIEW, stability=5.0, difficulty=5.0,
+                             due_at=datetime(2026, 3, 11, 9, 30, tzinfo=timezone.utc), last_review_at=T0)
+    step_soon = s.MemoryState(state=s.LEARNING, step=1, stability=1.0, difficulty=5.0,
+                              due_at=chicago_9am + timedelta(minutes=15), last_review_at=chicago_9am)
+    step_later = s.MemoryState(state=s.RELEARNING, step=0, stability=1.0, difficulty=5.0,
+                               due_at=chicago_9am + timedelta(minutes=30), last_review_at=chicago_9am)
+    assert s.is_due(review_at_3pm, cut) and not s.is_due(tomorrow, cut)
+    assert s.is_due(step_soon, cut) and not s.is_due(step_later, cut)
+    assert not s.is_due(s.MemoryState(), cut)
+    # 02:00 in Chicago still belongs to the previous study day, which ends at 04:00
+    late_night = s.due_cutoffs(datetime(2026, 3, 11, 7, 0, tzinfo=timezone.utc), "America/Chicago", 4)
+    assert late_night.review == datetime(2026, 3, 11, 9, 0, tzinfo=timezone.utc)

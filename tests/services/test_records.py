@@ -101,3 +101,19 @@ def test_exam_answers_are_logged_but_do_not_schedule(ctx, learner):
     db.session.commit()
     assert db.session.scalar(select(ReviewLog.kind)) == "exam"
     assert db.session.scalar(select(func.count(ItemState.id))) == 0
+
+
+def test_the_review_queue_offers_what_is_due_today_not_only_what_is_due_this_minute(ctx, learner):
+    """Answered right on Monday with a due time of Wednesday 15:00 UTC, the card is offered on Wednesday at 08:00
+    (the learner's day, UTC, starts at 04:00) and counted as due on the home page; on Tuesday it is not."""
+    user = db.session.get(User, learner[0])
+    user.timezone, user.day_start_hour = "UTC", 4
+    question = db.session.scalar(select(Question).where(Question.slug == "b-single"))
+    db.session.add(ItemState(learner_id=user.id, question_id=question.id, state=2, stability=2.0, difficulty=5.0,
+                             due_at=datetime(2026, 5, 6, 15, tzinfo=timezone.utc),
+                             last_review_at=datetime(2026, 5, 4, 15, tzinfo=timezone.utc), reps=3))
+    db.session.commit()
+    wednesday_8am, tuesday_8am = (datetime(2026, 5, d, 8, tzinfo=timezone.utc) for d in (6, 5))
+    assert study.next_review_question(user.id, wednesday_8am) == question.id
+    assert study.due_count(user.id, wednesday_8am) == 1
+    assert study.due_count(user.id, tuesday_8am) == 0

@@ -136,5 +136,38 @@ def day_bounds(day, tz_name: str, day_start_hour: int) -> tuple[datetime, dateti
     return start.astimezone(timezone.utc), (start + timedelta(days=1)).astimezone(timezone.utc)
 
 
+#: how far ahead a learning step may be shown, as Anki's "learn ahead limit": a 10-minute step is not held back
+#: for the last few minutes when the learner is already studying
+LEARN_AHEAD = timedelta(minutes=20)
+
+
+@dataclass(frozen=True)
+class DueCutoffs:
+    """An item is due when ``due_at`` is before ``review`` (review cards: the end of the learner's study day)
+    or not after ``learning`` (learning and relearning steps: now plus the learn-ahead limit)."""
+
+    review: datetime
+    learning: datetime
+
+
+def due_cutoffs(now: datetime, tz_name: str, day_start_hour: int, learn_ahead: timedelta = LEARN_AHEAD) -> DueCutoffs:
+    """When reviews fall due for a learner at ``now``: by study day, as Anki does, not to the minute.
+
+    A review card due at 15:00 is due all of that study day, so a learner who studies at 9:00 meets it that
+    day instead of a day late; learning steps (minutes apart) still wait for their time, less ``learn_ahead``.
+    """
+    now = _aware(now)
+    _start, end = day_bounds(study_day(now, tz_name, day_start_hour), tz_name, day_start_hour)
+    return DueCutoffs(review=max(end, now), learning=now + learn_ahead)
+
+
+def is_due(mem: MemoryState, cutoffs: DueCutoffs) -> bool:
+    if mem.state == NEW or mem.due_at is None:
+        return False
+    if mem.state == REVIEW:
+        return mem.due_at < cutoffs.review
+    return mem.due_at <= cutoffs.learning
+
+
 def with_due(mem: MemoryState, due_at: datetime) -> MemoryState:
     return replace(mem, due_at=due_at)

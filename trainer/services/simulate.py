@@ -106,8 +106,8 @@ def _simulate_one(learner: User, ability: float, diligence: float, idle_days: in
                                     "a" if q.type in ("single", "multiple") else None, sched.MemoryState())
             next_lesson += 1
             moment += timedelta(minutes=20)
-        due = sorted((i for i in items.values() if i.mem.state != sched.NEW and i.mem.due_at <= moment),
-                     key=lambda i: i.mem.due_at)[:80]
+        cutoffs = sched.due_cutoffs(moment, learner.timezone, learner.day_start_hour)
+        due = sorted((i for i in items.values() if sched.is_due(i.mem, cutoffs)), key=lambda i: i.mem.due_at)[:80]
         fresh = [i for i in items.values() if i.mem.state == sched.NEW][:learner.new_per_day]
         for item in due + fresh:
             moment += timedelta(seconds=rng.randint(12, 70))

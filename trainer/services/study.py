@@ -397,10 +397,18 @@ def new_done_today(learner: User, now: datetime) -> int:
         ReviewLog.reviewed_at >= start, ReviewLog.reviewed_at < end)) or 0
 
 
+def due_clause(learner: User, now: datetime):
+    """SQL for "this ItemState is due for ``learner`` at ``now``" (see ``scheduling.due_cutoffs``): review
+    cards by the end of the learner's study day, learning steps by now plus the learn-ahead limit."""
+    cut = sched.due_cutoffs(now, learner.timezone, learner.day_start_hour)
+    return or_(and_(ItemState.state == sched.REVIEW, ItemState.due_at < cut.review),
+               and_(ItemState.state.in_((sched.LEARNING, sched.RELEARNING)), ItemState.due_at <= cut.learning))
+
+
 def due_count(learner_id: int, now: datetime) -> int:
+    learner = db.session.get(User, learner_id)
     return db.session.scalar(select(func.count(ItemState.id)).where(
-        ItemState.learner_id == learner_id, ItemState.due_at <= now, ItemState.suspended.is_(False),
-        ItemState.state != sched.NEW)) or 0
+        ItemState.learner_id == learner_id, due_clause(learner, now), ItemState.suspended.is_(False))) or 0
 
 
 def note_study_day(learner: User, moment: datetime) -> None:
@@ -448,12 +456,12 @@ def today_counts(learner_id: int, now: datetime | None = None) -> Today:
 def next_review_question(learner_id: int, now: datetime | None = None) -> int | None:
     """The next question of today's review: the most overdue due item, else a new one within today's limit."""
     now = now or utcnow()
+    learner = db.session.get(User, learner_id)
     due = db.session.scalar(select(ItemState.question_id).join(Question, Question.id == ItemState.question_id).where(
-        ItemState.learner_id == learner_id, ItemState.due_at <= now, ItemState.suspended.is_(False),
-        ItemState.state != sched.NEW, Question.retired_at.is_(None)).order_by(ItemState.due_at).limit(1))
+        ItemState.learner_id == learner_id, due_clause(learner, now), ItemState.suspended.is_(False),
+        Question.retired_at.is_(None)).order_by(ItemState.due_at).limit(1))
     if due is not None:
         return due
-    learner = db.session.get(User, learner_id)
     if new_done_today(learner, now) >= learner.new_per_day:
         return None
     query = new_question_query(learner_id)
