@@ -102,7 +102,8 @@ def test_reviews_fall_due_by_study_day_and_learning_steps_by_the_minute():
     step_later = s.MemoryState(state=s.RELEARNING, step=0, stability=1.0, difficulty=5.0,
                                due_at=chicago_9am + timedelta(minutes=30), last_review_at=chicago_9am)
     assert s.is_due(review_at_3pm, cut) and not s.is_due(tomorrow, cut)
-    assert s.is_due(step_soon, cut) and not s.is_due(step_later, cut)
+    assert not s.is_due(step_soon, cut) and s.is_due(step_soon, cut, ahead=True)
+    assert not s.is_due(step_later, cut, ahead=True)
     assert not s.is_due(s.MemoryState(), cut)
     # 02:00 in Chicago still belongs to the previous study day, which ends at 04:00
     late_night = s.due_cutoffs(datetime(2026, 3, 11, 7, 0, tzinfo=timezone.utc), "America/Chicago", 4)

@@ -144,10 +144,12 @@ LEARN_AHEAD = timedelta(minutes=20)
 @dataclass(frozen=True)
 class DueCutoffs:
     """An item is due when ``due_at`` is before ``review`` (review cards: the end of the learner's study day)
-    or not after ``learning`` (learning and relearning steps: now plus the learn-ahead limit)."""
+    or not after ``now`` (learning and relearning steps). A step due by ``learning`` (now plus the learn-ahead
+    limit) is shown early only when nothing else is left, as in Anki."""
 
     review: datetime
     learning: datetime
+    now: datetime
 
 
 def due_cutoffs(now: datetime, tz_name: str, day_start_hour: int, learn_ahead: timedelta = LEARN_AHEAD) -> DueCutoffs:
@@ -158,15 +160,16 @@ def due_cutoffs(now: datetime, tz_name: str, day_start_hour: int, learn_ahead: t
     """
     now = _aware(now)
     _start, end = day_bounds(study_day(now, tz_name, day_start_hour), tz_name, day_start_hour)
-    return DueCutoffs(review=max(end, now), learning=now + learn_ahead)
+    return DueCutoffs(review=max(end, now), learning=now + learn_ahead, now=now)
 
 
-def is_due(mem: MemoryState, cutoffs: DueCutoffs) -> bool:
+def is_due(mem: MemoryState, cutoffs: DueCutoffs, ahead: bool = False) -> bool:
+    """Is the item due? With ``ahead``, learning steps within the learn-ahead limit count as due."""
     if mem.state == NEW or mem.due_at is None:
         return False
     if mem.state == REVIEW:
         return mem.due_at < cutoffs.review
-    return mem.due_at <= cutoffs.learning
+    return mem.due_at <= (cutoffs.learning if ahead else cutoffs.now)
 
 
 def with_due(mem: MemoryState, due_at: datetime) -> MemoryState:

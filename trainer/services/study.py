@@ -397,18 +397,28 @@ def new_done_today(learner: User, now: datetime) -> int:
         ReviewLog.reviewed_at >= start, ReviewLog.reviewed_at < end)) or 0
 
 
-def due_clause(learner: User, now: datetime):
+def due_clause(learner: User, now: datetime, ahead: bool = False):
     """SQL for "this ItemState is due for ``learner`` at ``now``" (see ``scheduling.due_cutoffs``): review
-    cards by the end of the learner's study day, learning steps by now plus the learn-ahead limit."""
+    cards by the end of the learner's study day, learning steps by now (with ``ahead``, by now plus the
+    learn-ahead limit)."""
     cut = sched.due_cutoffs(now, learner.timezone, learner.day_start_hour)
     return or_(and_(ItemState.state == sched.REVIEW, ItemState.due_at < cut.review),
-               and_(ItemState.state.in_((sched.LEARNING, sched.RELEARNING)), ItemState.due_at <= cut.learning))
+               and_(ItemState.state.in_((sched.LEARNING, sched.RELEARNING)),
+                    ItemState.due_at <= (cut.learning if ahead else cut.now)))
 
 
 def due_count(learner_id: int, now: datetime) -> int:
+    """Items due today, counting learning steps a few minutes away (they come back in this sitting)."""
     learner = db.session.get(User, learner_id)
     return db.session.scalar(select(func.count(ItemState.id)).where(
-        ItemState.learner_id == learner_id, due_clause(learner, now), ItemState.suspended.is_(False))) or 0
+        ItemState.learner_id == learner_id, due_clause(learner, now, ahead=True),
+        ItemState.suspended.is_(False))) or 0
+
+
+def _next_due(learner: User, now: datetime, ahead: bool) -> int | None:
+    return db.session.scalar(select(ItemState.question_id).join(Question, Question.id == ItemState.question_id).where(
+        ItemState.learner_id == learner.id, due_clause(learner, now, ahead), ItemState.suspended.is_(False),
+        Question.retired_at.is_(None)).order_by(ItemState.due_at).limit(1))
 
 
 def note_study_day(learner: User, moment: datetime) -> None:
@@ -454,20 +464,16 @@ def today_counts(learner_id: int, now: datetime | None = None) -> Today:
 
 
 def next_review_question(learner_id: int, now: datetime | None = None) -> int | None:
-    """The next question of today's review: the most overdue due item, else a new one within today's limit."""
+    """The next question of today's review: the most overdue due item, else a new one within today's limit,
+    else a learning step due within the learn-ahead limit."""
     now = now or utcnow()
     learner = db.session.get(User, learner_id)
-    due = db.session.scalar(select(ItemState.question_id).join(Question, Question.id == ItemState.question_id).where(
-        ItemState.learner_id == learner_id, due_clause(learner, now), ItemState.suspended.is_(False),
-        Question.retired_at.is_(None)).order_by(ItemState.due_at).limit(1))
+    due = _next_due(learner, now, ahead=False)
     if due is not None:
         return due
-    if new_done_today(learner, now) >= learner.new_per_day:
-        return None
-    query = new_question_query(learner_id)
-    if query is None:
-        return None
-    return db.session.scalar(query.order_by(Question.lesson_ref, Question.id).limit(1))
+    query = new_question_query(learner_id) if new_done_today(learner, now) < learner.new_per_day else None
+    fresh = db.session.scalar(query.order_by(Question.lesson_ref, Question.id).limit(1)) if query is not None else None
+    return fresh if fresh is not None else _next_due(learner, now, ahead=True)
 
 
 def set_suspended(learner_id: int, question_id: int, suspended: bool, now: datetime | None = None) -> ItemState:
