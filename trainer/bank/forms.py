@@ -12,6 +12,7 @@ from wtforms import (BooleanField, FieldList, Form, FormField, RadioField, Selec
                      SelectMultipleField, StringField, TextAreaField)
 
 from ..content.source import LineDict, LineList, YamlError, load_yaml
+from .choices import area_choices, diagram_choices, lesson_choices
 
 #: lines from the case's parts YAML are shifted by this much, so their problems can be told apart
 PARTS_LINE = 100_000
@@ -83,7 +84,6 @@ class QuestionForm(FlaskForm):
 
 def question_form(qtype: str, course, data: dict | None = None, **kwargs) -> QuestionForm:
     """A QuestionForm with its choices filled from the course, prefilled from ``data`` unless posted."""
-    from .present import area_choices, diagram_choices, lesson_choices
     if data is not None:
         kwargs.setdefault("data", form_data(data))
     elif "formdata" not in kwargs:

@@ -9,16 +9,12 @@ from wtforms import RadioField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
 from ..content.bank import TYPES
-from ..content.source import EXAM_AREAS
 from ..services.bank_transfer import EXPORT_FORMATS, IMPORT_FORMATS
+from .choices import area_choices
 
 
 def _strip(value):
     return value.strip() if isinstance(value, str) else value
-
-
-def _area_choices(blank: str) -> list[SelectChoice]:
-    return [SelectChoice("", blank), *(SelectChoice(k, f"{k}: {v}") for k, v in EXAM_AREAS.items())]
 
 
 class ImportUploadForm(FlaskForm):
@@ -27,7 +23,7 @@ class ImportUploadForm(FlaskForm):
         SelectChoice("", "Detect from the file name"), *(SelectChoice(k, v) for k, v in IMPORT_FORMATS.items())])
     module = SelectField("Module", default="", choices=[])
     lesson = SelectField("Lesson section", default="", choices=[])
-    exam_area = SelectField("Exam area", default="", choices=_area_choices("None: the file gives one"))
+    exam_area = SelectField("Exam area", default="", choices=area_choices("None: the file gives one"))
     difficulty = SelectField("Difficulty", default="2", choices=[
         SelectChoice("1", "1 (easy)"), SelectChoice("2", "2 (medium)"), SelectChoice("3", "3 (hard)")])
 
@@ -74,7 +70,7 @@ class ExportForm(FlaskForm):
         SelectChoice("", "Shipped and my school's"), SelectChoice("shipped", "Shipped bank only"),
         SelectChoice("school", "My school's only")])
     module = SelectField("Module", default="", choices=[])
-    exam_area = SelectField("Exam area", default="", choices=_area_choices("Any exam area"))
+    exam_area = SelectField("Exam area", default="", choices=area_choices("Any exam area"))
     type = SelectField("Type", default="", choices=[SelectChoice("", "Any type"), *(SelectChoice(t) for t in TYPES)])
     status = SelectField("Status", default="", choices=[
         SelectChoice("", "Any status"), SelectChoice("published", "Published"), SelectChoice("draft", "Draft")])

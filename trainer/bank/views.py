@@ -18,8 +18,9 @@ from ..services import authoring
 from ..web import roles_required
 from .forms import FilterForm, add_rows, question_form
 from ..study.present import present
-from .present import (STATUS_LABELS, TYPE_HINTS, TYPE_LABELS, answer_summary, area_choices, check_form,
-                      list_row, preview_view, region_pickers)
+from .choices import area_choices
+from .present import (STATUS_LABELS, TYPE_HINTS, TYPE_LABELS, answer_summary, check_form, list_row, preview_view,
+                      region_pickers)
 
 bp = Blueprint("bank", __name__, url_prefix="/bank")
 
