@@ -233,6 +233,8 @@ def register_cli(app: Flask) -> None:
 
     from .bank_cli import bank
     app.cli.add_command(bank)
+    from .srs_cli import srs
+    app.cli.add_command(srs)
 
 
 def _print_logins(logins: list[tuple[str, str, str]]) -> None:

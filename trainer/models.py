@@ -69,6 +69,12 @@ class User(UserMixin, db.Model):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     #: local hour at which the learner's study day begins
     day_start_hour: Mapped[int] = mapped_column(Integer, default=4)
+    #: the 21 FSRS-6 parameters that schedule this learner's reviews, copied from the last kept SrsFit of
+    #: the learner or of their cohort (None: the fsrs defaults)
+    srs_parameters: Mapped[list[float] | None] = mapped_column(JSON(none_as_null=True))
+    #: the SrsFit those parameters come from (no foreign key: srs_fit already refers to user); each answer
+    #: logs it, so a replay of the log uses the parameters that scheduled each review
+    srs_fit_id: Mapped[int | None] = mapped_column(Integer)
 
     school: Mapped[School | None] = relationship()
 
@@ -393,6 +399,8 @@ class ReviewLog(db.Model):
     retrievability: Mapped[float | None] = mapped_column(Float)
     #: review | practice | exam
     kind: Mapped[str] = mapped_column(String(20))
+    #: the optimizer run whose parameters scheduled this answer (None: the fsrs defaults)
+    srs_fit_id: Mapped[int | None] = mapped_column(ForeignKey("srs_fit.id"))
     #: True when the learner picked an option marked unsafe on a safety item
     unsafe_choice: Mapped[bool] = mapped_column(Boolean, default=False)
 
@@ -457,3 +465,29 @@ class ProblemReport(db.Model):
     question: Mapped[Question] = relationship()
     version: Mapped[QuestionVersion] = relationship()
     review_log: Mapped[ReviewLog | None] = relationship()
+
+
+class SrsFit(db.Model):
+    """One run of the FSRS optimizer for a cohort or a learner, kept or not: the staff-visible report."""
+
+    __table_args__ = (Index("ix_srs_fit_scope", "cohort_id", "learner_id", "fitted_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: the cohort fitted on (its learners' reviews), or None for a learner's own fit
+    cohort_id: Mapped[int | None] = mapped_column(ForeignKey("cohort.id"))
+    learner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    fitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: scheduling answers (reviews and practice) read, and the training items built from them
+    reviews: Mapped[int] = mapped_column(Integer)
+    items: Mapped[int] = mapped_column(Integer)
+    #: the parameters in use before the run, and the ones fitted on the earlier reviews
+    current: Mapped[list[float]] = mapped_column(JSON)
+    fitted: Mapped[list[float] | None] = mapped_column(JSON(none_as_null=True))
+    #: held-out scores on the latest reviews (time-series split): log loss and RMSE over recall bins
+    log_loss_current: Mapped[float | None] = mapped_column(Float)
+    log_loss_fitted: Mapped[float | None] = mapped_column(Float)
+    rmse_current: Mapped[float | None] = mapped_column(Float)
+    rmse_fitted: Mapped[float | None] = mapped_column(Float)
+    #: True when the fitted parameters now schedule the learners' reviews
+    kept: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: why it was kept or not, in words for staff
+    note: Mapped[str] = mapped_column(String(300), default="")

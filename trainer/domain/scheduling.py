@@ -36,11 +36,18 @@ class Review:
     retrievability: float | None
 
 
-@lru_cache(maxsize=64)
-def scheduler(desired_retention: float = 0.9, fuzz: bool = True) -> Scheduler:
+def scheduler(desired_retention: float = 0.9, fuzz: bool = True, parameters=None) -> Scheduler:
+    """The fsrs scheduler for a retention target and, when given, fitted FSRS-6 ``parameters`` (21 floats)."""
+    return _scheduler(round(desired_retention, 3), fuzz, tuple(parameters) if parameters else None)
+
+
+@lru_cache(maxsize=256)
+def _scheduler(desired_retention: float, fuzz: bool, parameters: tuple[float, ...] | None) -> Scheduler:
     if not 0.7 <= desired_retention <= 0.99:
         raise ValueError("desired retention must be between 0.70 and 0.99")
-    return Scheduler(desired_retention=round(desired_retention, 3), enable_fuzzing=fuzz)
+    if parameters is None:
+        return Scheduler(desired_retention=desired_retention, enable_fuzzing=fuzz)
+    return Scheduler(parameters=parameters, desired_retention=desired_retention, enable_fuzzing=fuzz)
 
 
 def _aware(moment: datetime) -> datetime:
@@ -61,7 +68,7 @@ def to_card(mem: MemoryState, now: datetime) -> Card:
                 difficulty=mem.difficulty, due=mem.due_at or now, last_review=mem.last_review_at)
 
 
-def retrievability(mem: MemoryState, now: datetime, desired_retention: float = 0.9) -> float:
+def retrievability(mem: MemoryState, now: datetime, desired_retention: float = 0.9, parameters=None) -> float:
     """Predicted probability of recall at ``now`` (0 for an item never reviewed).
 
     Elapsed time counts in fractions of a day. (fsrs's own ``get_card_retrievability`` counts whole days,
@@ -70,32 +77,38 @@ def retrievability(mem: MemoryState, now: datetime, desired_retention: float = 0
     if mem.state == NEW or not mem.stability or mem.last_review_at is None:
         return 0.0
     days = max((_aware(now) - mem.last_review_at).total_seconds(), 0.0) / 86400
-    decay, factor = forgetting_curve()
+    decay, factor = forgetting_curve(parameters)
     return (1 + factor * days / mem.stability) ** decay
 
 
-@lru_cache(maxsize=1)
-def forgetting_curve() -> tuple[float, float]:
+def forgetting_curve(parameters=None) -> tuple[float, float]:
     """``(decay, factor)`` of the fsrs forgetting curve R = (1 + factor * days / stability) ** decay.
 
     ``days`` is the time since the last review in fractional days, as ``retrievability`` counts it. The
-    constants come from the scheduler's own parameters, so a database query computing R in SQL (the
-    cohort dashboard) agrees with ``retrievability``. They do not depend on the desired retention.
+    decay is FSRS-6's last parameter: the defaults' unless fitted ``parameters`` are given. The staff
+    dashboards compute R in SQL with the default curve (a fitted decay differs by a few hundredths of recall
+    at most); a learner's own answers log R with their own. It does not depend on the desired retention.
     """
-    decay = -float(scheduler(0.9, False).parameters[20])
+    return _curve(tuple(parameters) if parameters else None)
+
+
+@lru_cache(maxsize=256)
+def _curve(parameters: tuple[float, ...] | None) -> tuple[float, float]:
+    decay = -float(_scheduler(0.9, False, parameters).parameters[20])
     return decay, 0.9 ** (1 / decay) - 1
 
 
 def review(mem: MemoryState, rating: int, now: datetime, desired_retention: float = 0.9,
-           fuzz: bool = True) -> Review:
-    """Apply one rated answer at ``now``. A clock that went backwards is treated as 'no time passed'."""
+           fuzz: bool = True, parameters=None) -> Review:
+    """Apply one rated answer at ``now`` (with fitted ``parameters`` when the learner has them). A clock that
+    went backwards is treated as 'no time passed'."""
     if rating not in (AGAIN, HARD, GOOD, EASY):
         raise ValueError("rating must be 1-4")
     now = _aware(now)
     if mem.last_review_at is not None and now < mem.last_review_at:
         now = mem.last_review_at
-    r_before = retrievability(mem, now, desired_retention) if mem.state != NEW else None
-    card, _log = scheduler(desired_retention, fuzz).review_card(to_card(mem, now), Rating(rating), now)
+    r_before = retrievability(mem, now, desired_retention, parameters) if mem.state != NEW else None
+    card, _log = scheduler(desired_retention, fuzz, parameters).review_card(to_card(mem, now), Rating(rating), now)
     lapsed = mem.state == REVIEW and rating == AGAIN
     after = MemoryState(
         state=int(card.state), step=card.step, stability=card.stability, difficulty=card.difficulty,

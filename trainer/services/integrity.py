@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 
 from ..domain import scheduling as sched
 from ..extensions import db
-from ..models import Attempt, AttemptItem, ItemState, ReviewLog, User
+from ..models import Attempt, AttemptItem, ItemState, ReviewLog, SrsFit, User
 
 BACKUP_FORMAT = "trainer-backup"
 
@@ -60,19 +60,21 @@ def verify(progress=None) -> VerifyReport:
         report.problems.append(f"attempt {attempt_id}: stored total {total:g} differs from its items' sum {items:g}")
     learner_ids = list(db.session.scalars(select(User.id).where(User.role == "learner").order_by(User.id)))
     report.learners = len(learner_ids)
+    fitted = dict(db.session.execute(select(SrsFit.id, SrsFit.fitted)).all())
     for index, learner_id in enumerate(learner_ids):
         retention = db.session.get(User, learner_id).desired_retention
         logs = db.session.execute(select(ReviewLog.question_id, ReviewLog.rating, ReviewLog.reviewed_at,
-                                         ReviewLog.state_before, ReviewLog.stability_before)
+                                         ReviewLog.state_before, ReviewLog.stability_before, ReviewLog.srs_fit_id)
                                   .where(ReviewLog.learner_id == learner_id, ReviewLog.kind.not_in(("exam", "quiz")))
                                   .order_by(ReviewLog.reviewed_at, ReviewLog.id)).all()
         replayed: dict[int, sched.MemoryState] = defaultdict(sched.MemoryState)
-        for question_id, rating, reviewed_at, state_before, stability_before in logs:
+        for question_id, rating, reviewed_at, state_before, stability_before, fit_id in logs:
             before = replayed[question_id]
             if before.state != state_before or not _close(before.stability, stability_before):
                 report.problems.append(f"learner {learner_id}, question {question_id}: log at {reviewed_at:%Y-%m-%d %H:%M} "
                                        f"records state {state_before} before, replay has {before.state}")
-            replayed[question_id] = sched.review(before, rating, reviewed_at, retention, fuzz=False).after
+            replayed[question_id] = sched.review(before, rating, reviewed_at, retention, fuzz=False,
+                                                 parameters=fitted.get(fit_id)).after
         report.logs += len(logs)
         stored = {row.question_id: row for row in db.session.scalars(
             select(ItemState).where(ItemState.learner_id == learner_id))}

@@ -278,10 +278,11 @@ def record_answer(learner_id: int, token: str, response: Any, *, secret: str, ki
     learner = db.session.get(User, learner_id)
     before = target.memory
     rating = sched.rating_for(result.correct)
-    retr = sched.retrievability(before, now, learner.desired_retention) if before.state != sched.NEW else None
+    retr = (sched.retrievability(before, now, learner.desired_retention, learner.srs_parameters)
+            if before.state != sched.NEW else None)
     after = None
     if kind not in UNSCHEDULED_KINDS:
-        outcome = sched.review(before, rating, now, learner.desired_retention)
+        outcome = sched.review(before, rating, now, learner.desired_retention, parameters=learner.srs_parameters)
         after, retr = outcome.after, outcome.retrievability
     log = _insert_log_once(dict(
         learner_id=learner_id, question_id=question_id, question_version_id=target.version_id,
@@ -290,7 +291,7 @@ def record_answer(learner_id: int, token: str, response: Any, *, secret: str, ki
         state_before=before.state, stability_before=before.stability, difficulty_before=before.difficulty,
         step_before=before.step, due_before=before.due_at, last_review_before=before.last_review_at,
         reps_before=before.reps, lapses_before=before.lapses, retrievability=retr, kind=kind,
-        unsafe_choice=bool(result.unsafe and target.safety)))
+        srs_fit_id=learner.srs_fit_id, unsafe_choice=bool(result.unsafe and target.safety)))
     if log is None:  # the token is already stored: record nothing, show what was recorded
         if (dup := _duplicate(token)) is not None:
             return dup
@@ -319,7 +320,8 @@ def rerate(learner_id: int, log_id: int, rating: int) -> ReviewLog:
     learner = db.session.get(User, learner_id)
     before = sched.MemoryState(log.state_before, log.step_before, log.stability_before, log.difficulty_before,
                                log.due_before, log.last_review_before, log.reps_before, log.lapses_before)
-    outcome = sched.review(before, rating, log.reviewed_at, learner.desired_retention)
+    outcome = sched.review(before, rating, log.reviewed_at, learner.desired_retention,
+                           parameters=learner.srs_parameters)
     _apply(row, outcome.after)
     log.rating = rating
     db.session.flush()

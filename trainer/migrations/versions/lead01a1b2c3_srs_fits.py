@@ -1,0 +1,56 @@
+"""FSRS optimizer runs (srs_fit) and each learner's scheduling parameters
+
+Revision ID: lead01a1b2c3
+Revises: 06a3735811e1
+Create Date: 2026-12-06 01:40:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+import trainer.models
+
+
+revision = 'lead01a1b2c3'
+down_revision = '06a3735811e1'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table('srs_fit',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('cohort_id', sa.Integer(), nullable=True),
+    sa.Column('learner_id', sa.Integer(), nullable=True),
+    sa.Column('fitted_at', trainer.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('reviews', sa.Integer(), nullable=False),
+    sa.Column('items', sa.Integer(), nullable=False),
+    sa.Column('current', sa.JSON(), nullable=False),
+    sa.Column('fitted', sa.JSON(none_as_null=True), nullable=True),
+    sa.Column('log_loss_current', sa.Float(), nullable=True),
+    sa.Column('log_loss_fitted', sa.Float(), nullable=True),
+    sa.Column('rmse_current', sa.Float(), nullable=True),
+    sa.Column('rmse_fitted', sa.Float(), nullable=True),
+    sa.Column('kept', sa.Boolean(), nullable=False),
+    sa.Column('note', sa.String(length=300), nullable=False),
+    sa.ForeignKeyConstraint(['cohort_id'], ['cohort.id'], name=op.f('fk_srs_fit_cohort_id_cohort')),
+    sa.ForeignKeyConstraint(['learner_id'], ['user.id'], name=op.f('fk_srs_fit_learner_id_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_srs_fit'))
+    )
+    op.create_index('ix_srs_fit_scope', 'srs_fit', ['cohort_id', 'learner_id', 'fitted_at'], unique=False)
+    with op.batch_alter_table('user', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('srs_parameters', sa.JSON(none_as_null=True), nullable=True))
+        batch_op.add_column(sa.Column('srs_fit_id', sa.Integer(), nullable=True))
+    with op.batch_alter_table('review_log', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('srs_fit_id', sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(batch_op.f('fk_review_log_srs_fit_id_srs_fit'), 'srs_fit', ['srs_fit_id'], ['id'])
+
+
+def downgrade():
+    with op.batch_alter_table('review_log', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_review_log_srs_fit_id_srs_fit'), type_='foreignkey')
+        batch_op.drop_column('srs_fit_id')
+    with op.batch_alter_table('user', schema=None) as batch_op:
+        batch_op.drop_column('srs_fit_id')
+        batch_op.drop_column('srs_parameters')
+    op.drop_index('ix_srs_fit_scope', table_name='srs_fit')
+    op.drop_table('srs_fit')
