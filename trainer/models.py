@@ -491,3 +491,20 @@ class SrsFit(db.Model):
     kept: Mapped[bool] = mapped_column(Boolean, default=False)
     #: why it was kept or not, in words for staff
     note: Mapped[str] = mapped_column(String(300), default="")
+
+
+class ItemReset(db.Model):
+    """A learner's memory state for a question started again because a new version changed its key.
+
+    ``trainer verify`` replays it at ``reset_at``; the learner is told at their next answer to the question."""
+
+    __table_args__ = (Index("ix_item_reset_learner_question", "learner_id", "question_id", "reset_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    learner_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    question_id: Mapped[int] = mapped_column(ForeignKey("question.id"))
+    #: the version they had learned and the one whose key differs
+    old_version_id: Mapped[int] = mapped_column(ForeignKey("question_version.id"))
+    new_version_id: Mapped[int] = mapped_column(ForeignKey("question_version.id"))
+    reset_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: when the learner was shown that the answer changed (None: not yet)
+    noticed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

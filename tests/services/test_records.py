@@ -117,3 +117,44 @@ def test_the_review_queue_offers_what_is_due_today_not_only_what_is_due_this_min
     assert study.next_review_question(user.id, wednesday_8am) == question.id
     assert study.due_count(user.id, wednesday_8am) == 1
     assert study.due_count(user.id, tuesday_8am) == 0
+
+
+def test_a_changed_key_restarts_the_memory_of_learners_who_learned_the_old_one(ctx, learner, make_user):
+    """Right on version 1, then the key moves: the learner relearns it (and is told); a wrong answer and a
+    typo fix change nothing; trainer verify replays the reset."""
+    from trainer.models import ItemReset
+    from trainer.services import integrity, memory
+    other = make_user("learner", "other@example.com")
+    when = datetime(2026, 5, 1, 12, tzinfo=timezone.utc)
+    answer(learner[0], "b-single", "a", when)                 # right ('a' is the key in the fixture)
+    answer(other[0], "b-single", "b", when)                   # wrong
+    question = db.session.scalar(select(Question).where(Question.slug == "b-single"))
+    old = db.session.get(QuestionVersion, question.current_version_id)
+    typo = dict(old.data, options=[dict(o, text=o["text"] + ".") if o.get("correct") else o
+                                   for o in old.data["options"]])
+    moved = dict(old.data, options=[dict(o, correct=not o.get("correct")) if o["id"] in ("a", "b") else o
+                                    for o in old.data["options"]])
+    for data, number in ((typo, 2), (moved, 3)):
+        version = QuestionVersion(question_id=question.id, content_hash=f"test-{number}", data=data, number=number)
+        db.session.add(version)
+        db.session.flush()
+        resets = memory.after_new_version(question.id, question.current_version_id, version,
+                                          when + timedelta(days=number))
+        question.current_version_id = version.id
+        db.session.commit()
+        assert resets == (0 if data is typo else 1)
+    state = db.session.scalar(select(ItemState).where(ItemState.learner_id == learner[0],
+                                                      ItemState.question_id == question.id))
+    assert state.state == 1 and state.stability is None and state.due_at == when + timedelta(days=3)
+    untouched = db.session.scalar(select(ItemState).where(ItemState.learner_id == other[0],
+                                                          ItemState.question_id == question.id))
+    assert untouched.stability is not None
+    pending = memory.unnoticed_reset(learner[0], question.id)
+    assert pending is not None and pending.old_version_id == old.id
+    assert study.due_count(learner[0], when + timedelta(days=3, minutes=1)) >= 1
+    assert integrity.verify().ok
+    answer(learner[0], "b-single", "b", when + timedelta(days=4))   # the new key
+    assert memory.unnoticed_reset(learner[0], question.id) is None
+    assert db.session.scalar(select(func.count(ItemReset.id))) == 1
+    report = integrity.verify()
+    assert report.ok, report.problems

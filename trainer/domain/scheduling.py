@@ -185,5 +185,12 @@ def is_due(mem: MemoryState, cutoffs: DueCutoffs, ahead: bool = False) -> bool:
     return mem.due_at <= (cutoffs.learning if ahead else cutoffs.now)
 
 
+def restart(mem: MemoryState, now: datetime) -> MemoryState:
+    """The memory state after the key of a question changed: learned again from the first step, due now.
+    Reps and lapses stay: they count the learner's history, not what they remember."""
+    return MemoryState(state=LEARNING, step=0, stability=None, difficulty=None, due_at=_aware(now),
+                       last_review_at=None, reps=mem.reps, lapses=mem.lapses)
+
+
 def with_due(mem: MemoryState, due_at: datetime) -> MemoryState:
     return replace(mem, due_at=due_at)

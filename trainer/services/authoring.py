@@ -14,6 +14,7 @@ from ..content.bank import content_hash
 from ..extensions import db
 from ..models import AttemptItem, Question, QuestionVersion, ReviewLog, User, utcnow
 from .content_sync import set_current_version
+from .memory import after_new_version
 
 STATUSES = ("draft", "published", "retired")
 SOURCES = ("shipped", "school")
@@ -289,6 +290,8 @@ def update_question(question: Question, data: dict, editor_id: int, *, publish: 
             new_version = True
     db.session.flush()
     _place(question, version.data)
+    if current is not None and version.id != current.id:
+        after_new_version(question.id, current.id, version, now)
     set_current_version(question, version)
     if publish:
         question.status = "published"

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from ..content.store import Content
 from ..extensions import db
 from ..models import Lesson, Module, Question, QuestionVersion, utcnow
+from .memory import after_new_version
 
 
 def index_fields(data: dict) -> tuple[list[str], str]:
@@ -37,6 +38,8 @@ class SyncReport:
     lessons: int = 0
     questions: int = 0
     new_versions: int = 0
+    #: learners whose memory of a question started again because its key changed
+    resets: int = 0
     retired: list[str] = field(default_factory=list)
 
 
@@ -100,6 +103,7 @@ def sync_content(content: Content, now: datetime | None = None, progress=None) -
             versions[(row.id, digest)] = version
             report.new_versions += 1
         if row.current_version_id != version.id or not row.search_text:
+            report.resets += after_new_version(row.id, row.current_version_id, version, now)
             set_current_version(row, version)
         report.questions += 1
         if progress and (index % 50 == 0 or index + 1 == len(items)):

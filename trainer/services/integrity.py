@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 
 from ..domain import scheduling as sched
 from ..extensions import db
-from ..models import Attempt, AttemptItem, ItemState, ReviewLog, SrsFit, User
+from ..models import Attempt, AttemptItem, ItemReset, ItemState, ReviewLog, SrsFit, User
 
 BACKUP_FORMAT = "trainer-backup"
 
@@ -68,13 +68,25 @@ def verify(progress=None) -> VerifyReport:
                                   .where(ReviewLog.learner_id == learner_id, ReviewLog.kind.not_in(("exam", "quiz")))
                                   .order_by(ReviewLog.reviewed_at, ReviewLog.id)).all()
         replayed: dict[int, sched.MemoryState] = defaultdict(sched.MemoryState)
+        # Memory states started again because a question's key changed, replayed at their time.
+        resets = list(db.session.execute(select(ItemReset.reset_at, ItemReset.question_id)
+                                          .where(ItemReset.learner_id == learner_id)
+                                          .order_by(ItemReset.reset_at.desc(), ItemReset.id.desc())).all())
+
+        def reset_until(moment):
+            while resets and (moment is None or resets[-1][0] <= moment):
+                at, qid = resets.pop()
+                replayed[qid] = sched.restart(replayed[qid], at)
+
         for question_id, rating, reviewed_at, state_before, stability_before, fit_id in logs:
+            reset_until(reviewed_at)
             before = replayed[question_id]
             if before.state != state_before or not _close(before.stability, stability_before):
                 report.problems.append(f"learner {learner_id}, question {question_id}: log at {reviewed_at:%Y-%m-%d %H:%M} "
                                        f"records state {state_before} before, replay has {before.state}")
             replayed[question_id] = sched.review(before, rating, reviewed_at, retention, fuzz=False,
                                                  parameters=fitted.get(fit_id)).after
+        reset_until(None)
         report.logs += len(logs)
         stored = {row.question_id: row for row in db.session.scalars(
             select(ItemState).where(ItemState.learner_id == learner_id))}

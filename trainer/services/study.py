@@ -19,7 +19,7 @@ from sqlalchemy.orm.util import identity_key
 from ..domain import scheduling as sched
 from ..domain.grading import Grade, ResponseError, grade
 from ..extensions import db
-from ..models import (Attempt, AttemptItem, ItemState, Lesson, LessonProgress, Question, QuestionVersion,
+from ..models import (Attempt, AttemptItem, ItemReset, ItemState, Lesson, LessonProgress, Question, QuestionVersion,
                       ReviewLog, SafetyError, StudyDay, User, utcnow)
 
 
@@ -298,6 +298,10 @@ def record_answer(learner_id: int, token: str, response: Any, *, secret: str, ki
         raise StudyError("This answer is being recorded already. Reload the page in a moment.", 409)
     if after is not None:
         _save_memory(learner_id, target, after)
+        # The learner has now seen the question since its key changed (the page said so).
+        db.session.execute(update(ItemReset).where(
+            ItemReset.learner_id == learner_id, ItemReset.question_id == question_id,
+            ItemReset.noticed_at.is_(None)).values(noticed_at=now))
     note_study_day(learner, now)
     _track_safety(learner, question_id, target.safety, log, result, now)
     memory = after or before

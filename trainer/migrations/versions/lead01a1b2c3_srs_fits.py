@@ -1,4 +1,4 @@
-"""FSRS optimizer runs (srs_fit) and each learner's scheduling parameters
+"""FSRS optimizer runs (srs_fit), each learner's scheduling parameters, and memory resets after key changes
 
 Revision ID: lead01a1b2c3
 Revises: 06a3735811e1
@@ -37,6 +37,21 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_srs_fit'))
     )
     op.create_index('ix_srs_fit_scope', 'srs_fit', ['cohort_id', 'learner_id', 'fitted_at'], unique=False)
+    op.create_table('item_reset',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('learner_id', sa.Integer(), nullable=False),
+    sa.Column('question_id', sa.Integer(), nullable=False),
+    sa.Column('old_version_id', sa.Integer(), nullable=False),
+    sa.Column('new_version_id', sa.Integer(), nullable=False),
+    sa.Column('reset_at', trainer.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('noticed_at', trainer.models.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['learner_id'], ['user.id'], name=op.f('fk_item_reset_learner_id_user')),
+    sa.ForeignKeyConstraint(['new_version_id'], ['question_version.id'], name=op.f('fk_item_reset_new_version_id_question_version')),
+    sa.ForeignKeyConstraint(['old_version_id'], ['question_version.id'], name=op.f('fk_item_reset_old_version_id_question_version')),
+    sa.ForeignKeyConstraint(['question_id'], ['question.id'], name=op.f('fk_item_reset_question_id_question')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_item_reset'))
+    )
+    op.create_index('ix_item_reset_learner_question', 'item_reset', ['learner_id', 'question_id', 'reset_at'], unique=False)
     with op.batch_alter_table('user', schema=None) as batch_op:
         batch_op.add_column(sa.Column('srs_parameters', sa.JSON(none_as_null=True), nullable=True))
         batch_op.add_column(sa.Column('srs_fit_id', sa.Integer(), nullable=True))
@@ -46,6 +61,8 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_index('ix_item_reset_learner_question', table_name='item_reset')
+    op.drop_table('item_reset')
     with op.batch_alter_table('review_log', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_review_log_srs_fit_id_srs_fit'), type_='foreignkey')
         batch_op.drop_column('srs_fit_id')
