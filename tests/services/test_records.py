@@ -158,3 +158,32 @@ def test_a_changed_key_restarts_the_memory_of_learners_who_learned_the_old_one(c
     assert db.session.scalar(select(func.count(ItemReset.id))) == 1
     report = integrity.verify()
     assert report.ok, report.problems
+
+
+def test_true_retention_counts_young_and_mature_reviews_by_period(ctx, learner):
+    """Anki's table: review cards only, split at a 21-day interval, by the learner's study days."""
+    from trainer.services import dashboard
+    user = db.session.get(User, learner[0])
+    user.timezone, user.day_start_hour = "UTC", 4
+    question = db.session.scalar(select(Question).where(Question.slug == "b-single"))
+    now = datetime(2026, 6, 10, 18, tzinfo=timezone.utc)
+    rows = [  # (hours ago, interval days, correct, state before)
+        (2, 5, True, 2), (3, 5, False, 2), (4, 30, True, 2),            # today: young 1/2, mature 1/1
+        (20, 40, False, 2),                                             # yesterday: mature 0/1
+        (24 * 5, 3, True, 2), (24 * 20, 60, True, 2),                   # this week, this month
+        (1, 0, True, 1),                                                # a learning step: not counted
+    ]
+    for n, (hours, interval, correct, state) in enumerate(rows):
+        at = now - timedelta(hours=hours)
+        last = at - timedelta(days=interval or 1)
+        db.session.add(ReviewLog(learner_id=user.id, question_id=question.id, question_version_id=question.current_version_id,
+                                 token=f"tr-{n}", reviewed_at=at, rating=3 if correct else 1, correct=correct, score=1.0,
+                                 response="a", kind="review", state_before=state, stability_before=5.0,
+                                 last_review_before=last, due_before=last + timedelta(days=interval)))
+    db.session.commit()
+    table = {r.period: r for r in dashboard.true_retention(user, now)}
+    today, yesterday = table["Today"], table["Yesterday"]
+    assert (today.young_passed, today.young_total, today.mature_passed, today.mature_total) == (1, 2, 1, 1)
+    assert (yesterday.mature_passed, yesterday.mature_total, yesterday.young_total) == (0, 1, 0)
+    assert table["Last 7 days"].young_total == 3 and table["Last 30 days"].mature_total == 3
+    assert table["Last 30 days"].total == 4 / 6

@@ -123,7 +123,11 @@ def test_unsafe_choice_records_safety_error_shown_on_dashboard(app, logged_in, l
     token, _ = review_until(logged_in, "hot, swollen calf")
     location = logged_in.post("/study/review/answer", {"token": token, "choice": "b"}).headers["Location"]
     assert "would put a client at risk" in logged_in.get(location).get_data(as_text=True)
-    assert "Open safety errors" in logged_in.get("/study/dashboard").get_data(as_text=True)
+    dashboard = logged_in.get("/study/dashboard").get_data(as_text=True)
+    assert "Open safety errors" in dashboard
+    # The True Retention table and the predicted-recall chart: one question studied, so one item is charted.
+    assert 'id="true-retention"' in dashboard and "no reviews" in dashboard
+    assert 'id="recall-distribution"' in dashboard
     with app.app_context():
         assert db.session.scalar(select(func.count(SafetyError.id))) == 1
 

@@ -28,6 +28,67 @@ def _short(markdown_text: str, limit: int = 140) -> str:
     return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"
 
 
+@dataclass(frozen=True)
+class RetentionRow:
+    """Anki's True Retention for one period: pass rate on review cards, young (interval < 21 days) and mature."""
+
+    period: str
+    young_passed: int
+    young_total: int
+    mature_passed: int
+    mature_total: int
+
+    @staticmethod
+    def rate(passed: int, total: int) -> float | None:
+        return passed / total if total else None
+
+    @property
+    def young(self) -> float | None:
+        return self.rate(self.young_passed, self.young_total)
+
+    @property
+    def mature(self) -> float | None:
+        return self.rate(self.mature_passed, self.mature_total)
+
+    @property
+    def total(self) -> float | None:
+        return self.rate(self.young_passed + self.mature_passed, self.young_total + self.mature_total)
+
+
+#: a review card is mature once its interval reaches this many days, as in Anki
+MATURE_DAYS = 21
+#: predicted-recall bins of the distribution chart
+RECALL_BINS = ("<50%", "50-60%", "60-70%", "70-80%", "80-90%", "90-95%", "95-100%")
+
+
+def _recall_bin(recall: float) -> str:
+    edges = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+    return RECALL_BINS[sum(recall >= e for e in edges)]
+
+
+def true_retention(learner: User, now: datetime) -> list[RetentionRow]:
+    """Pass rates on scheduled reviews of review cards, by study-day periods, young and mature (Anki's True
+    Retention). One grouped statement over the last year of the learner's reviews."""
+    from .cohorts import days_since
+    today = sched.study_day(now, learner.timezone, learner.day_start_hour)
+    start_today = sched.day_bounds(today, learner.timezone, learner.day_start_hour)[0]
+    periods = [("Today", start_today, now), ("Yesterday", start_today - timedelta(days=1), start_today),
+               ("Last 7 days", now - timedelta(days=7), now), ("Last 30 days", now - timedelta(days=30), now),
+               ("Last 365 days", now - timedelta(days=365), now)]
+    mature = days_since(ReviewLog.due_before, ReviewLog.last_review_before) >= MATURE_DAYS
+    ok = ReviewLog.correct.is_(True)
+    columns = []
+    for _label, lo, hi in periods:
+        inside = and_(ReviewLog.reviewed_at >= lo, ReviewLog.reviewed_at < hi)
+        for is_mature in (False, True):
+            group = and_(inside, mature if is_mature else ~mature)
+            columns += [func.count(case((and_(group, ok), 1))), func.count(case((group, 1)))]
+    counts = db.session.execute(select(*columns).where(
+        ReviewLog.learner_id == learner.id, ReviewLog.kind == "review", ReviewLog.state_before == sched.REVIEW,
+        ReviewLog.reviewed_at >= now - timedelta(days=365))).one()
+    return [RetentionRow(label, *(int(c or 0) for c in counts[4 * i:4 * i + 4])) for i, (label, _, _) in enumerate(periods)]
+
+
 @dataclass
 class Dashboard:
     today: Today
@@ -43,6 +104,9 @@ class Dashboard:
     safety_errors: list[OpenSafetyError] = field(default_factory=list)
     leeches: int = 0
     studied: int = 0
+    true_retention: list[RetentionRow] = field(default_factory=list)
+    #: how many studied questions fall in each predicted-recall bin now
+    recall_distribution: list[tuple[str, int]] = field(default_factory=list)
 
 
 def build(learner_id: int, now: datetime | None = None) -> Dashboard:
@@ -91,9 +155,12 @@ def build(learner_id: int, now: datetime | None = None) -> Dashboard:
     questions = db.session.execute(select(Question.id, Question.module_slug, Question.lesson_ref, Question.exam_area)
                                    .where(Question.retired_at.is_(None), Question.school_id.is_(None))).all()
     recalls = []
+    bins = Counter()
     for qid, module, lesson_ref, area in questions:
         state = states.get(qid)
         recall = sched.retrievability(_mem(state), now, learner.desired_retention) if state else 0.0
+        if state:
+            bins[_recall_bin(recall)] += 1
         recalls.append(rd.ItemRecall(module, lesson_ref.split("#")[0], area, recall))
     module_mastery = rd.mean_by(recalls, "module")
     area_mastery = {a: v for a, v in rd.mean_by(recalls, "area").items() if a in EXAM_AREAS}
@@ -111,7 +178,7 @@ def build(learner_id: int, now: datetime | None = None) -> Dashboard:
         ItemState.learner_id == learner_id, ItemState.lapses >= sched.LEECH_LAPSES)) or 0
     return Dashboard(today_counts(learner_id, now), forecast, retention, reviewed, weeks, learner.desired_retention,
                      module_mastery, area_mastery, weakest, rd.readiness(area_mastery, EXAM_WEIGHTS), errors,
-                     leeches, len(states))
+                     leeches, len(states), true_retention(learner, now), [(b, bins.get(b, 0)) for b in RECALL_BINS])
 
 
 def _mem(row: ItemState) -> sched.MemoryState:
