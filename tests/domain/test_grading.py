@@ -37,6 +37,13 @@ def test_short_answer_normalises_and_tolerates_one_typo(given, ok):
     assert grade(q, given).correct is ok
 
 
+def test_a_changed_number_is_never_a_typo():
+    """'class 2' is one keystroke from 'class 3' but a different lever; 'clas 3' is a slip."""
+    q = {"type": "short", "answers": ["class 3", "third class"], "typo_tolerance": True}
+    assert not grade(q, "class 2").correct and not grade(q, "class 1").correct
+    assert grade(q, "clas 3").correct and grade(q, "third clas").correct
+
+
 def test_short_answer_accents_and_no_typo_tolerance_for_short_words():
     assert grade({"type": "short", "answers": ["Guyon's canal"]}, "guyons canal").correct
     assert grade({"type": "short", "answers": ["naïve"]}, "naive").correct

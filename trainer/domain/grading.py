@@ -105,11 +105,16 @@ def grade_short(q: dict, response: Any) -> Grade:
         target = normalise_text(accepted)
         if given == target:
             ok = True
-        elif q.get("typo_tolerance") and len(target.replace(" ", "")) >= 6 and given and edit_distance(given, target) <= 1:
-            ok = True
+        elif (q.get("typo_tolerance") and len(target.replace(" ", "")) >= 6 and given
+              and edit_distance(given, target) <= 1 and _digits(given) == _digits(target)):
+            ok = True  # one slip of a letter; a changed number ("class 2" for "class 3") is a different answer
         if ok:
             break
     return Grade(1.0 if ok else 0.0, ok, (PartFeedback(response, ok, "" if ok else f"Accepted: {q['answers'][0]}"),))
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
 
 
 def matching_choices(q: dict) -> list[str]:
