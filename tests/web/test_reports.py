@@ -186,7 +186,7 @@ def inbox_world(app, world, answered):
 
 VISIBLE = {
     "instructor_x": {"SHIPPED-X", "SCHOOL-S"},
-    "instructor_y": {"SHIPPED-X", "SCHOOL-S"},     # same school, teaches another cohort
+    "instructor_y": {"SCHOOL-S"},     # same school, teaches another cohort: only the school's own question
     "admin_s": {"SHIPPED-X", "SCHOOL-S"},
     "instructor_z": {"SHIPPED-Z"},
     "admin_t": {"SHIPPED-Z"},
@@ -210,6 +210,8 @@ def test_inbox_shows_each_role_its_reports_only(app, world, inbox_world, who):
     if who == "instructor_x":
         assert "Learner X" in page and "a. Detection of threat by the nervous system" in page
         assert "version 1" in page and "SHIPPED-X the key looks wrong" in page
+    if who == "instructor_y":  # X's learner reported the school's question: instructor Y may fix it, not name them
+        assert "Learner X" not in page and "by a learner outside your cohorts" in page
 
 
 def test_inbox_and_report_pages_are_for_staff_only(app, world, inbox_world):
