@@ -82,6 +82,23 @@ def test_deactivation_ends_every_session(app, world):
     assert sees_login(learner.client)
 
 
+def test_deactivation_by_one_school_ends_the_sessions_of_a_learner_of_two(app, world):
+    """School S deactivates learner Z, who also studies at school T: the old cookie is signed out, and a new
+    login works (S cannot lock them out of T)."""
+    learner = signed_in(app, world.emails["learner_z"])
+    learner.get("/join")
+    with app.app_context():
+        from trainer.models import Cohort
+        code = db.session.get(Cohort, world.cohort_x).join_code
+    assert learner.post("/join", {"join_code": code}).status_code == 302
+    thief = copy_of(learner, app)
+    admin = signed_in(app, world.emails["admin_s"])
+    admin.get("/school/learners")
+    assert admin.post(f"/school/learners/{world.learner_z}/deactivate").status_code == 302
+    assert sees_login(thief)
+    assert signed_in(app, world.emails["learner_z"]).get("/home").status_code == 200
+
+
 def test_a_session_id_without_its_version_or_with_a_forged_one_is_not_signed_in(app, learner):
     browser = signed_in(app, learner[1])
     browser.get("/home")

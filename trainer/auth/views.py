@@ -142,4 +142,5 @@ def join():
             db.session.commit()
             flash(("You are already in " if result.already else "You joined ") + result.cohort.name + ".", "success")
             return redirect(home_url())
-    return render_template("auth/join.html", form=form, cohorts=accounts.learner_cohorts(current_user.id))
+    return render_template("auth/join.html", form=form, cohorts=accounts.learner_cohorts(current_user.id)), \
+        422 if form.errors else 200
