@@ -22,7 +22,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, select, text
 
 from tests.conftest import COURSE, PASSWORD
 from trainer import create_app
@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SECRET = "race-test-secret"
 STARTS = 8
 WORKERS = 4
+ROUNDS = 3
 
 
 def _free_port() -> int:
@@ -79,10 +80,11 @@ def _seed(url: str, tmp_path) -> dict:
             title="One attempt", mode="fixed", spec={"questions": singles}, attempts_allowed=1,
             feedback="after_submit"))
         now = utcnow()
-        assignment = quizzes.assign(quiz, db.session.get(Cohort, cohort.id), now - timedelta(hours=1),
-                                    now + timedelta(days=1), instructor.id)
+        # Several assignments: each is one more round of the race, so an unguarded start is caught for sure.
+        assignments = [quizzes.assign(quiz, db.session.get(Cohort, cohort.id), now - timedelta(hours=1),
+                                      now + timedelta(days=1 + i), instructor.id).id for i in range(ROUNDS)]
         db.session.commit()
-        seeded = {"learner": learner.id, "assignment": assignment.id}
+        seeded = {"learner": learner.id, "assignments": assignments}
         db.session.remove()
         db.engine.dispose()
     return seeded
@@ -171,11 +173,16 @@ def _all_at_once(client: Client, path: str, n: int) -> list[tuple[int, str, str]
     return results
 
 
-def _attempts(url: str, learner_id: int) -> list[int]:
+def _message(page: str) -> str:
+    found = re.search(r"<h1>(.*?)</h1>\s*<p>(.*?)</p>", page, re.S)
+    return " ".join(found.groups()) if found else page[:300]
+
+
+def _attempts(url: str, learner_id: int, assignment_id: int) -> list[int]:
     engine = create_engine(normalise_database_url(url))
     with engine.connect() as conn:
-        rows = conn.execute(text("SELECT id FROM attempt WHERE learner_id = :l AND kind = 'quiz' ORDER BY id"),
-                            {"l": learner_id}).scalars().all()
+        rows = conn.execute(text("SELECT id FROM attempt WHERE learner_id = :l AND assignment_id = :a ORDER BY id"),
+                            {"l": learner_id, "a": assignment_id}).scalars().all()
     engine.dispose()
     return list(rows)
 
@@ -186,20 +193,21 @@ def test_concurrent_starts_of_a_one_attempt_quiz_make_one_attempt(server):
     learner.browse("GET", "/login")
     status, _, _ = learner.browse("POST", "/login", {"email": "racer@example.com", "password": PASSWORD})
     assert status == 302
-    intro = f"/quizzes/take/{seeded['assignment']}"
-    assert learner.browse("GET", intro)[0] == 200
+    for assignment_id in seeded["assignments"]:
+        intro = f"/quizzes/take/{assignment_id}"
+        assert learner.browse("GET", intro)[0] == 200
 
-    results = _all_at_once(learner, intro + "/start", STARTS)
-    statuses = [r[0] for r in results]
-    assert statuses == [302] * STARTS, [(r[0], r[2][:200]) for r in results if r[0] != 302]
-    attempts = _attempts(url, seeded["learner"])
-    assert len(attempts) == 1, f"{len(attempts)} attempts at a quiz allowing 1"
-    assert {r[1].rsplit("/", 1)[-1] for r in results} == {str(attempts[0])}  # every tab resumes the same one
+        results = _all_at_once(learner, intro + "/start", STARTS)
+        statuses = [r[0] for r in results]
+        assert statuses == [302] * STARTS, [(r[0], _message(r[2])) for r in results if r[0] != 302]
+        attempts = _attempts(url, seeded["learner"], assignment_id)
+        assert len(attempts) == 1, f"{len(attempts)} attempts at a quiz allowing 1"
+        assert {r[1].rsplit("/", 1)[-1] for r in results} == {str(attempts[0])}  # every tab resumes the same one
 
-    # Submitted: more simultaneous starts are each refused with the reason, and make nothing.
-    assert learner.browse("GET", f"/quizzes/attempts/{attempts[0]}")[0] == 200
-    assert learner.browse("POST", f"/quizzes/attempts/{attempts[0]}/submit", {})[0] == 302
-    results = _all_at_once(learner, intro + "/start", STARTS)
-    assert [r[0] for r in results] == [409] * STARTS
-    assert all("You have used all 1 attempt" in r[2] for r in results)
-    assert _attempts(url, seeded["learner"]) == attempts
+        # Submitted: more simultaneous starts are each refused with the reason, and make nothing.
+        assert learner.browse("GET", f"/quizzes/attempts/{attempts[0]}")[0] == 200
+        assert learner.browse("POST", f"/quizzes/attempts/{attempts[0]}/submit", {})[0] == 302
+        results = _all_at_once(learner, intro + "/start", STARTS)
+        assert [r[0] for r in results] == [409] * STARTS
+        assert all("You have used all 1 attempt" in r[2] for r in results)
+        assert _attempts(url, seeded["learner"], assignment_id) == attempts

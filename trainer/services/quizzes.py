@@ -610,6 +610,10 @@ def start_attempt(learner_id: int, assignment_id: int, now: datetime | None = No
     now = now or utcnow()
     rng = rng or random.Random()
     assignment = learner_assignment(learner_id, assignment_id)
+    # Read before the status: an attempt a concurrent start commits in between then shows in the status
+    # (and is resumed) instead of only raising this number past the limit.
+    highest = db.session.scalar(select(func.max(Attempt.number)).where(
+        Attempt.assignment_id == assignment.id, Attempt.learner_id == learner_id)) or 0
     state = learner_status(learner_id, assignment, now)
     if state.open_attempt is not None:
         return state.open_attempt
@@ -625,8 +629,6 @@ def start_attempt(learner_id: int, assignment_id: int, now: datetime | None = No
     deadline = deadline_for(assignment, learner_id, now)
     # Numbers are unique per learner and assignment (a database index): of two concurrent starts that both
     # passed the checks above, one fails to insert instead of exceeding the attempts allowed.
-    highest = db.session.scalar(select(func.max(Attempt.number)).where(
-        Attempt.assignment_id == assignment.id, Attempt.learner_id == learner_id)) or 0
     number = max(highest, state.attempts_used) + 1
     if quiz.attempts_allowed and number > quiz.attempts_allowed:
         raise QuizError(f"You have used all {quiz.attempts_allowed} attempt"
