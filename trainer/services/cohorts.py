@@ -310,17 +310,6 @@ def _school_enrolments(school_id: int, learner_id: int):
         Cohort.school_id == school_id, Enrolment.learner_id == learner_id)
 
 
-def other_school_ids(school_id: int, user_id: int) -> set[int]:
-    """Schools other than ``school_id`` the account belongs to: as their staff, or enrolled in a cohort of
-    theirs (now or in the past)."""
-    user = db.session.get(User, user_id)
-    others = set(db.session.scalars(select(Cohort.school_id).join(Enrolment, Enrolment.cohort_id == Cohort.id)
-                                    .where(Enrolment.learner_id == user_id, Cohort.school_id != school_id)))
-    if user is not None and user.school_id is not None and user.school_id != school_id:
-        others.add(user.school_id)
-    return others
-
-
 def deactivated_in_school(school_id: int, learner_id: int) -> bool:
     """Has the school deactivated the learner (their enrolments there ended, or their whole account)?"""
     user = db.session.get(User, learner_id)
