@@ -8,7 +8,7 @@ from flask_login import UserMixin
 from datetime import date
 
 from sqlalchemy import (JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer,
-                        String, Text, UniqueConstraint, TypeDecorator)
+                        String, Text, UniqueConstraint, TypeDecorator, false)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
@@ -75,12 +75,22 @@ class User(UserMixin, db.Model):
     #: the SrsFit those parameters come from (no foreign key: srs_fit already refers to user); each answer
     #: logs it, so a replay of the log uses the parameters that scheduled each review
     srs_fit_id: Mapped[int | None] = mapped_column(Integer)
+    #: part of every session's id: raising it (logout, password change or reset, deactivation) ends every
+    #: session of the account on every worker and host
+    session_version: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
 
     school: Mapped[School | None] = relationship()
 
     @property
     def is_active(self) -> bool:  # Flask-Login: deactivated accounts cannot sign in
         return self.active
+
+    def get_id(self) -> str:  # Flask-Login keeps this in the session; the user loader checks both parts
+        return f"{self.id}-{self.session_version or 0}"
+
+    def end_sessions(self) -> None:
+        """End every session of the account (the caller flushes and commits)."""
+        self.session_version = (self.session_version or 0) + 1
 
 
 class Cohort(db.Model):
@@ -121,6 +131,9 @@ class Enrolment(db.Model):
     learner_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
     enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: ended because the school deactivated the learner (reactivation restores it); other inactive
+    #: enrolments are past cohorts of a learner who moved
+    deactivated: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
 
     cohort: Mapped[Cohort] = relationship()
     learner: Mapped[User] = relationship()
@@ -317,12 +330,18 @@ class Accommodation(db.Model):
 class Attempt(db.Model):
     """A practice set, mock exam or assigned quiz: a fixed list of items taken in order."""
 
+    __table_args__ = (
+        # The attempt limit as a database rule: two concurrent starts draw the same number and one fails.
+        Index("uq_attempt_assignment_learner_number", "assignment_id", "learner_id", "number", unique=True),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     learner_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
     #: practice | exam | quiz
     kind: Mapped[str] = mapped_column(String(20))
     #: the assignment a quiz attempt answers (None for practice and mock exams)
     assignment_id: Mapped[int | None] = mapped_column(ForeignKey("quiz_assignment.id"), index=True)
+    #: quiz attempts: 1, 2, 3... per learner and assignment, unique (None for practice and mock exams)
+    number: Mapped[int | None] = mapped_column(Integer)
     #: what the set was drawn from, e.g. {"lesson": "pain-acute-chronic"} or {"areas": [...], "length": 100}
     scope: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -72,10 +72,16 @@ def register_web(app: Flask) -> None:
     from .models import User
 
     @login_manager.user_loader
-    def load_user(user_id: str):
-        if not user_id.isdigit():
+    def load_user(session_id: str):
+        # "<user id>-<session version>": a session made before the account's sessions were ended (logout,
+        # password change or reset, deactivation) names an old version and is no longer signed in.
+        user_id, _, version = session_id.partition("-")
+        if not user_id.isdigit() or not (version or "0").isdigit() or len(session_id) > 40:
             return None
-        return db.session.get(User, int(user_id))
+        user = db.session.get(User, int(user_id))
+        if user is None or (user.session_version or 0) != int(version or "0"):
+            return None
+        return user
 
     @app.after_request
     def security_headers(response):

@@ -137,7 +137,7 @@ def test_deactivated_and_moved_learners_leave_the_table_but_keep_their_history(s
     other = cohorts.create_cohort(school.id, cohorts.CohortSettings("Autumn", modules=[cohorts.live_modules()[0][0]]))
     add_log(leave, questions()[0], NOW - timedelta(days=1))
     add_log(moved, questions()[0], NOW - timedelta(days=1))
-    cohorts.set_learner_active(leave, False)
+    cohorts.set_learner_active(school.id, leave, False)
     cohorts.move_learner(school.id, moved.id, other)
     db.session.commit()
     assert [r.name for r in cohorts.build_dashboard(cohort, NOW).rows] == ["Stay"]
@@ -146,7 +146,7 @@ def test_deactivated_and_moved_learners_leave_the_table_but_keep_their_history(s
         ReviewLog.learner_id.in_([leave.id, moved.id]))) == 2
     assert db.session.scalar(select(Enrolment.active).where(Enrolment.learner_id == moved.id,
                                                             Enrolment.cohort_id == cohort.id)) is False
-    cohorts.set_learner_active(leave, True)
+    cohorts.set_learner_active(school.id, leave, True)
     db.session.commit()
     assert [r.name for r in cohorts.build_dashboard(cohort, NOW).rows] == ["Leave", "Stay"]
 

@@ -187,6 +187,22 @@ def test_attempts_allowed_is_enforced(w):
         quizzes.start_attempt(w.learner_x, a.id, now=NOW + timedelta(hours=2))
 
 
+def test_attempts_are_numbered_and_the_database_refuses_a_second_of_the_same_number(w):
+    """What two simultaneous starts would do: insert the same number. The unique index refuses the second."""
+    from sqlalchemy.exc import IntegrityError
+    a = assigned(w, attempts_allowed=2, spec={"count": 3})
+    first = quizzes.start_attempt(w.learner_x, a.id, now=NOW)
+    quizzes.submit(first, NOW + timedelta(minutes=1))
+    second = quizzes.start_attempt(w.learner_x, a.id, now=NOW + timedelta(minutes=2))
+    db.session.commit()
+    assert (first.number, second.number) == (1, 2)
+    db.session.add(Attempt(learner_id=w.learner_x, kind="quiz", assignment_id=a.id, number=2, started_at=NOW))
+    with pytest.raises(IntegrityError):
+        db.session.flush()
+    db.session.rollback()
+    assert db.session.scalar(select(func.count(Attempt.id)).where(Attempt.assignment_id == a.id)) == 2
+
+
 def test_late_answer_is_refused_and_attempt_expires(w):
     a = assigned(w, mode="fixed", spec={"questions": single_ids()[:3]})
     attempt = quizzes.start_attempt(w.learner_x, a.id, now=NOW)

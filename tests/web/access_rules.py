@@ -231,7 +231,7 @@ RULES: dict[str, Rule] = {
     "study.submit_exam": Rule(lambda t: f"/study/exams/{t.exam_id}/submit", learners(AWAY, 404), "POST"),
     # a running exam's result page sends its owner back to the exam
     "study.exam_result": Rule(lambda t: f"/study/exams/{t.exam_id}/result", learners(AWAY, 404)),
-    # --- problem reports: A reported a shipped question; S's staff teach A, T's staff do not
+    # --- problem reports: A reported a shipped question; S's admin and instructor X teach A, the others do not
     "author.report_question": Rule(lambda t: f"/author/questions/{t.question_id}/report?log={t.log_id}",
                                    learners(200, 404),
                                    post=lambda t: {"log_id": str(t.log_id), "kind": "typo",
@@ -239,9 +239,10 @@ RULES: dict[str, Rule] = {
     "author.my_reports": Rule(lambda t: "/author/my-reports", learners()),
     "author.my_report": Rule(lambda t: f"/author/my-reports/{t.report_id}", learners(200, 404)),
     "author.list_reports": Rule(lambda t: "/author/reports", staff()),
-    "author.show_report": Rule(lambda t: f"/author/reports/{t.report_id}", staff(at=404)),
+    # instructor Y teaches cohort Y, not A's cohort X: A's report on a shipped question is not theirs to see
+    "author.show_report": Rule(lambda t: f"/author/reports/{t.report_id}", staff(iy=404, at=404)),
     "author.resolve_report": Rule(lambda t: f"/author/reports/{t.report_id}/resolve",
-                                  staff(AWAY, AWAY, AWAY, 404, AWAY), "POST", lambda t: {"reply": "Fixed, thanks."}),
+                                  staff(AWAY, 404, AWAY, 404, AWAY), "POST", lambda t: {"reply": "Fixed, thanks."}),
     # --- school console (the same statuses as test_school_access.py, with both learners)
     "school.admin_home": Rule(lambda t: "/school/", school_admins()),
     "school.edit_school": Rule(lambda t: "/school/profile", school_admins(), post=lambda t: {"name": "Pwned"}),

@@ -186,7 +186,7 @@ def inbox_world(app, world, answered):
 
 VISIBLE = {
     "instructor_x": {"SHIPPED-X", "SCHOOL-S"},
-    "instructor_y": {"SHIPPED-X", "SCHOOL-S"},     # same school, teaches another cohort
+    "instructor_y": {"SCHOOL-S"},     # same school, teaches another cohort: only the school's own question
     "admin_s": {"SHIPPED-X", "SCHOOL-S"},
     "instructor_z": {"SHIPPED-Z"},
     "admin_t": {"SHIPPED-Z"},
@@ -210,6 +210,8 @@ def test_inbox_shows_each_role_its_reports_only(app, world, inbox_world, who):
     if who == "instructor_x":
         assert "Learner X" in page and "a. Detection of threat by the nervous system" in page
         assert "version 1" in page and "SHIPPED-X the key looks wrong" in page
+    if who == "instructor_y":  # X's learner reported the school's question: instructor Y may fix it, not name them
+        assert "Learner X" not in page and "by a learner outside your cohorts" in page
 
 
 def test_inbox_and_report_pages_are_for_staff_only(app, world, inbox_world):
@@ -264,3 +266,84 @@ def test_reports_of_a_learner_who_left_the_school_leave_its_inbox(app, world, in
         db.session.commit()
     page = browser_for(app, world.emails["admin_s"]).get("/author/reports").get_data(as_text=True)
     assert "SCHOOL-S" in page and "SHIPPED-X" not in page
+
+
+# --- what a report shows the learner follows the quiz's feedback timing ---------------------------------------
+
+def _submitted_quiz_report(app, world, feedback):
+    """Learner X takes a fixed quiz with ``feedback``, submits it, and reports its first question by posting
+    the form directly (the result page offers no link while answers are hidden). Returns what is needed."""
+    from tests.web.test_quizzes import answer_current, as_user, build_and_assign
+    staff, _, assignment_id = build_and_assign(app, world, mode="fixed", feedback=feedback)
+    learner = as_user(app, world.emails["learner_x"])
+    attempt_id = int(learner.post(f"/quizzes/take/{assignment_id}/start").headers["Location"].split("/")[-1])
+    for _ in range(2):
+        answer_current(learner, attempt_id)
+    learner.post(f"/quizzes/attempts/{attempt_id}/submit")
+    with app.app_context():
+        log = db.session.scalars(select(ReviewLog).where(ReviewLog.attempt_id == attempt_id)
+                                 .order_by(ReviewLog.id)).first()
+        from trainer.models import QuestionVersion
+        explanation = db.session.get(QuestionVersion, log.question_version_id).data["explanation"]
+        log_id, question_id = log.id, log.question_id
+    learner.get("/author/my-reports")
+    sent = learner.post(f"/author/questions/{question_id}/report",
+                        {"log_id": str(log_id), "kind": "wrong_key", "comment": "Which option was right here?"})
+    assert sent.status_code == 302
+    with app.app_context():
+        report_id = db.session.scalar(select(ProblemReport.id).where(ProblemReport.review_log_id == log_id))
+    return staff, learner, assignment_id, report_id, explanation
+
+
+def _first_words(explanation: str) -> str:
+    return " ".join(explanation.split()[:6])
+
+
+def test_a_report_does_not_show_the_key_before_the_quiz_releases_it(app, world):
+    """The attack: after_close quiz, submitted, reported; the report page must not give the key away."""
+    staff, learner, assignment_id, report_id, explanation = _submitted_quiz_report(app, world, "after_close")
+    page = unescape(learner.get(f"/author/my-reports/{report_id}").get_data(as_text=True))
+    assert "Correct answer" not in page and _first_words(explanation) not in page
+    assert "shown here once this quiz's answers are released" in page
+    listing = unescape(learner.get("/author/my-reports").get_data(as_text=True))
+    assert "not correct" not in listing and "badge done\">correct" not in listing
+    # a staff reply could give it away too: held back until the answers are released
+    staff.get(f"/author/reports/{report_id}")
+    staff.post(f"/author/reports/{report_id}/resolve", {"reply": "SECRET-REPLY: the key is option a."})
+    page = unescape(learner.get(f"/author/my-reports/{report_id}").get_data(as_text=True))
+    assert "SECRET-REPLY" not in page and "The authors replied" in page
+    # once the quiz closes, everything is shown
+    with app.app_context():
+        from trainer.models import QuizAssignment, utcnow
+        from datetime import timedelta
+        db.session.get(QuizAssignment, assignment_id).closes_at = utcnow() - timedelta(minutes=1)
+        db.session.commit()
+    page = unescape(learner.get(f"/author/my-reports/{report_id}").get_data(as_text=True))
+    assert "Correct answer" in page and _first_words(explanation) in page and "SECRET-REPLY" in page
+
+
+def test_a_report_on_an_after_submit_quiz_shows_the_key_once_submitted(app, world):
+    _, learner, _, report_id, explanation = _submitted_quiz_report(app, world, "after_submit")
+    page = unescape(learner.get(f"/author/my-reports/{report_id}").get_data(as_text=True))
+    assert "Correct answer" in page and _first_words(explanation) in page
+
+
+def test_a_mock_exam_question_cannot_be_reported_while_the_exam_runs(app, world):
+    learner = browser_for(app, world.emails["learner_x"])
+    learner.get("/study/exams")
+    started = learner.post("/study/exams", {"length": "5"})
+    exam_url = started.headers["Location"]
+    page = learner.get(exam_url).get_data(as_text=True)
+    token = re.search(r'name="token" value="([^"]+)"', page).group(1)
+    position = re.search(r'name="position" value="(\d+)"', page).group(1)
+    choice = re.search(r'name="choice" value="([^"]+)"', page).group(1)
+    learner.post(exam_url + "/answer", {"token": token, "position": position, "choice": choice})
+    with app.app_context():
+        log = db.session.scalars(select(ReviewLog).where(ReviewLog.kind == "exam")).one()
+        log_id, question_id = log.id, log.question_id
+    for form in ({"log_id": str(log_id)}, {}):
+        refused = learner.post(f"/author/questions/{question_id}/report",
+                               {**form, "kind": "wrong_key", "comment": "Which option was right here?"})
+        assert refused.status_code == 409 and "Correct answer" not in refused.get_data(as_text=True)
+    assert learner.get(f"/author/questions/{question_id}/report?log={log_id}").status_code == 409
+    assert report_count(app) == 0

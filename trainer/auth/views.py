@@ -78,6 +78,9 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    # Every session of the account ends, not only this browser's: a copied cookie is worthless afterwards.
+    accounts.end_sessions(current_user.id)
+    db.session.commit()
     logout_user()
     flash("You are logged out.", "info")
     return redirect(url_for("auth.login"))
@@ -96,7 +99,8 @@ def change_password():
             field.errors = [*field.errors, str(exc)]
         else:
             db.session.commit()
-            flash("Your password is changed.", "success")
+            login_user(current_user._get_current_object())  # every other session ended; this one goes on
+            flash("Your password is changed. Every other device is signed out.", "success")
             return redirect(home_url())
     return render_template("auth/change_password.html", form=form)
 
@@ -138,4 +142,5 @@ def join():
             db.session.commit()
             flash(("You are already in " if result.already else "You joined ") + result.cohort.name + ".", "success")
             return redirect(home_url())
-    return render_template("auth/join.html", form=form, cohorts=accounts.learner_cohorts(current_user.id))
+    return render_template("auth/join.html", form=form, cohorts=accounts.learner_cohorts(current_user.id)), \
+        422 if form.errors else 200

@@ -46,8 +46,14 @@ def answer_lines(q: dict, response: Any) -> list[str]:
     return [str(response)]
 
 
-def report_row(report: ProblemReport, version_no: int | None) -> dict:
-    """One report for a list: its stem and the learner's answer, both from the version answered."""
+def report_row(report: ProblemReport, version_no: int | None, *, named: bool = True,
+               show_answers: bool = True) -> dict:
+    """One report for a list: its stem and the learner's answer, both from the version answered.
+
+    :param named: whether the reader may see who reported it (staff who do not teach the learner may not)
+    :param show_answers: whether the verdict and the reply may be shown (the reporting learner, before their
+        quiz or exam lets them see answers, may not)
+    """
     data = report.version.data
     log = report.review_log
     return {"report": report, "kind": KINDS.get(report.kind, report.kind),
@@ -55,7 +61,8 @@ def report_row(report: ProblemReport, version_no: int | None) -> dict:
             "question_ref": data.get("id", report.question.slug), "version_no": version_no,
             "current": report.question.current_version_id == report.question_version_id,
             "answer": answer_lines(data, log.response) if log else None,
-            "correct": log.correct if log else None, "score": log.score if log else None}
+            "correct": log.correct if log else None, "score": log.score if log else None,
+            "named": named, "show_answers": show_answers}
 
 
 def full_question(report: ProblemReport) -> dict:

@@ -41,8 +41,14 @@ def _id_arg(raw: str | None) -> int | None:
 
 
 def _rows(items: list[ProblemReport]) -> list[dict]:
+    """Report rows for the signed-in user: staff see names only of learners they may name, the reporting
+    learner sees verdicts and replies only once their quiz or exam lets them see answers."""
     numbers = reports.version_numbers([r.question_version_id for r in items])
-    return [report_row(r, numbers.get(r.question_version_id)) for r in items]
+    if current_user.role == "learner":
+        return [report_row(r, numbers.get(r.question_version_id), show_answers=reports.answers_visible(r))
+                for r in items]
+    named = reports.named_reporters(current_user, items)
+    return [report_row(r, numbers.get(r.question_version_id), named=r.id in named) for r in items]
 
 
 # --- learners ---------------------------------------------------------------------
@@ -78,7 +84,8 @@ def my_report(report_id: int):
     report = reports.learner_report(current_user.id, report_id)
     if report is None:
         abort(404)
-    return render_template("author/my_report.html", row=_rows([report])[0], q=full_question(report))
+    row = _rows([report])[0]
+    return render_template("author/my_report.html", row=row, q=full_question(report) if row["show_answers"] else None)
 
 
 # --- staff ------------------------------------------------------------------------

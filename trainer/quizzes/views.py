@@ -303,9 +303,8 @@ def quiz_intro(assignment_id: int):
 @bp.route("/take/<int:assignment_id>/start", methods=["POST"])
 @learner_only
 def start_quiz(assignment_id: int):
-    attempt = quizzes.start_attempt(current_user.id, assignment_id)
-    db.session.commit()
-    return redirect(url_for("quizzes.take_quiz", attempt_id=attempt.id))
+    attempt_id = quizzes.start_attempt_committed(current_user.id, assignment_id)
+    return redirect(url_for("quizzes.take_quiz", attempt_id=attempt_id))
 
 
 @bp.route("/attempts/<int:attempt_id>")

@@ -327,7 +327,12 @@ def _my_learner(learner_id: int) -> User:
 def move_learner(learner_id: int):
     learner = _my_learner(learner_id)
     cohort = _my_cohort(request.form.get("cohort", type=int) or 0)
-    cohorts.move_learner(current_user.school_id, learner.id, cohort)
+    try:
+        cohorts.move_learner(current_user.school_id, learner.id, cohort)
+    except cohorts.CohortError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("school.list_learners"))
     db.session.commit()
     flash(f"{learner.name} moved to {cohort.name}. Their study history moves with them.", "success")
     return redirect(url_for("school.list_learners"))
@@ -337,10 +342,10 @@ def move_learner(learner_id: int):
 @admin_only
 def deactivate_learner(learner_id: int):
     learner = _my_learner(learner_id)
-    cohorts.set_learner_active(learner, False)
+    cohorts.set_learner_active(current_user.school_id, learner, False)
     db.session.commit()
-    flash(f"{learner.name} is deactivated: they cannot log in and leave the cohort tables. "
-          "Their history is kept; reactivate them at any time.", "success")
+    flash(f"{learner.name} is deactivated in your school: they leave your cohorts, their tables and quizzes, and "
+          "are signed out. Their history is kept; reactivate them at any time.", "success")
     return redirect(url_for("school.list_learners"))
 
 
@@ -348,7 +353,7 @@ def deactivate_learner(learner_id: int):
 @admin_only
 def reactivate_learner(learner_id: int):
     learner = _my_learner(learner_id)
-    cohorts.set_learner_active(learner, True)
+    cohorts.set_learner_active(current_user.school_id, learner, True)
     db.session.commit()
     flash(f"{learner.name} is active again.", "success")
     return redirect(url_for("school.list_learners"))
@@ -393,5 +398,9 @@ def reset_link(user_id: int):
     target = db.session.get(User, user_id)
     if target is None or not schools.may_reset(current_user, target):
         abort(404)
+    refusal = schools.reset_refusal(current_user, target)
+    if refusal:
+        return render_template("errors/error.html", code=403, title="Not your school's account to reset",
+                               message=refusal), 403
     return render_template("school/reset_link.html", target=target, link=_set_password_link(target.id),
                            hours=current_app.config["RESET_LINK_HOURS"])

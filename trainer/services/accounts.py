@@ -103,7 +103,16 @@ def change_password(user_id: int, current: str, new: str) -> None:
     if problem:
         raise AccountError(problem)
     user.password_hash = generate_password_hash(new)
+    user.end_sessions()
     db.session.flush()
+
+
+def end_sessions(user_id: int) -> None:
+    """End every session of the account, on every worker and host (logout). Flushes."""
+    user = db.session.get(User, user_id)
+    if user is not None:
+        user.end_sessions()
+        db.session.flush()
 
 
 # --- one-time reset links -------------------------------------------------
@@ -144,6 +153,7 @@ def reset_password(token: str, new: str, secret_key: str, max_age_seconds: int) 
     if problem:
         raise AccountError(problem)
     user.password_hash = generate_password_hash(new)
+    user.end_sessions()
     db.session.flush()
     return user
 
@@ -185,17 +195,27 @@ class JoinResult:
 
 def join_cohort(learner_id: int, code: str) -> JoinResult:
     """Enrol a learner with a cohort's join code (case and spaces ignored)."""
+    learner = db.session.get(User, learner_id)
+    if learner is None or learner.role != "learner":
+        # A code would otherwise make staff of one school a member of another, and open their account to it.
+        raise AccountError("Join codes are for student accounts. Staff are added to a school by its school admin; "
+                           "to study as a student, sign up with a separate student account.")
     cleaned = "".join(code.split()).upper()
     cohort = db.session.scalar(select(Cohort).where(func.upper(Cohort.join_code) == cleaned)) if cleaned else None
     if cohort is None:
         raise AccountError("No cohort has that join code. Check it with your instructor; codes look like K7PM3QXA.")
+    deactivated = db.session.scalar(select(Enrolment.id).join(Cohort, Cohort.id == Enrolment.cohort_id).where(
+        Enrolment.learner_id == learner_id, Cohort.school_id == cohort.school_id,
+        Enrolment.deactivated.is_(True)).limit(1))
+    if deactivated is not None:
+        raise AccountError("This school has deactivated your account there, so its join codes do not work for you. "
+                           "Ask the school admin to reactivate you.")
     existing = db.session.scalar(select(Enrolment).where(
         Enrolment.cohort_id == cohort.id, Enrolment.learner_id == learner_id))
     if existing:
         existing.active = True
         db.session.flush()
         return JoinResult(cohort, True)
-    learner = db.session.get(User, learner_id)
     db.session.add(Enrolment(cohort_id=cohort.id, learner_id=learner_id))
     if learner is not None:
         learner.desired_retention = cohort.desired_retention

@@ -258,21 +258,24 @@ class LearnerRow:
     user: User
     #: the learner's current cohort in this school (None when every enrolment here was ended)
     cohort: Cohort | None
+    #: deactivated by this school (or their account is locked)
+    deactivated: bool = False
 
 
 def school_roster(school_id: int, cohort_id: int | None = None) -> list[LearnerRow]:
     """Learners with an enrolment in the school, active accounts first; filtered to one cohort if given."""
     rows = db.session.execute(
-        select(User, Cohort, Enrolment.active).join(Enrolment, Enrolment.learner_id == User.id)
+        select(User, Cohort, Enrolment.active, Enrolment.deactivated).join(Enrolment, Enrolment.learner_id == User.id)
         .join(Cohort, Cohort.id == Enrolment.cohort_id)
         .where(Cohort.school_id == school_id, User.role == "learner")
         .order_by(User.active.desc(), User.name, User.id, Enrolment.active.desc(), Cohort.name)).all()
     seen: dict[int, LearnerRow] = {}
-    for user, cohort, active in rows:
-        row = seen.setdefault(user.id, LearnerRow(user, None))
+    for user, cohort, active, deactivated in rows:
+        row = seen.setdefault(user.id, LearnerRow(user, None, not user.active))
+        row.deactivated = row.deactivated or deactivated
         if active and row.cohort is None:
             row.cohort = cohort
-    result = list(seen.values())
+    result = sorted(seen.values(), key=lambda r: r.deactivated)  # stable: names stay in order
     if cohort_id is not None:
         result = [r for r in result if r.cohort is not None and r.cohort.id == cohort_id]
     return result
@@ -294,15 +297,52 @@ def move_learner(school_id: int, learner_id: int, to: Cohort) -> None:
     the old enrolment rows are kept inactive, and study records belong to the learner, not the cohort."""
     if to.school_id != school_id:
         raise CohortError("That cohort belongs to another school.")
+    if deactivated_in_school(school_id, learner_id):
+        raise CohortError("This learner is deactivated in your school: reactivate them first, then move them.")
     for enrolment in db.session.scalars(select(Enrolment).join(Cohort, Cohort.id == Enrolment.cohort_id).where(
             Cohort.school_id == school_id, Enrolment.learner_id == learner_id, Enrolment.cohort_id != to.id)):
         enrolment.active = False
     enrol(learner_id, to)
 
 
-def set_learner_active(learner: User, active: bool) -> None:
-    """Deactivate (cannot log in, leaves the cohort tables) or reactivate; no study record is touched."""
-    learner.active = active
+def _school_enrolments(school_id: int, learner_id: int):
+    return select(Enrolment).join(Cohort, Cohort.id == Enrolment.cohort_id).where(
+        Cohort.school_id == school_id, Enrolment.learner_id == learner_id)
+
+
+def deactivated_in_school(school_id: int, learner_id: int) -> bool:
+    """Has the school deactivated the learner (their enrolments there ended, or their whole account)?"""
+    user = db.session.get(User, learner_id)
+    if user is not None and not user.active:
+        return True
+    return db.session.scalar(_school_enrolments(school_id, learner_id).where(
+        Enrolment.deactivated.is_(True)).limit(1)) is not None
+
+
+def set_learner_active(school_id: int, learner: User, active: bool) -> None:
+    """Deactivate the learner in one school, or reactivate them there. No study record is touched. Flushes.
+
+    Deactivation ends the learner's enrolments in this school's cohorts (they lose its cohorts and quizzes)
+    and every session of the account. Their account itself is locked only when no other school has them:
+    a school never locks a learner out of another school. Reactivation restores exactly those enrolments.
+    """
+    enrolments = list(db.session.scalars(_school_enrolments(school_id, learner.id)))
+    if active:
+        for enrolment in enrolments:
+            if enrolment.deactivated:
+                enrolment.active, enrolment.deactivated = True, False
+        learner.active = True
+    else:
+        for enrolment in enrolments:
+            if enrolment.active:
+                enrolment.active, enrolment.deactivated = False, True
+        still_elsewhere = db.session.scalar(
+            select(Enrolment.id).join(Cohort, Cohort.id == Enrolment.cohort_id).where(
+                Enrolment.learner_id == learner.id, Cohort.school_id != school_id,
+                Enrolment.deactivated.is_(False)).limit(1)) is not None
+        if not still_elsewhere and learner.school_id is None:
+            learner.active = False
+        learner.end_sessions()
     db.session.flush()
 
 

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from ..content.generate import UNCHECKED_TAG
 from ..content.source import EXAM_AREAS, EXAM_WEIGHTS
@@ -613,6 +614,10 @@ def start_attempt(learner_id: int, assignment_id: int, now: datetime | None = No
     now = now or utcnow()
     rng = rng or random.Random()
     assignment = learner_assignment(learner_id, assignment_id)
+    # Read before the status: an attempt a concurrent start commits in between then shows in the status
+    # (and is resumed) instead of only raising this number past the limit.
+    highest = db.session.scalar(select(func.max(Attempt.number)).where(
+        Attempt.assignment_id == assignment.id, Attempt.learner_id == learner_id)) or 0
     state = learner_status(learner_id, assignment, now)
     if state.open_attempt is not None:
         return state.open_attempt
@@ -626,7 +631,13 @@ def start_attempt(learner_id: int, assignment_id: int, now: datetime | None = No
     quiz = assignment.quiz
     picked = _draw(quiz, rng)
     deadline = deadline_for(assignment, learner_id, now)
-    attempt = Attempt(learner_id=learner_id, kind="quiz", assignment_id=assignment.id, started_at=now,
+    # Numbers are unique per learner and assignment (a database index): of two concurrent starts that both
+    # passed the checks above, one fails to insert instead of exceeding the attempts allowed.
+    number = max(highest, state.attempts_used) + 1
+    if quiz.attempts_allowed and number > quiz.attempts_allowed:
+        raise QuizError(f"You have used all {quiz.attempts_allowed} attempt"
+                        f"{'s' if quiz.attempts_allowed != 1 else ''} at this quiz.", 409)
+    attempt = Attempt(learner_id=learner_id, kind="quiz", assignment_id=assignment.id, started_at=now, number=number,
                       deadline_at=deadline, scope={"quiz": quiz.id, "mode": quiz.mode, "minutes": quiz.time_limit_minutes,
                                                    "extra_percent": extra_percent(assignment.id, learner_id)})
     db.session.add(attempt)
@@ -643,6 +654,24 @@ def start_attempt(learner_id: int, assignment_id: int, now: datetime | None = No
                                    option_order=order))
     db.session.flush()
     return attempt
+
+
+def start_attempt_committed(learner_id: int, assignment_id: int, now: datetime | None = None) -> int:
+    """Start (or resume) the learner's attempt and commit it; returns the attempt's id.
+
+    A concurrent start of the same learner's attempt makes the insert fail on the unique attempt number;
+    the loser rolls back and, starting again, finds the winner's attempt and resumes it (or is told that no
+    attempt is left). Commits, like ``study.commit_answer``: the unique index is only checked there.
+    """
+    for _ in range(3):
+        try:
+            attempt = start_attempt(learner_id, assignment_id, now)
+            attempt_id = attempt.id
+            db.session.commit()
+            return attempt_id
+        except IntegrityError:
+            db.session.rollback()
+    raise QuizError("Several starts of this quiz arrived at once. Open the quiz again to continue.", 409)
 
 
 def own_attempt(learner_id: int, attempt_id: int) -> Attempt:

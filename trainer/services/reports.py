@@ -2,11 +2,16 @@
 
 Who sees a report (``staff_filter``):
 
-* the instructors and school admins of the school that owns the question (``Question.school_id``);
-* for the shipped bank (no owning school): site admins, and the instructors and school admins of any
-  school with a cohort the reporting learner is actively enrolled in (they teach that learner).
+* a school admin: every report on their school's questions (``Question.school_id``), and on shipped-bank
+  questions from learners actively enrolled in one of their school's cohorts;
+* an instructor: reports from learners actively enrolled in a cohort they teach (on their school's questions
+  or the shipped bank), and reports on their school's questions from other learners without the learner's
+  name (``reporter_named``), since they author those questions;
+* a site admin: reports on the shipped bank.
 
-A learner sees only their own reports. Every function here flushes and never commits.
+A learner sees only their own reports, and on them the key, explanation, verdict and reply only once the
+answer's quiz or exam lets them see answers (``answers_visible``). Every function here flushes and never
+commits.
 """
 from __future__ import annotations
 
@@ -16,7 +21,8 @@ from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from ..models import Attempt, Cohort, Enrolment, ProblemReport, Question, QuestionVersion, ReviewLog, User, utcnow
+from . import quizzes
+from ..models import Attempt, Cohort, CohortInstructor, Enrolment, ProblemReport, Question, QuestionVersion, ReviewLog, User, utcnow
 
 #: kind -> label, in the order the form offers them
 KINDS: dict[str, str] = {
@@ -118,16 +124,54 @@ def learner_report(learner_id: int, report_id: int) -> ProblemReport | None:
 
 # --- staff ----------------------------------------------------------------------
 
+def _taught(staff: User):
+    """Learners actively enrolled in the cohorts ``staff`` answers for: all of the school's for a school
+    admin, the cohorts an instructor teaches for an instructor."""
+    query = (select(Enrolment.learner_id).join(Cohort, Cohort.id == Enrolment.cohort_id)
+             .where(Cohort.school_id == staff.school_id, Enrolment.active.is_(True)))
+    if staff.role == "instructor":
+        query = query.join(CohortInstructor, CohortInstructor.cohort_id == Cohort.id).where(
+            CohortInstructor.instructor_id == staff.id)
+    return query
+
+
 def staff_filter(staff: User):
     """A WHERE clause selecting the reports ``staff`` may see (nothing for other roles)."""
     if staff.role == "site_admin":
         return ProblemReport.school_id.is_(None)
     if staff.role in ("instructor", "school_admin") and staff.school_id is not None:
-        taught = (select(Enrolment.learner_id).join(Cohort, Cohort.id == Enrolment.cohort_id)
-                  .where(Cohort.school_id == staff.school_id, Enrolment.active.is_(True)))
         return or_(ProblemReport.school_id == staff.school_id,
-                   and_(ProblemReport.school_id.is_(None), ProblemReport.learner_id.in_(taught)))
+                   and_(ProblemReport.school_id.is_(None), ProblemReport.learner_id.in_(_taught(staff))))
     return false()
+
+
+def named_reporters(staff: User, reports: list[ProblemReport]) -> set[int]:
+    """Ids of the reports (among ``reports``, all visible to ``staff``) whose learner ``staff`` may see named:
+    every one for school and site admins; for an instructor, those from learners of cohorts they teach."""
+    if staff.role != "instructor":
+        return {r.id for r in reports}
+    learners = {r.learner_id for r in reports}
+    if not learners:
+        return set()
+    mine = set(db.session.scalars(_taught(staff).where(Enrolment.learner_id.in_(learners))))
+    return {r.id for r in reports if r.learner_id in mine}
+
+
+def answers_visible(report: ProblemReport, now: datetime | None = None) -> bool:
+    """May the reporting learner see the key, the explanation, their verdict and the reply now?
+
+    Answers from a quiz follow the quiz's feedback setting (after submission, or only once it closes); from a
+    mock exam, once the exam is submitted. Practice and review answers showed the key at once.
+    """
+    log = report.review_log
+    if log is None or log.attempt_id is None or log.kind not in ("exam", "quiz"):
+        return True
+    attempt = db.session.get(Attempt, log.attempt_id)
+    if attempt is None:
+        return True
+    if attempt.kind == "quiz" and attempt.assignment_id is not None:
+        return quizzes.answers_visible(attempt, now)
+    return attempt.submitted_at is not None
 
 
 def _with_details(query):

@@ -32,7 +32,8 @@ def school_learners(school_id: int) -> list[tuple[User, Cohort]]:
 
 
 def may_reset(actor: User, target: User) -> bool:
-    """Site admins may reset anyone; school admins their school's staff and enrolled learners."""
+    """May ``actor`` see ``target`` on a reset-link page at all (else 404)? Site admins anyone; school admins
+    their school's staff and the learners enrolled (now or before) in their school's cohorts."""
     if actor.role == "site_admin":
         return True
     if actor.role != "school_admin" or actor.school_id is None or target.role == "site_admin":
@@ -41,3 +42,24 @@ def may_reset(actor: User, target: User) -> bool:
         return True
     return db.session.scalar(select(func.count(Enrolment.id)).join(Cohort, Cohort.id == Enrolment.cohort_id).where(
         Enrolment.learner_id == target.id, Cohort.school_id == actor.school_id)) > 0
+
+
+def reset_refusal(actor: User, target: User) -> str | None:
+    """Why ``actor`` may not issue a set-password link for ``target`` (whom ``may_reset`` lets them see), or None.
+
+    A school admin resets only accounts that belong to their school alone: whoever sets the password owns
+    the account, and with it whatever another school shows it.
+    """
+    if actor.role == "site_admin":
+        return None
+    if target.role not in ("learner", "instructor", "school_admin"):
+        return "Only the site admin can reset this account's password."
+    if target.role != "learner" and target.school_id != actor.school_id:
+        return "This account is staff of another school; only that school or the site admin can reset it."
+    others = db.session.scalar(select(func.count(Enrolment.id)).join(Cohort, Cohort.id == Enrolment.cohort_id).where(
+        Enrolment.learner_id == target.id, Cohort.school_id != actor.school_id))
+    if others or (target.role == "learner" and target.school_id not in (None, actor.school_id)):
+        return (f"{target.name} also belongs to another school, so your school cannot reset their password. "
+                "They must reset it themselves: signed in, under Account → Password; if they have forgotten it, "
+                "through the site admin.")
+    return None

@@ -1,7 +1,7 @@
 """FSRS optimizer runs (srs_fit), each learner's scheduling parameters, and memory resets after key changes
 
 Revision ID: lead01a1b2c3
-Revises: 06a3735811e1
+Revises: seca01a7c3d2
 Create Date: 2026-12-06 01:40:00
 
 """
@@ -11,7 +11,7 @@ import trainer.models
 
 
 revision = 'lead01a1b2c3'
-down_revision = '06a3735811e1'
+down_revision = 'seca01a7c3d2'
 branch_labels = None
 depends_on = None
 
