@@ -9,6 +9,7 @@ from datetime import date
 
 from sqlalchemy import (JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer,
                         String, Text, UniqueConstraint, TypeDecorator)
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
@@ -350,6 +351,8 @@ class AttemptItem(db.Model):
     response: Mapped[Any | None] = mapped_column(JSON(none_as_null=True))
     score: Mapped[float | None] = mapped_column(Float)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: the learner marked this item to look at again before submitting (mock exams)
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
     attempt: Mapped[Attempt] = relationship(back_populates="items")
     question: Mapped[Question] = relationship()

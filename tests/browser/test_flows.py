@@ -129,7 +129,7 @@ def test_short_exam_survives_a_reload(live_server, page, learner):
             expect(page.get_by_text(f"Question {number} of 7")).to_be_visible()
         page.keyboard.press("1")
         expect(page.locator("input[type=radio]:checked")).to_have_count(1)
-        page.get_by_role("button", name="Save and continue").click()
+        page.get_by_role("button", name="Save and next").click()
     page.get_by_role("button", name="Submit exam").click()
     expect(page.locator("#exam-score")).to_have_text("100%")
     expect(page.get_by_text("Review every question")).to_be_visible()

@@ -33,13 +33,16 @@ class Diagram:
     svg: str                      # the file's markup, checked free of scripts and handlers
     regions: dict[str, str]       # region name -> human label
 
-    def render(self, highlight: set[str] = frozenset(), interactive: bool = False, label: str = "") -> str:
-        """Inline SVG markup with highlighted regions (and focusable regions for hotspot questions)."""
+    def render(self, highlight: set[str] = frozenset(), interactive: bool = False, label: str = "",
+               picked: str = "") -> str:
+        """Inline SVG markup with highlighted regions (and focusable regions for hotspot questions);
+        ``picked`` is the region a learner chose, marked apart from the highlighted right ones."""
         def mark(match: re.Match) -> str:
             name = match.group(2)
             if name not in self.regions:
                 return match.group(0)
-            extra = ' class="region hl"' if name in highlight else ' class="region"'
+            classes = "region" + (" hl" if name in highlight else "") + (" picked" if name == picked else "")
+            extra = f' class="{classes}"'
             if interactive:
                 extra += (f' tabindex="0" role="button" data-region="{name}"'
                           f' aria-label="{htmlmod.escape(self.regions[name])}"')

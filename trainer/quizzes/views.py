@@ -20,7 +20,8 @@ from ..models import Quiz, QuizAssignment, User, utcnow
 from ..services import cohorts as cohort_service
 from ..services import quizzes, reports, study
 from ..services.study import StudyError
-from ..study.forms import parse_response
+from ..study.forms import AnswerMissing, parse_response
+from ..study.present import ask_again
 from ..web import roles_required
 from . import present as show
 from .forms import AccommodationForm, AssignForm, PickForm, QuizForm, WindowForm, quiz_form
@@ -320,11 +321,17 @@ def take_quiz(attempt_id: int):
     if item is None:
         return render_template("quizzes/confirm.html", attempt=attempt, quiz=quiz)
     token = study.issue_token(_secret(), current_user.id, item.question_id, attempt.id, item.position)
+    return _question_page(attempt, item, quiz, token)
+
+
+def _question_page(attempt, item, quiz, token: str, missing: AnswerMissing | None = None):
+    """The quiz question; with ``missing``, the same question again with why its answer was refused."""
+    q = show.present_item(item, token)
     remaining = max(0, int((attempt.deadline_at - utcnow()).total_seconds()))
-    return render_template("quizzes/question.html", q=show.present_item(item, token), token=token, quiz=quiz,
-                           attempt=attempt, position=item.position, total=len(attempt.items), remaining=remaining,
-                           timed=quiz.time_limit_minutes is not None or remaining < 3 * 3600,
-                           closes=show.local(attempt.deadline_at, current_user.timezone))
+    return render_template("quizzes/question.html", q=ask_again(q, missing) if missing else q, token=token,
+                           quiz=quiz, attempt=attempt, position=item.position, total=len(attempt.items),
+                           remaining=remaining, timed=quiz.time_limit_minutes is not None or remaining < 3 * 3600,
+                           closes=show.local(attempt.deadline_at, current_user.timezone)), 422 if missing else 200
 
 
 @bp.route("/attempts/<int:attempt_id>/answer", methods=["POST"])
@@ -342,6 +349,10 @@ def answer_quiz(attempt_id: int):
         abort(400, "That question is not part of this quiz.")
     try:
         response = parse_response(item.version.data, request.form)
+    except AnswerMissing as missing:
+        study.read_token(_secret(), request.form.get("token", ""), current_user.id)
+        quiz = db.session.get(QuizAssignment, attempt.assignment_id).quiz
+        return _question_page(attempt, item, quiz, request.form.get("token", ""), missing)
     except ResponseError as exc:
         raise StudyError(str(exc)) from None
     raw = request.form.get("elapsed_ms", "")
