@@ -69,6 +69,14 @@ class Muscle:
     referral: str
     referral_regions: list[tuple[str, str]]
 
+    @property
+    def innervation(self) -> str:
+        """The nerve with its spinal roots, as read: a cranial nerve's "None; ..." roots are not shown raw."""
+        roots = self.roots.strip()
+        if roots.lower().startswith("none"):
+            return f"{self.nerve} (a cranial nerve: no spinal roots)"
+        return f"{self.nerve} ({roots})" if roots else self.nerve
+
 
 @dataclass
 class GlossaryTerm:
@@ -395,7 +403,7 @@ def muscle_table(muscles: list[Muscle], region: str) -> str:
     esc = htmlmod.escape
     rows = "".join(
         f"<tr><th scope=\"row\">{esc(m.name)}</th><td>{esc(m.origin)}</td><td>{esc(m.insertion)}</td>"
-        f"<td>{esc('; '.join(m.actions))}</td><td>{esc(m.nerve)} ({esc(m.roots)})</td></tr>" for m in muscles)
+        f"<td>{esc('; '.join(m.actions))}</td><td>{esc(m.innervation)}</td></tr>" for m in muscles)
     return (f'<div class="table-wrap"><table class="muscle-table"><caption>Muscle reference: '
             f"{esc(MUSCLE_REGIONS[region].lower())}</caption><thead><tr><th scope=\"col\">Muscle</th>"
             f'<th scope="col">Origin</th><th scope="col">Insertion</th><th scope="col">Action</th>'

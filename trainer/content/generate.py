@@ -77,7 +77,7 @@ def generate_questions(course: Course) -> list[dict]:
                 out.append(_single(
                     f"gen-nerve-{muscle.id}", f"Which nerve supplies the **{muscle.name}**?", muscle.nerve,
                     distractors,
-                    f"The {muscle.name} is supplied by the {muscle.nerve} ({muscle.roots}). The other options "
+                    f"The {muscle.name} is supplied by the {muscle.innervation}. The other options "
                     f"supply neighbouring muscles of the same region, which is why they are easy to confuse.",
                     table_ref, "AP", 2, ["innervation", muscle.region], "anatomy"))
             own = {a.lower() for a in muscle.actions}
