@@ -44,7 +44,7 @@ def home():
         cohorts=accounts.learner_cohorts(current_user.id),
         quizzes=assigned,
         exam=running,
-        exam_minutes_left=max(1, int((running.deadline_at - utcnow()).total_seconds() // 60)) if running else None,
+        exam_minutes_left=max(1, -int(-(running.deadline_at - utcnow()).total_seconds() // 60)) if running else None,
         exam_answered=sum(1 for i in running.items if i.answered_at) if running else 0,
     )
 

@@ -259,9 +259,14 @@ def exam(attempt_id: int):
 @roles_required("learner")
 def answer_exam(attempt_id: int):
     attempt = study.own_attempt(current_user.id, attempt_id, "exam")
+    was_open = attempt.submitted_at is None
     if exams.expire_if_due(attempt):
         db.session.commit()
-        flash("Time is up: that answer arrived after the deadline and was not counted. Your exam is submitted.", "warning")
+        if was_open:
+            flash("Time is up: that answer arrived after the deadline and was not counted. Your exam is submitted.",
+                  "warning")
+        else:
+            flash("This exam is already submitted: its answers can no longer change.", "info")
         return redirect(url_for("study.exam_result", attempt_id=attempt.id))
     position = request.form.get("position", type=int)
     item = next((i for i in attempt.items if i.position == position), None)
