@@ -21,12 +21,11 @@ def one_item_practice(app, learner_id: int, slug: str) -> str:
     """A practice set holding just the question ``slug``; returns its URL."""
     with app.app_context():
         question = db.session.scalar(select(Question).where(Question.slug == slug))
-        attempt = Attempt(learner_id=learner_id, kind="practice", started_at=utcnow(), scope={"lesson": "basics-nociception"})
+        attempt = Attempt(learner_id=learner_id, kind="practice", started_at=utcnow(), scope={"lesson": "basics-nociception"},
+                          items=[AttemptItem(position=0, question_id=question.id, exam_area=question.exam_area,
+                                             question_version_id=question.current_version_id)])
         db.session.add(attempt)
-        db.session.flush()
-        db.session.add(AttemptItem(attempt_id=attempt.id, position=0, question_id=question.id,
-                                   question_version_id=question.current_version_id, exam_area=question.exam_area))
-        db.session.commit()
+        db.session.commit()   # one write: a browser test's live server shares this in-memory database
         return f"/study/practice/{attempt.id}"
 
 
