@@ -100,7 +100,7 @@ def test_blank_answers_in_review_and_exam_ask_again(app, logged_in, learner):
 
 
 def test_a_blank_quiz_answer_asks_again_and_the_result_marks_your_wrong_pick(app, world):
-    _, _, assignment_id = build_and_assign(app, world, mode="fixed")
+    staff, _, assignment_id = build_and_assign(app, world, mode="fixed")
     learner = as_user(app, world.emails["learner_x"])
     attempt_url = learner.post(f"/quizzes/take/{assignment_id}/start").headers["Location"]
     attempt_id = int(attempt_url.rsplit("/", 1)[1])
@@ -118,6 +118,8 @@ def test_a_blank_quiz_answer_asks_again_and_the_result_marks_your_wrong_pick(app
                       "choice": wrong[-1]})
     result = text(learner.get(learner.post(f"/quizzes/attempts/{attempt_id}/submit").headers["Location"]))
     assert result.count("✗</span> Your answer") == 2 and result.count("✓</span> Correct answer") == 2
+    staff_view = text(staff.get(f"/quizzes/assignments/{assignment_id}/attempts/{attempt_id}"))
+    assert staff_view.count("✗</span> Learner&#39;s answer") == 2 and "Your answer" not in staff_view
 
 
 WRONG = [

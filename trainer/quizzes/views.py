@@ -63,12 +63,16 @@ def _assignment(assignment_id: int) -> QuizAssignment:
     return assignment
 
 
-def _review(attempt) -> list[tuple]:
-    """(item, presented question graded against the stored answer) for every item of an attempt, in order."""
+def _review(attempt, mine: str | None = None) -> list[tuple]:
+    """(item, presented question graded against the stored answer) for every item of an attempt, in order;
+    ``mine`` labels the stored answer when staff read it ("Your answer" by default)."""
     review = []
     for item in attempt.items:
         graded = grade(item.version.data, item.response) if item.response is not None else None
-        review.append((item, show.present_item(item, str(item.id), graded, item.response)))
+        view = show.present_item(item, str(item.id), graded, item.response)
+        for shown in [view, *view.get("parts", [])]:
+            shown["mine"] = mine
+        review.append((item, view))
     return review
 
 
@@ -236,7 +240,7 @@ def review_attempt(assignment_id: int, attempt_id: int):
     quizzes.expire_if_due(attempt)
     db.session.commit()
     mine = [a.id for a in quizzes.assignment_attempts(assignment.id, learner_id=attempt.learner_id)]
-    review = _review(attempt)
+    review = _review(attempt, mine="Learner's answer")
     answered = sum(1 for item in attempt.items if item.response is not None)
     return render_template("quizzes/staff_attempt.html", a=assignment, attempt=attempt, review=review,
                            number=mine.index(attempt.id) + 1, of=len(mine), answered=answered,
