@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import JSON, Boolean, Date, DateTime, Float, Integer, MetaData, Table, select, text
+from sqlalchemy import JSON, Boolean, Date, DateTime, Float, Integer, MetaData, Table, text
 
 from tests.conftest import COURSE, _database_config
 from trainer import create_app
