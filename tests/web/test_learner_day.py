@@ -96,6 +96,9 @@ def test_blank_answers_in_review_and_exam_ask_again(app, logged_in, learner):
     page = text(logged_in.get(url))
     again = logged_in.post(url + "/answer", {"token": token_of(page), "position": "0"})
     assert again.status_code == 422 and "Choose an answer first" in text(again) and "Question 1 of 5" in text(again)
+    # a blank form whose token is for another question is refused, not asked again
+    elsewhere = logged_in.post(url + "/answer", {"token": token_of(page), "position": "1"})
+    assert elsewhere.status_code == 400 and "for another question" in text(elsewhere)
     assert answers(app, learner[0]) == 0
 
 

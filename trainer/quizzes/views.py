@@ -354,7 +354,7 @@ def answer_quiz(attempt_id: int):
     try:
         response = parse_response(item.version.data, request.form)
     except AnswerMissing as missing:
-        study.read_token(_secret(), request.form.get("token", ""), current_user.id)
+        study.check_token(_secret(), request.form.get("token", ""), current_user.id, attempt.id, position)
         quiz = db.session.get(QuizAssignment, attempt.assignment_id).quiz
         return _question_page(attempt, item, quiz, request.form.get("token", ""), missing)
     except ResponseError as exc:

@@ -99,7 +99,7 @@ def answer_practice(attempt_id: int):
     try:
         response = _response(target.data)
     except AnswerMissing as missing:
-        study.read_token(_secret(), token, current_user.id)
+        study.check_token(_secret(), token, current_user.id, attempt.id, position)
         return _practice_page(attempt, item, token, missing)
     outcome = study.answer_item(current_user.id, attempt, position, token,
                                 response, secret=_secret(), duration_ms=_duration(), target=target)
@@ -278,7 +278,7 @@ def answer_exam(attempt_id: int):
     try:
         response = _response(target.data)
     except AnswerMissing as missing:
-        study.read_token(_secret(), token, current_user.id)
+        study.check_token(_secret(), token, current_user.id, attempt.id, position)
         if flag is None:
             return _exam_page(attempt, item, token, missing)
         response = None
