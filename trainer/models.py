@@ -375,6 +375,8 @@ class AttemptItem(db.Model):
     response: Mapped[Any | None] = mapped_column(JSON(none_as_null=True))
     score: Mapped[float | None] = mapped_column(Float)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: the learner marked this item to look at again before submitting (mock exams)
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     attempt: Mapped[Attempt] = relationship(back_populates="items")
     question: Mapped[Question] = relationship()

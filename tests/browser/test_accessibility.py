@@ -105,3 +105,41 @@ def test_staff_pages_of_the_demo_school(demo, live_server, csp_free_page, axe_so
         page.goto(live_server + url)
         found["director " + url] = audit(page, axe_source)
     assert {url: v for url, v in found.items() if v} == {}
+
+
+def test_learner_day_pages(app, live_server, csp_free_page, axe_source, learner):
+    """A refused blank answer, the reorderable list, marked feedback, and the exam's flag, review, end and
+    result pages, as well as the home page with an exam in progress."""
+    from tests.web.test_learner_day import one_item_practice
+    page = csp_free_page
+    found = {}
+    login(page, live_server, learner[1])
+    page.wait_for_load_state("networkidle")
+    page.goto(live_server + one_item_practice(app, learner[0], "b-order"))
+    found["ordering list"] = audit(page, axe_source)
+    page.goto(live_server + one_item_practice(app, learner[0], "b-case"))
+    page.get_by_role("button", name="Check answer").click()
+    found["blank answer asked again"] = audit(page, axe_source)
+    page.locator("input[name=p0-choice][value=false]").check()
+    page.locator("input[name=p1-choice][value=b]").check()
+    page.get_by_role("button", name="Check answer").click()
+    found["case feedback with your answers"] = audit(page, axe_source)
+    page.goto(live_server + one_item_practice(app, learner[0], "b-hotspot"))
+    page.locator('[data-region="calf"]').click()
+    page.get_by_role("button", name="Check answer").click()
+    found["hotspot feedback"] = audit(page, axe_source)
+    page.goto(live_server + "/study/exams")
+    page.get_by_label("Number of questions").fill("5")
+    page.get_by_role("button", name="Start custom exam").click()
+    page.get_by_role("button", name="Flag for review").click()
+    found["flagged exam question"] = audit(page, axe_source)
+    page.goto(live_server + "/home")
+    found["home with an exam in progress"] = audit(page, axe_source)
+    page.get_by_role("link", name="Resume the exam").click()
+    page.get_by_role("link", name="Review screen").click()
+    found["exam review screen"] = audit(page, axe_source)
+    page.get_by_role("link", name="End exam now").click()
+    found["end exam confirmation"] = audit(page, axe_source)
+    page.get_by_role("button", name="Yes, end the exam").click()
+    found["exam result"] = audit(page, axe_source)
+    assert {name: v for name, v in found.items() if v} == {}

@@ -129,8 +129,11 @@ def test_short_exam_survives_a_reload(live_server, page, learner):
             expect(page.get_by_text(f"Question {number} of 7")).to_be_visible()
         page.keyboard.press("1")
         expect(page.locator("input[type=radio]:checked")).to_have_count(1)
-        page.get_by_role("button", name="Save and continue").click()
-    page.get_by_role("button", name="Submit exam").click()
+        page.get_by_role("button", name="Save and next").click()
+    expect(page.get_by_text("Every question has an answer.")).to_be_visible()      # the review screen
+    page.get_by_role("link", name="Submit exam").click()
+    expect(page.locator("#end-warning")).to_contain_text("All 7 questions are answered.")
+    page.get_by_role("button", name="Yes, end the exam").click()
     expect(page.locator("#exam-score")).to_have_text("100%")
     expect(page.get_by_text("Review every question")).to_be_visible()
     assert page.js_errors == []

@@ -228,6 +228,8 @@ RULES: dict[str, Rule] = {
     "study.exam": Rule(lambda t: f"/study/exams/{t.exam_id}", learners(200, 404)),
     "study.answer_exam": Rule(lambda t: f"/study/exams/{t.exam_id}/answer", learners(AWAY, 404), "POST",
                               lambda t: t.exam_form),
+    "study.exam_review": Rule(lambda t: f"/study/exams/{t.exam_id}/review", learners(200, 404)),
+    "study.end_exam": Rule(lambda t: f"/study/exams/{t.exam_id}/end", learners(200, 404)),
     "study.submit_exam": Rule(lambda t: f"/study/exams/{t.exam_id}/submit", learners(AWAY, 404), "POST"),
     # a running exam's result page sends its owner back to the exam
     "study.exam_result": Rule(lambda t: f"/study/exams/{t.exam_id}/result", learners(AWAY, 404)),

@@ -63,7 +63,7 @@ def fields_for(page):
         data["text"] = "x"
     if 'name="number"' in page:
         data["number"] = "1"
-    region = re.search(r'id="region-select" name="region"><option value="([^"]+)"', page)
+    region = re.search(r'id="region-select" name="region"[^>]*>(?:<option value="">[^<]*</option>)?<option value="([^"]+)"', page)
     if region:
         data["region"] = region.group(1)
     for index in re.findall(r'name="match-(\d+)"', page):

@@ -1,13 +1,13 @@
 """What the bank pages show: form choices, problems placed next to their fields, previews, list rows."""
 from __future__ import annotations
 
-import html as htmlmod
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..content.bank import TYPES, check_question
+from ..content.render import plain_text
 from ..content.store import markdown_html
 from ..content.source import Checker, Problem
 from ..study.present import present
@@ -201,7 +201,7 @@ def answer_summary(data: dict) -> list[str]:
 
 def visible_text(html: str) -> str:
     """The words of sanitised HTML, entities decoded (the template escapes them again)."""
-    return htmlmod.unescape(re.sub(r"<[^>]+>", " ", html))
+    return plain_text(html)
 
 
 def excerpt(text: str, length: int = 140) -> str:

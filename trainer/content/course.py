@@ -33,13 +33,16 @@ class Diagram:
     svg: str                      # the file's markup, checked free of scripts and handlers
     regions: dict[str, str]       # region name -> human label
 
-    def render(self, highlight: set[str] = frozenset(), interactive: bool = False, label: str = "") -> str:
-        """Inline SVG markup with highlighted regions (and focusable regions for hotspot questions)."""
+    def render(self, highlight: set[str] = frozenset(), interactive: bool = False, label: str = "",
+               picked: str = "") -> str:
+        """Inline SVG markup with highlighted regions (and focusable regions for hotspot questions);
+        ``picked`` is the region a learner chose, marked apart from the highlighted right ones."""
         def mark(match: re.Match) -> str:
             name = match.group(2)
             if name not in self.regions:
                 return match.group(0)
-            extra = ' class="region hl"' if name in highlight else ' class="region"'
+            classes = "region" + (" hl" if name in highlight else "") + (" picked" if name == picked else "")
+            extra = f' class="{classes}"'
             if interactive:
                 extra += (f' tabindex="0" role="button" data-region="{name}"'
                           f' aria-label="{htmlmod.escape(self.regions[name])}"')
@@ -65,6 +68,14 @@ class Muscle:
     palpation: str
     referral: str
     referral_regions: list[tuple[str, str]]
+
+    @property
+    def innervation(self) -> str:
+        """The nerve with its spinal roots, as read: a cranial nerve's "None; ..." roots are not shown raw."""
+        roots = self.roots.strip()
+        if roots.lower().startswith("none"):
+            return f"{self.nerve} (a cranial nerve: no spinal roots)"
+        return f"{self.nerve} ({roots})" if roots else self.nerve
 
 
 @dataclass
@@ -392,7 +403,7 @@ def muscle_table(muscles: list[Muscle], region: str) -> str:
     esc = htmlmod.escape
     rows = "".join(
         f"<tr><th scope=\"row\">{esc(m.name)}</th><td>{esc(m.origin)}</td><td>{esc(m.insertion)}</td>"
-        f"<td>{esc('; '.join(m.actions))}</td><td>{esc(m.nerve)} ({esc(m.roots)})</td></tr>" for m in muscles)
+        f"<td>{esc('; '.join(m.actions))}</td><td>{esc(m.innervation)}</td></tr>" for m in muscles)
     return (f'<div class="table-wrap"><table class="muscle-table"><caption>Muscle reference: '
             f"{esc(MUSCLE_REGIONS[region].lower())}</caption><thead><tr><th scope=\"col\">Muscle</th>"
             f'<th scope="col">Origin</th><th scope="col">Insertion</th><th scope="col">Action</th>'

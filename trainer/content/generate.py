@@ -268,10 +268,6 @@ def _single(qid: str, stem: str, key: str, choices: list[Choice], explanation: s
             "explanation": explanation, "options": options}
 
 
-def _roots(muscle: Muscle) -> str:
-    return f" (roots: {muscle.roots})" if muscle.roots and not muscle.roots.lower().startswith("none") else ""
-
-
 def _lower(text: str) -> str:
     """Lower-case the first letter for use inside a sentence ("Femoral nerve" -> "femoral nerve")."""
     return text[:1].lower() + text[1:]
@@ -304,7 +300,7 @@ def generate_questions(course: Course) -> list[dict]:
             if len(choices) == 3:
                 out.append(_single(
                     f"gen-nerve-{muscle.id}", f"Which nerve supplies the **{muscle.name}**?", muscle.nerve, choices,
-                    f"The {_lower(muscle.name)} is supplied by the {_lower(muscle.nerve)}{_roots(muscle)}. "
+                    f"The {_lower(muscle.name)} is supplied by the {_lower(muscle.innervation)}. "
                     + _owners(choices),
                     table_ref, "AP", 2, ["innervation", muscle.region], "anatomy"))
             if muscle.actions:

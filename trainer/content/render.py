@@ -1,6 +1,7 @@
 """Markdown to safe HTML: Python-Markdown's standard extensions, then nh3."""
 from __future__ import annotations
 
+import html as htmlmod
 import re
 import threading
 from dataclasses import dataclass, field
@@ -121,8 +122,14 @@ def is_blank_once_sanitised(text: str) -> bool:
     return not plain_text(sanitise(text)) and "<img" not in sanitise(text)
 
 
+#: Tags that start a new line of text: they separate words; inline tags (strong, em, a...) do not, so
+#: ``<strong>Vastus medialis</strong>?`` reads "Vastus medialis?" and not "Vastus medialis ?".
+BLOCK_TAG_RE = re.compile(r"</?(?:p|div|li|ul|ol|h[1-6]|br|hr|tr|td|th|table|thead|tbody|blockquote|section|"
+                          r"figure|figcaption|dt|dd|dl|pre|details|summary|img|svg)\b[^>]*>", re.I)
+
+
 def plain_text(html: str) -> str:
-    """Visible text of rendered HTML (for search and word counts)."""
-    text = re.sub(r"<[^>]+>", " ", html)
-    text = re.sub(r"&[a-z]+;|&#\d+;", " ", text)
+    """Visible text of rendered HTML (for search, word counts and plain-text excerpts), entities decoded."""
+    text = BLOCK_TAG_RE.sub(" ", html)
+    text = htmlmod.unescape(re.sub(r"<[^>]+>", "", text))
     return re.sub(r"\s+", " ", text).strip()

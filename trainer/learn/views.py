@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from ..content.search import SearchIndex
 from ..content.store import content
 from ..extensions import db
+from ..models import utcnow
 from ..services import accounts, cohort_results, progress
 from ..web import roles_required
 
@@ -28,8 +29,9 @@ def _search_index() -> SearchIndex:
 @roles_required("learner")
 def home():
     from ..quizzes.present import status_row
-    from ..services import quizzes, study
+    from ..services import exams, quizzes, study
     course = content().course
+    running = exams.in_progress(current_user.id)
     target = progress.continue_target(course, current_user.id)
     assigned = [status_row(row, current_user.timezone) for row in quizzes.learner_assignments(current_user.id)]
     db.session.commit()  # quiz attempts whose time ran out are now submitted
@@ -41,6 +43,9 @@ def home():
         today=study.today_counts(current_user.id),
         cohorts=accounts.learner_cohorts(current_user.id),
         quizzes=assigned,
+        exam=running,
+        exam_minutes_left=max(1, -int(-(running.deadline_at - utcnow()).total_seconds() // 60)) if running else None,
+        exam_answered=sum(1 for i in running.items if i.answered_at) if running else 0,
     )
 
 

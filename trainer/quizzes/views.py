@@ -20,7 +20,8 @@ from ..models import Quiz, QuizAssignment, User, utcnow
 from ..services import cohorts as cohort_service
 from ..services import quizzes, reports, study
 from ..services.study import StudyError
-from ..study.forms import parse_response
+from ..study.forms import AnswerMissing, parse_response
+from ..study.present import ask_again
 from ..web import roles_required
 from . import present as show
 from .forms import AccommodationForm, AssignForm, PickForm, QuizForm, WindowForm, quiz_form
@@ -62,12 +63,16 @@ def _assignment(assignment_id: int) -> QuizAssignment:
     return assignment
 
 
-def _review(attempt) -> list[tuple]:
-    """(item, presented question graded against the stored answer) for every item of an attempt, in order."""
+def _review(attempt, mine: str | None = None) -> list[tuple]:
+    """(item, presented question graded against the stored answer) for every item of an attempt, in order;
+    ``mine`` labels the stored answer when staff read it ("Your answer" by default)."""
     review = []
     for item in attempt.items:
         graded = grade(item.version.data, item.response) if item.response is not None else None
-        review.append((item, show.present_item(item, str(item.id), graded, item.response)))
+        view = show.present_item(item, str(item.id), graded, item.response)
+        for shown in [view, *view.get("parts", [])]:
+            shown["mine"] = mine
+        review.append((item, view))
     return review
 
 
@@ -235,7 +240,7 @@ def review_attempt(assignment_id: int, attempt_id: int):
     quizzes.expire_if_due(attempt)
     db.session.commit()
     mine = [a.id for a in quizzes.assignment_attempts(assignment.id, learner_id=attempt.learner_id)]
-    review = _review(attempt)
+    review = _review(attempt, mine="Learner's answer")
     answered = sum(1 for item in attempt.items if item.response is not None)
     return render_template("quizzes/staff_attempt.html", a=assignment, attempt=attempt, review=review,
                            number=mine.index(attempt.id) + 1, of=len(mine), answered=answered,
@@ -319,11 +324,17 @@ def take_quiz(attempt_id: int):
     if item is None:
         return render_template("quizzes/confirm.html", attempt=attempt, quiz=quiz)
     token = study.issue_token(_secret(), current_user.id, item.question_id, attempt.id, item.position)
+    return _question_page(attempt, item, quiz, token)
+
+
+def _question_page(attempt, item, quiz, token: str, missing: AnswerMissing | None = None):
+    """The quiz question; with ``missing``, the same question again with why its answer was refused."""
+    q = show.present_item(item, token)
     remaining = max(0, int((attempt.deadline_at - utcnow()).total_seconds()))
-    return render_template("quizzes/question.html", q=show.present_item(item, token), token=token, quiz=quiz,
-                           attempt=attempt, position=item.position, total=len(attempt.items), remaining=remaining,
-                           timed=quiz.time_limit_minutes is not None or remaining < 3 * 3600,
-                           closes=show.local(attempt.deadline_at, current_user.timezone))
+    return render_template("quizzes/question.html", q=ask_again(q, missing) if missing else q, token=token,
+                           quiz=quiz, attempt=attempt, position=item.position, total=len(attempt.items),
+                           remaining=remaining, timed=quiz.time_limit_minutes is not None or remaining < 3 * 3600,
+                           closes=show.local(attempt.deadline_at, current_user.timezone)), 422 if missing else 200
 
 
 @bp.route("/attempts/<int:attempt_id>/answer", methods=["POST"])
@@ -341,6 +352,10 @@ def answer_quiz(attempt_id: int):
         abort(400, "That question is not part of this quiz.")
     try:
         response = parse_response(item.version.data, request.form)
+    except AnswerMissing as missing:
+        study.check_token(_secret(), request.form.get("token", ""), current_user.id, attempt.id, position)
+        quiz = db.session.get(QuizAssignment, attempt.assignment_id).quiz
+        return _question_page(attempt, item, quiz, request.form.get("token", ""), missing)
     except ResponseError as exc:
         raise StudyError(str(exc)) from None
     raw = request.form.get("elapsed_ms", "")

@@ -5,6 +5,7 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -13,8 +14,10 @@ from ..content.source import EXAM_AREAS, EXAM_WEIGHTS
 from ..domain.blueprint import area_band, draw
 from ..extensions import db
 from ..models import Attempt, AttemptItem, Question, utcnow
-from .study import StudyError
+from .study import AnswerOutcome, AnswerTarget, StudyError, read_token, record_answer
 
+#: an area with fewer items than this in one exam gets no band: one or two answers say nothing about it
+MIN_AREA_ITEMS = 5
 FULL_LENGTH = 100
 FULL_MINUTES = 110
 EXAM_TYPES = ("single",)  # the MBLEx is four-option multiple choice
@@ -53,6 +56,90 @@ def start_exam(learner_id: int, *, length: int = FULL_LENGTH, areas: list[str] |
                                    question_version_id=versions[qid], exam_area=area_of[qid]))
     db.session.flush()
     return attempt
+
+
+def _open_item(attempt: Attempt, position: int | None, now: datetime) -> AttemptItem:
+    if attempt.submitted_at is not None:
+        raise StudyError("This exam is already submitted.", 409)
+    if attempt.deadline_at is not None and now > attempt.deadline_at:
+        raise StudyError("Time is up: answers after the deadline are not accepted. Your exam has been submitted.", 409)
+    item = next((i for i in attempt.items if i.position == position), None)
+    if item is None:
+        raise StudyError("That question is not part of this exam.")
+    return item
+
+
+def answer(learner_id: int, attempt: Attempt, position: int, token: str, response: Any, *, secret: str,
+           now: datetime | None = None, duration_ms: int | None = None,
+           target: AnswerTarget | None = None) -> AnswerOutcome:
+    """Answer, or change the answer to, any question of an exam in progress. Flushes.
+
+    Every answer is logged (append-only); the item keeps the latest, which is what the exam scores.
+
+    :param learner_id: the learner sitting the exam
+    :param attempt: their exam attempt
+    :param position: the item's position in the exam
+    :param token: the one-time answer token of the rendered question (must be for this position)
+    :param response: the parsed response
+    :param secret: the key the token was signed with
+    """
+    now = now or utcnow()
+    item = _open_item(attempt, position, now)
+    data = read_token(secret, token, learner_id)
+    if data.get("p") != position or data.get("a") != attempt.id:
+        raise StudyError("That answer form is for another question of this exam.")
+    outcome = record_answer(learner_id, token, response, secret=secret, kind="exam", now=now,
+                            duration_ms=duration_ms, attempt_item=item, target=target)
+    if not outcome.duplicate:
+        item.response, item.score, item.answered_at = response, outcome.log.score, now
+        db.session.flush()
+    return outcome
+
+
+def set_flag(attempt: Attempt, position: int | None, flagged: bool, now: datetime | None = None) -> AttemptItem:
+    """Flag (or unflag) an exam question to look at again before submitting. Flushes.
+
+    :param attempt: the learner's exam in progress
+    :param position: the item's position
+    :param flagged: the new flag
+    """
+    item = _open_item(attempt, position, now or utcnow())
+    item.flagged = flagged
+    db.session.flush()
+    return item
+
+
+@dataclass
+class Progress:
+    answered: list[int]
+    unanswered: list[int]
+    flagged: list[int]
+
+
+def progress(attempt: Attempt) -> Progress:
+    """Positions answered, unanswered and flagged, for the review screen and the end-exam confirmation."""
+    items = attempt.items
+    return Progress([i.position for i in items if i.answered_at is not None],
+                    [i.position for i in items if i.answered_at is None],
+                    [i.position for i in items if i.flagged])
+
+
+def next_position(attempt: Attempt, after: int | None = None) -> int | None:
+    """The first unanswered question after ``after`` (wrapping round), or None when all are answered."""
+    open_ = [i.position for i in attempt.items if i.answered_at is None]
+    if not open_:
+        return None
+    if after is None:
+        return open_[0]
+    return next((p for p in open_ if p > after), open_[0])
+
+
+def in_progress(learner_id: int, now: datetime | None = None) -> Attempt | None:
+    """The learner's latest exam still running (deadline not passed), if any."""
+    now = now or utcnow()
+    return db.session.scalar(select(Attempt).where(
+        Attempt.learner_id == learner_id, Attempt.kind == "exam", Attempt.submitted_at.is_(None),
+        Attempt.deadline_at > now).order_by(Attempt.started_at.desc()).limit(1))
 
 
 def finish(attempt: Attempt, now: datetime | None = None) -> Attempt:
@@ -101,7 +188,8 @@ def result(attempt: Attempt, pass_mark: float) -> ExamResult:
     for item in attempt.items:
         per[item.exam_area].append(item.score or 0.0)
     areas = [AreaResult(code, EXAM_AREAS[code], sum(per[code]), len(per[code]),
-                        area_band(sum(per[code]) / len(per[code]), pass_mark))
+                        area_band(sum(per[code]) / len(per[code]), pass_mark)
+                        if len(per[code]) >= MIN_AREA_ITEMS else "too few items to judge")
              for code in EXAM_AREAS if per.get(code)]
     score = attempt.score or 0.0
     return ExamResult(score, score >= pass_mark, pass_mark, areas,

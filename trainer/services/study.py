@@ -55,6 +55,21 @@ def read_token(secret: str, token: str, learner_id: int) -> dict:
     return data
 
 
+def check_token(secret: str, token: str, learner_id: int, attempt_id: int, position: int | None) -> dict:
+    """Read a token that must be for one item of one attempt (a form asked again must be the one rendered).
+
+    :param secret: the key the token was signed with
+    :param token: the submitted token
+    :param learner_id: the learner submitting it
+    :param attempt_id: the attempt of the form
+    :param position: the item position of the form
+    """
+    data = read_token(secret, token, learner_id)
+    if data.get("a") != attempt_id or data.get("p") != position:
+        raise StudyError("That answer form is for another question. Reload the page.")
+    return data
+
+
 def token_key(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

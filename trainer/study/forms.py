@@ -10,63 +10,90 @@ from wtforms.validators import InputRequired, NumberRange
 
 from ..domain.grading import ResponseError
 
+CHOOSE_FIRST = "Choose an answer first."
+
+
+class AnswerMissing(ResponseError):
+    """A submitted form without a usable answer: the page asks again and nothing is recorded.
+
+    ``part`` is the index of the case-study part that lacks its answer (None for the question itself);
+    ``partial`` holds the parts of a case study that were answered, so the page keeps them.
+    """
+
+    def __init__(self, message: str, part: int | None = None, partial: dict | None = None):
+        super().__init__(message)
+        self.part = part
+        self.partial = partial or {}
+
 
 def parse_response(q: dict, form: MultiDict, prefix: str = "") -> Any:
-    """The response value the grader expects, from form fields named ``<prefix>choice`` etc."""
+    """The response value the grader expects, from form fields named ``<prefix>choice`` etc.
+
+    A blank or incomplete answer raises ``AnswerMissing`` with a message for the learner.
+    """
     kind = q["type"]
     if kind == "single":
         value = form.get(prefix + "choice")
         if not value:
-            raise ResponseError("Choose an answer first.")
+            raise AnswerMissing(CHOOSE_FIRST)
         return value
     if kind == "multiple":
-        return form.getlist(prefix + "choice")
+        values = [v for v in form.getlist(prefix + "choice") if v]
+        if not values:
+            raise AnswerMissing(CHOOSE_FIRST + " Tick every answer that applies.")
+        return values
     if kind == "truefalse":
         value = form.get(prefix + "choice")
         if value not in ("true", "false"):
-            raise ResponseError("Choose true or false.")
+            raise AnswerMissing(CHOOSE_FIRST + " Pick true or false.")
         return value == "true"
     if kind == "short":
         value = form.get(prefix + "text", "").strip()
         if not value:
-            raise ResponseError("Type your answer first.")
+            raise AnswerMissing(CHOOSE_FIRST + " Type it in the box.")
         return value
     if kind == "numeric":
         value = form.get(prefix + "number", "").strip()
         if not value:
-            raise ResponseError("Enter a number first.")
+            raise AnswerMissing(CHOOSE_FIRST + " Enter a number.")
         return value
     if kind == "matching":
-        out = []
-        for index in range(len(q["pairs"])):
-            value = form.get(f"{prefix}match-{index}", "")
-            out.append(value or None)
+        out = [form.get(f"{prefix}match-{index}", "") or None for index in range(len(q["pairs"]))]
+        if not any(out):
+            raise AnswerMissing(CHOOSE_FIRST + " Pick a match for each item.")
         return out
     if kind == "ordering":
         n = len(q["items"])
+        raws = [form.get(f"{prefix}pos-{index}", "") for index in range(n)]
+        if not any(raws):
+            raise AnswerMissing(CHOOSE_FIRST + " Give each step its position.")
         positions = []
-        for index in range(n):
-            raw = form.get(f"{prefix}pos-{index}", "")
+        for raw in raws:
             if not raw.isdigit() or not 1 <= int(raw) <= n:
-                raise ResponseError("Give every step a position.")
+                raise AnswerMissing("Give every step a position.")
             positions.append(int(raw))
         if len(set(positions)) != n:
-            raise ResponseError("Give each step a different position.")
+            raise AnswerMissing("Give each step a different position.")
         return [item for _, item in sorted(zip(positions, range(n)))]
     if kind == "hotspot":
-        value = form.get(prefix + "region", "")
+        # Without JavaScript the region comes from a select beside the (empty) hidden field of the same name.
+        value = next((v for v in form.getlist(prefix + "region") if v), "")
         if not value:
-            raise ResponseError("Click a region of the diagram first.")
+            raise AnswerMissing(CHOOSE_FIRST + " Click or tap a region of the diagram.")
         return value
     if kind == "case":
-        out = {}
+        out, missing = {}, None
         for index, part in enumerate(q["parts"]):
             try:
                 out[part["id"]] = parse_response(part, form, f"p{index}-")
-            except ResponseError:
-                if kind == "case" and form.get(f"p{index}-skip"):
+            except AnswerMissing as exc:
+                if form.get(f"p{index}-skip"):
                     continue
-                raise
+                if missing is None:
+                    missing = (index, str(exc))
+        if missing is not None:
+            index, message = missing
+            raise AnswerMissing(message, part=index, partial=out)
         return out
     raise ResponseError("Unknown question type.")
 

@@ -57,13 +57,21 @@ def present(q: dict, seed: str = "", grade: Grade | None = None, response: Any =
             order = order[1:] + order[:1]
         view["shuffled"] = [(i, q["items"][i]) for i in order]
         view["steps"] = q["items"]
+        if isinstance(response, list) and grade is not None:
+            view["your_order"] = [(q["items"][i] if isinstance(i, int) and 0 <= i < len(q["items"]) else "?",
+                                   i == place) for place, i in enumerate(response)]
     elif kind == "hotspot":
         diagram = content().course.diagrams.get(q["diagram"])
-        view["diagram_svg"] = diagram.render(interactive=True, highlight=set(q["regions"]) if grade else set(),
-                                             label="Body diagram: choose a region") if diagram else ""
+        view["diagram_svg"] = (diagram.render(highlight=set(q["regions"]), picked=response or "",
+                                              label="Body diagram: the right region and your answer")
+                               if grade else diagram.render(interactive=True, label="Body diagram: choose a region")
+                               ) if diagram else ""
         view["regions"] = sorted(diagram.regions.items(), key=lambda kv: kv[1]) if diagram else []
         view["diagram_title"] = diagram.title if diagram else ""
         view["correct_labels"] = [diagram.regions.get(r, r) for r in q["regions"]] if diagram else q["regions"]
+        names = diagram.regions if diagram else {}
+        view["response_label"] = names.get(response, "an unknown region") if response else ""
+        view["response_correct"] = bool(response) and response in q["regions"]
     elif kind == "case":
         view["scenario_html"] = markdown_html(q["scenario"])
         sub = grade.sub if grade else {}
@@ -71,4 +79,22 @@ def present(q: dict, seed: str = "", grade: Grade | None = None, response: Any =
                                  response.get(part["id"]) if isinstance(response, dict) else None)
                          | {"prefix": f"p{i}-"} for i, part in enumerate(q["parts"])]
     view["prefix"] = ""
+    view["error"] = None
+    return view
+
+
+def ask_again(view: dict, exc: Exception) -> dict:
+    """Mark a presented (unanswered) question with why its answer was refused, keeping a case study's
+    answered parts, so the same page can ask again with the message beside the question or part."""
+    part = getattr(exc, "part", None)
+    if view["type"] == "case" and part is not None and 0 <= part < len(view["parts"]):
+        partial = getattr(exc, "partial", {})
+        for index, sub in enumerate(view["parts"]):
+            pid = sub["id"]
+            if pid in partial:
+                sub["response"] = partial[pid]
+        view["parts"][part]["error"] = f"Part {part + 1}: {exc}"
+        view["error_summary"] = f"Part {part + 1} has no answer yet."
+    else:
+        view["error"] = str(exc)
     return view

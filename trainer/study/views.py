@@ -14,8 +14,8 @@ from ..services import dashboard as dash
 from ..services import exams, reports, study
 from ..services.study import StudyError
 from ..web import roles_required, safe_next
-from .forms import ExamForm, SettingsForm, parse_response
-from .present import present
+from .forms import AnswerMissing, ExamForm, SettingsForm, parse_response
+from .present import ask_again, present
 
 bp = Blueprint("study", __name__, url_prefix="/study")
 
@@ -31,8 +31,11 @@ def _secret() -> str:
 
 
 def _response(q: dict):
+    """The submitted answer; a blank one raises AnswerMissing (the page asks again), a malformed one is a 400."""
     try:
         return parse_response(q, request.form)
+    except AnswerMissing:
+        raise
     except ResponseError as exc:
         raise StudyError(str(exc)) from None
 
@@ -59,12 +62,28 @@ def practice(attempt_id: int):
     attempt = study.own_attempt(current_user.id, attempt_id, "practice")
     item = study.next_item(attempt)
     if item is None:
-        return render_template("study/practice_summary.html", attempt=attempt,
-                               rows=[(i, present(i.version.data)) for i in attempt.items])
+        rows = [(i, present(i.version.data)) for i in attempt.items]
+        missed = [q for i, q in rows if (i.score or 0) < 0.999]
+        return render_template("study/practice_summary.html", attempt=attempt, rows=rows,
+                               reread=_unique_lessons(missed))
     token = study.issue_token(_secret(), current_user.id, item.question_id, attempt.id, item.position)
-    return render_template("study/question.html", q=present(item.version.data, token), token=token,
+    return _practice_page(attempt, item, token)
+
+
+def _unique_lessons(questions: list[dict]) -> list[dict]:
+    """The lesson sections to reread for these questions, each once, in the order first met."""
+    seen: dict[str, dict] = {}
+    for q in questions:
+        if q["lesson"] and q["lesson"]["url"] not in seen:
+            seen[q["lesson"]["url"]] = q["lesson"]
+    return list(seen.values())
+
+
+def _practice_page(attempt, item, token: str, missing: AnswerMissing | None = None):
+    q = present(item.version.data, token)
+    return render_template("study/question.html", q=ask_again(q, missing) if missing else q, token=token,
                            action=url_for("study.answer_practice", attempt_id=attempt.id),
-                           position=item.position, total=len(attempt.items), mode="practice")
+                           position=item.position, total=len(attempt.items), mode="practice"), 422 if missing else 200
 
 
 @bp.route("/practice/<int:attempt_id>/answer", methods=["POST"])
@@ -76,8 +95,14 @@ def answer_practice(attempt_id: int):
     if item is None:
         abort(400, "That question is not part of this practice set.")
     target = study.answer_target(current_user.id, item.question_id, item.question_version_id)
-    outcome = study.answer_item(current_user.id, attempt, position, request.form.get("token", ""),
-                                _response(target.data), secret=_secret(), duration_ms=_duration(), target=target)
+    token = request.form.get("token", "")
+    try:
+        response = _response(target.data)
+    except AnswerMissing as missing:
+        study.check_token(_secret(), token, current_user.id, attempt.id, position)
+        return _practice_page(attempt, item, token, missing)
+    outcome = study.answer_item(current_user.id, attempt, position, token,
+                                response, secret=_secret(), duration_ms=_duration(), target=target)
     log_id = outcome.log.id  # read before the commit expires it
     if not study.commit_answer():
         log_id = study.existing_log(request.form.get("token", "")).id
@@ -144,11 +169,14 @@ def review_next():
     from ..models import Question
     question = db.session.get(Question, question_id)
     data = db.session.get(QuestionVersion, question.current_version_id).data
-    token = study.issue_token(_secret(), current_user.id, question_id)
-    today = study.today_counts(current_user.id)
-    return render_template("study/question.html", q=present(data, token), token=token,
+    return _review_page(data, study.issue_token(_secret(), current_user.id, question_id))
+
+
+def _review_page(data: dict, token: str, missing: AnswerMissing | None = None):
+    q = present(data, token)
+    return render_template("study/question.html", q=ask_again(q, missing) if missing else q, token=token,
                            action=url_for("study.answer_review"), position=None, total=None, mode="review",
-                           today=today)
+                           today=study.today_counts(current_user.id)), 422 if missing else 200
 
 
 @bp.route("/review/answer", methods=["POST"])
@@ -161,7 +189,11 @@ def answer_review():
         abort(400, "That answer form is not for the daily review.")
     if target.data is None:
         raise StudyError("This question is no longer in the bank.", 404)
-    outcome = study.record_answer(current_user.id, token, _response(target.data), secret=_secret(), kind="review",
+    try:
+        response = _response(target.data)
+    except AnswerMissing as missing:
+        return _review_page(target.data, token, missing)
+    outcome = study.record_answer(current_user.id, token, response, secret=_secret(), kind="review",
                                   duration_ms=_duration(), target=target)
     log_id = outcome.log.id
     if not study.commit_answer():
@@ -187,40 +219,103 @@ def exams_home():  # the page listing exams and starting new ones
                            areas=EXAM_AREAS), 200 if not form.errors else 422
 
 
-@bp.route("/exams/<int:attempt_id>")
-@roles_required("learner")
-def exam(attempt_id: int):
+def _running_exam(attempt_id: int):
+    """The learner's exam, or a redirect to its result when it is submitted or its time has run out."""
     attempt = study.own_attempt(current_user.id, attempt_id, "exam")
     if exams.expire_if_due(attempt):
         db.session.commit()
-        return redirect(url_for("study.exam_result", attempt_id=attempt.id))
-    item = study.next_item(attempt)
-    if item is None:
-        return render_template("study/exam_confirm.html", attempt=attempt)
-    token = study.issue_token(_secret(), current_user.id, item.question_id, attempt.id, item.position)
+        return attempt, redirect(url_for("study.exam_result", attempt_id=attempt.id))
+    return attempt, None
+
+
+def _exam_page(attempt, item, token: str, missing: AnswerMissing | None = None):
+    q = present(item.version.data, token, None, item.response)
+    if missing:
+        q = ask_again(q, missing)
     remaining = int((attempt.deadline_at - utcnow()).total_seconds())
-    return render_template("study/question.html", q=present(item.version.data, token), token=token,
+    return render_template("study/question.html", q=q, token=token, item=item,
                            action=url_for("study.answer_exam", attempt_id=attempt.id), position=item.position,
-                           total=len(attempt.items), mode="exam", attempt=attempt, remaining=remaining)
+                           total=len(attempt.items), mode="exam", attempt=attempt, remaining=remaining,
+                           progress=exams.progress(attempt)), 422 if missing else 200
+
+
+@bp.route("/exams/<int:attempt_id>")
+@roles_required("learner")
+def exam(attempt_id: int):
+    attempt, done = _running_exam(attempt_id)
+    if done:
+        return done
+    position = request.args.get("q", type=int)
+    if position is None:
+        position = exams.next_position(attempt)
+    item = next((i for i in attempt.items if i.position == position), None)
+    if item is None:
+        return redirect(url_for("study.exam_review", attempt_id=attempt.id))
+    token = study.issue_token(_secret(), current_user.id, item.question_id, attempt.id, item.position)
+    return _exam_page(attempt, item, token)
 
 
 @bp.route("/exams/<int:attempt_id>/answer", methods=["POST"])
 @roles_required("learner")
 def answer_exam(attempt_id: int):
     attempt = study.own_attempt(current_user.id, attempt_id, "exam")
+    was_open = attempt.submitted_at is None
     if exams.expire_if_due(attempt):
         db.session.commit()
-        flash("Time is up: that answer arrived after the deadline and was not counted. Your exam is submitted.", "warning")
+        if was_open:
+            flash("Time is up: that answer arrived after the deadline and was not counted. Your exam is submitted.",
+                  "warning")
+        else:
+            flash("This exam is already submitted: its answers can no longer change.", "info")
         return redirect(url_for("study.exam_result", attempt_id=attempt.id))
     position = request.form.get("position", type=int)
     item = next((i for i in attempt.items if i.position == position), None)
     if item is None:
         abort(400, "That question is not part of this exam.")
     target = study.answer_target(current_user.id, item.question_id, item.question_version_id)
-    study.answer_item(current_user.id, attempt, position, request.form.get("token", ""),
-                      _response(target.data), secret=_secret(), duration_ms=_duration(), target=target)
+    token = request.form.get("token", "")
+    flag = request.form.get("flag")  # the "Flag for review" button submits the same form
+    try:
+        response = _response(target.data)
+    except AnswerMissing as missing:
+        study.check_token(_secret(), token, current_user.id, attempt.id, position)
+        if flag is None:
+            return _exam_page(attempt, item, token, missing)
+        response = None
+    if response is not None:
+        exams.answer(current_user.id, attempt, position, token, response, secret=_secret(),
+                     duration_ms=_duration(), target=target)
+    if flag is not None:
+        exams.set_flag(attempt, position, flag == "1")
     study.commit_answer()
-    return redirect(url_for("study.exam", attempt_id=attempt.id))
+    if flag is not None:
+        return redirect(url_for("study.exam", attempt_id=attempt.id, q=position))
+    after = exams.next_position(attempt, position)
+    if after is None:
+        return redirect(url_for("study.exam_review", attempt_id=attempt.id))
+    return redirect(url_for("study.exam", attempt_id=attempt.id, q=after))
+
+
+@bp.route("/exams/<int:attempt_id>/review")
+@roles_required("learner")
+def exam_review(attempt_id: int):
+    attempt, done = _running_exam(attempt_id)
+    if done:
+        return done
+    remaining = int((attempt.deadline_at - utcnow()).total_seconds())
+    return render_template("study/exam_review.html", attempt=attempt, progress=exams.progress(attempt),
+                           remaining=remaining)
+
+
+@bp.route("/exams/<int:attempt_id>/end")
+@roles_required("learner")
+def end_exam(attempt_id: int):
+    attempt, done = _running_exam(attempt_id)
+    if done:
+        return done
+    return render_template("study/exam_confirm.html", attempt=attempt, progress=exams.progress(attempt),
+                           back=safe_next(request.args.get("back"), url_for("study.exam_review",
+                                                                               attempt_id=attempt.id)))
 
 
 @bp.route("/exams/<int:attempt_id>/submit", methods=["POST"])
@@ -246,7 +341,8 @@ def exam_result(attempt_id: int):
         review.append((item, present(item.version.data, str(item.id), graded, item.response)))
     return render_template("study/exam_result.html", attempt=attempt, review=review,
                            report_logs=reports.attempt_logs(current_user.id, attempt.id),
-                           result=exams.result(attempt, current_app.config["PRACTICE_PASS_MARK"]))
+                           result=exams.result(attempt, current_app.config["PRACTICE_PASS_MARK"]),
+                           min_items=exams.MIN_AREA_ITEMS)
 
 
 # --- dashboard and settings ----------------------------------------------------

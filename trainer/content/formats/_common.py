@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..bank import check_question
+from ..render import BLOCK_TAG_RE
 from ..source import Checker, LineDict, Problem
 
 #: explanation used when the imported file has none (native questions require one)
@@ -167,7 +168,7 @@ def slugify(text: str, max_len: int = 40) -> str:
 
 def strip_markup(text: str) -> str:
     """Rough visible text of Markdown/HTML, for titles and slugs."""
-    text = re.sub(r"<[^>]*>", " ", text or "")
+    text = re.sub(r"<[^>]*>", "", BLOCK_TAG_RE.sub(" ", text or ""))   # "<b>X</b>?" reads "X?", not "X ?"
     text = html_lib.unescape(text)
     text = re.sub(r"[*_`#>\[\]\\]", "", text)
     return re.sub(r"\s+", " ", text).strip()

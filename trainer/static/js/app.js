@@ -18,34 +18,67 @@
     }
   });
 
-  // Answer forms: number keys choose, Enter submits; time to answer is sent along.
+  // Answer forms, Anki-style: number keys choose (in a case study, within the part that has the focus),
+  // Space or Enter checks the answer; time to answer is sent along.
   var form = document.querySelector("[data-question-form]");
   if (form) {
     var shown = Date.now();
-    form.addEventListener("submit", function () {
+    form.addEventListener("submit", function (event) {
       var field = form.querySelector("input[name=elapsed_ms]");
       if (field) { field.value = String(Date.now() - shown); }
-      var button = form.querySelector("button[type=submit]");
+      var button = event.submitter || form.querySelector("button[type=submit]");
       if (button) { setTimeout(function () { button.disabled = true; }, 0); } // no double submit
     });
+    var partOf = function (el) { return el && el.closest ? el.closest("[data-case-part]") : null; };
+    form.querySelectorAll("[data-case-part]").forEach(function (part) { part.tabIndex = -1; });
+    var submitForm = function () {
+      var button = document.getElementById("submit-answer");
+      if (form.requestSubmit) { form.requestSubmit(button || undefined); } else { form.submit(); }
+    };
     document.addEventListener("keydown", function (event) {
-      if (event.altKey || event.ctrlKey || event.metaKey || typing(event.target)) { return; }
+      var target = event.target;
+      if (event.altKey || event.ctrlKey || event.metaKey || typing(target)) { return; }
+      if (target.closest && target.closest("[data-order-list]")) { return; } // the ordering list has its own keys
       if (/^[1-9]$/.test(event.key)) {
-        var input = form.querySelector('input[data-key="' + event.key + '"]');
-        if (input) { input.click(); input.focus(); event.preventDefault(); }
-      } else if (event.key === "Enter" && event.target.tagName !== "BUTTON") {
+        var scope = partOf(target) || form.querySelector("[data-case-part]") || form;
+        var input = scope.querySelector('input[data-key="' + event.key + '"]');
+        if (!input || input.disabled) { return; }
         event.preventDefault();
-        form.requestSubmit();
+        input.click();
+        // A radio takes the focus (Space then checks the answer); a checkbox leaves it on its part, so that
+        // Space does not untick what the number key ticked.
+        if (input.type === "radio") { input.focus(); } else { (partOf(input) || form).focus({preventScroll: true}); }
+      } else if (event.key === "Enter" && target.tagName !== "BUTTON" && target.tagName !== "A") {
+        event.preventDefault();
+        submitForm();
+      } else if (event.key === " " && (target === document.body || target === form || partOf(target) === target ||
+                 (target.type === "radio" && target.checked))) {
+        event.preventDefault();
+        submitForm();
       }
     });
+    if (!form.hasAttribute("tabindex")) { form.tabIndex = -1; }
+    // A refused answer: the focus goes to the first option of the question or part that needs one.
+    var refused = form.querySelector("[data-answer-error]");
+    if (refused) {
+      var box = refused.parentNode;
+      var first = box.querySelector("[data-region], input:not([type=hidden]):not([disabled]), select, button.order-move");
+      if (first) { first.focus(); }
+    } else {
+      // A short-answer box is ready for typing when the question opens with it.
+      var firstControl = form.querySelector("input:not([type=hidden]), select, [data-region]");
+      if (firstControl && firstControl.hasAttribute("data-answer-box")) { firstControl.focus(); }
+    }
   }
 
-  // Feedback pages: N or Space goes on; 2 and 4 rate a correct answer Hard or Easy.
+  // Feedback pages: Space, Enter or N goes on; 2 and 4 rate a correct answer Hard or Easy.
   var next = document.querySelector("[data-next]");
   if (next) {
     document.addEventListener("keydown", function (event) {
-      if (event.altKey || event.ctrlKey || event.metaKey || typing(event.target)) { return; }
-      if (event.key === "n" || event.key === "N" || (event.key === " " && event.target === document.body)) {
+      var target = event.target;
+      if (event.altKey || event.ctrlKey || event.metaKey || typing(target)) { return; }
+      var idle = target === document.body || target === next || target.id === "main";
+      if (event.key === "n" || event.key === "N" || ((event.key === " " || event.key === "Enter") && idle)) {
         event.preventDefault();
         window.location.assign(next.getAttribute("href"));
       } else if (event.key === "2" || event.key === "4") {
@@ -54,6 +87,105 @@
       }
     });
   }
+
+  // Home page: Enter or Space starts the review when nothing else has the focus.
+  var start = document.querySelector("[data-start-key]");
+  if (start) {
+    document.addEventListener("keydown", function (event) {
+      if (event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) { return; }
+      if ((event.key === "Enter" || event.key === " ") &&
+          (event.target === document.body || event.target.id === "main")) {
+        event.preventDefault();
+        window.location.assign(start.getAttribute("href"));
+      }
+    });
+  }
+
+  // Ordering questions: a list reordered by drag and drop or by its Move up / Move down buttons (and
+  // Alt+Up / Alt+Down); the position selects it replaces stay in the form, set from the list's order.
+  document.querySelectorAll("[data-order-list]").forEach(function (list) {
+    var status = list.parentNode.querySelector("[data-order-status]");
+    var items = function () { return Array.prototype.slice.call(list.children); };
+    var textOf = function (li) { return li.querySelector(".order-text").textContent; };
+    var sync = function () {
+      var all = items();
+      all.forEach(function (li, index) {
+        li.querySelector("select").value = String(index + 1);
+        li.querySelector(".order-pos").textContent = String(index + 1);
+        li.querySelector("[data-move='-1']").setAttribute("aria-label", "Move " + textOf(li) + " up (now " + (index + 1) + " of " + all.length + ")");
+        li.querySelector("[data-move='1']").setAttribute("aria-label", "Move " + textOf(li) + " down (now " + (index + 1) + " of " + all.length + ")");
+      });
+    };
+    var announce = function (li) {
+      var all = items();
+      if (status) { status.textContent = textOf(li) + " moved to position " + (all.indexOf(li) + 1) + " of " + all.length + "."; }
+    };
+    var move = function (li, delta, focusSelector) {
+      var sibling = delta < 0 ? li.previousElementSibling : li.nextElementSibling;
+      if (!sibling) {
+        if (status) { status.textContent = textOf(li) + " is already " + (delta < 0 ? "first." : "last."); }
+        return;
+      }
+      list.insertBefore(li, delta < 0 ? sibling : sibling.nextElementSibling);
+      sync();
+      announce(li);
+      var again = li.querySelector(focusSelector);
+      if (again) { again.focus(); }
+    };
+    list.classList.add("enhanced");
+    var hint = list.parentNode.querySelector("#" + CSS.escape(list.getAttribute("data-prefix") + "order-hint"));
+    if (hint) { hint.textContent = "Put the steps in order, first at the top: drag them, or use the Move up and Move down buttons (Alt+Up / Alt+Down)."; }
+    items().forEach(function (li) {
+      var pos = document.createElement("span");
+      pos.className = "order-pos";
+      pos.setAttribute("aria-hidden", "true");
+      li.insertBefore(pos, li.firstChild);
+      var buttons = document.createElement("span");
+      buttons.className = "order-buttons";
+      [["-1", "↑"], ["1", "↓"]].forEach(function (spec) {
+        var button = document.createElement("button");
+        button.type = "button";
+        button.className = "button secondary small order-move";
+        button.setAttribute("data-move", spec[0]);
+        button.textContent = spec[1];
+        button.addEventListener("click", function () { move(li, parseInt(spec[0], 10), "[data-move='" + spec[0] + "']"); });
+        buttons.appendChild(button);
+      });
+      li.appendChild(buttons);
+      li.draggable = true;
+      li.addEventListener("keydown", function (event) {
+        if (event.altKey && (event.key === "ArrowUp" || event.key === "ArrowDown")) {
+          event.preventDefault();
+          var selector = event.target.getAttribute && event.target.getAttribute("data-move") ?
+            "[data-move='" + event.target.getAttribute("data-move") + "']" : "[data-move='-1']";
+          move(li, event.key === "ArrowUp" ? -1 : 1, selector);
+        }
+      });
+      li.addEventListener("dragstart", function (event) {
+        list.dragged = li;
+        li.classList.add("dragging");
+        event.dataTransfer.effectAllowed = "move";
+        event.dataTransfer.setData("text/plain", textOf(li));
+      });
+      li.addEventListener("dragend", function () { li.classList.remove("dragging"); list.dragged = null; sync(); });
+    });
+    list.addEventListener("dragover", function (event) {
+      if (!list.dragged) { return; }
+      event.preventDefault();
+      var over = event.target.closest ? event.target.closest("li") : null;
+      if (!over || over === list.dragged || over.parentNode !== list) { return; }
+      var box = over.getBoundingClientRect();
+      list.insertBefore(list.dragged, event.clientY < box.top + box.height / 2 ? over : over.nextElementSibling);
+    });
+    list.addEventListener("drop", function (event) {
+      if (!list.dragged) { return; }
+      event.preventDefault();
+      var li = list.dragged;
+      sync();
+      announce(li);
+    });
+    sync();
+  });
 
   // Hotspot questions: click, tap, or Enter/Space on a focused region.
   document.querySelectorAll(".hotspot").forEach(function (box) {
