@@ -1,7 +1,7 @@
 """attempt items can be flagged for review during a mock exam
 
 Revision ID: learner01flag
-Revises: 06a3735811e1
+Revises: lead01a1b2c3
 Create Date: 2026-12-06 01:40:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'learner01flag'
-down_revision = '06a3735811e1'
+down_revision = 'lead01a1b2c3'
 branch_labels = None
 depends_on = None
 
