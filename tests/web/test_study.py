@@ -263,3 +263,32 @@ def test_token_for_one_position_cannot_answer_another(app, logged_in, learner):
     # replaying the first question's token against the current (second) position is refused
     replay = logged_in.post(url + "/answer", {"token": token, "position": position + 1, "choice": "a"})
     assert replay.status_code == 400 and logs(app, learner[0]) == 1
+
+
+def test_the_question_page_says_when_a_changed_key_restarted_it(app, logged_in, learner):
+    """After a right answer, the question's key changes: the next time it comes up the page says why it is back,
+    once."""
+    from datetime import datetime, timezone
+
+    from trainer.models import Question, QuestionVersion
+    from trainer.services import memory
+    complete_basics(logged_in)
+    token, _ = review_until(logged_in, "What is nociception?")
+    logged_in.post("/study/review/answer", {"token": token, "choice": "a"})
+    with app.app_context():
+        question = db.session.scalar(select(Question).where(Question.slug == "b-single"))
+        old = db.session.get(QuestionVersion, question.current_version_id)
+        moved = dict(old.data, options=[dict(o, correct=not o.get("correct")) if o["id"] in ("a", "b") else o
+                                        for o in old.data["options"]])
+        version = QuestionVersion(question_id=question.id, content_hash="moved-key", data=moved, number=2)
+        db.session.add(version)
+        db.session.flush()
+        assert memory.after_new_version(question.id, old.id, version, datetime.now(timezone.utc)) == 1
+        question.current_version_id = version.id
+        question_id = question.id
+        db.session.commit()
+    token, text = review_until(logged_in, "What is nociception?")
+    assert "The answer to this question was corrected on" in text
+    logged_in.post("/study/review/answer", {"token": token, "choice": "b"})
+    with app.app_context():
+        assert memory.unnoticed_reset(learner[0], question_id) is None

@@ -11,7 +11,7 @@ from ..domain.grading import ResponseError
 from ..extensions import db
 from ..models import QuestionVersion, ReviewLog, utcnow
 from ..services import dashboard as dash
-from ..services import exams, reports, study
+from ..services import exams, memory, reports, study
 from ..services.study import StudyError
 from ..web import roles_required, safe_next
 from .forms import AnswerMissing, ExamForm, SettingsForm, parse_response
@@ -83,7 +83,8 @@ def _practice_page(attempt, item, token: str, missing: AnswerMissing | None = No
     q = present(item.version.data, token)
     return render_template("study/question.html", q=ask_again(q, missing) if missing else q, token=token,
                            action=url_for("study.answer_practice", attempt_id=attempt.id),
-                           position=item.position, total=len(attempt.items), mode="practice"), 422 if missing else 200
+                           position=item.position, total=len(attempt.items), mode="practice",
+                           reset=memory.unnoticed_reset(current_user.id, item.question_id)), 422 if missing else 200
 
 
 @bp.route("/practice/<int:attempt_id>/answer", methods=["POST"])
@@ -169,14 +170,15 @@ def review_next():
     from ..models import Question
     question = db.session.get(Question, question_id)
     data = db.session.get(QuestionVersion, question.current_version_id).data
-    return _review_page(data, study.issue_token(_secret(), current_user.id, question_id))
+    return _review_page(data, study.issue_token(_secret(), current_user.id, question_id), question_id)
 
 
-def _review_page(data: dict, token: str, missing: AnswerMissing | None = None):
+def _review_page(data: dict, token: str, question_id: int, missing: AnswerMissing | None = None):
     q = present(data, token)
     return render_template("study/question.html", q=ask_again(q, missing) if missing else q, token=token,
                            action=url_for("study.answer_review"), position=None, total=None, mode="review",
-                           today=study.today_counts(current_user.id)), 422 if missing else 200
+                           today=study.today_counts(current_user.id),
+                           reset=memory.unnoticed_reset(current_user.id, question_id)), 422 if missing else 200
 
 
 @bp.route("/review/answer", methods=["POST"])
@@ -192,7 +194,7 @@ def answer_review():
     try:
         response = _response(target.data)
     except AnswerMissing as missing:
-        return _review_page(target.data, token, missing)
+        return _review_page(target.data, token, data["q"], missing)
     outcome = study.record_answer(current_user.id, token, response, secret=_secret(), kind="review",
                                   duration_ms=_duration(), target=target)
     log_id = outcome.log.id
