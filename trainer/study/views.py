@@ -26,6 +26,17 @@ def study_error(exc: StudyError):
     return render_template("errors/error.html", code=exc.status, title="That did not work", message=str(exc)), exc.status
 
 
+@bp.errorhandler(study.AnsweredElsewhere)
+def answered_elsewhere(exc: study.AnsweredElsewhere):
+    db.session.rollback()
+    attempt_id = (request.view_args or {}).get("attempt_id")
+    next_url = {"study.answer_practice": lambda: url_for("study.practice", attempt_id=attempt_id),
+                "study.answer_exam": lambda: url_for("study.exam", attempt_id=attempt_id)}.get(
+        request.endpoint, lambda: url_for("study.review_next"))()
+    return render_template("errors/error.html", code=exc.status, title="Answered in another tab", message=str(exc),
+                           next_url=next_url), exc.status
+
+
 def _secret() -> str:
     return current_app.config["SECRET_KEY"]
 
@@ -144,7 +155,7 @@ def review_next():
     from ..models import Question
     question = db.session.get(Question, question_id)
     data = db.session.get(QuestionVersion, question.current_version_id).data
-    token = study.issue_token(_secret(), current_user.id, question_id)
+    token = study.review_token(_secret(), current_user.id, question_id)
     today = study.today_counts(current_user.id)
     return render_template("study/question.html", q=present(data, token), token=token,
                            action=url_for("study.answer_review"), position=None, total=None, mode="review",
