@@ -102,8 +102,10 @@ def register_cli(app: Flask) -> None:
     @click.option("--port", default=5000, show_default=True, type=int)
     @click.option("--workers", default=2, show_default=True, type=int)
     @click.option("--dev", is_flag=True, help="Flask's development server with the reloader.")
+    @click.option("--pid", "pidfile", type=click.Path(dir_okay=False),
+                  help="Write the gunicorn master's process id to this file (removed when it stops).")
     @with_appcontext
-    def serve_command(host: str, port: int, workers: int, dev: bool):
+    def serve_command(host: str, port: int, workers: int, dev: bool, pidfile: str | None):
         """Serve the app with gunicorn (initialising an empty database with demo accounts first)."""
         _require_database()
         if database_is_empty():
@@ -122,7 +124,7 @@ def register_cli(app: Flask) -> None:
             current_app.run(host=host, port=port, debug=True, use_reloader=True)
             return
         from .serving import run_gunicorn
-        run_gunicorn(host, port, workers)
+        run_gunicorn(host, port, workers, pidfile)
 
     users = click.Group("users", help="Manage accounts.")
     app.cli.add_command(users)
