@@ -35,6 +35,15 @@ def server(tmp_path):
         user.new_per_day = 500
         for lesson in db.session.scalars(select(Lesson)):             # new questions come from read lessons
             progress.mark_complete(user.id, lesson.id)
+        # Two questions answered days ago and due now: the first review rounds update existing schedules.
+        from datetime import timedelta
+
+        from trainer.models import Question, utcnow
+        from trainer.services import study
+        for slug, response in (("b-single", "a"), ("b-tf", True)):
+            question = db.session.scalar(select(Question).where(Question.slug == slug))
+            study.record_answer(user.id, study.issue_token(app.config["SECRET_KEY"], user.id, question.id), response,
+                                secret=app.config["SECRET_KEY"], kind="review", now=utcnow() - timedelta(days=3))
         db.session.commit()
         learner_id = user.id
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
@@ -96,6 +105,7 @@ def logs(app, **where) -> int:
 
 
 def test_review_answered_from_several_tabs_at_once_is_stored_once(server):
+    """Rounds 1-2 answer schedules that exist (the update path), round 3 a new question (the first insert)."""
     app, base, cookies, learner_id = server
     for round_ in range(ROUNDS):
         opened = tabs(base, cookies, "/study/review/next")
