@@ -1,17 +1,23 @@
 """Concurrency and faults: 100 learners answering through gunicorn while a worker or the database dies.
 
-    python bench/faults.py [--seconds 120] [--learners 100] [--workers 4] [--db sqlite|postgresql|both]
-                           [--scenario plain|kill-worker|restart-pg|all] [--pg-url postgresql://postgres@127.0.0.1:5432/]
+    python bench/faults.py [--quick] [--seconds 120] [--learners 100] [--tabs 3] [--workers 4]
+                           [--db sqlite|postgresql|both] [--scenario plain|kill-worker|restart-pg|all]
+                           [--pg-url postgresql://postgres@127.0.0.1:5432/]
 
 For each database and scenario: a fresh database (a SQLite file in a temp dir, or a PostgreSQL database
-``bench_faults_<pid>_<scenario>``), ``trainer init``, N learner accounts, ``trainer serve`` (gunicorn,
-4 workers), then N client threads log in and answer daily-review and practice questions for the given
-seconds, recording every acknowledged answer (the redirect to ``/study/answers/<log id>``). A client
-retries an answer that failed (connection error or 5xx) with the same one-time token, as a browser's
-resubmission would. In the middle: nothing (plain), a SIGKILL to one gunicorn worker (kill-worker), or a
-restart of the PostgreSQL cluster (restart-pg, PostgreSQL only). Afterwards ``trainer verify`` runs and the
-database is checked directly: every acknowledged answer stored exactly once, for the right learner and
-question, and nothing stored that no client sent. See bench/faults.md.
+``bench_faults_<pid>_<scenario>``), ``trainer init``, N learner accounts that already have review history
+(answers recorded through the app's own service days ago, so their schedules are due and answers update
+existing states), ``trainer serve`` (gunicorn, 4 workers), then ``--tabs`` client threads per learner (tabs of
+one learner: same-learner races on the same question happen) log in and answer daily-review and practice
+questions for the given seconds, recording every acknowledged answer (the redirect to
+``/study/answers/<log id>``). A client retries an answer that failed (connection error or 5xx) with the same
+one-time token, as a browser's resubmission would. An answer refused because another tab answered the same
+question first is counted apart and must be justified by that other stored answer. In the middle: nothing
+(plain), a SIGKILL to one gunicorn worker (kill-worker), or a restart of the PostgreSQL cluster (restart-pg,
+PostgreSQL only). Afterwards ``trainer verify`` runs and the database is checked directly: every acknowledged
+answer stored exactly once, for the right learner and question, nothing stored that no client sent, each
+learner's per-day answer counts equal to their answers in the log, and at least 90 % of the answers sent
+(less the justified other-tab refusals) acknowledged. See bench/faults.md.
 """
 from __future__ import annotations
 
@@ -40,6 +46,9 @@ sys.path.insert(0, str(ROOT))
 
 PASSWORD = "faults-bench-password"
 SECRET = "faults-bench-secret"
+#: a run fails when fewer answers than this share of those sent (less justified other-tab refusals) are acknowledged
+MIN_ACKNOWLEDGED = 0.90
+OTHER_TAB = "You answered this question in another tab"
 
 
 # --- one learner's client ---------------------------------------------------------------------
@@ -99,6 +108,7 @@ class Stats:
     sent: set = field(default_factory=set)           # tokens POSTed at least once
     acked: dict = field(default_factory=dict)        # token -> (learner id, log id)
     gave_up: set = field(default_factory=set)        # tokens never acknowledged despite retries
+    other_tab: set = field(default_factory=set)      # tokens refused: another tab answered that question first
     errors: Counter = field(default_factory=Counter)
     bodies: Counter = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -116,11 +126,14 @@ def _title(html: str) -> str:
 
 
 class Learner:
-    def __init__(self, base: str, email: str, learner_id: int, lessons: list[str], stats: Stats, stop: threading.Event):
+    """One tab of one learner (a learner runs several at once, each with its own login and thread)."""
+
+    def __init__(self, base: str, email: str, learner_id: int, lessons: list[str], stats: Stats, stop: threading.Event,
+                 tab: int = 0):
         self.base, self.email, self.id, self.lessons = base, email, learner_id, lessons
         self.stats, self.stop = stats, stop
         self.http = requests.Session()
-        self.rng = random.Random(learner_id)
+        self.rng = random.Random(learner_id * 100 + tab)
         self.practice_url = None
 
     def request(self, method: str, path: str, tries: int = 8, **kw) -> requests.Response | None:
@@ -185,6 +198,10 @@ class Learner:
         response = self.request("POST", form.action, data=data)  # retried with the same token
         location = response.headers.get("Location", "") if response is not None else ""
         found_log = re.search(r"/study/answers/(\d+)", location)
+        if response is not None and response.status_code == 409 and OTHER_TAB in response.text:
+            with self.stats.lock:
+                self.stats.other_tab.add(token)
+            return
         if not found_log:
             with self.stats.lock:
                 self.stats.gave_up.add(token)
@@ -218,32 +235,48 @@ def trainer(env: dict, *args: str, **kw) -> subprocess.CompletedProcess:
                           text=True, **kw)
 
 
-def create_learners(env: dict, count: int) -> tuple[list[tuple[str, int]], list[str]]:
-    """Learner accounts (one PBKDF2 round: the bench is about answers, not hashing) with every lesson complete."""
+def create_learners(env: dict, count: int, history: int = 12) -> tuple[list[tuple[str, int]], list[str], int]:
+    """Learner accounts (one PBKDF2 round: the bench is about answers, not hashing) with every lesson complete
+    and ``history`` questions each answered three days ago through the app's own answer service, so their
+    schedules are due now and the run's answers update existing states. Returns the accounts, the lesson
+    slugs and the last review-log id of that history (the run's own answers come after it)."""
     os.environ.update(env)
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
     from werkzeug.security import generate_password_hash
 
     from trainer import create_app
     from trainer.extensions import db
-    from trainer.models import Lesson
-    from trainer.services import accounts, progress
-    from sqlalchemy import select
+    from trainer.models import Lesson, Question, QuestionVersion, ReviewLog, utcnow
+    from trainer.services import accounts, progress, study
+    from trainer.services.demo import simulated_response
     app = create_app({"SECRET_KEY": SECRET})
     fast = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1")
+    rng = random.Random(7)
     out = []
     with app.app_context():
         lessons = list(db.session.scalars(select(Lesson).where(Lesson.retired_at.is_(None))))
+        questions = db.session.execute(select(Question.id, QuestionVersion.data).join(
+            QuestionVersion, QuestionVersion.id == Question.current_version_id)
+            .where(Question.retired_at.is_(None), Question.school_id.is_(None))).all()
+        past = utcnow() - timedelta(days=3)
         for n in range(count):
             user = accounts.create_invited_user(f"learner{n:03d}@faults.test", f"Learner {n:03d}", "learner")
             user.password_hash, user.new_per_day = fast, 200
             for lesson in lessons:
                 progress.mark_complete(user.id, lesson.id)
+            for k, (question_id, data) in enumerate(rng.sample(questions, min(history, len(questions)))):
+                token = study.issue_token(SECRET, user.id, question_id)
+                study.record_answer(user.id, token, simulated_response(data, rng.random() < 0.7, rng), secret=SECRET,
+                                    kind="review", now=past + timedelta(minutes=k))
             out.append((user.email, user.id))
         db.session.commit()
+        seeded = db.session.scalar(select(func.max(ReviewLog.id))) or 0
         slugs = [lesson.slug for lesson in lessons]
         db.session.remove()
         db.engine.dispose()
-    return out, slugs
+    return out, slugs, seeded
 
 
 def token_payload(token: str) -> dict:
@@ -252,13 +285,34 @@ def token_payload(token: str) -> dict:
     return URLSafeSerializer(SECRET, salt="answer-token").loads(token)
 
 
-def check_database(url: str, stats: Stats) -> dict:
+def check_database(url: str, stats: Stats, seeded: int = 0) -> dict:
+    """Compare the database with what the clients saw. ``seeded``: review-log ids up to it are the history
+    written before the run (no client sent them)."""
     from sqlalchemy import create_engine, text
     from trainer.config import normalise_database_url
     engine = create_engine(normalise_database_url(url))
     with engine.connect() as conn:
-        rows = conn.execute(text("SELECT id, token, learner_id, question_id, kind FROM review_log")).all()
+        everything = conn.execute(text("SELECT id, token, learner_id, question_id, attempt_id FROM review_log")).all()
+        # Per-day answer counts (streaks, active days) against the log: an answer counted twice shows here.
+        day_totals = dict(conn.execute(text("SELECT learner_id, SUM(answers) FROM study_day GROUP BY learner_id")).all())
     engine.dispose()
+    logged: Counter = Counter(r.learner_id for r in everything)
+    study_day_mismatch = sum(1 for lid in set(logged) | set(day_totals) if int(day_totals.get(lid) or 0) != logged[lid])
+    # A refusal is justified by another answer of the same learner to the same question during the run (a
+    # practice item is refused too when a review tab changed that question's schedule at the same moment);
+    # the history seeded before the run does not count.
+    answered = {(r.learner_id, r.question_id) for r in everything if r.id > seeded}
+    keys = {r.token for r in everything}
+    justified = unjustified = refused_but_stored = 0
+    for token in stats.other_tab:
+        payload = token_payload(token)
+        if hashlib.sha256(token.encode()).hexdigest() in keys:
+            refused_but_stored += 1
+        elif (payload["l"], payload["q"]) in answered:
+            justified += 1
+        else:
+            unjustified += 1
+    rows = [r for r in everything if r.id > seeded]
     by_key = Counter(r.token for r in rows)
     stored = {r.token: r for r in rows}
     sent_keys = {hashlib.sha256(t.encode()).hexdigest(): t for t in stats.sent}
@@ -274,7 +328,35 @@ def check_database(url: str, stats: Stats) -> dict:
     return {"stored": len(rows), "duplicates": sum(1 for c in by_key.values() if c > 1),
             "acked_missing": acked_missing, "wrong_owner_or_question": wrong,
             "stored_never_sent": sum(1 for k in stored if k not in sent_keys),
-            "stored_unacked": len(unacked)}
+            "stored_unacked": len(unacked), "seeded_answers": len(everything) - len(rows),
+            "study_day_mismatch": study_day_mismatch, "other_tab_justified": justified,
+            "other_tab_unjustified": unjustified, "other_tab_but_stored": refused_but_stored}
+
+
+def acknowledged_share(r: dict) -> float:
+    """Acknowledged answers over those sent, leaving out the answers rightly refused because another tab of the
+    same learner answered that question first."""
+    expected = r["sent"] - r["other_tab_justified"]
+    return r["acknowledged"] / expected if expected > 0 else 0.0
+
+
+def verdict(r: dict) -> list[str]:
+    """Why a run fails (empty when it passes)."""
+    failures = [f"{name} {r[key]}" for key, name in (
+        ("duplicates", "duplicated answers"), ("acked_missing", "acknowledged answers missing"),
+        ("wrong_owner_or_question", "answers stored for the wrong learner or question"),
+        ("stored_never_sent", "answers stored that no client sent"),
+        ("study_day_mismatch", "learners whose per-day answer counts differ from the log"),
+        ("other_tab_unjustified", "answers refused as answered in another tab with no such answer"),
+        ("other_tab_but_stored", "answers refused as answered in another tab but stored")) if r[key]]
+    if r["verify_exit"]:
+        failures.append(f"trainer verify exit {r['verify_exit']}")
+    if r["sent"] == 0:
+        failures.append("no answer was sent")
+    elif acknowledged_share(r) < MIN_ACKNOWLEDGED:
+        failures.append(f"only {acknowledged_share(r):.0%} of the answers sent were acknowledged "
+                        f"(at least {MIN_ACKNOWLEDGED:.0%} expected)")
+    return failures
 
 
 def make_database(kind: str, scenario: str, tmp: Path, pg_url: str) -> tuple[str, callable]:
@@ -334,7 +416,7 @@ def run_scenario(kind: str, scenario: str, args) -> dict:
         init = trainer(env, "init")
         if init.returncode:
             raise SystemExit(f"trainer init failed: {init.stderr}")
-        learners, lessons = create_learners(env, args.learners)
+        learners, lessons, seeded = create_learners(env, args.learners, args.history)
         port = free_port()
         out, err = open(tmp / "access.log", "w"), open(tmp / "gunicorn.log", "w")
         server = subprocess.Popen([sys.executable, "-m", "trainer", "serve", "--port", str(port), "--workers",
@@ -347,7 +429,8 @@ def run_scenario(kind: str, scenario: str, args) -> dict:
             except requests.RequestException:
                 time.sleep(0.3)
         stats, stop, events = Stats(), threading.Event(), []
-        clients = [Learner(base, email, uid, lessons, stats, stop) for email, uid in learners]
+        clients = [Learner(base, email, uid, lessons, stats, stop, tab) for email, uid in learners
+                   for tab in range(args.tabs)]
         threads = [threading.Thread(target=c.run, daemon=True) for c in clients]
         started = time.monotonic()
         for t in threads:
@@ -369,9 +452,11 @@ def run_scenario(kind: str, scenario: str, args) -> dict:
         err.close()
         gunicorn_log = (tmp / "gunicorn.log").read_text(errors="replace")
         verify = trainer(env, "verify")
-        figures = check_database(url, stats)
+        figures = check_database(url, stats, seeded)
         return {"db": kind, "scenario": scenario, "seconds": round(elapsed), "events": events,
+                "learners": args.learners, "tabs": args.tabs,
                 "sent": len(stats.sent), "acknowledged": len(stats.acked), "gave_up": len(stats.gave_up),
+                "other_tab": len(stats.other_tab),
                 **figures, "verify_exit": verify.returncode,
                 "verify": (verify.stdout.strip().splitlines() or verify.stderr.strip().splitlines() or [""])[-3:],
                 "errors": dict(stats.errors), "error_pages": {f"{k} {b}": n for (k, b), n in stats.bodies.items()},
@@ -383,11 +468,16 @@ def run_scenario(kind: str, scenario: str, args) -> dict:
 
 
 def print_result(r: dict) -> None:
-    ok = (r["duplicates"] == 0 and r["acked_missing"] == 0 and r["wrong_owner_or_question"] == 0
-          and r["stored_never_sent"] == 0 and r["verify_exit"] == 0)
-    print(f"\n== {r['db']} / {r['scenario']} ({r['seconds']} s){'  ' + '; '.join(r['events']) if r['events'] else ''}")
-    print(f"answers sent {r['sent']}, acknowledged {r['acknowledged']}, stored {r['stored']} "
-          f"(stored but never acknowledged: {r['stored_unacked']}; client gave up on {r['gave_up']})")
+    failures = verdict(r)
+    print(f"\n== {r['db']} / {r['scenario']} ({r['seconds']} s, {r['learners']} learners x {r['tabs']} tabs)"
+          f"{'  ' + '; '.join(r['events']) if r['events'] else ''}")
+    print(f"answers sent {r['sent']}, acknowledged {r['acknowledged']} ({acknowledged_share(r):.1%} of those not "
+          f"refused for another tab), stored {r['stored']} (stored but never acknowledged: {r['stored_unacked']}; "
+          f"client gave up on {r['gave_up']}); history seeded before the run {r['seeded_answers']}")
+    print(f"refused as answered in another tab: {r['other_tab']} (justified by that tab's stored answer "
+          f"{r['other_tab_justified']}, unjustified {r['other_tab_unjustified']}, refused but stored "
+          f"{r['other_tab_but_stored']}); learners whose per-day answer counts differ from the log "
+          f"{r['study_day_mismatch']}")
     print(f"acknowledged but missing {r['acked_missing']}, duplicates {r['duplicates']}, "
           f"wrong learner/question {r['wrong_owner_or_question']}, stored but never sent {r['stored_never_sent']}")
     print(f"trainer verify: exit {r['verify_exit']} {' '.join(r['verify'])}")
@@ -397,33 +487,43 @@ def print_result(r: dict) -> None:
     print(f"server log: {r['workers_booted']} workers booted, {r['tracebacks_in_log']} tracebacks, "
           f"'database is locked' {r['locked_in_log']} times "
           f"(logs in {r['tmp']})")
-    print("RESULT: " + ("OK, every acknowledged answer stored exactly once" if ok else "PROBLEM"))
+    print("RESULT: " + ("OK, every acknowledged answer stored exactly once" if not failures
+                        else "PROBLEM: " + "; ".join(failures)))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="a short run: 20 s, 20 learners x 3 tabs, plain and kill-worker")
     parser.add_argument("--seconds", type=int, default=120)
     parser.add_argument("--learners", type=int, default=100)
+    parser.add_argument("--tabs", type=int, default=3, help="client threads per learner (same-learner races)")
+    parser.add_argument("--history", type=int, default=12,
+                        help="questions each learner answered three days before the run (due now)")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--scenario", choices=["plain", "kill-worker", "restart-pg", "all"], default="all")
     parser.add_argument("--pg-url", default=os.environ.get("PG_URL", "postgresql://postgres@127.0.0.1:5432/"))
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
+    all_scenarios = ["plain", "kill-worker", "restart-pg"]
+    if args.quick:
+        args.seconds, args.learners = min(args.seconds, 20), min(args.learners, 20)
+        all_scenarios = ["plain", "kill-worker"]
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
-    scenarios = ["plain", "kill-worker", "restart-pg"] if args.scenario == "all" else [args.scenario]
+    scenarios = all_scenarios if args.scenario == "all" else [args.scenario]
     results = []
     for kind in kinds:
         for scenario in scenarios:
             if scenario == "restart-pg" and kind != "postgresql":
                 continue
-            print(f"running {kind} / {scenario} for {args.seconds} s with {args.learners} learners ...", flush=True)
+            print(f"running {kind} / {scenario} for {args.seconds} s with {args.learners} learners x {args.tabs} "
+                  "tabs ...", flush=True)
             results.append(run_scenario(kind, scenario, args))
             print_result(results[-1])
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
-    bad = [r for r in results if r["duplicates"] or r["acked_missing"] or r["wrong_owner_or_question"]
-           or r["stored_never_sent"] or r["verify_exit"]]
+    bad = [r for r in results if verdict(r)]
     sys.exit(1 if bad else 0)
 
 

@@ -96,3 +96,73 @@ def test_bank_stats_says_how_many_distinct_mocks_each_area_can_fill():
     assert stats["mocks"]["non_overlapping"] == 0
     text = trainer("bank", "stats").stdout
     assert "non-overlapping mocks available: 0" in text and "ETH" in text
+
+
+def _course_copy(tmp_path):
+    import shutil
+    shutil.copytree(COURSE, tmp_path / "c")
+    return {"TRAINER_MODULES_DIR": str(tmp_path / "c" / "modules"),
+            "TRAINER_QUESTION_BANK_DIR": str(tmp_path / "c" / "question_bank"),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}", "TRAINER_INSTANCE": str(tmp_path)}
+
+
+def _live_questions(env) -> set[str]:
+    from sqlalchemy import text
+    engine = create_engine(env["DATABASE_URL"])
+    with engine.connect() as conn:
+        live = set(conn.scalars(text("SELECT slug FROM question WHERE retired_at IS NULL")))
+    engine.dispose()
+    return live
+
+
+@pytest.mark.parametrize("production", [False, True], ids=["development", "production"])
+def test_a_typo_in_one_question_file_syncs_nothing_and_retires_nothing(tmp_path, production):
+    """One YAML syntax error used to retire every question of its file (and exit 0): init and serve refuse."""
+    env = _course_copy(tmp_path)
+    assert trainer("init", env=env).returncode == 0
+    before = _live_questions(env)
+    exam = tmp_path / "c" / "question_bank" / "exam.yaml"
+    lines = exam.read_text().splitlines(keepends=True)
+    lines.insert(20, " options: [\n")                     # a stray, badly indented line 21
+    exam.write_text("".join(lines))
+    if production:
+        env.update({"TRAINER_ENV": "production", "SECRET_KEY": "a-long-enough-production-secret"})
+    for command in (["init"], ["serve", "--port", "1"]):
+        result = trainer(*command, env=env)
+        assert result.returncode == 1, (command, result.stdout, result.stderr)
+        assert f"{exam}:21: invalid YAML" in result.stderr
+        assert "nothing was synced" in result.stderr and "serving on" not in result.stdout
+    assert _live_questions(env) == before and any(slug.startswith("x-") for slug in before)
+
+
+def test_retiring_more_than_ten_questions_needs_yes_and_is_listed_first(tmp_path):
+    env = _course_copy(tmp_path)
+    assert trainer("init", env=env).returncode == 0
+    before = _live_questions(env)
+    exam = tmp_path / "c" / "question_bank" / "exam.yaml"
+    exam_ids = {line.split(":", 1)[1].strip() for line in exam.read_text().splitlines() if line.startswith("- id:")}
+    assert len(exam_ids) > 10
+    exam.unlink()                                           # a whole valid file gone: 14 questions leave
+    for command in (["init"], ["serve", "--port", "1"]):
+        refused = trainer(*command, env=env)
+        assert refused.returncode == 1, (command, refused.stdout, refused.stderr)
+        assert "question x-ap-1" in refused.stdout and "trainer init --yes" in refused.stderr
+        assert _live_questions(env) == before
+    done = trainer("init", "--yes", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "question x-ap-1" in done.stdout and f"retired {len(exam_ids)}" in done.stdout
+    assert _live_questions(env) == before - exam_ids
+
+
+def test_a_few_removed_questions_are_retired_without_confirmation(tmp_path):
+    env = _course_copy(tmp_path)
+    assert trainer("init", env=env).returncode == 0
+    basics = tmp_path / "c" / "question_bank" / "basics.yaml"
+    text_ = basics.read_text()
+    first, rest = text_.split("\n- id:", 1)                 # drop the file's first question
+    basics.write_text("- id:" + rest)
+    slug = first.split(":", 1)[1].splitlines()[0].strip()
+    result = trainer("init", env=env)
+    assert result.returncode == 0, result.stderr
+    assert f"question {slug}" in result.stdout and "retired 1" in result.stdout
+    assert slug not in _live_questions(env)

@@ -42,10 +42,16 @@ def test_verify_passes_on_simulated_history_and_catches_tampering(populated):
         conn.execute(text("UPDATE item_state SET stability = stability * 2 WHERE id = (SELECT MIN(id) FROM item_state)"))
         tampered = conn.execute(text("SELECT MIN(id) FROM attempt WHERE total IS NOT NULL")).scalar()
         conn.execute(text("UPDATE attempt SET total = total + 1 WHERE id = :id"), {"id": tampered})
+        doubled = conn.execute(text("SELECT learner_id, day, answers FROM study_day ORDER BY id LIMIT 1")).one()
+        conn.execute(text("UPDATE study_day SET answers = answers * 2 WHERE learner_id = :l AND day = :d"),
+                     {"l": doubled.learner_id, "d": doubled.day})         # an answer counted twice for the day
     engine.dispose()
     bad = run("verify", env=populated)
     assert bad.returncode == 1 and "differs from the replay of its log in stability" in bad.stdout
     assert f"attempt {tampered}: stored total" in bad.stdout
+    day = str(doubled.day)[:10]
+    assert f"learner {doubled.learner_id}: study days count" in bad.stdout
+    assert f"{day} {doubled.answers * 2} counted, {doubled.answers} logged" in bad.stdout
 
 
 @pytest.mark.parametrize("portable", [False, True])

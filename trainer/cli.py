@@ -31,17 +31,35 @@ def database_is_empty() -> bool:
     return "user" not in inspect(db.engine).get_table_names()
 
 
-def initialise(quiet: bool = False) -> None:
-    """Create or upgrade the schema with the migrations, then sync content into it."""
+def initialise(quiet: bool = False, yes: bool = False) -> None:
+    """Create or upgrade the schema with the migrations, then sync content into it.
+
+    Refuses (exit 1, database content unchanged) when the content has any problem, and when the sync would
+    retire more than RETIRE_CONFIRM_THRESHOLD questions without ``yes``. Prints what it retires before it does.
+    """
     from flask_migrate import upgrade
 
     from .content.store import content
-    from .services.content_sync import sync_content
-    upgrade()
+    from .services.content_sync import RETIRE_CONFIRM_THRESHOLD, planned_retirements, sync_content
     loaded = content()
     if loaded.problems:
-        click.echo(f"warning: content has {len(loaded.problems)} problem(s); broken files were left out "
-                   "(run `trainer check`)", err=True)
+        for problem in loaded.problems:
+            click.echo(str(problem), err=True)
+        click.echo(f"error: the content has {len(loaded.problems)} problem(s), listed above; nothing was synced "
+                   "and the database keeps the content it had. Fix the files and run the command again.", err=True)
+        sys.exit(1)
+    upgrade()
+    planned = planned_retirements(loaded)
+    questions = [name for name in planned if name.startswith("question ")]
+    if planned:
+        click.echo(f"no longer in the files, to be retired ({len(planned)}; learners' history is kept):")
+        for name in planned:
+            click.echo(f"  {name}")
+    if len(questions) > RETIRE_CONFIRM_THRESHOLD and not yes:
+        click.echo(f"error: this would retire {len(questions)} questions (more than {RETIRE_CONFIRM_THRESHOLD}), "
+                   "taking them out of every learner's review; nothing was changed. If they were removed from "
+                   "the files on purpose, run `trainer init --yes`; if not, restore the files.", err=True)
+        sys.exit(1)
     report = sync_content(loaded, progress=None if quiet else _progress("syncing questions"))
     db.session.commit()
     if not quiet:
@@ -55,11 +73,12 @@ def register_cli(app: Flask) -> None:
     register_quiz_cli(app)
 
     @app.cli.command("init")
+    @click.option("--yes", is_flag=True, help="Retire more than 10 questions that left the files.")
     @with_appcontext
-    def init_command():
-        """Create or upgrade the database and load the content into it."""
+    def init_command(yes: bool):
+        """Create or upgrade the database and load the content into it (refused while the content has errors)."""
         _require_database()
-        initialise()
+        initialise(yes=yes)
 
     @app.cli.command("check")
     def check_command():
@@ -83,8 +102,10 @@ def register_cli(app: Flask) -> None:
     @click.option("--port", default=5000, show_default=True, type=int)
     @click.option("--workers", default=2, show_default=True, type=int)
     @click.option("--dev", is_flag=True, help="Flask's development server with the reloader.")
+    @click.option("--pid", "pidfile", type=click.Path(dir_okay=False),
+                  help="Write the gunicorn master's process id to this file (removed when it stops).")
     @with_appcontext
-    def serve_command(host: str, port: int, workers: int, dev: bool):
+    def serve_command(host: str, port: int, workers: int, dev: bool, pidfile: str | None):
         """Serve the app with gunicorn (initialising an empty database with demo accounts first)."""
         _require_database()
         if database_is_empty():
@@ -103,7 +124,7 @@ def register_cli(app: Flask) -> None:
             current_app.run(host=host, port=port, debug=True, use_reloader=True)
             return
         from .serving import run_gunicorn
-        run_gunicorn(host, port, workers)
+        run_gunicorn(host, port, workers, pidfile)
 
     users = click.Group("users", help="Manage accounts.")
     app.cli.add_command(users)

@@ -529,3 +529,21 @@ class ItemReset(db.Model):
     reset_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: when the learner was shown that the answer changed (None: not yet)
     noticed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+class PendingImport(db.Model):
+    """An uploaded question file between its preview and its import, kept in the database so that any host can
+    show or commit it. Holds the parsed preview (the file is parsed once, on upload); the import deletes it in
+    its own transaction, and uploads older than a day are swept away."""
+
+    #: random and URL-safe: the address of the preview, guessed by nobody
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("school.id"))
+    filename: Mapped[str] = mapped_column(String(100))
+    #: an import format name (services.bank_transfer.IMPORT_FORMATS)
+    format: Mapped[str] = mapped_column(String(20))
+    #: the upload form's placement defaults (module, lesson, exam_area, difficulty)
+    defaults: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: the parsed ImportPreview: every item with its status, errors, notes and placed question data
+    preview: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

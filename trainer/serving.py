@@ -18,6 +18,16 @@ class _Server(BaseApplication):
         return create_app()
 
 
-def run_gunicorn(host: str, port: int, workers: int) -> None:
-    _Server({"bind": f"{host}:{port}", "workers": workers, "accesslog": "-", "timeout": 60,
-             "graceful_timeout": 20}).run()
+def run_gunicorn(host: str, port: int, workers: int, pidfile: str | None = None) -> None:
+    """Run gunicorn in this process (it becomes the master; the workers are its children).
+
+    Under systemd (deploy/trainer.service) the unit's control group is what guarantees that no worker outlives
+    its master: the workers also leave on their own when they see their parent change, but only between
+    requests, so a worker stuck in one would keep the port. With NOTIFY_SOCKET set, gunicorn tells systemd
+    when it is ready (Type=notify).
+    """
+    options = {"bind": f"{host}:{port}", "workers": workers, "accesslog": "-", "timeout": 60,
+               "graceful_timeout": 20}
+    if pidfile:
+        options["pidfile"] = pidfile
+    _Server(options).run()

@@ -6,12 +6,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select, update
-from sqlalchemy.orm.exc import StaleDataError
 
 from trainer.extensions import db
 from trainer.models import Attempt, AttemptItem, ItemState, Question, ReviewLog, StudyDay, User, utcnow
 from trainer.services import accounts, authoring, study
-from trainer.services.study import StudyError
+from trainer.services.study import AnsweredElsewhere, StudyError
 
 SECRET = "test-secret"
 NOW = datetime(2026, 5, 4, 12, tzinfo=timezone.utc)
@@ -110,7 +109,7 @@ def test_a_memory_state_changed_since_it_was_read_records_nothing(ctx, learner):
     db.session.execute(update(ItemState).where(ItemState.id == target.state_id)
                        .values(version=ItemState.version + 1))          # a concurrent answer got there first
     token = study.issue_token(SECRET, learner[0], question.id)
-    with pytest.raises(StaleDataError):
+    with pytest.raises(AnsweredElsewhere):
         study.record_answer(learner[0], token, "a", secret=SECRET, kind="review", now=utcnow(), target=target)
     db.session.rollback()
     assert count(ReviewLog, learner_id=learner[0]) == 1
@@ -133,3 +132,56 @@ def test_a_practice_item_answered_twice_keeps_its_first_answer(ctx, learner):
                               now=NOW + timedelta(minutes=1))
     assert again.duplicate and again.log.id == first.log.id and item.answered_at == NOW
     assert count(ReviewLog, attempt_id=attempt.id) == 1
+
+
+def test_a_review_question_answered_in_another_tab_is_refused_not_stored_again(ctx, learner):
+    """Two tabs show the same review question (two tokens): the second answer is refused, the first kept."""
+    question = shipped()
+    tab_a = study.review_token(SECRET, learner[0], question.id)
+    tab_b = study.review_token(SECRET, learner[0], question.id)
+    first = answer(learner[0], question.id, "a", token=tab_a)
+    with pytest.raises(AnsweredElsewhere) as refused:
+        study.record_answer(learner[0], tab_b, "b", secret=SECRET, kind="review", now=NOW + timedelta(seconds=5))
+    db.session.rollback()
+    assert refused.value.status == 409 and "another tab" in str(refused.value)
+    assert count(ReviewLog, learner_id=learner[0]) == 1
+    assert study.get_state(learner[0], question.id).reps == 1
+    assert db.session.scalar(select(StudyDay.answers).where(StudyDay.learner_id == learner[0])) == 1
+    again = study.record_answer(learner[0], tab_a, "a", secret=SECRET, kind="review", now=NOW + timedelta(seconds=9))
+    assert again.duplicate and again.log.id == first.log.id     # the same tab resubmitting still sees its answer
+
+
+def test_a_new_question_answered_in_two_tabs_at_once_keeps_one_schedule(ctx, learner):
+    """Both tabs read "no schedule yet"; the database's unique learner+question decides, not a look-up."""
+    question = shipped()
+    tab_a = study.review_token(SECRET, learner[0], question.id)
+    tab_b = study.review_token(SECRET, learner[0], question.id)
+    target = study.answer_target(learner[0], question.id)           # read before the other tab's commit
+    answer(learner[0], question.id, "a", token=tab_a)
+    with pytest.raises(AnsweredElsewhere):
+        study.record_answer(learner[0], tab_b, "a", secret=SECRET, kind="review", now=NOW, target=target)
+    db.session.rollback()
+    assert count(ReviewLog, learner_id=learner[0]) == 1 and count(ItemState, learner_id=learner[0]) == 1
+
+
+@pytest.mark.parametrize("kind", ["practice", "exam"])
+def test_an_attempt_item_answered_in_another_tab_is_refused(ctx, learner, kind):
+    question = shipped()
+    attempt = Attempt(learner_id=learner[0], kind=kind, started_at=NOW, scope={"module": "basics"},
+                      deadline_at=NOW + timedelta(hours=2) if kind == "exam" else None)
+    db.session.add(attempt)
+    db.session.flush()
+    for position, slug in enumerate(("b-single", "b-tf")):
+        q = shipped(slug)
+        db.session.add(AttemptItem(attempt_id=attempt.id, position=position, question_id=q.id,
+                                   question_version_id=q.current_version_id, exam_area="AP"))
+    db.session.commit()
+    tab_a, tab_b = (study.issue_token(SECRET, learner[0], question.id, attempt.id, 0) for _ in range(2))
+    study.answer_item(learner[0], attempt, 0, tab_a, "a", secret=SECRET, now=NOW)
+    db.session.commit()
+    with pytest.raises(AnsweredElsewhere):
+        study.answer_item(learner[0], attempt, 0, tab_b, "b", secret=SECRET, now=NOW + timedelta(seconds=3))
+    db.session.rollback()
+    assert count(ReviewLog, attempt_id=attempt.id) == 1
+    assert db.session.scalar(select(AttemptItem.response).where(AttemptItem.attempt_id == attempt.id,
+                                                                AttemptItem.position == 0)) == "a"

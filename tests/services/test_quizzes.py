@@ -339,3 +339,19 @@ def test_generated_items_failing_their_distractor_check_are_never_graded(w, lear
         assert flagged.id not in {item.question_id for item in attempt.items}
         exams.finish(attempt, now=NOW)
     db.session.rollback()
+
+
+def test_a_quiz_item_answered_in_another_tab_is_refused_and_stored_once(w):
+    """Two tabs of one quiz attempt show the same item: the second answer gets 'another tab', not a second row."""
+    a = assigned(w, mode="fixed", spec={"questions": single_ids()[:3]})
+    attempt = quizzes.start_attempt(w.learner_x, a.id, now=NOW)
+    item = study.next_item(attempt)
+    tabs = [study.issue_token(SECRET, w.learner_x, item.question_id, attempt.id, item.position) for _ in range(2)]
+    response = simulated_response(item.version.data, True, random.Random(1))
+    quizzes.answer(w.learner_x, attempt, item.position, tabs[0], response, secret=SECRET, now=NOW)
+    db.session.commit()
+    with pytest.raises(study.AnsweredElsewhere):
+        quizzes.answer(w.learner_x, attempt, item.position, tabs[1], response, secret=SECRET,
+                       now=NOW + timedelta(seconds=2))
+    db.session.rollback()
+    assert db.session.scalar(select(func.count(ReviewLog.id)).where(ReviewLog.attempt_id == attempt.id)) == 1

@@ -64,9 +64,18 @@ def interop(name: str) -> Path:
     return path
 
 
+def uploads_kept(app) -> int:
+    """Uploads waiting for their import (in the database, shared by every host)."""
+    from sqlalchemy import func, select
+
+    from trainer.models import PendingImport
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(PendingImport))
+
+
 @pytest.fixture
 def app(tmp_path):
-    app, drop = make_app(TRAINER_IMPORT_DIR=str(tmp_path / "imports"))
+    app, drop = make_app()
     yield app
     with app.app_context():
         db.session.remove()
@@ -206,10 +215,10 @@ def test_item_without_placement_is_invalid_with_a_reason(staff):
 
 @pytest.mark.parametrize("placement", [{"module": "not-a-module"}, {"lesson": "basics-nociception#nowhere"},
                                        {"exam_area": "XYZ"}, {"difficulty": "9"}])
-def test_placement_outside_the_choices_is_refused_on_the_form(staff, tmp_path, placement):
+def test_placement_outside_the_choices_is_refused_on_the_form(app, staff, placement):
     response = upload(staff, GOOD_GIFT, "quiz.gift.txt", **placement)
     assert response.status_code == 422 and "Not a valid choice" in page_text(response)
-    assert not (tmp_path / "imports").exists() or not any((tmp_path / "imports").iterdir())
+    assert uploads_kept(app) == 0
 
 
 def test_skipped_items_are_listed_with_the_reason(staff):
@@ -323,7 +332,7 @@ def test_xml_with_entities_is_refused_with_a_clear_message(app, world, staff):
 
 
 def test_oversize_upload_gets_413_before_parsing(tmp_path, monkeypatch):
-    app, drop = make_app(TRAINER_IMPORT_DIR=str(tmp_path / "imports"), MAX_CONTENT_LENGTH=2048)
+    app, drop = make_app(MAX_CONTENT_LENGTH=2048)
     try:
         world = build_world(app)
         browser = signed_in(app, world.emails["instructor_x"])
@@ -331,7 +340,7 @@ def test_oversize_upload_gets_413_before_parsing(tmp_path, monkeypatch):
         monkeypatch.setattr(bank_transfer, "parse_text", lambda *a: pytest.fail("parsed an oversize upload"))
         response = upload(browser, "::Q::Big? {=yes ~no}\n" * 500, "big.gift.txt")
         assert response.status_code == 413 and "File too large" in page_text(response)
-        assert not (tmp_path / "imports").exists() or not any((tmp_path / "imports").iterdir())
+        assert uploads_kept(app) == 0
     finally:
         with app.app_context():
             db.session.remove()
@@ -343,7 +352,7 @@ def test_non_utf8_upload_is_refused(app, world, staff, tmp_path):
     response = upload(staff, (IMPORTS / "latin1.csv").read_bytes(), "latin1.csv")
     assert response.status_code == 422
     assert "latin1.csv is not UTF-8 text: byte 0xe9 on line 4" in page_text(response)
-    assert not (tmp_path / "imports").exists() or not any((tmp_path / "imports").iterdir())
+    assert uploads_kept(app) == 0
 
 
 def test_stem_with_a_script_is_shown_escaped_in_the_preview(staff):
@@ -393,17 +402,25 @@ def test_tampered_upload_ids_are_refused(app, world, staff, others_upload, uploa
     assert school_questions(app, world.school_s) == []
 
 
-def test_expired_upload_is_refused(app, world, staff, others_upload, tmp_path):
-    path = tmp_path / "imports" / f"{others_upload}.json"
-    record = json.loads(path.read_text())
-    from datetime import datetime
-    record["saved_at"] = (datetime.fromisoformat(record["saved_at"]) - timedelta(hours=25)).isoformat()
-    path.write_text(json.dumps(record))
+def test_expired_upload_is_refused_and_swept(app, world, staff, others_upload):
+    from sqlalchemy import update
+
+    from trainer.models import PendingImport
+    with app.app_context():
+        from trainer.models import utcnow
+        db.session.execute(update(PendingImport).where(PendingImport.id == others_upload)
+                           .values(created_at=utcnow() - timedelta(hours=25)))
+        db.session.commit()
     assert staff.get(f"/bank/import/{others_upload}").status_code == 404
+    assert commit(staff, others_upload).status_code == 404
+    fresh, _ = preview_of(staff, GOOD_GIFT, "quiz.gift.txt")            # the next upload sweeps the old one
+    with app.app_context():
+        assert set(db.session.scalars(select(PendingImport.id))) == {fresh}
+    assert school_questions(app, world.school_s) == []
 
 
-def test_upload_kept_on_the_server_is_parsed_again_at_commit(app, world, staff, others_upload, tmp_path):
-    """The commit trusts the stored file, not the browser: extra form fields cannot add questions."""
+def test_the_commit_imports_the_upload_kept_on_the_server(app, world, staff, others_upload):
+    """The commit trusts the stored upload, not the browser: extra form fields cannot add questions."""
     response = staff.post(f"/bank/import/{others_upload}/commit",
                           {"mode": "all", "status": "published", "text": "::Evil::x {=a ~b}", "format": "gift"})
     assert response.status_code == 200
@@ -433,7 +450,7 @@ def test_upload_without_csrf_token_is_refused(app, world, staff, tmp_path):
     response = staff.client.post("/bank/import", data={**PLACE, "file": (io.BytesIO(GOOD_GIFT.encode()), "q.gift.txt")},
                                  content_type="multipart/form-data")
     assert response.status_code == 400 and "Form expired" in page_text(response)
-    assert not (tmp_path / "imports").exists() or not any((tmp_path / "imports").iterdir())
+    assert uploads_kept(app) == 0
 
 
 def test_commit_without_csrf_token_is_refused(app, world, staff, others_upload):
@@ -525,3 +542,38 @@ def test_export_lists_what_the_format_cannot_carry(app, world, staff):
 def test_export_form_shows_without_a_format(staff):
     page = staff.get("/bank/export")
     assert page.status_code == 200 and "Export questions" in page_text(page)
+
+
+def test_an_upload_is_parsed_once_and_committed_from_another_host(tmp_path, monkeypatch):
+    """Two hosts share only the database: the preview made on one is shown and committed on the other, and
+    neither parses the file again."""
+    import os
+
+    from tests.conftest import close_app
+    from trainer import create_app
+    from trainer.services import bank_transfer
+    shared = {} if os.environ.get("TEST_DATABASE_URL") else {     # SQLite: a file both hosts open
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'hosts.db'}", "SQLALCHEMY_ENGINE_OPTIONS": {}}
+    app, drop = make_app(**shared)
+    other_host = create_app({key: app.config[key] for key in (
+        "SQLALCHEMY_DATABASE_URI", "SQLALCHEMY_ENGINE_OPTIONS", "SECRET_KEY", "MODULES_DIR", "QUESTION_BANK_DIR",
+        "TESTING", "RATELIMIT_STORAGE_URI")})
+    try:
+        world = build_world(app)
+        staff = signed_in(app, world.emails["instructor_x"])
+        upload_id, _ = preview_of(staff, GOOD_GIFT, "quiz.gift.txt")
+        monkeypatch.setattr(bank_transfer, "parse_text", lambda *a: pytest.fail("parsed the upload again"))
+        elsewhere = Browser(other_host.test_client())
+        elsewhere.client.set_cookie("session", staff.client.get_cookie("session").value)
+        page = elsewhere.get(f"/bank/import/{upload_id}")
+        assert page.status_code == 200 and "Glide" in page.get_data(as_text=True)
+        done = commit(elsewhere, upload_id)
+        assert done.status_code == 200 and "Knead" in done.get_data(as_text=True)
+        assert sorted(d["title"] for _, d in school_questions(app, world.school_s)) == ["Glide", "Knead"]
+        assert commit(staff, upload_id).status_code == 404              # gone for the first host too
+        assert uploads_kept(app) == 0
+    finally:
+        with other_host.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        close_app(app, drop)

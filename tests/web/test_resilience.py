@@ -4,6 +4,7 @@ import shutil
 import socket
 
 import pytest
+from sqlalchemy import select
 
 from tests.conftest import Browser, COURSE, close_app, make_app
 from trainer.extensions import db
@@ -21,11 +22,21 @@ def signed_in_reader(app) -> Browser:
 
 
 def test_broken_lesson_is_left_out_and_the_site_serves_the_rest(tmp_path):
+    """A worker that starts after a lesson file broke serves the rest; the database keeps the lesson."""
+    from trainer.content.store import init_content
+    from trainer.models import Lesson
+    from trainer.services.content_sync import ContentNotClean, sync_content
     shutil.copytree(COURSE, tmp_path / "c")
+    app, drop = make_app(tmp_path / "c" / "modules", tmp_path / "c" / "question_bank")
     broken = tmp_path / "c" / "modules" / "01-basics" / "02-sensitisation.md"
     broken.write_text(broken.read_text().replace("minutes: 10", "minutes: [oops"))
-    app, drop = make_app(tmp_path / "c" / "modules", tmp_path / "c" / "question_bank")
     try:
+        init_content(app)
+        with app.app_context():
+            from trainer.content.store import content
+            with pytest.raises(ContentNotClean):
+                sync_content(content())                 # broken content is never synced
+            assert db.session.scalar(select(Lesson).where(Lesson.slug == "basics-sensitisation")).retired_at is None
         browser = signed_in_reader(app)
         assert browser.get("/lessons/basics-nociception").status_code == 200
         assert browser.get("/lessons/basics-sensitisation").status_code == 404

@@ -2,14 +2,14 @@
 
 Access: instructors and school admins of a school; questions are imported into that school's bank, and
 exports hold the shipped bank and that school's questions only. The upload waits between preview and
-commit in a server-side store owned by the uploader (``TRAINER_IMPORT_DIR``, default
-``<instance>/imports``) and is parsed again at commit, so nothing the browser sends back is trusted.
+commit in the database (``PendingImport``, owned by the uploader), parsed once on upload, so any host behind
+a load balancer can show or commit it and nothing the browser sends back is trusted.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.routing import BuildError
 
@@ -17,8 +17,7 @@ from ..content.store import content
 from ..extensions import db
 from ..models import utcnow
 from ..services import bank_transfer
-from ..services.bank_transfer import (EXPORT_FORMATS, IMPORT_FORMATS, ExportFilters, Placement, TransferError,
-                                      UploadStore)
+from ..services.bank_transfer import EXPORT_FORMATS, IMPORT_FORMATS, ExportFilters, Placement, TransferError
 from ..web import roles_required
 from .transfer_forms import ImportCommitForm, export_form, import_upload_form
 
@@ -38,11 +37,6 @@ def _school_id() -> int:
     if current_user.school_id is None:
         abort(403)
     return current_user.school_id
-
-
-def _store() -> UploadStore:
-    folder = current_app.config.get("TRAINER_IMPORT_DIR") or Path(current_app.instance_path) / "imports"
-    return UploadStore(Path(folder))
 
 
 def question_url(question_id: int) -> str:
@@ -79,64 +73,61 @@ def import_upload():
             if fmt is None:
                 raise TransferError(f"We cannot tell the format of “{filename}” from its name; choose the "
                                     "format above.")
+            defaults = Placement(form.module.data or None, form.lesson.data or None, form.exam_area.data or None,
+                                 int(form.difficulty.data))
+            preview = bank_transfer.preview_import(text, fmt, filename, defaults, content().course)
         except TransferError as exc:
             form.file.errors.append(str(exc))
             refused = True
         else:
-            defaults = Placement(form.module.data or None, form.lesson.data or None, form.exam_area.data or None,
-                                 int(form.difficulty.data))
-            upload_id = _store().save(current_user.id, school_id, filename, fmt, text, defaults, utcnow())
+            upload_id = bank_transfer.save_upload(current_user.id, school_id, preview, defaults, utcnow())
+            db.session.commit()
             return redirect(url_for("bank_io.import_preview", upload_id=upload_id))
     status = 422 if refused or (request.method == "POST" and form.errors) else 200
     return render_template("bank/import.html", form=form, formats=IMPORT_FORMATS), status
 
 
-def _load(upload_id: str) -> tuple[dict, bank_transfer.ImportPreview]:
-    """The caller's upload and its fresh preview (parsed again from the stored text); 404 otherwise."""
-    record = _store().load(upload_id, current_user.id, _school_id(), utcnow())
-    preview = bank_transfer.preview_import(record["text"], record["format"], record["filename"],
-                                           record["defaults"], content().course)
-    return record, preview
+def _load(upload_id: str) -> tuple[bank_transfer.ImportPreview, Placement]:
+    """The caller's upload (its preview as parsed on upload, and its placement defaults); 404 otherwise."""
+    return bank_transfer.load_upload(upload_id, current_user.id, _school_id(), utcnow())
 
 
-def _render_preview(upload_id: str, record: dict, preview, form: ImportCommitForm, message: str | None = None,
-                    status: int = 200):
+def _render_preview(upload_id: str, preview, defaults: Placement, form: ImportCommitForm,
+                    message: str | None = None, status: int = 200):
     return render_template("bank/import_preview.html", upload_id=upload_id, preview=preview, form=form,
-                           format_label=IMPORT_FORMATS.get(record["format"], record["format"]),
-                           defaults=record["defaults"], message=message), status
+                           format_label=IMPORT_FORMATS.get(preview.format, preview.format),
+                           defaults=defaults, message=message), status
 
 
 @bp.route("/import/<upload_id>")
 @staff_only
 def import_preview(upload_id: str):
-    record, preview = _load(upload_id)
+    preview, defaults = _load(upload_id)
     form = ImportCommitForm(mode="valid" if preview.problem_count else "all")
-    return _render_preview(upload_id, record, preview, form)
+    return _render_preview(upload_id, preview, defaults, form)
 
 
 @bp.route("/import/<upload_id>/commit", methods=["POST"])
 @staff_only
 def import_commit(upload_id: str):
-    record, preview = _load(upload_id)
+    preview, defaults = _load(upload_id)
     form = ImportCommitForm()
     if not form.validate_on_submit():
-        return _render_preview(upload_id, record, preview, form, "Choose which items to import and how to save "
-                                                                 "them.", 422)
-    store = _store()
-    store.claim(upload_id)   # a second click or tab now finds nothing to import
+        return _render_preview(upload_id, preview, defaults, form, "Choose which items to import and how to save "
+                                                                   "them.", 422)
+    # The upload leaves the database in the import's own transaction: a second click, tab or host finds
+    # nothing to import, and a failed import gives it back with its rollback.
+    bank_transfer.take_upload(upload_id, current_user.id)
     try:
         rows = bank_transfer.import_questions(_school_id(), current_user.id, preview,
                                               only_valid=form.mode.data == "valid", status=form.status.data)
         db.session.commit()
     except TransferError as exc:
         db.session.rollback()
-        store.release(upload_id)
-        return _render_preview(upload_id, record, preview, form, str(exc), exc.status)
+        return _render_preview(upload_id, preview, defaults, form, str(exc), exc.status)
     except Exception:
         db.session.rollback()
-        store.release(upload_id)
         raise
-    store.discard(upload_id)
     links = [(row, question_url(row.id)) for row in rows]
     return render_template("bank/import_done.html", links=links, preview=preview, status=form.status.data,
                            bank_url=_bank_url())

@@ -103,7 +103,10 @@ def load_yaml(text: str, line_offset: int = 0) -> Any:
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader derives from (C)SafeLoader
     except yaml.MarkedYAMLError as exc:
         # Point at the construct that failed (an unclosed bracket or quote starts there), else at the problem.
-        mark = exc.context_mark or exc.problem_mark
+        # A broken block (bad indentation, a stray key) is reported from the start of the whole list or
+        # mapping, which is line 1 of a question file: there the problem's own line is the useful one.
+        block = (exc.context or "").startswith("while parsing a block")
+        mark = (exc.problem_mark or exc.context_mark) if block else (exc.context_mark or exc.problem_mark)
         line = (mark.line + 1 if mark else 1) + line_offset
         detail = exc.problem or exc.context
         if exc.context and exc.problem:

@@ -38,6 +38,14 @@ def quiz_error(exc: StudyError):
     return render_template("errors/error.html", code=exc.status, title="That did not work", message=str(exc)), exc.status
 
 
+@bp.errorhandler(study.AnsweredElsewhere)
+def answered_elsewhere(exc: study.AnsweredElsewhere):
+    db.session.rollback()
+    return render_template("errors/error.html", code=exc.status, title="Answered in another tab", message=str(exc),
+                           next_url=url_for("quizzes.take_quiz", attempt_id=(request.view_args or {}).get("attempt_id"))
+                           ), exc.status
+
+
 def _secret() -> str:
     return current_app.config["SECRET_KEY"]
 

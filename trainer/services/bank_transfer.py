@@ -1,28 +1,25 @@
 """Web import and export of questions: preview an upload item by item, write it to a school's bank, export.
 
 The parsing itself is ``trainer.content.formats``; this module adds what the web needs around it: a
-placement (module, lesson section, exam area) for every imported item, a per-item preview, a store that
-keeps an upload between preview and commit on the server, the write into the school's bank in one
+placement (module, lesson section, exam area) for every imported item, a per-item preview, uploads kept
+between preview and commit in the database (any host can commit them), the write into the school's bank in one
 transaction (flush only; the view commits), and the selection of questions a member of staff may export.
 """
 from __future__ import annotations
 
-import json
-import os
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
 
 from ..content.bank import content_hash
 from ..content.course import Course
 from ..content.formats import export_questions, parse_text
 from ..content.source import EXAM_AREAS
 from ..extensions import db
-from ..models import Question, QuestionVersion
+from ..models import PendingImport, Question, QuestionVersion
 from .content_sync import set_current_version
 
 #: import formats as the upload form offers them
@@ -283,89 +280,58 @@ def import_questions(school_id: int, author_id: int, preview: ImportPreview, *, 
     return rows
 
 
-# --- the upload store ------------------------------------------------------------------------------
+# --- uploads awaiting import -----------------------------------------------------------------------
+#
+# Kept in the database (PendingImport), not on one host's disk, so a preview served by one host can be
+# committed on another: hosts behind a load balancer share nothing else.
 
-class UploadStore:
-    """Uploads waiting between preview and commit: one JSON file each under ``folder``, named by a random id.
+def preview_as_json(preview: ImportPreview) -> dict:
+    return asdict(preview)
 
-    The file records its owner; anyone else, an unknown or malformed id, or an expired upload is a 404.
+
+def preview_from_json(data: dict) -> ImportPreview:
+    return ImportPreview(data["filename"], data["format"], [PreviewItem(**item) for item in data["items"]],
+                         list(data["file_errors"]))
+
+
+def save_upload(user_id: int, school_id: int, preview: ImportPreview, defaults: Placement, now: datetime) -> str:
+    """Keep a parsed upload for ``user_id`` until its commit; returns its id. Sweeps expired ones. Flushes."""
+    sweep_uploads(now)
+    upload_id = secrets.token_urlsafe(24)
+    db.session.add(PendingImport(id=upload_id, user_id=user_id, school_id=school_id, filename=preview.filename[:100],
+                                 format=preview.format, defaults=defaults.as_dict(),
+                                 preview=preview_as_json(preview), created_at=now))
+    db.session.flush()
+    return upload_id
+
+
+def load_upload(upload_id: str, user_id: int, school_id: int | None, now: datetime,
+                max_age: timedelta = timedelta(hours=UPLOAD_HOURS)) -> tuple[ImportPreview, Placement]:
+    """The preview and placement of an upload owned by ``user_id`` in ``school_id``; TransferError 404 for
+    anyone else, an unknown or malformed id, or an expired upload."""
+    if not isinstance(upload_id, str) or not UPLOAD_ID_RE.match(upload_id):
+        raise TransferError(NOT_FOUND, 404)
+    row = db.session.get(PendingImport, upload_id)
+    if row is None or (row.user_id, row.school_id) != (user_id, school_id) or now - row.created_at > max_age:
+        raise TransferError(NOT_FOUND, 404)
+    return preview_from_json(row.preview), Placement(**row.defaults)
+
+
+def take_upload(upload_id: str, user_id: int) -> None:
+    """Remove an upload in the caller's transaction, as its import begins: a rollback gives it back.
+
+    Of two commits of one upload (double click, two tabs, two hosts) the second's DELETE waits for the first
+    one's row lock and then deletes nothing: TransferError 404, nothing imported twice.
     """
+    done = db.session.execute(delete(PendingImport).where(PendingImport.id == upload_id,
+                                                          PendingImport.user_id == user_id))
+    if done.rowcount != 1:
+        raise TransferError(NOT_FOUND, 404)
 
-    def __init__(self, folder: Path, max_age: timedelta = timedelta(hours=UPLOAD_HOURS)):
-        self.folder = Path(folder)
-        self.max_age = max_age
 
-    def _path(self, upload_id: str) -> Path:
-        return self.folder / f"{upload_id}.json"
-
-    def save(self, user_id: int, school_id: int, filename: str, fmt: str, text: str, defaults: Placement,
-             now: datetime) -> str:
-        """Keep an upload for ``user_id``; returns its id. Also removes expired uploads."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.sweep(now)
-        upload_id = secrets.token_urlsafe(24)
-        record = {"user_id": user_id, "school_id": school_id, "filename": filename, "format": fmt,
-                  "defaults": defaults.as_dict(), "saved_at": now.isoformat(), "text": text}
-        tmp = self.folder / f".{upload_id}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(record, fh)
-        os.replace(tmp, self._path(upload_id))
-        return upload_id
-
-    def load(self, upload_id: str, user_id: int, school_id: int | None, now: datetime) -> dict:
-        """The record of an upload owned by ``user_id`` in ``school_id``; TransferError 404 otherwise."""
-        if not isinstance(upload_id, str) or not UPLOAD_ID_RE.match(upload_id):
-            raise TransferError(NOT_FOUND, 404)
-        try:
-            record = json.loads(self._path(upload_id).read_text(encoding="utf-8"))
-            saved_at = datetime.fromisoformat(record["saved_at"])
-            owner = (record["user_id"], record["school_id"])
-        except (OSError, ValueError, KeyError, TypeError):
-            raise TransferError(NOT_FOUND, 404) from None
-        if owner != (user_id, school_id) or now - saved_at > self.max_age:
-            raise TransferError(NOT_FOUND, 404)
-        record["defaults"] = Placement(**record["defaults"])
-        return record
-
-    def claim(self, upload_id: str) -> None:
-        """Take an upload out of reach while it is imported (TransferError 404 when already taken).
-
-        The rename is atomic, so of two commits of one upload (double click, two tabs) only one proceeds.
-        """
-        if not UPLOAD_ID_RE.match(upload_id or ""):
-            raise TransferError(NOT_FOUND, 404)
-        try:
-            os.rename(self._path(upload_id), self._claimed(upload_id))
-        except OSError:
-            raise TransferError(NOT_FOUND, 404) from None
-
-    def release(self, upload_id: str) -> None:
-        """Give a claimed upload back (the import failed and can be tried again)."""
-        try:
-            os.rename(self._claimed(upload_id), self._path(upload_id))
-        except OSError:
-            pass
-
-    def discard(self, upload_id: str) -> None:
-        if UPLOAD_ID_RE.match(upload_id or ""):
-            self._path(upload_id).unlink(missing_ok=True)
-            self._claimed(upload_id).unlink(missing_ok=True)
-
-    def _claimed(self, upload_id: str) -> Path:
-        return self.folder / f"{upload_id}.importing"
-
-    def sweep(self, now: datetime) -> None:
-        """Remove uploads older than ``max_age`` (by file time, so unreadable leftovers go too)."""
-        if not self.folder.is_dir():
-            return
-        cutoff = now.timestamp() - self.max_age.total_seconds()
-        for path in [*self.folder.glob("*.json"), *self.folder.glob("*.importing")]:
-            try:
-                if path.stat().st_mtime < cutoff:
-                    path.unlink(missing_ok=True)
-            except OSError:
-                continue
+def sweep_uploads(now: datetime, max_age: timedelta = timedelta(hours=UPLOAD_HOURS)) -> int:
+    """Delete uploads older than ``max_age``; how many. Flushes."""
+    return db.session.execute(delete(PendingImport).where(PendingImport.created_at < now - max_age)).rowcount or 0
 
 
 # --- export ----------------------------------------------------------------------------------------

@@ -32,6 +32,35 @@ def set_current_version(row: Question, version: QuestionVersion) -> None:
     row.tags, row.search_text = index_fields(version.data)
 
 
+#: more retired questions than this in one sync need the operator's confirmation (`trainer init --yes`)
+RETIRE_CONFIRM_THRESHOLD = 10
+
+
+class ContentNotClean(Exception):
+    """The content has problems: nothing is synced, so a broken file never retires what it holds."""
+
+    def __init__(self, problems: list):
+        self.problems = problems
+        super().__init__(f"the content has {len(problems)} problem(s); nothing was synced")
+
+
+def planned_retirements(content: Content) -> list[str]:
+    """What syncing ``content`` would retire ("module m", "lesson l", "question q"): live rows whose ids the
+    files no longer hold. Reads only."""
+    live = (
+        ("module", Module, None, {m.id for m in content.course.modules}),
+        ("lesson", Lesson, None, set(content.course.lessons)),
+        ("question", Question, Question.school_id.is_(None), set(content.bank.questions)),
+    )
+    planned = []
+    for label, model, extra, ids in live:
+        query = select(model.slug).where(model.retired_at.is_(None))
+        if extra is not None:
+            query = query.where(extra)
+        planned += [f"{label} {slug}" for slug in sorted(db.session.scalars(query)) if slug not in ids]
+    return planned
+
+
 @dataclass
 class SyncReport:
     modules: int = 0
@@ -44,7 +73,13 @@ class SyncReport:
 
 
 def sync_content(content: Content, now: datetime | None = None, progress=None) -> SyncReport:
-    """Upsert modules, lessons and shipped questions; retire what left the files. Flushes, never commits."""
+    """Upsert modules, lessons and shipped questions; retire what left the files. Flushes, never commits.
+
+    Content with any problem raises ``ContentNotClean`` before anything is written: a file that does not
+    parse loads no questions, and syncing that would retire every question it holds.
+    """
+    if content.problems:
+        raise ContentNotClean(content.problems)
     now = now or utcnow()
     report = SyncReport()
     modules = {m.slug: m for m in db.session.scalars(select(Module))}

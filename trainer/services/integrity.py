@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 
 from ..domain import scheduling as sched
 from ..extensions import db
-from ..models import Attempt, AttemptItem, ItemReset, ItemState, ReviewLog, SrsFit, User
+from ..models import Attempt, AttemptItem, ItemReset, ItemState, ReviewLog, SrsFit, StudyDay, User
 
 BACKUP_FORMAT = "trainer-backup"
 
@@ -43,7 +43,8 @@ def verify(progress=None) -> VerifyReport:
     """Replay each learner's review log through the scheduler and compare with the stored ItemState.
 
     Checks that every answer token is stored once, and that state, learning step, stability, difficulty,
-    reps, lapses and last review time equal the replay. ``due_at`` carries the scheduler's random fuzz,
+    reps, lapses and last review time equal the replay, and that each learner's study-day answer counts add up
+    to their answers in the log. ``due_at`` carries the scheduler's random fuzz,
     so it is checked to lie after the last review rather than replayed exactly. A submitted attempt's stored
     raw total (item analysis reads it) must equal the sum of its item scores.
     """
@@ -58,6 +59,7 @@ def verify(progress=None) -> VerifyReport:
             .where(Attempt.total.is_not(None)).group_by(Attempt.id, Attempt.total)
             .having(func.abs(Attempt.total - summed) > 1e-6).order_by(Attempt.id)):
         report.problems.append(f"attempt {attempt_id}: stored total {total:g} differs from its items' sum {items:g}")
+    report.problems += study_day_problems()
     learner_ids = list(db.session.scalars(select(User.id).where(User.role == "learner").order_by(User.id)))
     report.learners = len(learner_ids)
     fitted = dict(db.session.execute(select(SrsFit.id, SrsFit.fitted)).all())
@@ -115,6 +117,31 @@ def verify(progress=None) -> VerifyReport:
         if progress:
             progress(index + 1, len(learner_ids))
     return report
+
+
+def study_day_problems() -> list[str]:
+    """Learners whose per-day answer counts (StudyDay.answers: streaks, active days) do not add up to their answers
+    in the log. Totals are compared, so a later change of time zone or day-start hour is no false alarm; for a
+    learner whose total is off, the days that differ (by the current settings) are named."""
+    logged = dict(db.session.execute(select(ReviewLog.learner_id, func.count()).group_by(ReviewLog.learner_id)).all())
+    counted = dict(db.session.execute(select(StudyDay.learner_id, func.sum(StudyDay.answers))
+                                      .group_by(StudyDay.learner_id)).all())
+    problems = []
+    for learner_id in sorted(set(logged) | set(counted)):
+        in_log, in_days = logged.get(learner_id, 0), int(counted.get(learner_id) or 0)
+        if in_log == in_days:
+            continue
+        learner = db.session.get(User, learner_id)
+        per_day: dict = defaultdict(int)
+        for (moment,) in db.session.execute(select(ReviewLog.reviewed_at).where(ReviewLog.learner_id == learner_id)):
+            per_day[sched.study_day(moment, learner.timezone, learner.day_start_hour)] += 1
+        stored = dict(db.session.execute(select(StudyDay.day, StudyDay.answers)
+                                         .where(StudyDay.learner_id == learner_id)).all())
+        days = [f"{day:%Y-%m-%d} {stored.get(day, 0)} counted, {per_day.get(day, 0)} logged"
+                for day in sorted(set(per_day) | set(stored)) if stored.get(day, 0) != per_day.get(day, 0)]
+        problems.append(f"learner {learner_id}: study days count {in_days} answers, the log holds {in_log}"
+                        + (f" ({'; '.join(days[:5])})" if days else ""))
+    return problems
 
 
 # --- backup and restore -------------------------------------------------------------------------

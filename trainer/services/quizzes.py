@@ -710,13 +710,14 @@ def answer(learner_id: int, attempt: Attempt, position: int, token: str, respons
         return AnswerOutcome(existing, None, item.version.data, duplicate=True)
     current = study.next_item(attempt)
     if current is None or current.position != position:
+        if item.answered_at is not None:
+            raise study.AnsweredElsewhere()
         raise QuizError("Questions are answered in order; this one is not the current question.", 409)
     outcome = study.record_answer(learner_id, token, response, secret=secret, kind="quiz", now=now,
                                   duration_ms=duration_ms, attempt_item=item)
     if outcome.duplicate:  # a concurrent twin recorded this token first: leave its item as it set it
         return outcome
-    item.response, item.score, item.answered_at = response, outcome.log.score, now
-    db.session.flush()
+    study.mark_item_answered(item, response, outcome.log.score, now)
     return outcome
 
 

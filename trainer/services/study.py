@@ -13,7 +13,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import Engine, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from ..domain import scheduling as sched
@@ -31,6 +31,15 @@ class StudyError(Exception):
         self.status = status
 
 
+class AnsweredElsewhere(StudyError):
+    """The question was answered already in this sitting (another tab of the same learner); nothing of this
+    answer is stored."""
+
+    def __init__(self):
+        super().__init__("You answered this question in another tab, so this answer was not stored. "
+                         "Here is the next question.", 409)
+
+
 #: answers that are logged but leave the memory state alone: a mock exam or a quiz measures, it does not schedule
 UNSCHEDULED_KINDS = ("exam", "quiz")
 
@@ -39,10 +48,23 @@ UNSCHEDULED_KINDS = ("exam", "quiz")
 
 
 def issue_token(secret: str, learner_id: int, question_id: int, attempt_id: int | None = None,
-                position: int | None = None) -> str:
-    """A signed token for one rendering of one question; it can be used for one answer only."""
+                position: int | None = None, reps: int | None = None) -> str:
+    """A signed token for one rendering of one question; it can be used for one answer only.
+
+    :param reps: for a daily-review question, the reviews of the item when it was shown: an answer made after
+        another one of the same item (another tab) is refused instead of being stored as a second review.
+    """
     payload = {"l": learner_id, "q": question_id, "a": attempt_id, "p": position, "n": secrets.token_hex(8)}
+    if reps is not None:
+        payload["r"] = reps
     return URLSafeSerializer(secret, salt="answer-token").dumps(payload)
+
+
+def review_token(secret: str, learner_id: int, question_id: int) -> str:
+    """The answer token of a daily-review question, carrying the item's review count as shown."""
+    reps = db.session.scalar(select(ItemState.reps).where(ItemState.learner_id == learner_id,
+                                                          ItemState.question_id == question_id))
+    return issue_token(secret, learner_id, question_id, reps=reps or 0)
 
 
 def read_token(secret: str, token: str, learner_id: int) -> dict:
@@ -192,12 +214,14 @@ def _duplicate(token: str) -> AnswerOutcome | None:
 _REVIEW_LOG, _ITEM_STATE, _STUDY_DAY = ReviewLog.__table__, ItemState.__table__, StudyDay.__table__
 _STATE_UPDATE = (update(_ITEM_STATE).where(_ITEM_STATE.c.id == bindparam("b_id"),
                                            _ITEM_STATE.c.version == bindparam("b_version")))
+_ITEM_DONE = (update(AttemptItem.__table__).where(AttemptItem.__table__.c.id == bindparam("b_id"),
+                                                  AttemptItem.__table__.c.answered_at.is_(None)))
 _CONFLICT_STATEMENTS: dict[str, tuple | None] = {}
 
 
 def _conflict_statements() -> tuple | None:
-    """(ReviewLog insert once per token, StudyDay upsert) for the session's database, built once per dialect;
-    None where the dialect has no INSERT ... ON CONFLICT."""
+    """(ReviewLog insert once per token, StudyDay upsert, first ItemState insert once per learner and question)
+    for the session's database, built once per dialect; None where the dialect has no INSERT ... ON CONFLICT."""
     name = db.session.get_bind().dialect.name
     if name not in _CONFLICT_STATEMENTS:
         if name == "postgresql":
@@ -210,7 +234,9 @@ def _conflict_statements() -> tuple | None:
         _CONFLICT_STATEMENTS[name] = (
             insert(_REVIEW_LOG).on_conflict_do_nothing(index_elements=["token"]).returning(_REVIEW_LOG.c.id),
             insert(_STUDY_DAY).on_conflict_do_update(index_elements=["learner_id", "day"],
-                                                     set_={"answers": _STUDY_DAY.c.answers + 1}))
+                                                     set_={"answers": _STUDY_DAY.c.answers + 1}),
+            insert(_ITEM_STATE).on_conflict_do_nothing(index_elements=["learner_id", "question_id"])
+            .returning(_ITEM_STATE.c.id))
     return _CONFLICT_STATEMENTS[name]
 
 
@@ -236,18 +262,30 @@ def _insert_log_once(values: dict) -> ReviewLog | None:
 
 
 def _save_memory(learner_id: int, target: AnswerTarget, after: sched.MemoryState) -> None:
-    """Write the learner's new memory state; a concurrent review of the same item fails as the ORM's would."""
+    """Write the learner's new memory state, guarded by the database: the row's version (an UPDATE waits for a
+    concurrent one's row lock, then finds the version moved) or, for a first answer, the unique learner and
+    question. An answer that lost the race raises AnsweredElsewhere; the caller rolls back its log too."""
     values = {"state": after.state, "step": after.step, "stability": after.stability, "difficulty": after.difficulty,
               "due_at": after.due_at, "last_review_at": after.last_review_at, "reps": after.reps,
               "lapses": after.lapses}
     if target.state_id is None:
-        db.session.execute(insert(_ITEM_STATE), {"learner_id": learner_id, "question_id": target.question_id,
-                                                 "suspended": False, "version": 1, **values})
+        row = {"learner_id": learner_id, "question_id": target.question_id, "suspended": False, "version": 1,
+               **values}
+        statements = _conflict_statements()
+        if statements is None:
+            try:
+                with db.session.begin_nested():
+                    db.session.execute(insert(_ITEM_STATE), row)
+            except IntegrityError:
+                raise AnsweredElsewhere() from None
+            return
+        if db.session.execute(statements[2], row).scalar() is None:
+            raise AnsweredElsewhere()
         return
     done = db.session.execute(_STATE_UPDATE, {"b_id": target.state_id, "b_version": target.state_version,
                                               "version": target.state_version + 1, **values})
     if done.rowcount != 1:
-        raise StaleDataError("ItemState was changed by a concurrent review; nothing was recorded.")
+        raise AnsweredElsewhere()
     loaded = db.session.identity_map.get(identity_key(ItemState, target.state_id))
     if loaded is not None:
         db.session.expire(loaded)
@@ -284,6 +322,11 @@ def record_answer(learner_id: int, token: str, response: Any, *, secret: str, ki
         if (dup := _duplicate(token)) is not None:
             return dup
         raise StudyError("This question is no longer in the bank.", 404)
+    if attempt_item is None and "r" in data_token and target.memory.reps != data_token["r"]:
+        # Reviewed since this form was shown: this token's own earlier answer, or another tab's.
+        if (dup := _duplicate(token)) is not None:
+            return dup
+        raise AnsweredElsewhere()
     try:
         result = grade(target.data, response)
     except ResponseError as exc:
@@ -376,6 +419,17 @@ def commit_answer() -> bool:
     except IntegrityError:
         db.session.rollback()
         return False
+
+
+def mark_item_answered(item: AttemptItem, response: Any, score: float, now: datetime) -> None:
+    """Store an attempt item's answer unless it has one: the UPDATE ... WHERE answered_at IS NULL waits for a
+    concurrent answer's row lock and then matches nothing, so a second tab raises AnsweredElsewhere."""
+    done = db.session.execute(_ITEM_DONE, {"b_id": item.id, "response": response, "score": score,
+                                           "answered_at": now})
+    if done.rowcount != 1:
+        raise AnsweredElsewhere()
+    for name, value in (("response", response), ("score", score), ("answered_at", now)):
+        set_committed_value(item, name, value)
 
 
 def existing_log(token: str) -> ReviewLog | None:
@@ -583,16 +637,18 @@ def answer_item(learner_id: int, attempt: Attempt, position: int, token: str, re
     if data.get("p") != position or data.get("a") != attempt.id:
         raise StudyError("That answer form is for another question of this attempt.")
     if current is None or item.position != current.position:
-        # An answered item: a resubmitted token shows its answer; any other token is out of order.
+        # An answered item: a resubmitted token shows its answer, another tab's token is refused;
+        # an item further on is out of order.
         existing = existing_log(token)
         if existing is not None and existing.attempt_id == attempt.id:
             version = db.session.get(QuestionVersion, existing.question_version_id)
             return AnswerOutcome(existing, None, version.data, duplicate=True)
+        if item.answered_at is not None:
+            raise AnsweredElsewhere()
         raise StudyError("Questions are answered in order; this one is not the current question.", 409)
     outcome = record_answer(learner_id, token, response, secret=secret, kind="exam" if attempt.kind == "exam" else "practice",
                             now=now, duration_ms=duration_ms, attempt_item=item, target=target)
     if outcome.duplicate:  # a concurrent twin recorded this token first
         return outcome
-    item.response, item.score, item.answered_at = response, outcome.log.score, now
-    db.session.flush()
+    mark_item_answered(item, response, outcome.log.score, now)
     return outcome

@@ -26,6 +26,17 @@ def study_error(exc: StudyError):
     return render_template("errors/error.html", code=exc.status, title="That did not work", message=str(exc)), exc.status
 
 
+@bp.errorhandler(study.AnsweredElsewhere)
+def answered_elsewhere(exc: study.AnsweredElsewhere):
+    db.session.rollback()
+    attempt_id = (request.view_args or {}).get("attempt_id")
+    next_url = {"study.answer_practice": lambda: url_for("study.practice", attempt_id=attempt_id),
+                "study.answer_exam": lambda: url_for("study.exam", attempt_id=attempt_id)}.get(
+        request.endpoint, lambda: url_for("study.review_next"))()
+    return render_template("errors/error.html", code=exc.status, title="Answered in another tab", message=str(exc),
+                           next_url=next_url), exc.status
+
+
 def _secret() -> str:
     return current_app.config["SECRET_KEY"]
 
@@ -170,7 +181,7 @@ def review_next():
     from ..models import Question
     question = db.session.get(Question, question_id)
     data = db.session.get(QuestionVersion, question.current_version_id).data
-    return _review_page(data, study.issue_token(_secret(), current_user.id, question_id), question_id)
+    return _review_page(data, study.review_token(_secret(), current_user.id, question_id), question_id)
 
 
 def _review_page(data: dict, token: str, question_id: int, missing: AnswerMissing | None = None):
