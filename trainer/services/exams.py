@@ -7,14 +7,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ..content.generate import UNCHECKED_TAG
 from ..content.source import EXAM_AREAS, EXAM_WEIGHTS
 from ..domain.blueprint import area_band, draw
 from ..extensions import db
 from ..models import Attempt, AttemptItem, Question, utcnow
-from .study import AnswerOutcome, AnswerTarget, StudyError, read_token, record_answer
+from .study import (AnswerOutcome, AnswerTarget, AnsweredElsewhere, StudyError, answered_mark, existing_log,
+                    read_token, record_answer)
 
 #: an area with fewer items than this in one exam gets no band: one or two answers say nothing about it
 MIN_AREA_ITEMS = 5
@@ -88,6 +89,18 @@ def answer(learner_id: int, attempt: Attempt, position: int, token: str, respons
     data = read_token(secret, token, learner_id)
     if data.get("p") != position or data.get("a") != attempt.id:
         raise StudyError("That answer form is for another question of this exam.")
+    if existing_log(token) is None and data.get("s") is not None:
+        # A change of answer is stored only from a page that showed the latest answer: a tab opened before
+        # another tab answered (or changed) this item is refused, and the database decides between two at once.
+        seen = item.answered_at if data["s"] else None
+        if answered_mark(item.answered_at) != data["s"]:
+            raise AnsweredElsewhere()
+        claimed = db.session.execute(update(AttemptItem).where(
+            AttemptItem.id == item.id,
+            AttemptItem.answered_at.is_(None) if seen is None else AttemptItem.answered_at == seen)
+            .values(answered_at=now).execution_options(synchronize_session=False)).rowcount
+        if claimed != 1:
+            raise AnsweredElsewhere()
     outcome = record_answer(learner_id, token, response, secret=secret, kind="exam", now=now,
                             duration_ms=duration_ms, attempt_item=item, target=target)
     if not outcome.duplicate:

@@ -6,7 +6,7 @@ import random
 import secrets
 import weakref
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -48,16 +48,25 @@ UNSCHEDULED_KINDS = ("exam", "quiz")
 
 
 def issue_token(secret: str, learner_id: int, question_id: int, attempt_id: int | None = None,
-                position: int | None = None, reps: int | None = None) -> str:
+                position: int | None = None, reps: int | None = None, seen: str | None = None) -> str:
     """A signed token for one rendering of one question; it can be used for one answer only.
 
     :param reps: for a daily-review question, the reviews of the item when it was shown: an answer made after
         another one of the same item (another tab) is refused instead of being stored as a second review.
+    :param seen: for an exam question (whose answer may be changed), when the item was last answered as shown
+        ("" for unanswered): an answer from a page older than the latest answer (another tab) is refused.
     """
     payload = {"l": learner_id, "q": question_id, "a": attempt_id, "p": position, "n": secrets.token_hex(8)}
     if reps is not None:
         payload["r"] = reps
+    if seen is not None:
+        payload["s"] = seen
     return URLSafeSerializer(secret, salt="answer-token").dumps(payload)
+
+
+def answered_mark(moment: datetime | None) -> str:
+    """How an item's ``answered_at`` is carried in an exam token (microseconds, UTC; "" when unanswered)."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds") if moment else ""
 
 
 def review_token(secret: str, learner_id: int, question_id: int) -> str:

@@ -264,7 +264,8 @@ def exam(attempt_id: int):
     item = next((i for i in attempt.items if i.position == position), None)
     if item is None:
         return redirect(url_for("study.exam_review", attempt_id=attempt.id))
-    token = study.issue_token(_secret(), current_user.id, item.question_id, attempt.id, item.position)
+    token = study.issue_token(_secret(), current_user.id, item.question_id, attempt.id, item.position,
+                              seen=study.answered_mark(item.answered_at))
     return _exam_page(attempt, item, token)
 
 
