@@ -189,23 +189,38 @@ def register_cli(app: Flask) -> None:
         """Write a consistent snapshot while the app runs (SQLite online backup, or portable gzip JSON)."""
         from pathlib import Path as _Path
 
-        from .services.integrity import backup_portable, backup_sqlite
+        from .services.integrity import CorruptDatabase, backup_portable, backup_sqlite, check_sqlite_engine
         _require_database()
-        if db.engine.dialect.name == "sqlite" and not portable:
-            backup_sqlite(db.engine, _Path(path))
-            click.echo(f"SQLite snapshot written to {path}")
-            return
-        counts = backup_portable(_Path(path), progress=_progress("tables"))
+        try:
+            if db.engine.dialect.name == "sqlite" and not portable:
+                backup_sqlite(db.engine, _Path(path))
+                click.echo(f"SQLite snapshot written to {path}")
+                return
+            if db.engine.dialect.name == "sqlite":
+                problem = check_sqlite_engine(db.engine)
+                if problem:
+                    raise CorruptDatabase(f"the database is {problem}; no backup was written (restore the last "
+                                          "good backup)")
+            counts = backup_portable(_Path(path), progress=_progress("tables"))
+        except CorruptDatabase as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
         click.echo(f"portable backup written to {path}: {sum(counts.values())} rows in {len(counts)} tables")
 
     @app.cli.command("restore")
     @click.argument("path", type=click.Path(exists=True, dir_okay=False))
     @with_appcontext
     def restore_command(path):
-        """Load a backup into an empty database (run `trainer init` on it first for the portable format)."""
+        """Load a backup into an empty database and upgrade it to this release's schema.
+
+        A portable backup of an older release is loaded at its own schema revision, then upgraded.
+        """
         from pathlib import Path as _Path
 
-        from .services.integrity import RestoreError, restore_portable, restore_sqlite
+        from flask_migrate import upgrade
+
+        from .services.integrity import RestoreError, current_revision, known_revisions, restore_portable, \
+            restore_sqlite
         _require_database()
         with open(path, "rb") as fh:
             is_sqlite = fh.read(16).startswith(b"SQLite format 3")
@@ -214,17 +229,18 @@ def register_cli(app: Flask) -> None:
                 if db.engine.dialect.name != "sqlite":
                     raise RestoreError("an SQLite snapshot restores into SQLite only; make a --portable backup "
                                        "to move to PostgreSQL")
-                if database_is_empty():
-                    restore_sqlite(db.engine, _Path(path))
-                    click.echo(f"restored {path}")
-                    return
-                raise RestoreError("the target database is not empty (it already has tables): restore an SQLite snapshot into a "
-                                   "new, empty database file")
-            if database_is_empty():
-                from flask_migrate import upgrade
+                if not database_is_empty():
+                    raise RestoreError("the target database is not empty (it already has tables): restore an SQLite "
+                                       "snapshot into a new, empty database file")
+                restore_sqlite(db.engine, _Path(path))
+                revision = current_revision()
+                if revision not in known_revisions():
+                    raise RestoreError(f"the snapshot is at schema revision {revision}, which this release does not "
+                                       "know (a newer release made it): serve it with that release or a newer one")
                 upgrade()
+                click.echo(f"restored {path}")
+                return
             counts = restore_portable(_Path(path), progress=_progress("tables"))
-            db.session.commit()
         except RestoreError as exc:
             db.session.rollback()
             click.echo(f"error: {exc}", err=True)
