@@ -14,8 +14,11 @@ from .extensions import db
 def _progress(label: str):
     def report(done: int, total: int) -> None:
         click.echo(f"\r{label}: {done}/{total}", nl=False, err=True)
-        if done >= total:
+        report.open = done < total
+        if not report.open:
             click.echo(err=True)
+    #: True while the progress line has no newline yet (an error message then starts a line of its own)
+    report.open = False
     return report
 
 
@@ -224,6 +227,7 @@ def register_cli(app: Flask) -> None:
         _require_database()
         with open(path, "rb") as fh:
             is_sqlite = fh.read(16).startswith(b"SQLite format 3")
+        progress = None
         try:
             if is_sqlite:
                 if db.engine.dialect.name != "sqlite":
@@ -240,9 +244,12 @@ def register_cli(app: Flask) -> None:
                 upgrade()
                 click.echo(f"restored {path}")
                 return
-            counts = restore_portable(_Path(path), progress=_progress("tables"))
+            progress = _progress("tables")
+            counts = restore_portable(_Path(path), progress=progress)
         except RestoreError as exc:
             db.session.rollback()
+            if progress is not None and progress.open:
+                click.echo(err=True)
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
         click.echo(f"restored {sum(counts.values())} rows in {len(counts)} tables from {path}")

@@ -208,10 +208,17 @@ def sqlite_problem(path: Path) -> str | None:
             con.close()
     except sqlite3.DatabaseError as exc:
         return f"corrupt: {exc}"
-    if found != ["ok"]:
-        return f"corrupt: SQLite's integrity check reports {found[0]}" + (
-            f" (and {len(found) - 1} more problem(s))" if len(found) > 1 else "")
-    return None
+    return _integrity_summary(found)
+
+
+def _integrity_summary(found: list[str]) -> str | None:
+    """One line from ``PRAGMA integrity_check``'s answer: None for "ok", else the first problem and a count."""
+    lines = [line.strip() for row in found for line in str(row).splitlines()
+             if line.strip() and not line.startswith("*** in database")]
+    if lines == ["ok"]:
+        return None
+    return f"corrupt: SQLite's integrity check reports {lines[0] if lines else 'an unreadable file'}" + (
+        f" (and {len(lines) - 1} more problem(s))" if len(lines) > 1 else "")
 
 
 def check_sqlite_engine(engine: Engine) -> str | None:
@@ -222,10 +229,7 @@ def check_sqlite_engine(engine: Engine) -> str | None:
             found = [row[0] for row in conn.exec_driver_sql("PRAGMA integrity_check(5)")]
     except DBAPIError as exc:
         return f"corrupt: {str(exc.orig).splitlines()[0]}"
-    if found != ["ok"]:
-        return f"corrupt: SQLite's integrity check reports {found[0]}" + (
-            f" (and {len(found) - 1} more problem(s))" if len(found) > 1 else "")
-    return None
+    return _integrity_summary(found)
 
 
 def backup_sqlite(engine: Engine, path: Path) -> None:
