@@ -54,3 +54,42 @@ def check_connection(engine: Engine, raw_url: str) -> str | None:
             reason = reason.replace(url.password, "***")
         return f"cannot connect to {describe_url(raw_url)}: {reason}"
     return None
+
+
+#: what a user is told, and what is logged for the operator, when the database cannot take a write
+STORAGE_PROBLEMS = {
+    "full": ("The server is out of disk space",
+             "The database has no space left on the disk of the server, so nothing was saved from this request. "
+             "Waiting will not help: tell your school admin or whoever runs the site (they have been told in the "
+             "server log).",
+             "database write failed: no space left on the disk (free space, then retry): %s"),
+    "read-only": ("Saving is switched off",
+                  "The database is read-only on the server, so nothing was saved from this request. Pages can "
+                  "still be read. Tell your school admin or whoever runs the site (they have been told in the "
+                  "server log).",
+                  "database write failed: the database is read-only (check the file's permissions or mount, or "
+                  "that DATABASE_URL points at the primary): %s"),
+}
+
+
+def storage_problem(exc: BaseException) -> str | None:
+    """``"full"`` or ``"read-only"`` when a database error says so, on SQLite or PostgreSQL; else None."""
+    orig = getattr(exc, "orig", None) or exc
+    code = getattr(orig, "sqlite_errorcode", None)
+    if code is not None:
+        primary = code & 0xFF  # extended result codes keep the primary code in the low byte
+        if primary == 13:  # SQLITE_FULL: the disk, or max_page_count
+            return "full"
+        if primary == 8:  # SQLITE_READONLY
+            return "read-only"
+    state = getattr(orig, "sqlstate", None)
+    if state in ("53100", "53000"):  # disk_full, insufficient_resources
+        return "full"
+    if state == "25006":  # read_only_sql_transaction (also a hot standby)
+        return "read-only"
+    message = str(orig).lower()
+    if "no space left on device" in message or "database or disk is full" in message:
+        return "full"
+    if "readonly database" in message or "read-only transaction" in message:
+        return "read-only"
+    return None
