@@ -123,12 +123,13 @@ def register_cli(app: Flask) -> None:
         from .models import School
         from .services.accounts import AccountError, create_school, create_user
         _require_database()
-        school_id = None
-        if school_name:
-            school = db.session.scalar(select(School).where(School.name == school_name)) or create_school(school_name)
-            school_id = school.id
         try:
-            user = create_user(email, name or email.split("@")[0], password, role, school_id)
+            school_id = None
+            if school_name is not None:
+                school = db.session.scalar(select(School).where(School.name == school_name.strip())) \
+                    or create_school(school_name)
+                school_id = school.id
+            user = create_user(email, name or email.strip().split("@")[0], password, role, school_id)
         except AccountError as exc:
             db.session.rollback()
             click.echo(f"error: {exc}", err=True)
