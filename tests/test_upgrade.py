@@ -194,3 +194,14 @@ def test_question_cannot_point_at_a_missing_version(migrated):
         assert db.session.execute(text("SELECT COUNT(*) FROM question WHERE current_version_id IS NOT NULL")).scalar() == 25
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.mark.skipif(bool(os.environ.get("TEST_DATABASE_URL")), reason="an SQLite snapshot restores into SQLite")
+def test_release_sqlite_snapshot_restores_and_upgrades(tmp_path):
+    url = f"sqlite:///{tmp_path / 'restored.db'}"
+    restored = trainer("restore", str(RELEASE / "trainer.db"), url=url, tmp_path=tmp_path)
+    assert restored.returncode == 0, restored.stderr
+    engine = create_engine(url)
+    assert_release_rows(engine)
+    engine.dispose()
+    assert trainer("verify", url=url, tmp_path=tmp_path).returncode == 0

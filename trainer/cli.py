@@ -271,7 +271,29 @@ def _create_app(*_args, **_kwargs):
     return create_app()
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False, add_default_commands=False,
+class TrainerGroup(FlaskGroup):
+    """Flask's command group, with a full disk or a read-only database told in one line instead of a traceback."""
+
+    def invoke(self, ctx):
+        from sqlalchemy.exc import DBAPIError
+
+        from .database import storage_problem
+        try:
+            return super().invoke(ctx)
+        except DBAPIError as exc:
+            kind = storage_problem(exc)
+            if kind is None:
+                raise
+            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+            message = {"full": "the database could not write: no space left on the disk (free some space and "
+                               "run the command again)",
+                       "read-only": "the database is read-only (check the file's permissions or mount, or that "
+                                    "DATABASE_URL points at the primary server)"}[kind]
+            click.echo(f"error: {message} [{reason}]", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=TrainerGroup, create_app=_create_app, add_version_option=False, add_default_commands=False,
              load_dotenv=False, set_debug_flag=False)
 def main():
     """Massage therapy training platform."""

@@ -1,6 +1,8 @@
 """Engine set-up per database: SQLite pragmas, and a readable message when the database is unreachable."""
 from __future__ import annotations
 
+import sqlite3
+
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
@@ -17,7 +19,12 @@ def configure_engine_events(app: Flask) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=10000")
         if url.database and url.database != ":memory:":
-            cur.execute("PRAGMA journal_mode=WAL")
+            try:
+                cur.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.OperationalError as exc:
+                if storage_problem(exc) is None:
+                    raise
+                # A read-only file can still be read: writes then fail with "the database is read-only".
             cur.execute("PRAGMA synchronous=NORMAL")
         try:  # SQLite builds without the math functions: the cohort dashboard computes recall with power()
             cur.execute("SELECT power(2, 2)")
@@ -52,6 +59,8 @@ def check_connection(engine: Engine, raw_url: str) -> str | None:
         url = make_url(raw_url)
         if url.password:
             reason = reason.replace(url.password, "***")
+        if storage_problem(exc) == "read-only":
+            return f"the {describe_url(raw_url)} is read-only: {reason}"
         return f"cannot connect to {describe_url(raw_url)}: {reason}"
     return None
 

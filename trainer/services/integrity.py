@@ -160,9 +160,10 @@ def backup_portable(path: Path, progress=None) -> dict[str, int]:
     counts = {}
     tables = _tables()
     conn = _snapshot_connection()
+    partial = _partial(path)
     try:
         revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        with gzip.open(path, "wt", encoding="utf-8") as fh:
+        with gzip.open(partial, "wt", encoding="utf-8") as fh:
             fh.write(json.dumps({"format": BACKUP_FORMAT, "alembic_revision": revision}) + "\n")
             for index, table in enumerate(tables):
                 rows = conn.execute(select(table).order_by(*table.primary_key.columns)).mappings().all()
@@ -171,10 +172,17 @@ def backup_portable(path: Path, progress=None) -> dict[str, int]:
                                      "rows": [{k: _encode(v) for k, v in row.items()} for row in rows]}) + "\n")
                 if progress:
                     progress(index + 1, len(tables))
+        partial.replace(path)
     finally:
+        partial.unlink(missing_ok=True)
         conn.rollback()
         conn.close()
     return counts
+
+
+def _partial(path: Path) -> Path:
+    """Where a backup is written until it is complete: an interrupted one never sits under the real name."""
+    return path.with_name(f".{path.name}.partial")
 
 
 class RestoreError(RuntimeError):
@@ -241,18 +249,21 @@ def backup_sqlite(engine: Engine, path: Path) -> None:
     problem = check_sqlite_engine(engine)
     if problem:
         raise CorruptDatabase(f"the database is {problem}; no backup was written (restore the last good backup)")
+    partial = _partial(path)
+    partial.unlink(missing_ok=True)
     raw = engine.raw_connection()
     try:
-        target = sqlite3.connect(str(path))
+        target = sqlite3.connect(str(partial))
         with target:
             raw.driver_connection.backup(target)
         target.close()
+        problem = sqlite_problem(partial)
+        if problem:
+            raise CorruptDatabase(f"the backup written to {path} was {problem}; it was deleted")
+        partial.replace(path)
     finally:
         raw.close()
-    problem = sqlite_problem(path)
-    if problem:
-        path.unlink(missing_ok=True)
-        raise CorruptDatabase(f"the backup written to {path} was {problem}; it was deleted")
+        partial.unlink(missing_ok=True)
 
 
 def restore_sqlite(engine: Engine, path: Path) -> None:
@@ -449,6 +460,10 @@ def restore_portable(path: Path, progress=None) -> dict[str, int]:
         raise
     db.session.remove()
     upgrade()
+    if db.engine.dialect.name == "sqlite":
+        problem = check_sqlite_engine(db.engine)
+        if problem:
+            raise RestoreError(f"the restored database is {problem}: delete it and restore again")
     return counts
 
 
