@@ -1,7 +1,10 @@
-"""Commands on a read-only database: reading works, writing says the database is read-only, in one line."""
+"""Commands on a read-only database: reading works, writing says the database is read-only, in one line.
+
+Run as real processes: the one-line message comes from the `trainer` command group itself.
+"""
 import shutil
 
-from tests.test_upgrade import RELEASE, trainer
+from tests.test_upgrade import RELEASE, trainer_process as trainer
 
 
 def test_read_only_database_reads_and_refuses_writes_in_one_line(tmp_path):
