@@ -173,11 +173,24 @@ def missing_rating(lines):
     return lines, index + 1, "the database refused a row of table review_log"
 
 
+def bad_time(lines):
+    index = _release_line(lines, "review_log")
+    block = json.loads(lines[index])
+    block["rows"][0]["reviewed_at"] = {"$dt": "yesterday-ish"}
+    lines[index] = json.dumps(block)
+    return lines, index + 1, "a date or time in table review_log cannot be read"
+
+
+def cut_header(lines):
+    return [lines[0][:30]] + lines[1:], 1, "the line is cut off or is not JSON"
+
+
 def unknown_table(lines):
     return lines + ['{"table": "gradebook", "rows": []}'], len(lines) + 1, "table gradebook is not in schema revision"
 
 
-@pytest.mark.parametrize("damage", [cut_last_line, missing_learner, missing_rating, unknown_table])
+@pytest.mark.parametrize("damage", [cut_last_line, cut_header, missing_learner, missing_rating, bad_time,
+                                    unknown_table])
 def test_bad_line_is_one_error_with_its_number_and_nothing_restored(tmp_path, databases, damage):
     lines, number, message = damage(lines_of_release_backup())
     backup = write_backup(tmp_path / "bad.json.gz", lines)
@@ -235,3 +248,20 @@ def test_backup_of_a_corrupt_database_fails_and_writes_nothing(tmp_path, portabl
         "error: the database is corrupt: SQLite's integrity check reports ")
     assert "no backup was written" in result.stderr
     assert not out.exists()
+
+
+def test_refused_restore_into_an_initialised_database_leaves_it_usable(tmp_path, databases):
+    """The content copy made way for an older backup that then failed: the database is back at the current schema."""
+    from tests.test_upgrade import head_revision
+    lines, number, _message = missing_learner(lines_of_release_backup())
+    backup = write_backup(tmp_path / "bad.json.gz", lines)
+    target = databases()
+    assert trainer("init", url=target.url, tmp_path=tmp_path).returncode == 0
+    result = trainer("restore", str(backup), url=target.url, tmp_path=tmp_path)
+    assert result.returncode == 1 and f"line {number}:" in result.stderr
+    engine = target.engine()
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == head_revision()
+        assert conn.exec_driver_sql('SELECT COUNT(*) FROM "user"').scalar() == 0
+    engine.dispose()
+    assert trainer("init", url=target.url, tmp_path=tmp_path).returncode == 0

@@ -181,8 +181,23 @@ def test_release_portable_backup_restores_and_upgrades(tmp_path, empty_database)
     again = trainer("restore", str(RELEASE / "backup.json.gz"), url=empty_database.url, tmp_path=tmp_path)
     assert again.returncode == 1
     assert again.stderr.strip().splitlines()[-1] == (
-        f"error: the backup was made at schema revision 06a3735811e1, this database is at {head_revision()}: "
-        "restore into a new, empty database (the backup's schema is created there and upgraded)")
+        f"error: the backup was made at schema revision 06a3735811e1, this database is at {head_revision()} and "
+        "holds records (table accommodation has rows): restore into a new, empty database (the backup's schema "
+        "is created there and upgraded)")
+    engine = empty_database.engine()
+    assert_release_rows(engine)  # the refused restore changed nothing
+    engine.dispose()
+
+
+def test_release_backup_restores_into_a_database_made_by_trainer_init(tmp_path, empty_database):
+    """`trainer init` then `trainer restore` (the order the old help text gave) also works for an older backup."""
+    assert trainer("init", url=empty_database.url, tmp_path=tmp_path).returncode == 0
+    restored = trainer("restore", str(RELEASE / "backup.json.gz"), url=empty_database.url, tmp_path=tmp_path)
+    assert restored.returncode == 0, restored.stderr
+    engine = empty_database.engine()
+    assert_release_rows(engine)
+    engine.dispose()
+    assert trainer("verify", url=empty_database.url, tmp_path=tmp_path).returncode == 0
 
 
 @pytest.fixture(scope="module")

@@ -119,6 +119,9 @@ def _check_settings(school_id: int, settings: CohortSettings, cohort_id: int | N
     name = settings.name.strip()
     if not name:
         raise CohortError("Give the cohort a name.", "name")
+    problem = name_problem(name, "cohort name")
+    if problem:
+        raise CohortError(problem, "name")
     clash = select(Cohort.id).where(Cohort.school_id == school_id, func.lower(Cohort.name) == name.lower())
     if cohort_id is not None:
         clash = clash.where(Cohort.id != cohort_id)

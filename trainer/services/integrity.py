@@ -343,7 +343,10 @@ def read_portable(path: Path) -> PortableBackup:
         lines.pop()
     try:
         header = json.loads(lines[0]) if lines else None
-    except json.JSONDecodeError:
+    except json.JSONDecodeError as exc:
+        if lines[0].startswith('{"format": "' + BACKUP_FORMAT):
+            raise RestoreError(f"{path} line 1: the line is cut off or is not JSON ({exc.msg} at column "
+                               f"{exc.colno}); nothing was restored") from None
         header = None
     if not isinstance(header, dict) or header.get("format") != BACKUP_FORMAT:
         raise RestoreError(f"{path} is not a trainer backup (expected an SQLite snapshot or the gzip file "
@@ -358,7 +361,12 @@ def read_portable(path: Path) -> PortableBackup:
         if not (isinstance(block, dict) and isinstance(block.get("table"), str) and isinstance(block.get("rows"), list)
                 and all(isinstance(row, dict) for row in block["rows"])):
             raise RestoreError(f"{path} line {number}: not a table of rows; nothing was restored")
-        blocks.append((number, block["table"], [{k: _decode(v) for k, v in row.items()} for row in block["rows"]]))
+        try:
+            rows = [{k: _decode(v) for k, v in row.items()} for row in block["rows"]]
+        except (TypeError, ValueError) as exc:
+            raise RestoreError(f"{path} line {number}: a date or time in table {block['table']} cannot be read "
+                               f"({exc}); nothing was restored") from None
+        blocks.append((number, block["table"], rows))
     return PortableBackup(header.get("alembic_revision"), blocks)
 
 
@@ -438,15 +446,19 @@ def restore_portable(path: Path, progress=None) -> dict[str, int]:
                            "know (a newer release made it): restore it with that release or a newer one")
     db.session.rollback()
     existing = [n for n in sa_inspect(db.engine).get_table_names() if n != "alembic_version"]
-    created = not existing
+    created, replaced = not existing, False
+    if not created and current_revision() != backup.revision:
+        # A database made by `trainer init` holds only a copy of the content files: make way for the
+        # backup's own schema revision. Anything else is somebody's records and is never dropped.
+        holding = _tables_with_records(existing)
+        if holding:
+            raise RestoreError(f"the backup was made at schema revision {backup.revision}, this database is at "
+                               f"{current_revision()} and holds records (table {holding[0]} has rows): restore "
+                               "into a new, empty database (the backup's schema is created there and upgraded)")
+        _drop_everything()
+        created = replaced = True
     if created:
         upgrade(revision=backup.revision)
-    else:
-        current = current_revision()
-        if current != backup.revision:
-            raise RestoreError(f"the backup was made at schema revision {backup.revision}, this database is at "
-                               f"{current}: restore into a new, empty database (the backup's schema is created "
-                               "there and upgraded)")
     try:
         counts = _load_rows(path, backup, created, progress)
         db.session.commit()
@@ -454,6 +466,8 @@ def restore_portable(path: Path, progress=None) -> dict[str, int]:
         db.session.rollback()
         if created:
             _drop_everything()
+            if replaced:
+                upgrade()  # as it was: the current schema (`trainer init` loads the content again)
         if isinstance(exc, (DBAPIError, StatementError)):
             raise RestoreError(f"{path}: the database refused the backup's rows ({_one_line(exc)}); "
                                "nothing was restored") from None
@@ -465,6 +479,16 @@ def restore_portable(path: Path, progress=None) -> dict[str, int]:
         if problem:
             raise RestoreError(f"the restored database is {problem}: delete it and restore again")
     return counts
+
+
+CONTENT_TABLES = frozenset({"module", "lesson", "question", "question_version"})
+
+
+def _tables_with_records(names: list[str]) -> list[str]:
+    """The tables among ``names`` that hold rows other than the copy of the content files."""
+    with db.engine.connect() as conn:
+        return [name for name in sorted(names) if name not in CONTENT_TABLES
+                and conn.execute(text(f'SELECT EXISTS (SELECT 1 FROM "{name}")')).scalar()]
 
 
 def _one_line(exc: Exception) -> str:
@@ -505,9 +529,8 @@ def _load_rows(path: Path, backup: PortableBackup, created: bool, progress) -> d
     names = [name for _n, name, _r in backup.blocks if name != "alembic_version"]
     tables = _insert_tables(metadata, names)
     if not created:
-        content_tables = {"module", "lesson", "question", "question_version"}
         for name in metadata.tables:
-            if name in content_tables or name == "alembic_version":
+            if name in CONTENT_TABLES or name == "alembic_version":
                 continue
             if db.session.scalar(select(func.count()).select_from(metadata.tables[name])):
                 raise RestoreError(f"the target database is not empty (table {name} has rows): restore into a "
