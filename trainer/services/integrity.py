@@ -431,12 +431,12 @@ def restore_portable(path: Path, progress=None) -> dict[str, int]:
 
     Into a database without tables, the backup's own schema revision is created first (an older release's
     backup included), its rows loaded and committed, and the schema then upgraded to this release's.
-    Into a database already at the backup's revision (e.g. after ``trainer init``) it loads only when
-    nothing but content is there. The whole file is read and checked first, every row goes in one
-    transaction, and a failure leaves the database as it was.
+    Into a database that holds nothing but the copy of the content files (``trainer init``) it loads at
+    once when the revisions match, else that copy makes way first. The whole file is read and checked
+    first, every row goes in one transaction, and a failure leaves no restored row behind (a database that
+    was made way for is left at the current schema, empty).
     """
     from flask_migrate import upgrade
-    from sqlalchemy import MetaData
     from sqlalchemy import inspect as sa_inspect
     from sqlalchemy.exc import DBAPIError, StatementError
 
