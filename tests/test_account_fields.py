@@ -37,8 +37,7 @@ def counts(app) -> tuple[int, int]:
 def test_users_create_refuses_a_bad_email_in_one_line(app, runner, email, message):
     result = create(runner, "--email", email, "--role", "learner")
     assert result.exit_code == 1
-    assert result.output.strip().splitlines()[-1] == f"error: {message}"
-    assert "Traceback" not in result.output
+    assert result.output.strip().splitlines() == [f"error: {message}"]  # refused before asking for a password
     assert counts(app) == (0, 0)
 
 
@@ -51,7 +50,7 @@ def test_users_create_refuses_a_bad_email_in_one_line(app, runner, email, messag
 def test_users_create_refuses_a_bad_school_or_name_and_creates_neither(app, runner, args, message):
     result = create(runner, "--email", "ivan@example.com", "--role", "instructor", *args)
     assert result.exit_code == 1
-    assert result.output.strip().splitlines()[-1] == f"error: {message}"
+    assert result.output.strip().splitlines() == [f"error: {message}"]
     assert counts(app) == (0, 0)
 
 

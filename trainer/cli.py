@@ -8,6 +8,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import inspect, select
 
+from .domain.fields import email_problem, name_problem
 from .extensions import db
 
 
@@ -20,6 +21,19 @@ def _progress(label: str):
     #: True while the progress line has no newline yet (an error message then starts a line of its own)
     report.open = False
     return report
+
+
+def _checked(problem_of):
+    """A click callback applying a shared field rule: a bad value stops the command in one line, before any
+    prompt (the password) is shown."""
+    def callback(ctx: click.Context, _param, value):
+        if value is not None:
+            problem = problem_of(value)
+            if problem:
+                click.echo(f"error: {problem}", err=True)
+                ctx.exit(1)
+        return value
+    return callback
 
 
 def _require_database() -> None:
@@ -112,10 +126,11 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(users)
 
     @users.command("create")
-    @click.option("--email", required=True)
+    @click.option("--email", required=True, callback=_checked(lambda v: email_problem(v)))
     @click.option("--role", required=True, type=click.Choice(["learner", "instructor", "school_admin", "site_admin"]))
-    @click.option("--school", "school_name", help="School name (instructors and school admins).")
-    @click.option("--name", default="")
+    @click.option("--school", "school_name", help="School name (instructors and school admins).",
+                  callback=_checked(lambda v: name_problem(v, "school name")))
+    @click.option("--name", default="", callback=_checked(lambda v: name_problem(v) if v.strip() else None))
     @click.password_option()
     @with_appcontext
     def users_create(email, role, school_name, name, password):
