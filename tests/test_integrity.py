@@ -98,17 +98,23 @@ def test_portable_backup_moves_sqlite_history_to_postgresql(populated, tmp_path)
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.mark.parametrize("content", [b"", b"not a backup at all\n", b"\x1f\x8b\x08broken-gzip"])
-def test_restore_refuses_a_file_that_is_not_a_backup(tmp_path, content):
+NOT_A_BACKUP = "is not a trainer backup (expected an SQLite snapshot or the gzip file written by `trainer backup --portable`)"
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", NOT_A_BACKUP),
+    (b"not a backup at all\n", NOT_A_BACKUP),
+    (b"\x1f\x8b\x08broken-gzip", "is truncated or corrupt at byte 3"),
+])
+def test_restore_refuses_a_file_that_is_not_a_backup(tmp_path, content, message):
     bogus = tmp_path / "bogus.bin"
     bogus.write_bytes(content)
     target = {"DATABASE_URL": f"sqlite:///{tmp_path / 'target.db'}", "TRAINER_INSTANCE": str(tmp_path)}
     result = run("restore", str(bogus), env=target)
     assert result.returncode == 1
-    assert result.stderr.strip().splitlines()[-1] == (f"error: {bogus} is not a trainer backup (expected an SQLite "
-                                                      "snapshot or the gzip file written by `trainer backup --portable`)")
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"error: {bogus} {message}"), last
+    assert "Traceback" not in result.stderr
     engine = create_engine(target["DATABASE_URL"])
-    with engine.connect() as conn:                          # the schema may exist; no row was restored
-        assert conn.execute(text('SELECT COUNT(*) FROM "user"')).scalar() == 0
-        assert conn.execute(text("SELECT COUNT(*) FROM review_log")).scalar() == 0
+    assert inspect(engine).get_table_names() == []          # nothing was created, let alone restored
     engine.dispose()

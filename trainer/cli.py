@@ -8,15 +8,32 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import inspect, select
 
+from .domain.fields import email_problem, name_problem
 from .extensions import db
 
 
 def _progress(label: str):
     def report(done: int, total: int) -> None:
         click.echo(f"\r{label}: {done}/{total}", nl=False, err=True)
-        if done >= total:
+        report.open = done < total
+        if not report.open:
             click.echo(err=True)
+    #: True while the progress line has no newline yet (an error message then starts a line of its own)
+    report.open = False
     return report
+
+
+def _checked(problem_of):
+    """A click callback applying a shared field rule: a bad value stops the command in one line, before any
+    prompt (the password) is shown."""
+    def callback(ctx: click.Context, _param, value):
+        if value is not None:
+            problem = problem_of(value)
+            if problem:
+                click.echo(f"error: {problem}", err=True)
+                ctx.exit(1)
+        return value
+    return callback
 
 
 def _require_database() -> None:
@@ -130,10 +147,11 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(users)
 
     @users.command("create")
-    @click.option("--email", required=True)
+    @click.option("--email", required=True, callback=_checked(lambda v: email_problem(v)))
     @click.option("--role", required=True, type=click.Choice(["learner", "instructor", "school_admin", "site_admin"]))
-    @click.option("--school", "school_name", help="School name (instructors and school admins).")
-    @click.option("--name", default="")
+    @click.option("--school", "school_name", help="School name (instructors and school admins).",
+                  callback=_checked(lambda v: name_problem(v, "school name")))
+    @click.option("--name", default="", callback=_checked(lambda v: name_problem(v) if v.strip() else None))
     @click.password_option()
     @with_appcontext
     def users_create(email, role, school_name, name, password):
@@ -141,12 +159,13 @@ def register_cli(app: Flask) -> None:
         from .models import School
         from .services.accounts import AccountError, create_school, create_user
         _require_database()
-        school_id = None
-        if school_name:
-            school = db.session.scalar(select(School).where(School.name == school_name)) or create_school(school_name)
-            school_id = school.id
         try:
-            user = create_user(email, name or email.split("@")[0], password, role, school_id)
+            school_id = None
+            if school_name is not None:
+                school = db.session.scalar(select(School).where(School.name == school_name.strip())) \
+                    or create_school(school_name)
+                school_id = school.id
+            user = create_user(email, name or email.strip().split("@")[0], password, role, school_id)
         except AccountError as exc:
             db.session.rollback()
             click.echo(f"error: {exc}", err=True)
@@ -210,44 +229,64 @@ def register_cli(app: Flask) -> None:
         """Write a consistent snapshot while the app runs (SQLite online backup, or portable gzip JSON)."""
         from pathlib import Path as _Path
 
-        from .services.integrity import backup_portable, backup_sqlite
+        from .services.integrity import CorruptDatabase, backup_portable, backup_sqlite, check_sqlite_engine
         _require_database()
-        if db.engine.dialect.name == "sqlite" and not portable:
-            backup_sqlite(db.engine, _Path(path))
-            click.echo(f"SQLite snapshot written to {path}")
-            return
-        counts = backup_portable(_Path(path), progress=_progress("tables"))
+        try:
+            if db.engine.dialect.name == "sqlite" and not portable:
+                backup_sqlite(db.engine, _Path(path))
+                click.echo(f"SQLite snapshot written to {path}")
+                return
+            if db.engine.dialect.name == "sqlite":
+                problem = check_sqlite_engine(db.engine)
+                if problem:
+                    raise CorruptDatabase(f"the database is {problem}; no backup was written (restore the last "
+                                          "good backup)")
+            counts = backup_portable(_Path(path), progress=_progress("tables"))
+        except CorruptDatabase as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
         click.echo(f"portable backup written to {path}: {sum(counts.values())} rows in {len(counts)} tables")
 
     @app.cli.command("restore")
     @click.argument("path", type=click.Path(exists=True, dir_okay=False))
     @with_appcontext
     def restore_command(path):
-        """Load a backup into an empty database (run `trainer init` on it first for the portable format)."""
+        """Load a backup into an empty database and upgrade it to this release's schema.
+
+        A portable backup of an older release is loaded at its own schema revision, then upgraded.
+        """
         from pathlib import Path as _Path
 
-        from .services.integrity import RestoreError, restore_portable, restore_sqlite
+        from flask_migrate import upgrade
+
+        from .services.integrity import RestoreError, current_revision, known_revisions, restore_portable, \
+            restore_sqlite
         _require_database()
         with open(path, "rb") as fh:
             is_sqlite = fh.read(16).startswith(b"SQLite format 3")
+        progress = None
         try:
             if is_sqlite:
                 if db.engine.dialect.name != "sqlite":
                     raise RestoreError("an SQLite snapshot restores into SQLite only; make a --portable backup "
                                        "to move to PostgreSQL")
-                if database_is_empty():
-                    restore_sqlite(db.engine, _Path(path))
-                    click.echo(f"restored {path}")
-                    return
-                raise RestoreError("the target database is not empty (it already has tables): restore an SQLite snapshot into a "
-                                   "new, empty database file")
-            if database_is_empty():
-                from flask_migrate import upgrade
+                if not database_is_empty():
+                    raise RestoreError("the target database is not empty (it already has tables): restore an SQLite "
+                                       "snapshot into a new, empty database file")
+                restore_sqlite(db.engine, _Path(path))
+                revision = current_revision()
+                if revision not in known_revisions():
+                    raise RestoreError(f"the snapshot is at schema revision {revision}, which this release does not "
+                                       "know (a newer release made it): serve it with that release or a newer one")
                 upgrade()
-            counts = restore_portable(_Path(path), progress=_progress("tables"))
-            db.session.commit()
+                click.echo(f"restored {path}")
+                return
+            progress = _progress("tables")
+            counts = restore_portable(_Path(path), progress=progress)
         except RestoreError as exc:
             db.session.rollback()
+            if progress is not None and progress.open:
+                click.echo(err=True)
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
         click.echo(f"restored {sum(counts.values())} rows in {len(counts)} tables from {path}")
@@ -270,7 +309,29 @@ def _create_app(*_args, **_kwargs):
     return create_app()
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False, add_default_commands=False,
+class TrainerGroup(FlaskGroup):
+    """Flask's command group, with a full disk or a read-only database told in one line instead of a traceback."""
+
+    def invoke(self, ctx):
+        from sqlalchemy.exc import DBAPIError
+
+        from .database import storage_problem
+        try:
+            return super().invoke(ctx)
+        except DBAPIError as exc:
+            kind = storage_problem(exc)
+            if kind is None:
+                raise
+            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+            message = {"full": "the database could not write: no space left on the disk (free some space and "
+                               "run the command again)",
+                       "read-only": "the database is read-only (check the file's permissions or mount, or that "
+                                    "DATABASE_URL points at the primary server)"}[kind]
+            click.echo(f"error: {message} [{reason}]", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=TrainerGroup, create_app=_create_app, add_version_option=False, add_default_commands=False,
              load_dotenv=False, set_debug_flag=False)
 def main():
     """Massage therapy training platform."""

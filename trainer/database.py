@@ -1,6 +1,8 @@
 """Engine set-up per database: SQLite pragmas, and a readable message when the database is unreachable."""
 from __future__ import annotations
 
+import sqlite3
+
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
@@ -17,7 +19,12 @@ def configure_engine_events(app: Flask) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=10000")
         if url.database and url.database != ":memory:":
-            cur.execute("PRAGMA journal_mode=WAL")
+            try:
+                cur.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.OperationalError as exc:
+                if storage_problem(exc) is None:
+                    raise
+                # A read-only file can still be read: writes then fail with "the database is read-only".
             cur.execute("PRAGMA synchronous=NORMAL")
         try:  # SQLite builds without the math functions: the cohort dashboard computes recall with power()
             cur.execute("SELECT power(2, 2)")
@@ -52,5 +59,46 @@ def check_connection(engine: Engine, raw_url: str) -> str | None:
         url = make_url(raw_url)
         if url.password:
             reason = reason.replace(url.password, "***")
+        if storage_problem(exc) == "read-only":
+            return f"the {describe_url(raw_url)} is read-only: {reason}"
         return f"cannot connect to {describe_url(raw_url)}: {reason}"
+    return None
+
+
+#: what a user is told, and what is logged for the operator, when the database cannot take a write
+STORAGE_PROBLEMS = {
+    "full": ("The server is out of disk space",
+             "The database has no space left on the disk of the server, so nothing was saved from this request. "
+             "Waiting will not help: tell your school admin or whoever runs the site (they have been told in the "
+             "server log).",
+             "database write failed: no space left on the disk (free space, then retry): %s"),
+    "read-only": ("Saving is switched off",
+                  "The database is read-only on the server, so nothing was saved from this request. Pages can "
+                  "still be read. Tell your school admin or whoever runs the site (they have been told in the "
+                  "server log).",
+                  "database write failed: the database is read-only (check the file's permissions or mount, or "
+                  "that DATABASE_URL points at the primary): %s"),
+}
+
+
+def storage_problem(exc: BaseException) -> str | None:
+    """``"full"`` or ``"read-only"`` when a database error says so, on SQLite or PostgreSQL; else None."""
+    orig = getattr(exc, "orig", None) or exc
+    code = getattr(orig, "sqlite_errorcode", None)
+    if code is not None:
+        primary = code & 0xFF  # extended result codes keep the primary code in the low byte
+        if primary == 13:  # SQLITE_FULL: the disk, or max_page_count
+            return "full"
+        if primary == 8:  # SQLITE_READONLY
+            return "read-only"
+    state = getattr(orig, "sqlstate", None)
+    if state in ("53100", "53000"):  # disk_full, insufficient_resources
+        return "full"
+    if state == "25006":  # read_only_sql_transaction (also a hot standby)
+        return "read-only"
+    message = str(orig).lower()
+    if "no space left on device" in message or "database or disk is full" in message:
+        return "full"
+    if "readonly database" in message or "read-only transaction" in message:
+        return "read-only"
     return None

@@ -11,6 +11,7 @@ from sqlalchemy import (JSON, Boolean, Date, DateTime, Float, ForeignKey, Index,
                         String, Text, UniqueConstraint, TypeDecorator, false)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .domain.fields import EMAIL_MAX, NAME_MAX
 from .extensions import db
 
 
@@ -44,7 +45,7 @@ ROLES = ("learner", "instructor", "school_admin", "site_admin")
 
 class School(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     cohorts: Mapped[list[Cohort]] = relationship(back_populates="school", order_by="Cohort.name")
@@ -52,8 +53,9 @@ class School(db.Model):
 
 class User(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
+    #: checked by domain.fields.email_problem before it is stored
+    email: Mapped[str] = mapped_column(String(EMAIL_MAX), unique=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
     password_hash: Mapped[str] = mapped_column(String(300))
     #: one of ROLES
     role: Mapped[str] = mapped_column(String(20), default="learner")

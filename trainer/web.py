@@ -12,6 +12,7 @@ from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.utils import cached_property
 
+from .database import STORAGE_PROBLEMS, storage_problem
 from .extensions import db, login_manager
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -124,20 +125,25 @@ def register_web(app: Flask) -> None:
     @app.errorhandler(500)
     def server_error(exc):
         original = getattr(exc, "original_exception", None)
+        # A full disk or a read-only database will not mend itself: say which, and tell the operator.
+        storage = storage_problem(original) if isinstance(original, DBAPIError) else None
         # A database that is down, restarting or busy: the request can simply be sent again.
-        unavailable = isinstance(original, OperationalError) or (
-            isinstance(original, DBAPIError) and original.connection_invalidated)
+        unavailable = storage is None and (isinstance(original, OperationalError) or (
+            isinstance(original, DBAPIError) and original.connection_invalidated))
         try:
             db.session.rollback()
         except SQLAlchemyError:
             pass
-        code = 503 if unavailable else 500
+        code = 503 if unavailable or storage else 500
         title = "Try again in a moment" if unavailable else "Something went wrong"
         message = ("The database could not be reached, so nothing was saved from this request. Wait a few "
                    "seconds and send it again." if unavailable else
                    "The server hit an error and nothing was saved from this request. "
                    "Try again; if it keeps happening, tell your school admin.")
-        if unavailable:
+        if storage:
+            title, message, log_line = STORAGE_PROBLEMS[storage]
+            app.logger.error(log_line, str(getattr(original, "orig", original)).strip().splitlines()[0])
+        if unavailable or storage:
             # Drawing the signed-in user's menu needs the database, which is what failed.
             g._login_user = AnonymousUserMixin()
         try:

@@ -44,7 +44,7 @@ def test_signup_with_join_code_enrols(browser, app):
     ({"password": "short1", "confirm": "short1"}, "at least 10 characters"),
     ({"password": "password123", "confirm": "password123"}, "too common"),
     ({"confirm": "something-else-99"}, "The two passwords differ"),
-    ({"name": ""}, "This field is required"),
+    ({"name": ""}, "Enter a name."),
     ({"join_code": "NOPE0000"}, "No cohort has that join code"),
 ])
 def test_signup_rejects_bad_input_and_keeps_what_was_typed(browser, app, fields, message):

@@ -243,7 +243,7 @@ def test_a_cohort_is_created_with_its_dates_defaults_and_module_order(app, admin
 
 
 @pytest.mark.parametrize("fields, message", [
-    ({"name": ""}, "This field is required."),
+    ({"name": ""}, "Enter a cohort name."),
     ({"exam_date": "2027-08-01"}, "The exam date must be on or after the start date."),
     ({"desired_retention": "0.5"}, "Choose a value between 0.80 and 0.95."),
     ({"starts_on": "next week"}, "Not a valid date value."),
@@ -309,7 +309,7 @@ def test_a_post_without_a_csrf_token_changes_nothing(app, admin, world):
 
 def test_renaming_the_school(app, admin, world):
     admin.get("/school/profile")
-    assert "This field is required." in text(admin.post("/school/profile", {"name": ""}))
+    assert "Enter a school name." in text(admin.post("/school/profile", {"name": ""}))
     assert admin.post("/school/profile", {"name": "Lakeside Massage College"}).status_code == 302
     with app.app_context():
         assert db.session.get(School, world.school_s).name == "Lakeside Massage College"

@@ -1,13 +1,15 @@
 """Account forms."""
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
+
+from ..domain.fields import EMAIL_MAX, NAME_MAX
+from ..validators import EmailAddress, Name
 
 
 class SignupForm(FlaskForm):
-    name = StringField("Your name", validators=[DataRequired(), Length(max=200)])
-    email = EmailField("E-mail", validators=[DataRequired(), Email(message="Enter an e-mail address like name@example.com."),
-                                             Length(max=254)])
+    name = StringField("Your name", validators=[Name("name"), Length(max=NAME_MAX)])
+    email = EmailField("E-mail", validators=[EmailAddress(), Length(max=EMAIL_MAX)])
     password = PasswordField("Password (at least 10 characters)", validators=[DataRequired()])
     confirm = PasswordField("Repeat the password",
                             validators=[DataRequired(), EqualTo("password", message="The two passwords differ.")])

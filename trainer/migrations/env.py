@@ -11,17 +11,15 @@ config = context.config
 
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.
-fileConfig(config.config_file_name)
+# Keep the app's own loggers: `trainer serve` migrates in-process before serving, and a disabled "trainer"
+# logger would hide the errors the app logs for the operator.
+fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 
 def get_engine():
-    try:
-        # this works with Flask-SQLAlchemy<3 and Alchemical
-        return current_app.extensions['migrate'].db.get_engine()
-    except (TypeError, AttributeError):
-        # this works with Flask-SQLAlchemy>=3
-        return current_app.extensions['migrate'].db.engine
+    # Flask-SQLAlchemy 3: ``engine`` (its older ``get_engine()`` warns that it is deprecated)
+    return current_app.extensions['migrate'].db.engine
 
 
 def get_engine_url():

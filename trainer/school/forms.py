@@ -5,15 +5,18 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (BooleanField, DateField, EmailField, FloatField, IntegerField, RadioField, SelectChoice,
                      SelectField, StringField)
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from ..domain.fields import EMAIL_MAX, NAME_MAX
+from ..validators import EmailAddress, Name
 
 
 class SchoolForm(FlaskForm):
-    name = StringField("School name", validators=[DataRequired(), Length(max=200)])
+    name = StringField("School name", validators=[Name("school name"), Length(max=NAME_MAX)])
 
 
 class CohortForm(FlaskForm):
-    name = StringField("Cohort name", validators=[DataRequired(), Length(max=200)])
+    name = StringField("Cohort name", validators=[Name("cohort name"), Length(max=NAME_MAX)])
     starts_on = DateField("Start date", validators=[Optional()])
     exam_date = DateField("Exam date", validators=[Optional()])
     desired_retention = FloatField("Desired retention for new learners (0.80-0.95)", default=0.90, validators=[
@@ -67,9 +70,8 @@ def cohort_form(modules: list[tuple[str, str]], positions: dict[str, int] | None
 
 
 class InstructorForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
-    email = EmailField("E-mail", validators=[DataRequired(), Email(message="Enter an e-mail address like name@example.com."),
-                                             Length(max=254)])
+    name = StringField("Name", validators=[Name("name"), Length(max=NAME_MAX)])
+    email = EmailField("E-mail", validators=[EmailAddress(), Length(max=EMAIL_MAX)])
 
 
 class RosterForm(FlaskForm):

@@ -9,6 +9,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..domain.fields import email_problem, name_problem
 from ..extensions import db
 from ..models import ROLES, Cohort, CohortInstructor, Enrolment, School, User
 
@@ -45,7 +46,10 @@ def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
-def _check_new_account(email: str, role: str, school_id: int | None) -> None:
+def _check_new_account(email: str, role: str, school_id: int | None, name: str = "") -> None:
+    problem = email_problem(email) or (name_problem(name) if name.strip() else None)
+    if problem:
+        raise AccountError(problem)
     if role not in ROLES:
         raise AccountError(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.")
     if role in ("instructor", "school_admin") and school_id is None:
@@ -56,8 +60,8 @@ def _check_new_account(email: str, role: str, school_id: int | None) -> None:
 
 def create_user(email: str, name: str, password: str, role: str = "learner",
                 school_id: int | None = None) -> User:
-    """Create an account. Raises AccountError for a taken e-mail, bad role or weak password."""
-    _check_new_account(email, role, school_id)
+    """Create an account. Raises AccountError for a bad or taken e-mail, a bad name or role, or a weak password."""
+    _check_new_account(email, role, school_id, name)
     problem = password_problem(password)
     if problem:
         raise AccountError(problem)
@@ -74,7 +78,7 @@ def create_invited_user(email: str, name: str, role: str = "learner", school_id:
     Key stretching protects guessable passwords. A 192-bit random one cannot be guessed, so it is hashed
     with a single PBKDF2 round: a 500-row roster then imports in a blink instead of a minute of scrypt.
     """
-    _check_new_account(email, role, school_id)
+    _check_new_account(email, role, school_id, name)
     user = User(email=normalise_email(email), name=name.strip() or email.split("@")[0],
                 password_hash=generate_password_hash(secrets.token_urlsafe(24), method="pbkdf2:sha256:1"),
                 role=role, school_id=school_id)
@@ -166,6 +170,10 @@ def new_join_code() -> str:
 
 
 def create_school(name: str) -> School:
+    """A new school. Raises AccountError for an empty or over-long name."""
+    problem = name_problem(name, "school name")
+    if problem:
+        raise AccountError(problem)
     school = School(name=name.strip())
     db.session.add(school)
     db.session.flush()

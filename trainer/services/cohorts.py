@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import and_, case, delete, func, literal, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -17,6 +16,7 @@ from sqlalchemy.types import Float
 from ..content.source import EXAM_AREAS, EXAM_WEIGHTS
 from ..domain import readiness as rd
 from ..domain import scheduling as sched
+from ..domain.fields import email_problem, name_problem, normalised_email
 from ..extensions import db
 from ..models import (Cohort, CohortInstructor, CohortModule, Enrolment, ItemState, Lesson, LessonProgress, Module,
                       Question, ReviewLog, SafetyError, School, StudyDay, User, UTCDateTime, utcnow)
@@ -82,6 +82,9 @@ def rename_school(school_id: int, name: str) -> School:
     name = name.strip()
     if not name:
         raise CohortError("Give the school a name.", "name")
+    problem = name_problem(name, "school name")
+    if problem:
+        raise CohortError(problem, "name")
     school.name = name
     db.session.flush()
     return school
@@ -116,6 +119,9 @@ def _check_settings(school_id: int, settings: CohortSettings, cohort_id: int | N
     name = settings.name.strip()
     if not name:
         raise CohortError("Give the cohort a name.", "name")
+    problem = name_problem(name, "cohort name")
+    if problem:
+        raise CohortError(problem, "name")
     clash = select(Cohort.id).where(Cohort.school_id == school_id, func.lower(Cohort.name) == name.lower())
     if cohort_id is not None:
         clash = clash.where(Cohort.id != cohort_id)
@@ -433,11 +439,10 @@ def read_roster(school_id: int, raw: bytes, default_cohort: Cohort) -> RosterRes
         if len(name) > 200:
             problems.append(RosterProblem(number, "the name is longer than 200 characters"))
             continue
-        try:
-            email = validate_email(email, check_deliverability=False).normalized.lower()
-        except EmailNotValidError:
+        if email_problem(email):  # the rule of the web forms and `trainer users create`
             problems.append(RosterProblem(number, f"“{email}” is not an e-mail address"))
             continue
+        email = normalised_email(email)
         if email in emails_in_file:
             problems.append(RosterProblem(number, f"{email} is already on line {emails_in_file[email]}"))
             continue

@@ -177,43 +177,145 @@ def _deferred_columns() -> dict[str, list[str]]:
     return out
 
 
+def _snapshot_connection():
+    """A connection reading every table in one snapshot: REPEATABLE READ (read only) on PostgreSQL, one read
+    transaction on SQLite (which, in WAL mode, keeps its snapshot while the app goes on writing)."""
+    conn = db.engine.connect()
+    if conn.dialect.name == "postgresql":
+        conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        conn.begin()
+    elif conn.dialect.name == "sqlite":
+        conn.begin()
+        conn.exec_driver_sql("BEGIN")  # pysqlite does not begin a transaction before a SELECT on its own
+    else:
+        conn = conn.execution_options(isolation_level="SERIALIZABLE")
+        conn.begin()
+    return conn
+
+
 def backup_portable(path: Path, progress=None) -> dict[str, int]:
-    """Write every table to a gzip JSON file, read in one transaction so the snapshot is consistent."""
+    """Write every table to a gzip JSON file, all read in one transaction so the snapshot is consistent.
+
+    Answers recorded while the backup runs are either wholly in it (log, schedule, study day) or not at all.
+    """
     counts = {}
-    revision = db.session.execute(text("SELECT version_num FROM alembic_version")).scalar()
     tables = _tables()
-    with gzip.open(path, "wt", encoding="utf-8") as fh:
-        fh.write(json.dumps({"format": BACKUP_FORMAT, "alembic_revision": revision}) + "\n")
-        for index, table in enumerate(tables):
-            rows = db.session.execute(select(table).order_by(*table.primary_key.columns)).mappings().all()
-            counts[table.name] = len(rows)
-            fh.write(json.dumps({"table": table.name, "rows": [{k: _encode(v) for k, v in row.items()} for row in rows]})
-                     + "\n")
-            if progress:
-                progress(index + 1, len(tables))
+    conn = _snapshot_connection()
+    partial = _partial(path)
+    try:
+        revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        with gzip.open(partial, "wt", encoding="utf-8") as fh:
+            fh.write(json.dumps({"format": BACKUP_FORMAT, "alembic_revision": revision}) + "\n")
+            for index, table in enumerate(tables):
+                rows = conn.execute(select(table).order_by(*table.primary_key.columns)).mappings().all()
+                counts[table.name] = len(rows)
+                fh.write(json.dumps({"table": table.name,
+                                     "rows": [{k: _encode(v) for k, v in row.items()} for row in rows]}) + "\n")
+                if progress:
+                    progress(index + 1, len(tables))
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+        conn.rollback()
+        conn.close()
     return counts
 
 
-def backup_sqlite(engine: Engine, path: Path) -> None:
-    """SQLite's online backup API: a consistent copy while the app keeps running."""
-    import sqlite3
-    raw = engine.raw_connection()
-    try:
-        target = sqlite3.connect(str(path))
-        with target:
-            raw.driver_connection.backup(target)
-        target.close()
-    finally:
-        raw.close()
+def _partial(path: Path) -> Path:
+    """Where a backup is written until it is complete: an interrupted one never sits under the real name."""
+    return path.with_name(f".{path.name}.partial")
 
 
 class RestoreError(RuntimeError):
     """The backup cannot be restored here; the message says why and what to do."""
 
 
-def restore_sqlite(engine: Engine, path: Path) -> None:
-    """Copy an SQLite backup file into this SQLite database (the caller checks it has no tables)."""
+class CorruptDatabase(RuntimeError):
+    """An SQLite file fails its integrity check; the message names the file and the first problem."""
+
+
+def sqlite_problem(path: Path) -> str | None:
+    """Why the SQLite file at ``path`` is truncated or corrupt, or None when it passes ``PRAGMA integrity_check``."""
     import sqlite3
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        header = fh.read(100)
+    if len(header) < 100 or not header.startswith(b"SQLite format 3\x00"):
+        return f"truncated or corrupt at byte {min(size, 100)}: not a whole SQLite header"
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    # The page count in the header is valid when the change counter matches the version-valid-for number.
+    if pages and header[24:28] == header[92:96] and size < pages * page_size:
+        return (f"truncated or corrupt at byte {size}: the file is {size} bytes but its header says "
+                f"{pages * page_size}")
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            found = [row[0] for row in con.execute("PRAGMA integrity_check(5)")]
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        return f"corrupt: {exc}"
+    return _integrity_summary(found)
+
+
+def _integrity_summary(found: list[str]) -> str | None:
+    """One line from ``PRAGMA integrity_check``'s answer: None for "ok", else the first problem and a count."""
+    lines = [line.strip() for row in found for line in str(row).splitlines()
+             if line.strip() and not line.startswith("*** in database")]
+    if lines == ["ok"]:
+        return None
+    return f"corrupt: SQLite's integrity check reports {lines[0] if lines else 'an unreadable file'}" + (
+        f" (and {len(lines) - 1} more problem(s))" if len(lines) > 1 else "")
+
+
+def check_sqlite_engine(engine: Engine) -> str | None:
+    """Why this app's own SQLite database is corrupt, or None (runs ``PRAGMA integrity_check``)."""
+    from sqlalchemy.exc import DBAPIError
+    try:
+        with engine.connect() as conn:
+            found = [row[0] for row in conn.exec_driver_sql("PRAGMA integrity_check(5)")]
+    except DBAPIError as exc:
+        return f"corrupt: {str(exc.orig).splitlines()[0]}"
+    return _integrity_summary(found)
+
+
+def backup_sqlite(engine: Engine, path: Path) -> None:
+    """SQLite's online backup API: a consistent copy while the app keeps running.
+
+    Refuses a database that fails its integrity check, and checks the copy it wrote.
+    """
+    import sqlite3
+    problem = check_sqlite_engine(engine)
+    if problem:
+        raise CorruptDatabase(f"the database is {problem}; no backup was written (restore the last good backup)")
+    partial = _partial(path)
+    partial.unlink(missing_ok=True)
+    raw = engine.raw_connection()
+    try:
+        target = sqlite3.connect(str(partial))
+        with target:
+            raw.driver_connection.backup(target)
+        target.close()
+        problem = sqlite_problem(partial)
+        if problem:
+            raise CorruptDatabase(f"the backup written to {path} was {problem}; it was deleted")
+        partial.replace(path)
+    finally:
+        raw.close()
+        partial.unlink(missing_ok=True)
+
+
+def restore_sqlite(engine: Engine, path: Path) -> None:
+    """Copy an SQLite backup file into this SQLite database (the caller checks it has no tables).
+
+    A snapshot that is truncated or fails its integrity check is refused before anything is written.
+    """
+    import sqlite3
+    problem = sqlite_problem(path)
+    if problem:
+        raise RestoreError(f"{path} is {problem}; nothing was restored")
     db.session.rollback()
     source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     raw = engine.raw_connection()
@@ -222,67 +324,304 @@ def restore_sqlite(engine: Engine, path: Path) -> None:
     finally:
         raw.close()
         source.close()
+    problem = check_sqlite_engine(engine)
+    if problem:
+        raise RestoreError(f"the restored database is {problem}: delete it and restore again from another backup")
 
 
-def restore_portable(path: Path, progress=None) -> dict[str, int]:
-    """Load a portable backup into an empty, migrated database. Flushes; the caller commits."""
+# --- portable backups ---------------------------------------------------------------------------
+
+@dataclass
+class PortableBackup:
+    revision: str | None
+    #: (line number in the file, table name, rows) in the order the backup was written
+    blocks: list[tuple[int, str, list[dict]]]
+
+
+def _gunzip(path: Path) -> bytes:
+    """The uncompressed bytes of a gzip file; a damaged or cut-off file names the byte where it goes wrong."""
+    import zlib
+    raw = path.read_bytes()
+    if not raw.startswith(b"\x1f\x8b"):
+        raise RestoreError(f"{path} is not a trainer backup (expected an SQLite snapshot or the gzip file "
+                           "written by `trainer backup --portable`)")
+    inflater = zlib.decompressobj(wbits=31)
+    out: list[bytes] = []
+    chunk_size, pos = 1 << 16, 0
+    while pos < len(raw) and not inflater.eof:
+        chunk = raw[pos:pos + chunk_size]
+        saved = inflater.copy()
+        try:
+            out.append(inflater.decompress(chunk))
+        except zlib.error:
+            for offset in range(len(chunk)):  # find the byte: feed the chunk again one byte at a time
+                try:
+                    saved.decompress(chunk[offset:offset + 1])
+                except zlib.error:
+                    raise RestoreError(f"{path} is truncated or corrupt at byte {pos + offset} "
+                                       "(its compressed data does not check out); nothing was restored") from None
+            raise RestoreError(f"{path} is truncated or corrupt at byte {pos}; nothing was restored") from None
+        pos += len(chunk)
+    if not inflater.eof:
+        raise RestoreError(f"{path} is truncated or corrupt at byte {len(raw)}: the file ends before its "
+                           "compressed data does (an interrupted copy?); nothing was restored")
+    if inflater.unused_data.strip(b"\x00"):
+        raise RestoreError(f"{path} is truncated or corrupt at byte {len(raw) - len(inflater.unused_data)}: "
+                           "there are bytes after the end of the backup; nothing was restored")
+    return b"".join(out)
+
+
+def read_portable(path: Path) -> PortableBackup:
+    """Read and check a whole portable backup without touching the database. Raises RestoreError."""
+    data = _gunzip(path)
     try:
-        with gzip.open(path, "rt", encoding="utf-8") as fh:
-            header = json.loads(fh.readline())
-            lines = fh.readlines()
-    except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError):
-        header, lines = None, []
+        body = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise RestoreError(f"{path} line {line}: not UTF-8 text (corrupt); nothing was restored") from None
+    lines = body.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    try:
+        header = json.loads(lines[0]) if lines else None
+    except json.JSONDecodeError as exc:
+        if lines[0].startswith('{"format": "' + BACKUP_FORMAT):
+            raise RestoreError(f"{path} line 1: the line is cut off or is not JSON ({exc.msg} at column "
+                               f"{exc.colno}); nothing was restored") from None
+        header = None
     if not isinstance(header, dict) or header.get("format") != BACKUP_FORMAT:
         raise RestoreError(f"{path} is not a trainer backup (expected an SQLite snapshot or the gzip file "
                            "written by `trainer backup --portable`)")
-    current = db.session.execute(text("SELECT version_num FROM alembic_version")).scalar()
-    if header.get("alembic_revision") != current:
-        raise RestoreError(f"the backup was made at schema revision {header.get('alembic_revision')}, this "
-                           f"database is at {current}: restore with the release that made the backup")
-    content_tables = {"module", "lesson", "question", "question_version"}
-    for table in _tables():
-        if table.name in content_tables or table.name == "alembic_version":
-            continue
-        if db.session.scalar(select(func.count()).select_from(table)):
-            raise RestoreError(f"the target database is not empty (table {table.name} has rows): restore into a "
-                               "fresh database")
-    # Content rows are only a copy of the files; the backup's own rows (with their ids) replace them.
-    from ..models import Lesson, Module, Question, QuestionVersion
-    db.session.execute(update(Question).values(current_version_id=None))
-    for model in (QuestionVersion, Question, Lesson, Module):
-        db.session.execute(model.__table__.delete())
-    deferred = _deferred_columns()
-    pending: list[tuple[str, list[dict]]] = []
+    blocks = []
+    for number, line in enumerate(lines[1:], 2):
+        try:
+            block = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise RestoreError(f"{path} line {number}: the line is cut off or is not JSON ({exc.msg} at column "
+                               f"{exc.colno}); nothing was restored") from None
+        if not (isinstance(block, dict) and isinstance(block.get("table"), str) and isinstance(block.get("rows"), list)
+                and all(isinstance(row, dict) for row in block["rows"])):
+            raise RestoreError(f"{path} line {number}: not a table of rows; nothing was restored")
+        try:
+            rows = [{k: _decode(v) for k, v in row.items()} for row in block["rows"]]
+        except (TypeError, ValueError) as exc:
+            raise RestoreError(f"{path} line {number}: a date or time in table {block['table']} cannot be read "
+                               f"({exc}); nothing was restored") from None
+        blocks.append((number, block["table"], rows))
+    return PortableBackup(header.get("alembic_revision"), blocks)
+
+
+def known_revisions() -> set[str]:
+    """Every schema revision this release's migrations know."""
+    from alembic.script import ScriptDirectory
+    from flask import current_app
+    config = current_app.extensions["migrate"].migrate.get_config()
+    return {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
+
+
+def current_revision() -> str | None:
+    from sqlalchemy import inspect
+    if "alembic_version" not in inspect(db.engine).get_table_names():
+        return None
+    with db.engine.connect() as conn:
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def _insert_tables(metadata, names: list[str]) -> dict:
+    """Lightweight tables for loading rows: the schema's columns, with the models' types where they agree."""
+    from sqlalchemy import column, table as table_clause
+    models = {t.name: t for t in _tables()}
+    out = {}
+    for name in names:
+        reflected = metadata.tables[name]
+        model = models.get(name)
+        out[name] = table_clause(name, *[
+            column(c.name, model.c[c.name].type if model is not None and c.name in model.c else c.type)
+            for c in reflected.columns])
+    return out
+
+
+def _check_references(path: Path, backup: PortableBackup, metadata) -> None:
+    """Every foreign key value of every row refers to a row in the backup (content included)."""
+    present: dict[tuple[str, str], set] = {}
+
+    def values(table: str, col: str) -> set:
+        if (table, col) not in present:
+            present[(table, col)] = {row.get(col) for _n, name, rows in backup.blocks if name == table for row in rows}
+        return present[(table, col)]
+
+    for number, name, rows in backup.blocks:
+        table = metadata.tables[name]
+        for fk in table.foreign_keys:
+            col, target = fk.parent.name, fk.column
+            if len(fk.constraint.elements) != 1:
+                continue
+            known = values(target.table.name, target.name)
+            for row in rows:
+                value = row.get(col)
+                if value is not None and value not in known:
+                    ident = ", ".join(f"{c.name}={row.get(c.name)}" for c in table.primary_key.columns)
+                    raise RestoreError(f"{path} line {number}: {name} row {ident} refers to {target.table.name} "
+                                       f"{target.name}={value}, which is not in the backup; nothing was restored")
+
+
+def restore_portable(path: Path, progress=None) -> dict[str, int]:
+    """Load a portable backup; commits, and leaves the database at the current schema.
+
+    A whole-database operation like a migration, so unlike other services it commits (and migrates) itself.
+
+    Into a database without tables, the backup's own schema revision is created first (an older release's
+    backup included), its rows loaded and committed, and the schema then upgraded to this release's.
+    Into a database that holds nothing but the copy of the content files (``trainer init``) it loads at
+    once when the revisions match, else that copy makes way first. The whole file is read and checked
+    first, every row goes in one transaction, and a failure leaves no restored row behind (a database that
+    was made way for is left at the current schema, empty).
+    """
+    from flask_migrate import upgrade
+    from sqlalchemy import inspect as sa_inspect
+    from sqlalchemy.exc import DBAPIError, StatementError
+
+    backup = read_portable(path)
+    if backup.revision not in known_revisions():
+        raise RestoreError(f"the backup was made at schema revision {backup.revision}, which this release does not "
+                           "know (a newer release made it): restore it with that release or a newer one")
+    db.session.rollback()
+    existing = [n for n in sa_inspect(db.engine).get_table_names() if n != "alembic_version"]
+    created, replaced = not existing, False
+    if not created and current_revision() != backup.revision:
+        # A database made by `trainer init` holds only a copy of the content files: make way for the
+        # backup's own schema revision. Anything else is somebody's records and is never dropped.
+        holding = _tables_with_records(existing)
+        if holding:
+            raise RestoreError(f"the backup was made at schema revision {backup.revision}, this database is at "
+                               f"{current_revision()} and holds records (table {holding[0]} has rows): restore "
+                               "into a new, empty database (the backup's schema is created there and upgraded)")
+        _drop_everything()
+        created = replaced = True
+    if created:
+        upgrade(revision=backup.revision)
+    try:
+        counts = _load_rows(path, backup, created, progress)
+        db.session.commit()
+    except BaseException as exc:
+        db.session.rollback()
+        if created:
+            _drop_everything()
+            if replaced:
+                upgrade()  # as it was: the current schema (`trainer init` loads the content again)
+        if isinstance(exc, (DBAPIError, StatementError)):
+            raise RestoreError(f"{path}: the database refused the backup's rows ({_one_line(exc)}); "
+                               "nothing was restored") from None
+        raise
+    db.session.remove()
+    upgrade()
+    if db.engine.dialect.name == "sqlite":
+        problem = check_sqlite_engine(db.engine)
+        if problem:
+            raise RestoreError(f"the restored database is {problem}: delete it and restore again")
+    return counts
+
+
+CONTENT_TABLES = frozenset({"module", "lesson", "question", "question_version"})
+
+
+def _tables_with_records(names: list[str]) -> list[str]:
+    """The tables among ``names`` that hold rows other than the copy of the content files."""
+    with db.engine.connect() as conn:
+        return [name for name in sorted(names) if name not in CONTENT_TABLES
+                and conn.execute(text(f'SELECT EXISTS (SELECT 1 FROM "{name}")')).scalar()]
+
+
+def _one_line(exc: Exception) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    return (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+
+
+def _drop_everything() -> None:
+    """Drop every table (the schema a failed restore created), leaving the database empty again."""
+    from sqlalchemy import inspect as sa_inspect
+    db.session.remove()
+    names = sa_inspect(db.engine).get_table_names()
+    with db.engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        for name in names:
+            conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"' + ("" if sqlite else " CASCADE"))
+        conn.commit()
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+
+
+def _load_rows(path: Path, backup: PortableBackup, created: bool, progress) -> dict[str, int]:
+    from sqlalchemy import MetaData
+    from sqlalchemy.exc import DBAPIError, StatementError
+    metadata = MetaData()
+    metadata.reflect(bind=db.engine)
+    for number, name, rows in backup.blocks:
+        if name not in metadata.tables:
+            raise RestoreError(f"{path} line {number}: table {name} is not in schema revision {backup.revision}; "
+                               "nothing was restored")
+        unknown = {k for row in rows for k in row} - set(metadata.tables[name].c.keys())
+        if unknown:
+            raise RestoreError(f"{path} line {number}: table {name} has no column {sorted(unknown)[0]} at schema "
+                               f"revision {backup.revision}; nothing was restored")
+    _check_references(path, backup, metadata)
+    names = [name for _n, name, _r in backup.blocks if name != "alembic_version"]
+    tables = _insert_tables(metadata, names)
+    if not created:
+        for name in metadata.tables:
+            if name in CONTENT_TABLES or name == "alembic_version":
+                continue
+            if db.session.scalar(select(func.count()).select_from(metadata.tables[name])):
+                raise RestoreError(f"the target database is not empty (table {name} has rows): restore into a "
+                                   "fresh database")
+        # Content rows are only a copy of the files; the backup's own rows (with their ids) replace them.
+        db.session.execute(metadata.tables["question"].update().values(current_version_id=None))
+        for name in ("question_version", "question", "lesson", "module"):
+            db.session.execute(metadata.tables[name].delete())
     counts: dict[str, int] = {}
-    tables = {t.name: t for t in _tables()}
-    for number, line in enumerate(lines, 1):
-        block = json.loads(line)
-        table = tables.get(block["table"])
-        if table is None:
-            raise RestoreError(f"the backup has a table this release does not know: {block['table']}")
-        rows = [{k: _decode(v) for k, v in row.items()} for row in block["rows"]]
-        counts[table.name] = len(rows)
-        if table.name == "alembic_version" or not rows:
+    loaded: set[str] = set()
+    pending: list[tuple[int, str, list[str], list[dict]]] = []
+    for index, (number, name, rows) in enumerate(backup.blocks):
+        counts[name] = len(rows)
+        if name == "alembic_version":
             continue
-        later = deferred.get(table.name, [])
+        reflected = metadata.tables[name]
+        # A key to a table not loaded yet (a cycle, or the table itself) is filled in after every table.
+        later = sorted({fk.parent.name for fk in reflected.foreign_keys
+                        if fk.column.table.name not in loaded or fk.column.table.name == name})
+        later = [c for c in later if any(row.get(c) is not None for row in rows)]
         if later:
-            pending.append((table.name, [{"id": r["id"], **{c: r[c] for c in later}} for r in rows]))
+            keys = [c.name for c in reflected.primary_key.columns]
+            pending.append((number, name, keys, [{**{k: r[k] for k in keys}, **{c: r.get(c) for c in later}}
+                                                 for r in rows if any(r.get(c) is not None for c in later)]))
             rows = [{**r, **{c: None for c in later}} for r in rows]
-        for start in range(0, len(rows), 5000):
-            db.session.execute(insert(table), rows[start:start + 5000])
+        try:
+            for start in range(0, len(rows), 5000):
+                if rows:
+                    db.session.execute(insert(tables[name]), rows[start:start + 5000])
+        except (DBAPIError, StatementError) as exc:
+            raise RestoreError(f"{path} line {number}: the database refused a row of table {name} "
+                               f"({_one_line(exc)}); nothing was restored") from None
+        loaded.add(name)
         if progress:
-            progress(number, len(lines))
-    for name, updates in pending:
+            progress(index + 1, len(backup.blocks))
+    for number, name, keys, updates in pending:
         table = tables[name]
-        for row in updates:
-            db.session.execute(update(table).where(table.c.id == row["id"]).values(
-                **{k: v for k, v in row.items() if k != "id"}))
+        try:
+            for row in updates:
+                db.session.execute(update(table).where(*[table.c[k] == row[k] for k in keys]).values(
+                    **{k: v for k, v in row.items() if k not in keys}))
+        except (DBAPIError, StatementError) as exc:
+            raise RestoreError(f"{path} line {number}: the database refused a row of table {name} "
+                               f"({_one_line(exc)}); nothing was restored") from None
     if db.engine.dialect.name == "postgresql":
-        for table in tables.values():
+        for name, table in metadata.tables.items():
             if "id" in table.c:
                 db.session.execute(text(
-                    f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
-                    f"COALESCE((SELECT MAX(id) FROM \"{table.name}\"), 0) + 1, false)"))
+                    f"SELECT setval(pg_get_serial_sequence('\"{name}\"', 'id'), "
+                    f"COALESCE((SELECT MAX(id) FROM \"{name}\"), 0) + 1, false)"))
     db.session.flush()
     return counts
 
