@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import re
 import json
 import os
 import shutil
@@ -112,11 +113,19 @@ def release_counts() -> dict[str, int]:
 
 
 def assert_release_rows(engine) -> None:
-    """The release's rows, kept exactly: counts per table and values a user would look at."""
+    """The release's rows, kept exactly: counts per table and values a user would look at.
+
+    The one exception is content: a later release may word a generated question differently, and syncing then
+    adds a version of that question (the release's versions all stay, and answers keep pointing at them)."""
     expected = release_counts()
     assert all(expected.values()), "every table of the fixture has rows"
     found = counts(engine)
-    assert {name: found.get(name) for name in expected} == expected
+    with engine.connect() as conn:
+        added = conn.execute(text(
+            "SELECT COUNT(*) FROM question_version v JOIN question q ON q.id = v.question_id "
+            "WHERE q.generated AND v.number > 1")).scalar()
+    assert {name: found.get(name) for name in expected} == {**expected,
+                                                            "question_version": expected["question_version"] + added}
     with engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == head_revision()
         users = conn.execute(text('SELECT id, email, name, role FROM "user" ORDER BY id')).all()
@@ -154,7 +163,8 @@ def test_release_database_upgrades_with_every_row(tmp_path):
     url = f"sqlite:///{database}"
     upgraded = trainer_process("init", url=url, tmp_path=tmp_path)
     assert upgraded.returncode == 0, upgraded.stderr
-    assert "25 questions (0 new versions)" in upgraded.stdout
+    # Only a generated question can change with the code (this release rewrote their explanations).
+    assert re.search(r"25 questions \((0|1) new versions?\)", upgraded.stdout), upgraded.stdout
     engine = create_engine(url)
     assert_release_rows(engine)
     engine.dispose()

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import Integer, func, insert, literal, select, text, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine
 
 from ..domain import scheduling as sched
@@ -62,18 +63,21 @@ def verify(progress=None) -> VerifyReport:
     report.problems += study_day_problems()
     learner_ids = list(db.session.scalars(select(User.id).where(User.role == "learner").order_by(User.id)))
     report.learners = len(learner_ids)
-    fitted = dict(db.session.execute(select(SrsFit.id, SrsFit.fitted)).all())
+    # A database not yet upgraded (a read-only copy of an older release, say) has no optimizer runs or resets.
+    tables = set(sa_inspect(db.session.connection()).get_table_names())
+    fitted = dict(db.session.execute(select(SrsFit.id, SrsFit.fitted)).all()) if "srs_fit" in tables else {}
+    fit_column = ReviewLog.srs_fit_id if "srs_fit" in tables else literal(None, Integer())
     for index, learner_id in enumerate(learner_ids):
-        retention = db.session.get(User, learner_id).desired_retention
+        retention = db.session.scalar(select(User.desired_retention).where(User.id == learner_id))
         logs = db.session.execute(select(ReviewLog.question_id, ReviewLog.rating, ReviewLog.reviewed_at,
-                                         ReviewLog.state_before, ReviewLog.stability_before, ReviewLog.srs_fit_id)
+                                         ReviewLog.state_before, ReviewLog.stability_before, fit_column)
                                   .where(ReviewLog.learner_id == learner_id, ReviewLog.kind.not_in(("exam", "quiz")))
                                   .order_by(ReviewLog.reviewed_at, ReviewLog.id)).all()
         replayed: dict[int, sched.MemoryState] = defaultdict(sched.MemoryState)
         # Memory states started again because a question's key changed, replayed at their time.
-        resets = list(db.session.execute(select(ItemReset.reset_at, ItemReset.question_id)
-                                          .where(ItemReset.learner_id == learner_id)
-                                          .order_by(ItemReset.reset_at.desc(), ItemReset.id.desc())).all())
+        resets = [] if "item_reset" not in tables else list(db.session.execute(
+            select(ItemReset.reset_at, ItemReset.question_id).where(ItemReset.learner_id == learner_id)
+            .order_by(ItemReset.reset_at.desc(), ItemReset.id.desc())).all())
 
         def reset_until(moment):
             while resets and (moment is None or resets[-1][0] <= moment):
@@ -131,10 +135,10 @@ def study_day_problems() -> list[str]:
         in_log, in_days = logged.get(learner_id, 0), int(counted.get(learner_id) or 0)
         if in_log == in_days:
             continue
-        learner = db.session.get(User, learner_id)
+        tz, start_hour = db.session.execute(select(User.timezone, User.day_start_hour).where(User.id == learner_id)).one()
         per_day: dict = defaultdict(int)
         for (moment,) in db.session.execute(select(ReviewLog.reviewed_at).where(ReviewLog.learner_id == learner_id)):
-            per_day[sched.study_day(moment, learner.timezone, learner.day_start_hour)] += 1
+            per_day[sched.study_day(moment, tz, start_hour)] += 1
         stored = dict(db.session.execute(select(StudyDay.day, StudyDay.answers)
                                          .where(StudyDay.learner_id == learner_id)).all())
         days = [f"{day:%Y-%m-%d} {stored.get(day, 0)} counted, {per_day.get(day, 0)} logged"

@@ -55,9 +55,14 @@ def upgrade():
     with op.batch_alter_table('user', schema=None) as batch_op:
         batch_op.add_column(sa.Column('srs_parameters', sa.JSON(none_as_null=True), nullable=True))
         batch_op.add_column(sa.Column('srs_fit_id', sa.Integer(), nullable=True))
-    with op.batch_alter_table('review_log', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('srs_fit_id', sa.Integer(), nullable=True))
-        batch_op.create_foreign_key(batch_op.f('fk_review_log_srs_fit_id_srs_fit'), 'srs_fit', ['srs_fit_id'], ['id'])
+    if op.get_bind().dialect.name == "sqlite":
+        # SQLite adds a nullable column with its reference in place; a batch rebuild of review_log would drop
+        # the table that safety_error rows refer to, which fails with foreign keys on.
+        op.execute("ALTER TABLE review_log ADD COLUMN srs_fit_id INTEGER "
+                   "CONSTRAINT fk_review_log_srs_fit_id_srs_fit REFERENCES srs_fit (id)")
+    else:
+        op.add_column('review_log', sa.Column('srs_fit_id', sa.Integer(), nullable=True))
+        op.create_foreign_key('fk_review_log_srs_fit_id_srs_fit', 'review_log', 'srs_fit', ['srs_fit_id'], ['id'])
 
 
 def downgrade():
