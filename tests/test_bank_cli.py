@@ -6,7 +6,9 @@ import pytest
 
 from tests.test_cli import trainer
 
-INTEROP = Path(__file__).resolve().parents[2] / "shared" / "interop" / "moodle"
+INTEROP = next((p / "shared" / "interop" / "moodle" for p in Path(__file__).resolve().parents[2:4]
+                if (p / "shared" / "interop" / "moodle").is_dir()),
+               Path(__file__).resolve().parents[2] / "shared" / "interop" / "moodle")
 needs_interop = pytest.mark.skipif(not INTEROP.is_dir(), reason="../shared/interop/ is not beside the repository")
 
 
@@ -39,3 +41,23 @@ def test_export_then_import_round_trip(tmp_path):
     assert exported.returncode == 0 and "skipped (type not carried by moodle-xml)" in exported.stdout
     back = json.loads(trainer("bank", "import", str(out), "--format", "moodle-xml", "--json").stdout)
     assert back["errors"] == [] and back["questions"] == 22   # 25 in the fixture bank less two hotspots and one case
+
+
+@needs_interop
+def test_import_json_lists_each_question_with_its_type_key_and_warnings():
+    result = trainer("bank", "import", str(INTEROP / "questions.gift.txt"), "--format", "gift", "--json")
+    items = json.loads(result.stdout)["items"]
+    by_title = {i["title"]: i for i in items}
+    assert by_title["colours"]["type"] == "multiple" and by_title["colours"]["key"] == ["a", "c"]
+    assert by_title["Shortanswer"]["key"] == ["Frog"]
+    assert any("wildcard" in w for w in by_title["Shortanswer"]["warnings"])
+    assert by_title["Q8"]["status"] == "skipped" and by_title["Q8"]["key"] is None
+    assert by_title["Q1"]["key"] is False and by_title["Q1"]["line"] == 41
+
+
+def test_export_lists_what_each_question_loses(tmp_path):
+    out = tmp_path / "bank.aiken.txt"
+    exported = trainer("bank", "export", "--format", "aiken", "-o", str(out))
+    assert exported.returncode == 0
+    lost = [line for line in exported.stderr.splitlines() if line.startswith("partly carried ")]
+    assert lost and all("aiken does not carry" in line and "the explanation" in line for line in lost)

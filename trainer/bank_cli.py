@@ -95,6 +95,7 @@ def import_command(paths, fmt, target, dry_run, only_valid, as_json):
         write_native(result.questions, target)
         wrote = True
     if as_json:
+        summary["items"] = result.per_question()
         click.echo(json.dumps(summary, indent=2))
     else:
         for err in summary["errors"]:
@@ -111,14 +112,14 @@ def import_command(paths, fmt, target, dry_run, only_valid, as_json):
 
 
 @bank.command("export")
-@click.option("--format", "fmt", required=True, type=click.Choice(["gift", "moodle-xml", "csv", "native"]))
+@click.option("--format", "fmt", required=True, type=click.Choice(["gift", "moodle-xml", "csv", "native", "aiken"]))
 @click.option("--module", "module_id")
 @click.option("--tag")
 @click.option("-o", "output", required=True, type=click.Path(dir_okay=False))
 @with_appcontext
 def export_command(fmt, module_id, tag, output):
     """Export the bank (or a filtered part) to GIFT, Moodle XML, CSV or the native YAML."""
-    from .content.formats import export_questions
+    from .content.formats import export_losses, export_questions
     from .content.store import content
     questions = [q.data for q in content().bank.questions.values()
                  if (not module_id or q.data["module"] == module_id) and (not tag or tag in q.data.get("tags", []))]
@@ -127,5 +128,10 @@ def export_command(fmt, module_id, tag, output):
         fh.write(text)
     for item in skipped:
         click.echo(f"skipped {item['id']}: {item['reason']}", err=True)
+    gone = {item["id"] for item in skipped}
+    for q in questions:
+        lost = export_losses(q, fmt) if q["id"] not in gone else []
+        if lost:
+            click.echo(f"partly carried {q['id']}: {fmt} does not carry {'; '.join(lost)}", err=True)
     click.echo(f"exported {len(questions) - len(skipped)} question(s) to {output}"
                + (f"; {len(skipped)} skipped (type not carried by {fmt})" if skipped else ""))

@@ -171,11 +171,11 @@ def export():
     fmt = form.format.data
     result = bank_transfer.export_selection(questions, fmt)
     label, mimetype, _ = EXPORT_FORMATS[fmt]
-    if not result.exported or (result.skipped and request.args.get("confirm") != "1"):
+    if not result.exported or ((result.skipped or result.losses) and request.args.get("confirm") != "1"):
         args = {k: v for k, v in request.args.items() if k != "confirm"}
         download = url_for("bank_io.export", **args, confirm="1") if result.exported else None
         return render_template("bank/export_confirm.html", result=result, label=label, download=download,
-                               links={q.id: question_url(q.id) for q, _ in result.skipped},
+                               links={q.id: question_url(q.id) for q, _ in result.skipped + result.losses},
                                back=url_for("bank_io.export", **args, edit="1"))
     response = Response(result.text, content_type=mimetype)
     response.headers["Content-Disposition"] = (
@@ -183,4 +183,5 @@ def export():
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Export-Count"] = str(len(result.exported))
     response.headers["X-Export-Skipped"] = str(len(result.skipped))
+    response.headers["X-Export-Partial"] = str(len(result.losses))
     return response

@@ -19,7 +19,7 @@ from sqlalchemy import or_, select
 
 from ..content.bank import content_hash
 from ..content.course import Course
-from ..content.formats import export_questions, parse_text
+from ..content.formats import export_losses, export_questions, parse_text
 from ..content.source import EXAM_AREAS
 from ..extensions import db
 from ..models import Question, QuestionVersion
@@ -389,6 +389,8 @@ class ExportResult:
     exported: list[Question]
     #: (question, reason) for questions the format cannot carry
     skipped: list[tuple[Question, str]]
+    #: (question, [what is lost]) for exported questions the format carries only in part
+    losses: list[tuple[Question, list[str]]] = field(default_factory=list)
 
 
 def visible_questions(school_id: int, filters: ExportFilters) -> list[Question]:
@@ -424,7 +426,10 @@ def export_selection(questions: list[Question], fmt: str) -> ExportResult:
     text, skipped = export_questions(datas, fmt)
     left_out = [(by_slug[s["id"]], s["reason"]) for s in skipped if s.get("id") in by_slug]
     gone = {q.id for q, _ in left_out}
-    return ExportResult(text, [q for q in questions if q.id not in gone], left_out)
+    exported = [q for q in questions if q.id not in gone]
+    losses = [(q, lost) for q, data in zip(questions, datas) if q.id not in gone
+              and (lost := export_losses(data, fmt))]
+    return ExportResult(text, exported, left_out, losses)
 
 
 def export_filename(fmt: str, now: datetime) -> str:

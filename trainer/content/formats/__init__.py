@@ -18,7 +18,8 @@ from pathlib import Path
 from . import aiken, csv_format, gift, moodle_xml, native
 from ._common import MAX_BYTES, NO_EXPLANATION, TOO_LARGE, Collector, ImportResult, derive_id
 
-__all__ = ["ImportResult", "parse_text", "import_files", "export_questions", "write_native", "IMPORT_FORMATS",
+__all__ = ["ImportResult", "parse_text", "import_files", "export_questions", "export_losses", "write_native",
+           "IMPORT_FORMATS",
            "EXPORT_FORMATS", "NO_EXPLANATION", "derive_id"]
 
 _IMPORTERS = {"gift": gift.parse, "aiken": aiken.parse, "moodle-xml": moodle_xml.parse, "csv": csv_format.parse,
@@ -84,6 +85,45 @@ def export_questions(questions: list[dict], fmt: str) -> tuple[str, list[dict]]:
     """
     name = _format(fmt, _EXPORTERS)
     return _EXPORTERS[name](list(questions))
+
+
+def export_losses(q: dict, fmt: str) -> list[str]:
+    """What of an exported question ``fmt`` does not carry (empty for a question it keeps whole).
+
+    Shown before a download and by ``trainer bank export``, so nothing is lost without being said.
+    """
+    name = _format(fmt, _EXPORTERS)
+    if name == "native":
+        return []
+    lost: list[str] = []
+    options = q.get("options") or []
+    if q.get("media"):
+        lost.append(f"the diagram '{q['media']}' shown with the stem")
+    if name in ("gift", "aiken") and q.get("unit"):
+        lost.append(f"the unit '{q['unit']}'")
+    if name == "gift" and q.get("shuffle"):
+        lost.append("the shuffle setting")
+    if name == "aiken":
+        if q.get("explanation") and q["explanation"] != NO_EXPLANATION:
+            lost.append("the explanation")
+        if q.get("title"):
+            lost.append("the title")
+        if q.get("tags") or q.get("module") or q.get("exam_area"):
+            lost.append("tags, lesson, exam area and difficulty")
+        if q.get("safety"):
+            lost.append("the safety marking (and which options are unsafe)")
+    if name in ("aiken", "csv"):
+        if any(o.get("feedback") for o in options) or q.get("feedback_true") or q.get("feedback_false"):
+            lost.append("per-answer feedback")
+        if any(o.get("weight") is not None for o in options):
+            lost.append("the option weights (partial credit as Moodle grades it)")
+        if q.get("alternatives"):
+            lost.append("the answers worth part of the mark")
+        if name == "csv" and any(o.get("unsafe") for o in options):
+            lost.append("which options are unsafe")
+        if q.get("typo_tolerance") and name == "csv":
+            lost.append("typo tolerance")
+    return lost
 
 
 def write_native(questions: list[dict], path) -> None:

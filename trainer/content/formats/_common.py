@@ -39,6 +39,17 @@ class ImportResult:
         return {"questions": len(self.questions), "by_type": dict(sorted(by_type.items())),
                 "skipped": list(self.skipped), "errors": list(self.errors)}
 
+    def per_question(self) -> list[dict]:
+        """One row per source item: file, line, status, id, type, the answer key and the warnings."""
+        by_id = {q["id"]: q for q in self.questions}
+        rows = []
+        for item in self.items:
+            q = by_id.get(item["id"]) if item["status"] == "ok" else None
+            rows.append({"file": item["file"], "line": item["line"], "status": item["status"], "id": item["id"],
+                         "type": item["type"], "title": item["title"], "key": answer_key(q) if q else None,
+                         "warnings": list(item["messages"])})
+        return rows
+
     def error_lines(self) -> list[str]:
         """Errors as ``file:line: message`` strings."""
         return [f"{e['file']}:{e['line']}: {e['message']}" for e in self.errors]
@@ -136,6 +147,26 @@ class Collector:
         self.result.questions.append(checked)
         self._item(line, "ok", qid=checked["id"], qtype=checked["type"], title=title, messages=notes)
         return checked
+
+
+def answer_key(q: dict) -> Any:
+    """The right answer of a native question, compactly: option letters, true/false, accepted texts, values."""
+    kind = q["type"]
+    if kind in ("single", "multiple"):
+        return [o["id"] for o in q["options"] if o.get("correct")]
+    if kind == "truefalse":
+        return q["answer"]
+    if kind == "short":
+        return list(q["answers"])
+    if kind == "numeric":
+        return {"range": q["range"]} if q.get("range") else {"answer": q["answer"], "tolerance": q.get("tolerance", 0)}
+    if kind == "matching":
+        return {p["prompt"]: p["answer"] for p in q["pairs"]}
+    if kind == "ordering":
+        return list(q["items"])
+    if kind == "hotspot":
+        return list(q["regions"])
+    return None
 
 
 # -- native dicts -----------------------------------------------------------------------------------
