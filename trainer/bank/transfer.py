@@ -169,7 +169,7 @@ def export():
     if not questions:
         return render_template("bank/export.html", form=form, empty=True)
     fmt = form.format.data
-    result = bank_transfer.export_selection(questions, fmt)
+    result = bank_transfer.export_selection(questions, fmt, request.url_root)
     label, mimetype, _ = EXPORT_FORMATS[fmt]
     if not result.exported or ((result.skipped or result.losses) and request.args.get("confirm") != "1"):
         args = {k: v for k, v in request.args.items() if k != "confirm"}

@@ -35,6 +35,7 @@ EXPORT_FORMATS = {
     "moodle-xml": ("Moodle XML", "application/xml; charset=utf-8", ".xml"),
     "csv": ("CSV", "text/csv; charset=utf-8", ".csv"),
     "native": ("Native YAML (question bank file)", "application/yaml; charset=utf-8", ".yaml"),
+    "anki": ("Anki deck (.apkg, for revising)", "application/apkg", ".apkg"),
 }
 #: formats that carry no difficulty, so the upload form's default difficulty applies to all their items
 NO_DIFFICULTY = ("gift", "aiken", "moodle-xml")
@@ -417,12 +418,18 @@ def visible_questions(school_id: int, filters: ExportFilters) -> list[Question]:
     return [q for q in rows if tag in (q.tags or [])] if tag else rows
 
 
-def export_selection(questions: list[Question], fmt: str) -> ExportResult:
-    """Write the current versions of ``questions`` in ``fmt``; questions it cannot carry are listed."""
+def export_selection(questions: list[Question], fmt: str, base_url: str = "") -> ExportResult:
+    """Write the current versions of ``questions`` in ``fmt``; questions it cannot carry are listed.
+
+    ``anki`` gives the bytes of an .apkg deck (every type fits a flash card); ``base_url`` makes its lesson
+    links absolute."""
     if fmt not in EXPORT_FORMATS:
         raise TransferError(f"Unknown export format {fmt!r}.")
     by_slug = {q.slug: q for q in questions}
     datas = [{**q.current_version.data, "id": q.slug} for q in questions]
+    if fmt == "anki":
+        from . import anki_export
+        return ExportResult(anki_export.build_deck(datas, "Massage Trainer questions", base_url), list(questions), [])
     text, skipped = export_questions(datas, fmt)
     left_out = [(by_slug[s["id"]], s["reason"]) for s in skipped if s.get("id") in by_slug]
     gone = {q.id for q, _ in left_out}
