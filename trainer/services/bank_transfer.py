@@ -27,7 +27,7 @@ from .content_sync import set_current_version
 
 #: import formats as the upload form offers them
 IMPORT_FORMATS = {"gift": "GIFT", "aiken": "Aiken", "moodle-xml": "Moodle XML", "csv": "CSV",
-                  "native": "Native YAML (question bank file)"}
+                  "native": "Native YAML (question bank file)", "qti": "QTI package (.zip, QTI 1.2 or 2.1)"}
 #: export formats: label, content type, file name ending
 EXPORT_FORMATS = {
     "gift": ("GIFT", "text/plain; charset=utf-8", ".gift.txt"),
@@ -35,6 +35,7 @@ EXPORT_FORMATS = {
     "moodle-xml": ("Moodle XML", "application/xml; charset=utf-8", ".xml"),
     "csv": ("CSV", "text/csv; charset=utf-8", ".csv"),
     "native": ("Native YAML (question bank file)", "application/yaml; charset=utf-8", ".yaml"),
+    "qti": ("QTI 2.1 package (.zip)", "application/zip", ".qti.zip"),
     "anki": ("Anki deck (.apkg, for revising)", "application/apkg", ".apkg"),
 }
 #: formats that carry no difficulty, so the upload form's default difficulty applies to all their items
@@ -60,8 +61,12 @@ class TransferError(Exception):
 def decode_upload(raw: bytes, filename: str) -> str:
     """The text of an uploaded file, which must be UTF-8 (a byte-order mark is dropped).
 
-    Raises TransferError naming the first byte that is not UTF-8 and its line.
+    Raises TransferError naming the first byte that is not UTF-8 and its line. A zip (a QTI package) is
+    kept as text in the form ``qti.package_as_text`` gives, for the preview and the commit to read.
     """
+    if raw[:4] == b"PK\x03\x04":
+        from ..content.formats.qti import package_as_text
+        return package_as_text(raw)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -80,6 +85,8 @@ def detect_format(filename: str, text: str) -> str | None:
     ``.txt`` is Aiken when it has ``ANSWER: X`` lines and no GIFT answer block, else GIFT.
     """
     name = (filename or "").lower()
+    if name.endswith(".zip") or text.startswith("qti-package-base64:"):
+        return "qti"
     if name.endswith(".xml"):
         return "moodle-xml"
     if name.endswith(".csv"):
