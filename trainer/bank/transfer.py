@@ -17,6 +17,7 @@ from ..content.store import content
 from ..extensions import db
 from ..models import utcnow
 from ..services import bank_transfer
+from ..services import import_updates
 from ..services.bank_transfer import (EXPORT_FORMATS, IMPORT_FORMATS, ExportFilters, Placement, TransferError,
                                       UploadStore)
 from ..web import roles_required
@@ -96,6 +97,7 @@ def _load(upload_id: str) -> tuple[dict, bank_transfer.ImportPreview]:
     record = _store().load(upload_id, current_user.id, _school_id(), utcnow())
     preview = bank_transfer.preview_import(record["text"], record["format"], record["filename"],
                                            record["defaults"], content().course)
+    import_updates.annotate(preview, _school_id())     # items whose idnumber is already in the bank
     return record, preview
 
 

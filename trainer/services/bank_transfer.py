@@ -274,7 +274,10 @@ def import_questions(school_id: int, author_id: int, preview: ImportPreview, *, 
                             "upload it again, or choose “Import only the valid ones”.", 422)
     if not preview.valid:
         raise TransferError("Nothing was imported: the file has no valid question.", 422)
-    placed = [{**item.data, "id": new_slug(school_id)} for item in preview.valid]
+    from . import import_updates
+    found = import_updates.matches(school_id, preview.valid)
+    updated = import_updates.apply(found, preview.valid, author_id, status)
+    placed = [{**item.data, "id": new_slug(school_id)} for item in preview.valid if item.number not in found]
     rows = [Question(slug=data["id"], school_id=school_id, type=data["type"], module_slug=data["module"],
                      lesson_ref=data["lesson"], exam_area=data["exam_area"], difficulty=data["difficulty"],
                      safety=bool(data.get("safety")), generated=False, status=status, author_id=author_id)
@@ -288,7 +291,7 @@ def import_questions(school_id: int, author_id: int, preview: ImportPreview, *, 
     for row, version in zip(rows, versions):
         set_current_version(row, version)
     db.session.flush()
-    return rows
+    return updated + rows
 
 
 # --- the upload store ------------------------------------------------------------------------------
