@@ -61,3 +61,22 @@ def test_export_lists_what_each_question_loses(tmp_path):
     assert exported.returncode == 0
     lost = [line for line in exported.stderr.splitlines() if line.startswith("partly carried ")]
     assert lost and all("aiken does not carry" in line and "the explanation" in line for line in lost)
+
+
+def test_import_a_qti_package_made_by_text2qti_and_export_qti(tmp_path):
+    pytest.importorskip("text2qti", reason="text2qti (test extra) makes the QTI 1.2 input")
+    from text2qti.config import Config
+    from text2qti.qti import QTI
+    from text2qti.quiz import Quiz
+    quiz = ("Quiz title: Hip\n\n1.  Which muscle rotates the hip laterally?\n*a) Piriformis\nb) Sartorius\n\n"
+            "2.  Resting heart rate in bpm?\n=   70 +- 10\n\n3.  Describe your intake.\n____\n")
+    package = tmp_path / "canvas.zip"
+    package.write_bytes(QTI(Quiz(quiz, config=Config(), source_name="quiz.md")).zip_bytes())
+    result = trainer("bank", "import", str(package), "--format", "qti", "--json")
+    summary = json.loads(result.stdout)
+    assert result.returncode == 0 and summary["questions"] == 2
+    assert [i["type"] for i in summary["items"]] == ["single", "numeric", "essay"]
+    assert summary["items"][0]["key"] == ["a"] and summary["items"][1]["key"] == {"answer": 70, "tolerance": 10}
+    out = tmp_path / "bank.qti.zip"
+    exported = trainer("bank", "export", "--format", "qti", "--module", "basics", "-o", str(out))
+    assert exported.returncode == 0 and out.read_bytes()[:2] == b"PK"

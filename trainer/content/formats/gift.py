@@ -8,12 +8,20 @@ Import follows Moodle's GIFT documentation and its importer's behaviour:
 * ``::title::`` names a question; ``[html]``, ``[moodle]``, ``[plain]``, ``[markdown]`` set the format of
   the text that follows (the question's format is the default for its answers and feedback);
 * ``\\~ \\= \\# \\{ \\} \\: \\\\`` are literal characters, ``\\n`` is a line break;
-* answer block ``{...}``: ``=right ~wrong`` (single choice), ``~%50%a ~%-100%b`` (multiple response,
-  positive weights must add up to 100), ``T``/``TRUE``/``F``/``FALSE`` with ``#wrong#right`` feedback,
-  ``=a =b`` (short answer; ``%0%`` and wildcard answers are left out), ``=x -> y`` (matching; ``= -> y`` is a
-  distractor), ``#3:2`` / ``#1..5`` / ``#=%100%3:0 =%50%3:1`` (numeric), ``>N ...`` (qtype_ordering:
-  one item per line, in the correct order), ``{}`` (essay: skipped), no block (description: skipped);
-  ``#feedback`` after an answer, ``####general feedback`` at the end of the block;
+* answer block ``{...}``: ``=right ~wrong`` (single choice; several ``=`` answers each earn full marks, as
+  in Moodle), ``~%50%a ~%-100%b`` (multiple response, positive weights must add up to 100; graded with the
+  weights), ``T``/``TRUE``/``F``/``FALSE`` with ``#wrong#right`` feedback, ``=a =%50%b#feedback`` (short
+  answer; partial answers and per-answer feedback become ``alternatives``; ``%0%`` and wildcard answers are
+  left out; a ``[markdown]``-style prefix is not part of the answer), ``=x -> y`` (matching; ``= -> y`` is a
+  distractor), ``#3:2`` / ``#1..5`` / ``#=%100%3:0 =%50%3:1`` (numeric; partial values become
+  ``alternatives``), ``>N ...`` (qtype_ordering: one item per line, in the correct order), ``{}`` (essay:
+  skipped), no block (description: skipped); ``#feedback`` after an answer, ``####general feedback`` at the
+  end of the block;
+* tags ``area:KIN``, ``difficulty:3``, ``safety``, ``unsafe:b``, ``typo-tolerance`` and categories
+  ``trainer/<module>/<lesson>`` (what our export writes) are read back into the question's fields.
+
+Export writes ``$CATEGORY: trainer/<module>/<lesson>`` before each change of placement, the metadata tags and
+``[id:...]``; ordering questions are left out (other GIFT readers take ``{>...}`` for a short answer).
 * an answer block inside the text (text follows the ``}``) is the missing-word form: the stem gets
   ``_____`` in its place.
 """
