@@ -18,7 +18,10 @@ from trainer.domain.grading import grade
 from trainer.extensions import db
 from trainer.models import Question, QuestionVersion
 
-INTEROP = Path(__file__).resolve().parents[3] / "shared" / "interop" / "moodle"
+# ../shared/interop beside the repository (a checkout at /work/main or a worktree at /work/wt/<name>)
+INTEROP = next((p / "shared" / "interop" / "moodle" for p in Path(__file__).resolve().parents[3:5]
+                if (p / "shared" / "interop" / "moodle").is_dir()),
+               Path(__file__).resolve().parents[3] / "shared" / "interop" / "moodle")
 IMPORTS = FIXTURES / "import"
 PLACE = {"module": "basics", "lesson": "basics-nociception#nociception", "exam_area": "AP", "difficulty": "2"}
 
