@@ -57,3 +57,19 @@ def test_a_broken_package_shows_the_file_inside_it_and_imports_nothing(app, worl
     response = preview_of(staff, buffer.getvalue(), "evil.zip")[1]
     assert "evil.zip/q.xml:2: XML declares an entity/DTD; refused" in response
     assert school_questions(app, world.school_s) == []
+
+
+def test_an_invalid_item_names_its_file_inside_the_package(app, world):
+    staff = signed_in(app, world.emails["instructor_x"])
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("imsmanifest.xml", '<manifest><resources><resource type="imsqti_item_xmlv2p1" '
+                                            'href="items/q.xml"/></resources></manifest>')
+        archive.writestr("items/q.xml", '<?xml version="1.0"?>\n<assessmentItem identifier="q" title="Q">\n'
+                                        '<responseDeclaration identifier="R" cardinality="single"/>\n'
+                                        '<itemBody><p>Pick</p><choiceInteraction responseIdentifier="R" maxChoices="1">'
+                                        '<simpleChoice identifier="a">A</simpleChoice>'
+                                        '<simpleChoice identifier="b">B</simpleChoice></choiceInteraction></itemBody>\n'
+                                        '</assessmentItem>')
+    page = preview_of(staff, buffer.getvalue(), "pkg.zip")[1]
+    assert "pkg.zip/items/q.xml:2: no correct answer in &lt;correctResponse&gt;" in page

@@ -229,7 +229,7 @@ def preview_import(text: str, fmt: str, filename: str, defaults: Placement, cour
     for number, raw in enumerate(result.items, 1):
         found, notes = _split_messages(raw, errors)
         used.update(found)
-        lines = [f"{filename}:{line}: {message}" for line, message in found]
+        lines = [f"{raw['file'] or filename}:{line}: {message}" for line, message in found]  # QTI: file in the zip
         data = by_id.get(raw["id"]) if raw["status"] == "ok" else None
         status = {"ok": "valid", "error": "invalid", "skipped": "skipped"}[raw["status"]]
         if data is not None:
