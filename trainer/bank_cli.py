@@ -79,14 +79,14 @@ def stats_command(as_json: bool):
 
 @bank.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--format", "fmt", required=True, type=click.Choice(["gift", "aiken", "moodle-xml", "csv"]))
+@click.option("--format", "fmt", required=True, type=click.Choice(["gift", "aiken", "moodle-xml", "csv", "qti"]))
 @click.option("--to", "target", type=click.Path(dir_okay=False), help="Write the questions to this bank file.")
 @click.option("--dry-run", is_flag=True, help="Check and report; write nothing.")
 @click.option("--only-valid", is_flag=True, help="Write the valid questions even when others have errors.")
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
 def import_command(paths, fmt, target, dry_run, only_valid, as_json):
-    """Import GIFT, Aiken, Moodle XML or CSV files into the native bank format."""
+    """Import GIFT, Aiken, Moodle XML, CSV files or QTI packages (.zip) into the native bank format."""
     from .content.formats import import_files, write_native
     result = import_files(list(paths), fmt)
     summary = result.summary()
@@ -95,6 +95,7 @@ def import_command(paths, fmt, target, dry_run, only_valid, as_json):
         write_native(result.questions, target)
         wrote = True
     if as_json:
+        summary["items"] = result.per_question()
         click.echo(json.dumps(summary, indent=2))
     else:
         for err in summary["errors"]:
@@ -111,21 +112,30 @@ def import_command(paths, fmt, target, dry_run, only_valid, as_json):
 
 
 @bank.command("export")
-@click.option("--format", "fmt", required=True, type=click.Choice(["gift", "moodle-xml", "csv", "native"]))
+@click.option("--format", "fmt", required=True, type=click.Choice(["gift", "moodle-xml", "csv", "native", "aiken", "qti"]))
 @click.option("--module", "module_id")
 @click.option("--tag")
 @click.option("-o", "output", required=True, type=click.Path(dir_okay=False))
 @with_appcontext
 def export_command(fmt, module_id, tag, output):
     """Export the bank (or a filtered part) to GIFT, Moodle XML, CSV or the native YAML."""
-    from .content.formats import export_questions
+    from .content.formats import export_losses, export_questions
     from .content.store import content
     questions = [q.data for q in content().bank.questions.values()
                  if (not module_id or q.data["module"] == module_id) and (not tag or tag in q.data.get("tags", []))]
     text, skipped = export_questions(questions, fmt)
-    with open(output, "w", encoding="utf-8", newline="") as fh:
-        fh.write(text)
+    if isinstance(text, bytes):          # a QTI package is a zip
+        with open(output, "wb") as fh:
+            fh.write(text)
+    else:
+        with open(output, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
     for item in skipped:
         click.echo(f"skipped {item['id']}: {item['reason']}", err=True)
+    gone = {item["id"] for item in skipped}
+    for q in questions:
+        lost = export_losses(q, fmt) if q["id"] not in gone else []
+        if lost:
+            click.echo(f"partly carried {q['id']}: {fmt} does not carry {'; '.join(lost)}", err=True)
     click.echo(f"exported {len(questions) - len(skipped)} question(s) to {output}"
                + (f"; {len(skipped)} skipped (type not carried by {fmt})" if skipped else ""))

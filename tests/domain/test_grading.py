@@ -94,3 +94,55 @@ def test_case_scores_each_part():
     assert grade(q, {"p1": "b", "p2": False}).unsafe
     with pytest.raises(ResponseError):
         grade(q, {"p9": "a"})
+
+
+# -- imported fractions (Moodle weights) ------------------------------------------------------------------
+CONTINENTS = {"type": "multiple", "options": [
+    {"id": "a", "text": "Africa", "correct": True, "weight": 33.33333},
+    {"id": "b", "text": "Europe", "correct": True, "weight": 33.33333},
+    {"id": "c", "text": "Asia", "correct": True, "weight": 33.33334},
+    {"id": "d", "text": "China", "correct": False, "weight": -100}]}
+WEIGHTED_SINGLE = {"type": "single", "options": [
+    {"id": "a", "text": "Nazareth", "correct": True, "weight": 100},
+    {"id": "b", "text": "Galilee", "correct": False, "weight": 50, "feedback": "Be more specific"},
+    {"id": "c", "text": "Jerusalem", "correct": False}]}
+
+
+def test_single_with_imported_weights_gives_the_partial_fraction():
+    partial = grade(WEIGHTED_SINGLE, "b")
+    assert partial.score == pytest.approx(0.5) and not partial.correct
+    assert partial.parts[0].detail == "50% credit" and partial.chosen_feedback == ("Be more specific",)
+    assert grade(WEIGHTED_SINGLE, "a").score == 1 and grade(WEIGHTED_SINGLE, "c").score == 0
+
+
+@pytest.mark.parametrize("response, score, correct", [
+    (["a", "b", "c", "d"], 0.0, False),     # a -100 % pick cancels the three right ones (Moodle: 0)
+    (["a", "b", "c"], 1.0, True),
+    (["a"], 0.3333, False),
+    (["d"], 0.0, False)])
+def test_multiple_with_imported_weights_sums_the_chosen_fractions(response, score, correct):
+    result = grade(CONTINENTS, response)
+    assert result.score == pytest.approx(score, abs=1e-4) and result.correct is correct
+
+
+def test_a_zero_percent_pick_among_right_ones_costs_nothing_as_in_moodle():
+    q = {"type": "multiple", "options": [{"id": "a", "text": "A", "correct": True, "weight": 50},
+                                         {"id": "b", "text": "B", "correct": True, "weight": 50},
+                                         {"id": "c", "text": "C", "correct": False, "weight": 0}]}
+    result = grade(q, ["a", "b", "c"])
+    assert result.score == 1 and result.correct
+    assert [p.detail for p in result.parts] == ["50% credit", "50% credit", "no credit"]
+    # without declared fractions the native rule stays: a wrong pick subtracts
+    assert grade(MULTI, ["a", "b", "c"]).score == pytest.approx(0.5)
+
+
+def test_short_and_numeric_alternatives_give_their_share():
+    short = {"type": "short", "answers": ["Frog"], "alternatives": [
+        {"text": "Cat", "weight": 50, "feedback": "Cats?"}, {"text": "Frog", "weight": 100, "feedback": "Good!"}]}
+    assert (grade(short, "frog").score, grade(short, "frog").chosen_feedback) == (1.0, ("Good!",))
+    cat = grade(short, "cat")
+    assert (cat.score, cat.correct, cat.chosen_feedback) == (0.5, False, ("Cats?",))
+    assert "50% credit" in cat.parts[0].detail and grade(short, "dog").score == 0
+    numeric = {"type": "numeric", "answer": 3, "tolerance": 0, "alternatives": [
+        {"answer": 3, "tolerance": 1, "weight": 75}, {"range": [0, 10], "weight": 25}]}
+    assert [grade(numeric, v).score for v in ("3", "2.5", "9", "11")] == [1.0, 0.75, 0.25, 0.0]

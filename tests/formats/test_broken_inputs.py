@@ -263,4 +263,4 @@ def test_not_utf8_file(tmp_path, fmt):
 
 def test_unknown_format():
     with pytest.raises(ValueError, match="unknown format"):
-        parse_text("", "qti", "x")
+        parse_text("", "blackboard", "x")

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from trainer.content.formats import NO_EXPLANATION, parse_text
+from trainer.content.formats import NO_EXPLANATION, export_questions, parse_text
+from trainer.domain.grading import grade
 
 CSV_DOC = Path(__file__).resolve().parents[2] / "trainer" / "content" / "formats" / "CSV.md"
 
@@ -36,8 +37,12 @@ def test_gift_numeric_forms():
     assert q["range"] == [1, 5] and "answer" not in q
     q, notes = one("When was Grant born? {#\n=1822:0 #Exactly\n=%50%1822:2 #Close\n~#Other answers\n}")
     assert (q["answer"], q["tolerance"]) == (1822, 0)
-    assert any("'1822:2' (50%) left out" in n for n in notes)
+    assert q["alternatives"] == [{"answer": 1822, "tolerance": 0, "weight": 100, "feedback": "Exactly"},
+                                 {"answer": 1822, "tolerance": 2, "weight": 50, "feedback": "Close"}]
     assert any("other answers" in n for n in notes)
+    assert grade(q, "1823").score == 0.5 and grade(q, "1823").chosen_feedback == ("Close",)
+    assert grade(q, "1822").score == 1 and grade(q, "1822").chosen_feedback == ("Exactly",)
+    assert grade(q, "1830").score == 0
 
 
 def test_gift_single_with_partial_weights_and_feedback():
@@ -49,10 +54,15 @@ def test_gift_single_with_partial_weights_and_feedback():
     assert q["options"][3]["feedback"] == "Yes! That's right!"
 
 
-def test_gift_two_equals_in_multiple_choice_is_an_error():
-    result = parse_text("Pick {=a =b ~c}", "gift", "q")
-    assert [e["line"] for e in result.errors] == [1]
-    assert "more than one right answer" in result.errors[0]["message"]
+def test_gift_two_equals_in_multiple_choice_is_single_answer_where_either_earns_full_marks():
+    q, notes = one("Pick {=a =b ~c}")
+    assert q["type"] == "single"
+    assert [(o["text"], o["correct"], o.get("weight")) for o in q["options"]] == [
+        ("a", True, 100), ("b", True, 100), ("c", False, 0)]
+    assert [grade(q, o["id"]).score for o in q["options"]] == [1, 1, 0]
+    assert any("any of them earns full marks" in n for n in notes)
+    back = parse_text(export_questions([q], "gift")[0], "gift", "again").questions[0]
+    assert [(o["correct"], o.get("weight")) for o in back["options"]] == [(True, 100), (True, 100), (False, 0)]
 
 
 def test_gift_escapes_formats_and_line_breaks():
@@ -91,8 +101,18 @@ def test_gift_matching_distractor_and_short_answer_notes():
     assert q["distractors"] == ["bird seed"]
     q, notes = one("Who is buried in Grant's tomb? {=Grant =%50%Ulysses#Close =%0%*#Nope}")
     assert q["answers"] == ["Grant"]
-    assert any("'Ulysses' gave 50% credit" in n for n in notes)
+    assert q["alternatives"] == [{"text": "Ulysses", "weight": 50, "feedback": "Close"}]
+    assert grade(q, "ulysses").score == 0.5 and grade(q, "Ulysses").chosen_feedback == ("Close",)
     assert any("wildcard" in n for n in notes)
+
+
+def test_gift_short_answer_format_prefix_is_not_part_of_the_answer_and_line_breaks_stay():
+    q, _ = one("[markdown]First line  \nsecond line  \nthird {\n=[markdown]answer2 line1\nline2\n}")
+    assert q["stem"] == "First line  \nsecond line  \nthird"
+    assert q["answers"] == ["answer2 line1\nline2"]
+    assert grade(q, "answer2 line1 line2").correct
+    q, _ = one("[markdown]Line one  \nline two {=yes}")
+    assert q["stem"] == "Line one  \nline two"
 
 
 def test_gift_ids_are_stable_and_slugged():

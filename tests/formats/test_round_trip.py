@@ -14,14 +14,15 @@ from format_samples import CASE, HOTSPOT, SAMPLES
 
 # What each format carries beyond type, stem and the answer itself.
 CARRIES = {
-    "gift": {"explanation", "title", "tags", "option_feedback", "tf_feedback"},
-    "moodle-xml": {"explanation", "title", "tags", "option_feedback", "tf_feedback", "unit"},
+    "gift": {"explanation", "title", "tags", "option_feedback", "tf_feedback", "placement", "alternatives"},
+    "moodle-xml": {"explanation", "title", "tags", "option_feedback", "tf_feedback", "unit", "placement",
+                   "alternatives"},
     "csv": {"explanation", "title", "tags", "unit", "placement"},
-    "native": {"explanation", "title", "tags", "option_feedback", "tf_feedback", "unit", "placement"},
+    "native": {"explanation", "title", "tags", "option_feedback", "tf_feedback", "unit", "placement", "alternatives"},
     "aiken": set(),
 }
 TYPES_CARRIED = {
-    "gift": {"single", "multiple", "truefalse", "short", "matching", "numeric", "ordering"},
+    "gift": {"single", "multiple", "truefalse", "short", "matching", "numeric"},   # ordering: Moodle XML only
     "moodle-xml": {"single", "multiple", "truefalse", "short", "matching", "numeric", "ordering"},
     "csv": {"single", "multiple", "truefalse", "short", "matching", "numeric", "ordering"},
     "native": {"single", "multiple", "truefalse", "short", "matching", "numeric", "ordering", "hotspot", "case"},
@@ -52,6 +53,8 @@ def essence(q: dict, fmt: str) -> dict:
             out["feedback"] = (q.get("feedback_true"), q.get("feedback_false"))
     elif q["type"] == "short":
         out["answers"] = q["answers"]
+        if "alternatives" in carries:
+            out["alternatives"] = q.get("alternatives")
     elif q["type"] == "matching":
         out["pairs"], out["distractors"] = q["pairs"], q["distractors"]
     elif q["type"] == "ordering":
@@ -61,9 +64,11 @@ def essence(q: dict, fmt: str) -> dict:
         out["accepts"] = (low, high)
         if "unit" in carries:
             out["unit"] = q.get("unit")
+        if "alternatives" in carries:
+            out["alternatives"] = q.get("alternatives")
     elif q["type"] in ("hotspot", "case"):
         out["rest"] = {k: v for k, v in q.items() if k not in ("id",)}
-    if "explanation" in carries and not (fmt == "gift" and q["type"] == "ordering"):
+    if "explanation" in carries:
         out["explanation"] = q["explanation"]
     if "title" in carries:
         out["title"] = q.get("title")

@@ -448,3 +448,18 @@ def test_flagged_filter_shows_only_what_item_analysis_flags(app, instructor, mon
     page = instructor.get("/bank/?flagged=y").get_data(as_text=True)
     assert "Showing 1–1 of 1 question." in page and "Flagged by item analysis" in page and "Not flagged" not in page
     assert "Not flagged" in instructor.get("/bank/").get_data(as_text=True)
+
+
+def test_partial_credit_answers_are_written_edited_and_graded_on_the_web(app, instructor):
+    question_id = created_id(create(instructor, "short", {"answers": "piriformis",
+                                                          "alternatives": "50% gluteus medius # Close: it is deeper"}))
+    data = current_data(app, question_id)
+    assert data["alternatives"] == [{"weight": 50, "text": "gluteus medius", "feedback": "Close: it is deeper"}]
+    assert grade(data, "Gluteus medius").score == 0.5
+    page = instructor.get(f"/bank/{question_id}/edit").get_data(as_text=True)
+    assert "50% gluteus medius # Close: it is deeper" in page
+    question_id = created_id(create(instructor, "numeric", {"num_answer": "110", "alternatives": "50% 110 +- 10\n25% 1..200"}))
+    data = current_data(app, question_id)
+    assert [grade(data, v).score for v in ("110", "105", "150", "300")] == [1, 0.5, 0.25, 0]
+    page = create(instructor, "numeric", {"num_answer": "110", "alternatives": "half 110"}).get_data(as_text=True)
+    assert "start with the share of the mark" in error_of(page, "alternatives")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,7 @@ from .choices import area_choices, diagram_choices, lesson_choices
 #: lines from the case's parts YAML are shifted by this much, so their problems can be told apart
 PARTS_LINE = 100_000
 #: keys of a question the editor has no field for; kept as they were when a question is saved
-KEPT_KEYS = ("title", "general_feedback", "source", "shuffle")
+KEPT_KEYS = ("title", "general_feedback", "source", "shuffle", "idnumber")
 #: blank rows shown for new questions, and added by "More rows"
 ROWS = {"options": 4, "pairs": 3, "items": 4}
 SPARE_ROWS = 2
@@ -72,6 +73,7 @@ class QuestionForm(FlaskForm):
     diagram = SelectField("Diagram", validate_choice=False)
     regions = SelectMultipleField("Correct regions", validate_choice=False)
     # numeric
+    alternatives = TextAreaField("Answers worth part of the mark (optional, one per line)")
     num_answer = StringField("Answer")
     tolerance = StringField("Tolerance (plus or minus, optional)")
     range_low = StringField("Lowest accepted value")
@@ -157,6 +159,7 @@ def form_data(data: dict) -> dict[str, Any]:
     elif kind == "short":
         out["answers"] = "\n".join(data.get("answers", []))
         out["typo_tolerance"] = bool(data.get("typo_tolerance"))
+        out["alternatives"] = alternatives_text(data)
     elif kind == "matching":
         out["pairs"] = [dict(p) for p in data.get("pairs", [])]
         out["distractors"] = "\n".join(data.get("distractors", []))
@@ -171,10 +174,67 @@ def form_data(data: dict) -> dict[str, Any]:
         if data.get("range"):
             out["range_low"], out["range_high"] = (_number(v) for v in data["range"])
         out["unit"] = data.get("unit", "")
+        out["alternatives"] = alternatives_text(data)
     elif kind == "case":
         out["scenario"] = data.get("scenario", "")
         out["parts_yaml"] = parts_yaml(data)
     return out
+
+
+def alternatives_text(data: dict) -> str:
+    """``alternatives`` as the editor's lines: ``50% Cat # feedback``, ``50% 1822 +- 2``, ``25% 1..5``."""
+    lines = []
+    for alt in data.get("alternatives") or []:
+        if data["type"] == "short":
+            answer = alt["text"]
+        elif alt.get("range"):
+            answer = f"{_number(alt['range'][0])}..{_number(alt['range'][1])}"
+        else:
+            answer = _number(alt["answer"]) + (f" +- {_number(alt['tolerance'])}" if alt.get("tolerance") else "")
+        lines.append(f"{_number(alt['weight'])}% {answer}" + (f" # {alt['feedback']}" if alt.get("feedback") else ""))
+    return "\n".join(lines)
+
+
+_ALT_LINE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*(.+?)\s*(?:#\s*(.*))?$")
+_ALT_NUMBER = re.compile(r"^([+-]?\d+(?:\.\d+)?)\s*(?:(?:\+-|±|:)\s*(\d+(?:\.\d+)?))?$")
+_ALT_RANGE = re.compile(r"^([+-]?\d+(?:\.\d+)?)\s*\.\.\s*([+-]?\d+(?:\.\d+)?)$")
+
+
+def _read_alternatives(form, parsed, put, at, error, numeric: bool) -> None:
+    alternatives = LineList()
+    alternatives.item_lines = []
+    line = at("alternatives")
+    for number, raw in enumerate((form.alternatives.data or "").splitlines(), start=1):
+        if not raw.strip():
+            continue
+        match = _ALT_LINE.match(raw)
+        if not match:
+            error("alternatives", f"Line {number}: start with the share of the mark, e.g. "
+                                  + ("'50% 1822 +- 2' or '25% 1..5'" if numeric else "'50% Cat # feedback'") + ".")
+            continue
+        weight, answer, feedback = float(match.group(1)), match.group(2), (match.group(3) or "").strip()
+        alt = LineDict(weight=int(weight) if weight.is_integer() else weight)
+        if numeric:
+            single, span = _ALT_NUMBER.match(answer), _ALT_RANGE.match(answer)
+            if span:
+                alt["range"] = [float(span.group(1)), float(span.group(2))]
+            elif single:
+                alt["answer"] = float(single.group(1))
+                if single.group(2):
+                    alt["tolerance"] = float(single.group(2))
+            else:
+                error("alternatives", f"Line {number}: write a number, 'number +- tolerance' or 'low..high'.")
+                continue
+        else:
+            alt["text"] = answer
+        if feedback:
+            alt["feedback"] = feedback
+        alt.line, alt.key_lines = line, {key: line for key in alt}
+        alternatives.append(alt)
+        alternatives.item_lines.append(line)
+    if alternatives:
+        put("alternatives", alternatives)
+        alternatives.line = parsed.entry.key_lines["alternatives"]
 
 
 def parts_yaml(case: dict) -> str:
@@ -270,6 +330,13 @@ def parse_form(form: QuestionForm, qtype: str, course, qid: str, base: dict | No
         if base and base.get(key) is not None:
             put(key, base[key], "summary")
     READERS[qtype](form, parsed, put, at, error)
+    if base and qtype in ("single", "multiple") and isinstance(parsed.entry.get("options"), list):
+        # Imported fractions (Moodle weights) stay on the options whose text is unchanged.
+        weights = {o.get("text"): o["weight"] for o in base.get("options") or [] if o.get("weight") is not None}
+        for option in parsed.entry["options"]:
+            if option.get("text") in weights:
+                option["weight"] = weights[option["text"]]
+                option.key_lines["weight"] = option.line
     return parsed
 
 
@@ -311,6 +378,7 @@ def _read_short(form, parsed, put, at, error):
     put("answers", LineList(_lines_of(form.answers.data)))
     parsed.entry["answers"].line, parsed.entry["answers"].item_lines = parsed.entry.key_lines["answers"], []
     put("typo_tolerance", bool(form.typo_tolerance.data))
+    _read_alternatives(form, parsed, put, at, error, numeric=False)
 
 
 def _read_matching(form, parsed, put, at, error):
@@ -367,6 +435,7 @@ def _read_numeric(form, parsed, put, at, error):
         error("num_answer", "Give the answer (with an optional tolerance) or a range of accepted values.")
     if (form.unit.data or "").strip():
         put("unit", form.unit.data.strip())
+    _read_alternatives(form, parsed, put, at, error, numeric=True)
 
 
 def _read_case(form, parsed, put, at, error):

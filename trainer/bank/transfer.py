@@ -17,6 +17,7 @@ from ..content.store import content
 from ..extensions import db
 from ..models import utcnow
 from ..services import bank_transfer
+from ..services import import_updates
 from ..services.bank_transfer import EXPORT_FORMATS, IMPORT_FORMATS, ExportFilters, Placement, TransferError
 from ..web import roles_required
 from .transfer_forms import ImportCommitForm, export_form, import_upload_form
@@ -88,8 +89,11 @@ def import_upload():
 
 
 def _load(upload_id: str) -> tuple[bank_transfer.ImportPreview, Placement]:
-    """The caller's upload (its preview as parsed on upload, and its placement defaults); 404 otherwise."""
-    return bank_transfer.load_upload(upload_id, current_user.id, _school_id(), utcnow())
+    """The caller's upload (its preview as parsed on upload, and its placement defaults); 404 otherwise.
+    Items whose idnumber is already in the school's bank are marked as updates."""
+    preview, placement = bank_transfer.load_upload(upload_id, current_user.id, _school_id(), utcnow())
+    import_updates.annotate(preview, _school_id())
+    return preview, placement
 
 
 def _render_preview(upload_id: str, preview, defaults: Placement, form: ImportCommitForm,
@@ -160,13 +164,13 @@ def export():
     if not questions:
         return render_template("bank/export.html", form=form, empty=True)
     fmt = form.format.data
-    result = bank_transfer.export_selection(questions, fmt)
+    result = bank_transfer.export_selection(questions, fmt, request.url_root)
     label, mimetype, _ = EXPORT_FORMATS[fmt]
-    if not result.exported or (result.skipped and request.args.get("confirm") != "1"):
+    if not result.exported or ((result.skipped or result.losses) and request.args.get("confirm") != "1"):
         args = {k: v for k, v in request.args.items() if k != "confirm"}
         download = url_for("bank_io.export", **args, confirm="1") if result.exported else None
         return render_template("bank/export_confirm.html", result=result, label=label, download=download,
-                               links={q.id: question_url(q.id) for q, _ in result.skipped},
+                               links={q.id: question_url(q.id) for q, _ in result.skipped + result.losses},
                                back=url_for("bank_io.export", **args, edit="1"))
     response = Response(result.text, content_type=mimetype)
     response.headers["Content-Disposition"] = (
@@ -174,4 +178,5 @@ def export():
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Export-Count"] = str(len(result.exported))
     response.headers["X-Export-Skipped"] = str(len(result.skipped))
+    response.headers["X-Export-Partial"] = str(len(result.losses))
     return response

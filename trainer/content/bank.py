@@ -14,16 +14,18 @@ from .source import EXAM_AREAS, Checker, LineDict, LineList, Problem, YamlError,
 TYPES = ("single", "multiple", "truefalse", "short", "matching", "ordering", "hotspot", "numeric", "case")
 COMMON_REQUIRED = {"id": str, "type": str, "stem": str, "explanation": str}
 COMMON_OPTIONAL = {"module": str, "lesson": str, "exam_area": str, "difficulty": int, "tags": list,
-                   "safety": bool, "media": str, "title": str, "general_feedback": str, "source": str}
+                   "safety": bool, "media": str, "title": str, "general_feedback": str, "source": str,
+                   "idnumber": str}
 TYPE_FIELDS: dict[str, tuple[dict, dict]] = {
     "single": ({"options": list}, {"shuffle": bool}),
     "multiple": ({"options": list}, {"shuffle": bool}),
     "truefalse": ({"answer": bool}, {"feedback_true": str, "feedback_false": str}),
-    "short": ({"answers": list}, {"typo_tolerance": bool}),
+    "short": ({"answers": list}, {"typo_tolerance": bool, "alternatives": list}),
     "matching": ({"pairs": list}, {"distractors": list}),
     "ordering": ({"items": list}, {}),
     "hotspot": ({"diagram": str, "regions": list}, {}),
-    "numeric": ({}, {"answer": (int, float), "tolerance": (int, float), "range": list, "unit": str}),
+    "numeric": ({}, {"answer": (int, float), "tolerance": (int, float), "range": list, "unit": str,
+                     "alternatives": list}),
     "case": ({"scenario": str, "parts": list}, {}),
 }
 OPTION_KEYS = ({"text": str}, {"correct": bool, "feedback": str, "unsafe": bool, "weight": (int, float)})
@@ -152,7 +154,7 @@ def check_question(entry: Any, chk: Checker, course: Course | None, fallback_lin
                          ("safety", False)):
         q[key] = entry.get(key, inherited.get(key, default))
     q["tags"] = chk.string_list(entry, "tags") if "tags" in entry else list(inherited.get("tags", []))
-    for key in ("stem", "explanation", "general_feedback", "media", "title", "source"):
+    for key in ("stem", "explanation", "general_feedback", "media", "title", "source", "idnumber"):
         if entry.get(key) is not None:
             q[key] = entry[key].strip() if isinstance(entry[key], str) else entry[key]
     q.setdefault("stem", "")
@@ -214,7 +216,13 @@ def _check_options(entry: LineDict, q: dict, chk: Checker, course: Course | None
     if len(set(texts)) != len(texts):
         chk.add(entry.line_of("options"), "two options have the same text")
     n_correct = sum(o["correct"] for o in out)
-    if q["type"] == "single" and n_correct != 1:
+    if q["type"] == "single" and any(o.get("weight") is not None for o in out):
+        # Imported fractions: several options may give full marks (Moodle's GIFT '=a =b'); one must.
+        full = [o for o in out if o["correct"]]
+        if not full or any(float(o.get("weight", 100)) < 100 - 1e-6 for o in full):
+            chk.add(entry.line_of("options"), "a single-choice question with weights needs at least one option "
+                                              "with 'correct: true' and weight 100 (and no correct option below 100)")
+    elif q["type"] == "single" and n_correct != 1:
         chk.add(entry.line_of("options"), f"a single-choice question needs exactly one option with 'correct: true' (found {n_correct})")
     if q["type"] == "multiple" and n_correct < 1:
         chk.add(entry.line_of("options"), "a multiple-response question needs at least one option with 'correct: true'")
@@ -237,6 +245,37 @@ def _check_short(entry, q, chk, course):
         chk.add(entry.line_of("answers"), "give at least one accepted answer")
     q["answers"] = answers
     q["typo_tolerance"] = bool(entry.get("typo_tolerance", False))
+    alternatives = _check_alternatives(entry, chk, {"text": (str, int, float)}, {})
+    for alt in alternatives:
+        alt["text"] = str(alt["text"]).strip()
+        if not alt["text"]:
+            chk.add(entry.line_of("alternatives"), "an alternative answer has no text")
+    if alternatives:
+        q["alternatives"] = alternatives
+
+
+def _check_alternatives(entry, chk, required: dict, optional: dict) -> list[dict]:
+    """``alternatives``: other answers worth a share of the mark (weight 0..100 %), each with optional feedback."""
+    raw = entry.get("alternatives")
+    if raw is None:
+        return []
+    out = []
+    for index, alt in enumerate(raw):
+        line = raw.item_lines[index] if isinstance(raw, LineList) else entry.line_of("alternatives")
+        if not isinstance(alt, LineDict):
+            chk.add(line, "each alternative must be a mapping with 'weight' (percent of the mark) and the answer")
+            continue
+        if not chk.keys(alt, required | {"weight": (int, float)}, optional | {"feedback": str}, "alternative"):
+            continue
+        weight = alt["weight"]
+        if isinstance(weight, bool) or not 0 < weight <= 100:
+            chk.add(alt.line_of("weight"), "an alternative's weight is a percentage of the mark above 0, at most 100")
+            continue
+        item = {key: alt[key] for key in alt if alt[key] is not None}
+        if isinstance(item.get("feedback"), str):
+            item["feedback"] = item["feedback"].strip()
+        out.append(item)
+    return out
 
 
 def _check_matching(entry, q, chk, course):
@@ -299,6 +338,25 @@ def _check_numeric(entry, q, chk, course):
         q["tolerance"] = abs(float(entry.get("tolerance") or 0))
     if entry.get("unit"):
         q["unit"] = entry["unit"]
+    alternatives = _check_alternatives(entry, chk, {}, {"answer": (int, float), "tolerance": (int, float),
+                                                        "range": list})
+    for alt in alternatives:
+        rng = alt.get("range")
+        if rng is not None:
+            if len(rng) != 2 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in rng) \
+                    or rng[0] > rng[1]:
+                chk.add(entry.line_of("alternatives"), "an alternative's range must be [low, high] with low <= high")
+                continue
+            alt["range"] = [float(rng[0]), float(rng[1])]
+        elif alt.get("answer") is None:
+            chk.add(entry.line_of("alternatives"), "a numeric alternative needs 'answer' (with optional "
+                                                   "'tolerance') or 'range'")
+            continue
+        if alt.get("answer") is not None:
+            alt["answer"] = float(alt["answer"])
+            alt["tolerance"] = abs(float(alt.get("tolerance") or 0))
+    if alternatives:
+        q["alternatives"] = alternatives
 
 
 def _check_case(entry, q, chk, course, require_placement: bool = True):

@@ -60,11 +60,41 @@ def _options(q: dict) -> dict[str, dict]:
     return {opt["id"]: opt for opt in q["options"]}
 
 
+def _weighted(q: dict) -> bool:
+    """Options carry imported fractions (Moodle's ``%50%`` / ``fraction``): grade with them, as Moodle does."""
+    return any(o.get("weight") is not None for o in q["options"])
+
+
+def _fraction(opt: dict) -> float:
+    """An option's fraction of the mark, -1..1; an option without a weight is worth 1 when correct, else 0."""
+    weight = opt.get("weight")
+    if weight is None:
+        return 1.0 if opt.get("correct") else 0.0
+    return float(weight) / 100
+
+
+def _credit_note(fraction: float) -> str:
+    if _full(fraction):
+        return "full credit"
+    if fraction > 0:
+        return f"{fraction * 100:.4g}% credit"
+    if fraction < 0:
+        return f"{fraction * 100:.4g}% (takes marks off)"
+    return "no credit"
+
+
 def grade_single(q: dict, response: Any) -> Grade:
     options = _options(q)
     if not isinstance(response, str) or response not in options:
         raise ResponseError("That option is not one of this question's options.")
     opt = options[response]
+    if _weighted(q):
+        fraction = _fraction(opt)
+        score = max(0.0, min(1.0, fraction))
+        ok = _full(score)
+        detail = "" if ok else _credit_note(fraction)
+        return Grade(score, ok, (PartFeedback(opt["text"], ok, detail),), bool(opt.get("unsafe")),
+                     tuple(filter(None, [opt.get("feedback")])))
     ok = bool(opt.get("correct"))
     return Grade(1.0 if ok else 0.0, ok, (PartFeedback(opt["text"], ok),), bool(opt.get("unsafe")),
                  tuple(filter(None, [opt.get("feedback")])))
@@ -75,14 +105,24 @@ def grade_multiple(q: dict, response: Any) -> Grade:
     if not isinstance(response, list) or not all(isinstance(r, str) and r in options for r in response):
         raise ResponseError("One of the chosen options is not an option of this question.")
     chosen = set(response)
-    n_correct = sum(1 for o in q["options"] if o.get("correct"))
-    step = 1 / n_correct
-    raw = sum(step if options[c].get("correct") else -step for c in chosen)
+    if _weighted(q):
+        # Moodle: the sum of the chosen options' fractions, floored at 0 and capped at 1.
+        raw = sum(_fraction(options[c]) for c in chosen)
+        parts = tuple(PartFeedback(o["text"], (_fraction(o) > 0) == (o["id"] in chosen),
+                                   _credit_note(_fraction(o)) if o["id"] in chosen else
+                                   ("should be chosen" if _fraction(o) > 0 else "should not be chosen"))
+                      for o in q["options"])
+    else:
+        n_correct = sum(1 for o in q["options"] if o.get("correct"))
+        step = 1 / n_correct
+        raw = sum(step if options[c].get("correct") else -step for c in chosen)
+        parts = tuple(PartFeedback(o["text"], bool(o.get("correct")) == (o["id"] in chosen),
+                                   "should be chosen" if o.get("correct") else "should not be chosen")
+                      for o in q["options"])
     score = max(0.0, min(1.0, raw))
-    parts = tuple(PartFeedback(o["text"], bool(o.get("correct")) == (o["id"] in chosen),
-                               "should be chosen" if o.get("correct") else "should not be chosen")
-                  for o in q["options"])
-    return Grade(score, _full(score) and all(p.correct for p in parts), parts,
+    # With fractions, full marks are full marks (a 0 % pick costs nothing, as in Moodle).
+    correct = _full(score) if _weighted(q) else _full(score) and all(p.correct for p in parts)
+    return Grade(score, correct, parts,
                  any(options[c].get("unsafe") for c in chosen),
                  tuple(options[c]["feedback"] for c in response if options[c].get("feedback")))
 
@@ -96,21 +136,36 @@ def grade_truefalse(q: dict, response: Any) -> Grade:
                  chosen_feedback=tuple(filter(None, [fb])))
 
 
+def _short_matches(given: str, accepted: str, typo_tolerance: bool) -> bool:
+    target = normalise_text(accepted)
+    if given == target:
+        return True
+    # one slip of a letter; a changed number ("class 2" for "class 3") is a different answer
+    return bool(typo_tolerance and len(target.replace(" ", "")) >= 6 and given
+                and edit_distance(given, target) <= 1 and _digits(given) == _digits(target))
+
+
 def grade_short(q: dict, response: Any) -> Grade:
+    """Full marks for an accepted answer; else the best ``alternatives`` entry (partial credit) that matches."""
     if not isinstance(response, str) or len(response) > 500:
         raise ResponseError("Type a short answer (at most 500 characters).")
     given = normalise_text(response)
-    ok = False
-    for accepted in q["answers"]:
-        target = normalise_text(accepted)
-        if given == target:
-            ok = True
-        elif (q.get("typo_tolerance") and len(target.replace(" ", "")) >= 6 and given
-              and edit_distance(given, target) <= 1 and _digits(given) == _digits(target)):
-            ok = True  # one slip of a letter; a changed number ("class 2" for "class 3") is a different answer
-        if ok:
-            break
-    return Grade(1.0 if ok else 0.0, ok, (PartFeedback(response, ok, "" if ok else f"Accepted: {q['answers'][0]}"),))
+    typo = bool(q.get("typo_tolerance"))
+    if any(_short_matches(given, accepted, typo) for accepted in q["answers"]):
+        feedback = next((a.get("feedback") for a in q.get("alternatives") or []
+                         if _full(a["weight"] / 100) and _short_matches(given, a["text"], typo)), None)
+        return Grade(1.0, True, (PartFeedback(response, True),), chosen_feedback=tuple(filter(None, [feedback])))
+    best = None
+    for alt in q.get("alternatives") or []:
+        if _short_matches(given, alt["text"], typo) and (best is None or alt["weight"] > best["weight"]):
+            best = alt
+    if best is not None:
+        score = max(0.0, min(1.0, best["weight"] / 100))
+        ok = _full(score)
+        return Grade(score, ok, (PartFeedback(response, ok, "" if ok else
+                                              f"{_credit_note(score)}; the best answer: {q['answers'][0]}"),),
+                     chosen_feedback=tuple(filter(None, [best.get("feedback")])))
+    return Grade(0.0, False, (PartFeedback(response, False, f"Accepted: {q['answers'][0]}"),))
 
 
 def _digits(text: str) -> str:
@@ -154,19 +209,35 @@ def grade_hotspot(q: dict, response: Any, regions: set[str] | None = None) -> Gr
     return Grade(1.0 if ok else 0.0, ok, (PartFeedback(response, ok),))
 
 
+def _numeric_hit(spec: dict, value: float) -> bool:
+    if spec.get("range"):
+        low, high = spec["range"]
+        return low <= value <= high
+    return abs(value - spec["answer"]) <= (spec.get("tolerance") or 0) + 1e-9
+
+
 def grade_numeric(q: dict, response: Any) -> Grade:
+    """Full marks inside the answer's tolerance or range; else the best matching ``alternatives`` entry."""
     try:
         value = float(str(response).strip().replace(",", "."))
     except (TypeError, ValueError):
         raise ResponseError("Enter a number, for example 12 or 12.5.") from None
     if math.isnan(value) or math.isinf(value):
         raise ResponseError("Enter a finite number.")
-    if q.get("range"):
-        low, high = q["range"]
-        ok = low <= value <= high
-    else:
-        ok = abs(value - q["answer"]) <= q.get("tolerance", 0) + 1e-9
-    return Grade(1.0 if ok else 0.0, ok, (PartFeedback(str(response), ok),))
+    if _numeric_hit(q, value):
+        feedback = next((a.get("feedback") for a in q.get("alternatives") or []
+                         if _full(a["weight"] / 100) and _numeric_hit(a, value)), None)
+        return Grade(1.0, True, (PartFeedback(str(response), True),), chosen_feedback=tuple(filter(None, [feedback])))
+    best = None
+    for alt in q.get("alternatives") or []:
+        if _numeric_hit(alt, value) and (best is None or alt["weight"] > best["weight"]):
+            best = alt
+    if best is not None:
+        score = max(0.0, min(1.0, best["weight"] / 100))
+        ok = _full(score)
+        return Grade(score, ok, (PartFeedback(str(response), ok, "" if ok else _credit_note(score)),),
+                     chosen_feedback=tuple(filter(None, [best.get("feedback")])))
+    return Grade(0.0, False, (PartFeedback(str(response), False),))
 
 
 def grade_case(q: dict, response: Any) -> Grade:

@@ -16,7 +16,7 @@ from sqlalchemy import delete, or_, select
 
 from ..content.bank import content_hash
 from ..content.course import Course
-from ..content.formats import export_questions, parse_text
+from ..content.formats import export_losses, export_questions, parse_text
 from ..content.source import EXAM_AREAS
 from ..extensions import db
 from ..models import PendingImport, Question, QuestionVersion
@@ -24,7 +24,7 @@ from .content_sync import set_current_version
 
 #: import formats as the upload form offers them
 IMPORT_FORMATS = {"gift": "GIFT", "aiken": "Aiken", "moodle-xml": "Moodle XML", "csv": "CSV",
-                  "native": "Native YAML (question bank file)"}
+                  "native": "Native YAML (question bank file)", "qti": "QTI package (.zip, QTI 1.2 or 2.1)"}
 #: export formats: label, content type, file name ending
 EXPORT_FORMATS = {
     "gift": ("GIFT", "text/plain; charset=utf-8", ".gift.txt"),
@@ -32,6 +32,8 @@ EXPORT_FORMATS = {
     "moodle-xml": ("Moodle XML", "application/xml; charset=utf-8", ".xml"),
     "csv": ("CSV", "text/csv; charset=utf-8", ".csv"),
     "native": ("Native YAML (question bank file)", "application/yaml; charset=utf-8", ".yaml"),
+    "qti": ("QTI 2.1 package (.zip)", "application/zip", ".qti.zip"),
+    "anki": ("Anki deck (.apkg, for revising)", "application/apkg", ".apkg"),
 }
 #: formats that carry no difficulty, so the upload form's default difficulty applies to all their items
 NO_DIFFICULTY = ("gift", "aiken", "moodle-xml")
@@ -56,8 +58,12 @@ class TransferError(Exception):
 def decode_upload(raw: bytes, filename: str) -> str:
     """The text of an uploaded file, which must be UTF-8 (a byte-order mark is dropped).
 
-    Raises TransferError naming the first byte that is not UTF-8 and its line.
+    Raises TransferError naming the first byte that is not UTF-8 and its line. A zip (a QTI package) is
+    kept as text in the form ``qti.package_as_text`` gives, for the preview and the commit to read.
     """
+    if raw[:4] == b"PK\x03\x04":
+        from ..content.formats.qti import package_as_text
+        return package_as_text(raw)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -76,6 +82,8 @@ def detect_format(filename: str, text: str) -> str | None:
     ``.txt`` is Aiken when it has ``ANSWER: X`` lines and no GIFT answer block, else GIFT.
     """
     name = (filename or "").lower()
+    if name.endswith(".zip") or text.startswith("qti-package-base64:"):
+        return "qti"
     if name.endswith(".xml"):
         return "moodle-xml"
     if name.endswith(".csv"):
@@ -218,7 +226,7 @@ def preview_import(text: str, fmt: str, filename: str, defaults: Placement, cour
     for number, raw in enumerate(result.items, 1):
         found, notes = _split_messages(raw, errors)
         used.update(found)
-        lines = [f"{filename}:{line}: {message}" for line, message in found]
+        lines = [f"{raw['file'] or filename}:{line}: {message}" for line, message in found]  # QTI: file in the zip
         data = by_id.get(raw["id"]) if raw["status"] == "ok" else None
         status = {"ok": "valid", "error": "invalid", "skipped": "skipped"}[raw["status"]]
         if data is not None:
@@ -263,7 +271,10 @@ def import_questions(school_id: int, author_id: int, preview: ImportPreview, *, 
                             "upload it again, or choose “Import only the valid ones”.", 422)
     if not preview.valid:
         raise TransferError("Nothing was imported: the file has no valid question.", 422)
-    placed = [{**item.data, "id": new_slug(school_id)} for item in preview.valid]
+    from . import import_updates
+    found = import_updates.matches(school_id, preview.valid)
+    updated = import_updates.apply(found, preview.valid, author_id, status)
+    placed = [{**item.data, "id": new_slug(school_id)} for item in preview.valid if item.number not in found]
     rows = [Question(slug=data["id"], school_id=school_id, type=data["type"], module_slug=data["module"],
                      lesson_ref=data["lesson"], exam_area=data["exam_area"], difficulty=data["difficulty"],
                      safety=bool(data.get("safety")), generated=False, status=status, author_id=author_id)
@@ -277,7 +288,7 @@ def import_questions(school_id: int, author_id: int, preview: ImportPreview, *, 
     for row, version in zip(rows, versions):
         set_current_version(row, version)
     db.session.flush()
-    return rows
+    return updated + rows
 
 
 # --- uploads awaiting import -----------------------------------------------------------------------
@@ -355,6 +366,8 @@ class ExportResult:
     exported: list[Question]
     #: (question, reason) for questions the format cannot carry
     skipped: list[tuple[Question, str]]
+    #: (question, [what is lost]) for exported questions the format carries only in part
+    losses: list[tuple[Question, list[str]]] = field(default_factory=list)
 
 
 def visible_questions(school_id: int, filters: ExportFilters) -> list[Question]:
@@ -381,16 +394,25 @@ def visible_questions(school_id: int, filters: ExportFilters) -> list[Question]:
     return [q for q in rows if tag in (q.tags or [])] if tag else rows
 
 
-def export_selection(questions: list[Question], fmt: str) -> ExportResult:
-    """Write the current versions of ``questions`` in ``fmt``; questions it cannot carry are listed."""
+def export_selection(questions: list[Question], fmt: str, base_url: str = "") -> ExportResult:
+    """Write the current versions of ``questions`` in ``fmt``; questions it cannot carry are listed.
+
+    ``anki`` gives the bytes of an .apkg deck (every type fits a flash card); ``base_url`` makes its lesson
+    links absolute."""
     if fmt not in EXPORT_FORMATS:
         raise TransferError(f"Unknown export format {fmt!r}.")
     by_slug = {q.slug: q for q in questions}
     datas = [{**q.current_version.data, "id": q.slug} for q in questions]
+    if fmt == "anki":
+        from . import anki_export
+        return ExportResult(anki_export.build_deck(datas, "Massage Trainer questions", base_url), list(questions), [])
     text, skipped = export_questions(datas, fmt)
     left_out = [(by_slug[s["id"]], s["reason"]) for s in skipped if s.get("id") in by_slug]
     gone = {q.id for q, _ in left_out}
-    return ExportResult(text, [q for q in questions if q.id not in gone], left_out)
+    exported = [q for q in questions if q.id not in gone]
+    losses = [(q, lost) for q, data in zip(questions, datas) if q.id not in gone
+              and (lost := export_losses(data, fmt))]
+    return ExportResult(text, exported, left_out, losses)
 
 
 def export_filename(fmt: str, now: datetime) -> str:

@@ -34,8 +34,10 @@ def present(q: dict, seed: str = "", grade: Grade | None = None, response: Any =
         view["media_svg"] = diagram.render() if diagram else ""
     kind = q["type"]
     if kind in ("single", "multiple"):
+        weighted = any(o.get("weight") is not None for o in q["options"])
         view["options"] = [{"id": o["id"], "html": markdown_html(o["text"]), "correct": o.get("correct", False),
-                            "feedback_html": markdown_html(o.get("feedback", "")), "unsafe": o.get("unsafe", False)}
+                            "feedback_html": markdown_html(o.get("feedback", "")), "unsafe": o.get("unsafe", False),
+                            "credit": _credit(o, weighted)}
                            for o in q["options"]]
     elif kind == "truefalse":
         view["answer"] = q["answer"]
@@ -43,10 +45,12 @@ def present(q: dict, seed: str = "", grade: Grade | None = None, response: Any =
             if response is not None else ""
     elif kind == "short":
         view["accepted"] = q["answers"]
+        view["partial"] = [f"{a['text']} ({a['weight']:g} %)" for a in q.get("alternatives") or [] if a["weight"] < 100]
     elif kind == "numeric":
         view["unit"] = q.get("unit", "")
-        view["accepted"] = (f"{q['range'][0]:g} to {q['range'][1]:g}" if q.get("range")
-                            else f"{q['answer']:g}" + (f" ± {q['tolerance']:g}" if q.get("tolerance") else ""))
+        view["accepted"] = _numeric_text(q)
+        view["partial"] = [f"{_numeric_text(a)} ({a['weight']:g} %)" for a in q.get("alternatives") or []
+                           if a["weight"] < 100]
     elif kind == "matching":
         view["pairs"] = q["pairs"]
         view["choices"] = matching_choices(q)
@@ -78,6 +82,8 @@ def present(q: dict, seed: str = "", grade: Grade | None = None, response: Any =
         view["parts"] = [present(part, seed + str(i), sub.get(part["id"]),
                                  response.get(part["id"]) if isinstance(response, dict) else None)
                          | {"prefix": f"p{i}-"} for i, part in enumerate(q["parts"])]
+    if kind in ("short", "numeric") and grade is not None:
+        view["answer_feedback_html"] = [markdown_html(text) for text in grade.chosen_feedback]
     view["prefix"] = ""
     view["error"] = None
     return view
@@ -98,3 +104,19 @@ def ask_again(view: dict, exc: Exception) -> dict:
     else:
         view["error"] = str(exc)
     return view
+
+
+def _numeric_text(spec: dict) -> str:
+    if spec.get("range"):
+        return f"{spec['range'][0]:g} to {spec['range'][1]:g}"
+    return f"{spec['answer']:g}" + (f" ± {spec['tolerance']:g}" if spec.get("tolerance") else "")
+
+
+def _credit(option: dict, weighted: bool) -> str:
+    """What choosing an option is worth, when the question grades with imported fractions (Moodle weights)."""
+    if not weighted:
+        return ""
+    weight = option.get("weight")
+    if weight is None:
+        weight = 100 if option.get("correct") else 0
+    return f"{weight:g} % of the mark"

@@ -369,6 +369,24 @@ def dashboard():
                            learner=current_user, read_only=False)
 
 
+@bp.route("/anki.apkg")
+@roles_required("learner")
+def anki_deck():
+    """The learner's studied questions as an Anki deck (one note per question), for revising in Anki."""
+    from flask import Response
+
+    from ..services import anki_export
+    questions = anki_export.studied_questions(current_user.id)
+    if not questions:
+        flash("Answer some questions first: the Anki deck holds the questions you have studied.")
+        return redirect(url_for("study.dashboard"))
+    data = anki_export.build_deck(questions, "Massage Trainer: my studied questions", request.url_root)
+    response = Response(data, content_type="application/apkg")
+    response.headers["Content-Disposition"] = f'attachment; filename="studied-{utcnow():%Y-%m-%d}.apkg"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.route("/settings", methods=["GET", "POST"])
 @roles_required("learner")
 def settings():

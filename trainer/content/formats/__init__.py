@@ -15,17 +15,18 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from . import aiken, csv_format, gift, moodle_xml, native
+from . import aiken, csv_format, gift, moodle_xml, native, qti
 from ._common import MAX_BYTES, NO_EXPLANATION, TOO_LARGE, Collector, ImportResult, derive_id
 
-__all__ = ["ImportResult", "parse_text", "import_files", "export_questions", "write_native", "IMPORT_FORMATS",
+__all__ = ["ImportResult", "parse_text", "parse_bytes", "import_files", "export_questions", "export_losses", "write_native",
+           "IMPORT_FORMATS",
            "EXPORT_FORMATS", "NO_EXPLANATION", "derive_id"]
 
 _IMPORTERS = {"gift": gift.parse, "aiken": aiken.parse, "moodle-xml": moodle_xml.parse, "csv": csv_format.parse,
-              "native": native.parse}
+              "native": native.parse, "qti": None}
 _EXPORTERS = {"gift": gift.export, "moodle-xml": moodle_xml.export, "csv": csv_format.export,
-              "native": native.export, "aiken": aiken.export}
-_ALIASES = {"xml": "moodle-xml", "moodle_xml": "moodle-xml", "moodlexml": "moodle-xml", "yaml": "native"}
+              "native": native.export, "aiken": aiken.export, "qti": qti.export}
+_ALIASES = {"qti21": "qti", "qti12": "qti", "xml": "moodle-xml", "moodle_xml": "moodle-xml", "moodlexml": "moodle-xml", "yaml": "native"}
 IMPORT_FORMATS = tuple(_IMPORTERS)
 EXPORT_FORMATS = tuple(_EXPORTERS)
 
@@ -40,8 +41,39 @@ def _format(fmt: str, known) -> str:
 def parse_text(text: str, fmt: str, filename: str) -> ImportResult:
     """Parse the text of one file in ``fmt`` (gift, aiken, moodle-xml, csv, native)."""
     name = _format(fmt, _IMPORTERS)
+    if name == "qti":
+        # A web upload keeps the zip as text: QTI_TEXT_PREFIX + base64 (see ``package_as_text``).
+        raw = qti.package_from_text(text)
+        if raw is None:
+            col = Collector()
+            col.filename = filename
+            col.file_error(1, "not a QTI package: upload the .zip file with imsmanifest.xml at its top")
+            return col.result
+        return parse_bytes(raw, "qti", filename)
     col = Collector()
     col.filename = filename
+    _IMPORTERS[name](text, filename, col)
+    return col.result
+
+
+def parse_bytes(raw: bytes, fmt: str, filename: str) -> ImportResult:
+    """Parse one uploaded file given as bytes (QTI packages are zips; text formats must be UTF-8)."""
+    name = _format(fmt, _IMPORTERS)
+    col = Collector()
+    col.filename = filename
+    if len(raw) > MAX_BYTES:
+        col.file_error(1, TOO_LARGE)
+        return col.result
+    if name == "qti":
+        qti.parse_package(raw, filename, col)
+        return col.result
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col.file_error(1, f"not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line} cannot be decoded); "
+                          "save the file as UTF-8")
+        return col.result
     _IMPORTERS[name](text, filename, col)
     return col.result
 
@@ -62,6 +94,9 @@ def import_files(paths: list[str], fmt: str) -> ImportResult:
             col.file_error(1, TOO_LARGE)
             continue
         raw = Path(path).read_bytes()
+        if name == "qti":
+            qti.parse_package(raw, filename, col)
+            continue
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -84,6 +119,57 @@ def export_questions(questions: list[dict], fmt: str) -> tuple[str, list[dict]]:
     """
     name = _format(fmt, _EXPORTERS)
     return _EXPORTERS[name](list(questions))
+
+
+def export_losses(q: dict, fmt: str) -> list[str]:
+    """What of an exported question ``fmt`` does not carry (empty for a question it keeps whole).
+
+    Shown before a download and by ``trainer bank export``, so nothing is lost without being said.
+    """
+    name = _format(fmt, _EXPORTERS)
+    if name == "native":
+        return []
+    lost: list[str] = []
+    if name == "qti":
+        if q.get("tags") or q.get("module"):
+            lost.append("tags, lesson, exam area and difficulty")
+        if q.get("unit"):
+            lost.append(f"the unit '{q['unit']}'")
+        if any(o.get("feedback") for o in q.get("options") or []) or q.get("feedback_true") or q.get("feedback_false"):
+            lost.append("per-answer feedback")
+        if q["type"] == "single" and any(o.get("weight") is not None for o in q.get("options") or []):
+            lost.append("the option weights (partial credit)")
+        if q["type"] == "numeric" and q.get("alternatives"):
+            lost.append("the answers worth part of the mark")
+        return lost
+    options = q.get("options") or []
+    if q.get("media"):
+        lost.append(f"the diagram '{q['media']}' shown with the stem")
+    if name in ("gift", "aiken") and q.get("unit"):
+        lost.append(f"the unit '{q['unit']}'")
+    if name == "gift" and q.get("shuffle"):
+        lost.append("the shuffle setting")
+    if name == "aiken":
+        if q.get("explanation") and q["explanation"] != NO_EXPLANATION:
+            lost.append("the explanation")
+        if q.get("title"):
+            lost.append("the title")
+        if q.get("tags") or q.get("module") or q.get("exam_area"):
+            lost.append("tags, lesson, exam area and difficulty")
+        if q.get("safety"):
+            lost.append("the safety marking (and which options are unsafe)")
+    if name in ("aiken", "csv"):
+        if any(o.get("feedback") for o in options) or q.get("feedback_true") or q.get("feedback_false"):
+            lost.append("per-answer feedback")
+        if any(o.get("weight") is not None for o in options):
+            lost.append("the option weights (partial credit as Moodle grades it)")
+        if q.get("alternatives"):
+            lost.append("the answers worth part of the mark")
+        if name == "csv" and any(o.get("unsafe") for o in options):
+            lost.append("which options are unsafe")
+        if q.get("typo_tolerance") and name == "csv":
+            lost.append("typo tolerance")
+    return lost
 
 
 def write_native(questions: list[dict], path) -> None:

@@ -40,6 +40,17 @@ class ImportResult:
         return {"questions": len(self.questions), "by_type": dict(sorted(by_type.items())),
                 "skipped": list(self.skipped), "errors": list(self.errors)}
 
+    def per_question(self) -> list[dict]:
+        """One row per source item: file, line, status, id, type, the answer key and the warnings."""
+        by_id = {q["id"]: q for q in self.questions}
+        rows = []
+        for item in self.items:
+            q = by_id.get(item["id"]) if item["status"] == "ok" else None
+            rows.append({"file": item["file"], "line": item["line"], "status": item["status"], "id": item["id"],
+                         "type": item["type"], "title": item["title"], "key": answer_key(q) if q else None,
+                         "warnings": list(item["messages"])})
+        return rows
+
     def error_lines(self) -> list[str]:
         """Errors as ``file:line: message`` strings."""
         return [f"{e['file']}:{e['line']}: {e['message']}" for e in self.errors]
@@ -101,6 +112,8 @@ class Collector:
         """
         notes = list(notes or [])
         data = {k: v for k, v in data.items() if v is not None}
+        if entry is None and data.get("tags"):
+            data = apply_meta_tags(data)
         if entry is None and not str(data.get("explanation") or "").strip() and data.get("type") != "case":
             data["explanation"] = NO_EXPLANATION
             notes.append("the file gives no explanation; the placeholder text was used")
@@ -135,6 +148,26 @@ class Collector:
         self.result.questions.append(checked)
         self._item(line, "ok", qid=checked["id"], qtype=checked["type"], title=title, messages=notes)
         return checked
+
+
+def answer_key(q: dict) -> Any:
+    """The right answer of a native question, compactly: option letters, true/false, accepted texts, values."""
+    kind = q["type"]
+    if kind in ("single", "multiple"):
+        return [o["id"] for o in q["options"] if o.get("correct")]
+    if kind == "truefalse":
+        return q["answer"]
+    if kind == "short":
+        return list(q["answers"])
+    if kind == "numeric":
+        return {"range": q["range"]} if q.get("range") else {"answer": q["answer"], "tolerance": q.get("tolerance", 0)}
+    if kind == "matching":
+        return {p["prompt"]: p["answer"] for p in q["pairs"]}
+    if kind == "ordering":
+        return list(q["items"])
+    if kind == "hotspot":
+        return list(q["regions"])
+    return None
 
 
 # -- native dicts -----------------------------------------------------------------------------------
@@ -189,11 +222,85 @@ def display_title(data: dict) -> str:
     return text if len(text) <= 60 else text[:57].rsplit(" ", 1)[0] + "..."
 
 
+#: our own category root in exports: ``trainer/<module>/<lesson>``
+CATEGORY_ROOT = "trainer"
+#: tags that carry native metadata through formats that have no field for it
+META_TAG = re.compile(r"^(area:[A-Za-z]+|difficulty:[123]|safety|unsafe:[a-h]|typo-tolerance|module:[^\s]+|"
+                      r"lesson:[^\s]+)$")
+
+
+def category_path(q: dict) -> str | None:
+    """The export category of a placed question: ``trainer/<module>/<lesson>`` (lesson without its anchor)."""
+    if not q.get("module"):
+        return None
+    parts = [CATEGORY_ROOT, q["module"]]
+    if q.get("lesson"):
+        parts.append(str(q["lesson"]).replace("/", "//"))
+    return "/".join(parts)
+
+
+def meta_tags(q: dict) -> list[str]:
+    """Native fields that Moodle has no place for, as tags: ``area:KIN``, ``difficulty:3``, ``safety``,
+    ``unsafe:b`` (option letter), ``typo-tolerance``."""
+    tags = []
+    if q.get("exam_area"):
+        tags.append(f"area:{q['exam_area']}")
+    if q.get("difficulty") is not None:
+        tags.append(f"difficulty:{q['difficulty']}")
+    if q.get("safety"):
+        tags.append("safety")
+    for index, option in enumerate(q.get("options") or []):
+        if option.get("unsafe"):
+            tags.append(f"unsafe:{option.get('id') or 'abcdefgh'[index]}")
+    if q.get("typo_tolerance"):
+        tags.append("typo-tolerance")
+    return tags
+
+
+def apply_meta_tags(data: dict) -> dict:
+    """Read the metadata tags (and ``trainer/<module>/<lesson>`` category tags) back into native fields."""
+    tags = list(data.get("tags") or [])
+    keep = []
+    for tag in tags:
+        if not META_TAG.match(tag):
+            keep.append(tag)
+            continue
+        key, _, value = tag.partition(":")
+        if key == "area":
+            data["exam_area"] = value.upper()
+        elif key == "difficulty":
+            data["difficulty"] = int(value)
+        elif key == "safety":
+            data["safety"] = True
+        elif key == "typo-tolerance" and data.get("type") == "short":
+            data["typo_tolerance"] = True
+        elif key == "unsafe":
+            index = "abcdefgh".index(value)
+            if index < len(data.get("options") or []):
+                data["options"][index]["unsafe"] = True
+                data["safety"] = True
+        elif key in ("module", "lesson"):
+            data.setdefault(key, value)
+    data["tags"] = keep
+    return data
+
+
 def category_tag(path: str) -> list[str]:
-    """Moodle category path (``$course$/top/Pain/Acute``) -> ``["acute"]``; none for the top levels."""
+    """Moodle category path (``$course$/top/Pain/Acute``) -> ``["acute"]``; none for the top levels.
+
+    Our own export categories ``trainer/<module>/<lesson>`` come back as ``module:`` / ``lesson:`` tags,
+    which ``apply_meta_tags`` turns into the question's placement.
+    """
     parts = [p.strip() for p in re.split(r"(?<!/)/(?!/)", path or "") if p.strip()]
     if not parts:
         return []
+    if CATEGORY_ROOT in parts:
+        rest = [p.replace("//", "/") for p in parts[parts.index(CATEGORY_ROOT) + 1:]]
+        if rest and re.fullmatch(r"[a-z0-9-]+", rest[0]):
+            placed = [f"module:{rest[0]}"]
+            if len(rest) > 1 and re.fullmatch(r"[a-z0-9-]+(#[a-z0-9-]+)?", rest[1]):
+                placed.append(f"lesson:{rest[1]}")
+            return placed
     last = parts[-1].replace("//", "/")
     if last.lower() in ("top", "$course$", "$system$", "$module$", "$coursecategory$", "$cat1$"):
         return []

@@ -8,12 +8,20 @@ Import follows Moodle's GIFT documentation and its importer's behaviour:
 * ``::title::`` names a question; ``[html]``, ``[moodle]``, ``[plain]``, ``[markdown]`` set the format of
   the text that follows (the question's format is the default for its answers and feedback);
 * ``\\~ \\= \\# \\{ \\} \\: \\\\`` are literal characters, ``\\n`` is a line break;
-* answer block ``{...}``: ``=right ~wrong`` (single choice), ``~%50%a ~%-100%b`` (multiple response,
-  positive weights must add up to 100), ``T``/``TRUE``/``F``/``FALSE`` with ``#wrong#right`` feedback,
-  ``=a =b`` (short answer; ``%0%`` and wildcard answers are left out), ``=x -> y`` (matching; ``= -> y`` is a
-  distractor), ``#3:2`` / ``#1..5`` / ``#=%100%3:0 =%50%3:1`` (numeric), ``>N ...`` (qtype_ordering:
-  one item per line, in the correct order), ``{}`` (essay: skipped), no block (description: skipped);
-  ``#feedback`` after an answer, ``####general feedback`` at the end of the block;
+* answer block ``{...}``: ``=right ~wrong`` (single choice; several ``=`` answers each earn full marks, as
+  in Moodle), ``~%50%a ~%-100%b`` (multiple response, positive weights must add up to 100; graded with the
+  weights), ``T``/``TRUE``/``F``/``FALSE`` with ``#wrong#right`` feedback, ``=a =%50%b#feedback`` (short
+  answer; partial answers and per-answer feedback become ``alternatives``; ``%0%`` and wildcard answers are
+  left out; a ``[markdown]``-style prefix is not part of the answer), ``=x -> y`` (matching; ``= -> y`` is a
+  distractor), ``#3:2`` / ``#1..5`` / ``#=%100%3:0 =%50%3:1`` (numeric; partial values become
+  ``alternatives``), ``>N ...`` (qtype_ordering: one item per line, in the correct order), ``{}`` (essay:
+  skipped), no block (description: skipped); ``#feedback`` after an answer, ``####general feedback`` at the
+  end of the block;
+* tags ``area:KIN``, ``difficulty:3``, ``safety``, ``unsafe:b``, ``typo-tolerance`` and categories
+  ``trainer/<module>/<lesson>`` (what our export writes) are read back into the question's fields.
+
+Export writes ``$CATEGORY: trainer/<module>/<lesson>`` before each change of placement, the metadata tags and
+``[id:...]``; ordering questions are left out (other GIFT readers take ``{>...}`` for a short answer).
 * an answer block inside the text (text follows the ``}``) is the missing-word form: the stem gets
   ``_____`` in its place.
 """
@@ -21,7 +29,7 @@ from __future__ import annotations
 
 import re
 
-from ._common import Collector, NO_EXPLANATION, category_tag, format_number, merge_tags, parse_number, slugify, \
+from ._common import META_TAG, Collector, NO_EXPLANATION, category_path, category_tag, meta_tags, format_number, merge_tags, parse_number, slugify, \
     to_markdown
 
 # Escaped characters are swapped for private-use code points while the structure is parsed.
@@ -86,7 +94,8 @@ def _feedback(text: str) -> tuple[str, str]:
 
 def _comment_meta(comments: list[str]) -> tuple[list[str], str | None]:
     joined = "\n".join(comments)
-    tags = [slugify(t, 60) for t in re.findall(r"\[tag:((?:\\\]|[^\]\n])+)\]", joined)]
+    tags = [t.strip() if META_TAG.match(t.strip()) else slugify(t, 60)
+            for t in re.findall(r"\[tag:((?:\\\]|[^\]\n])+)\]", joined)]
     idnumber = re.search(r"\[id:((?:\\\]|[^\]\n])+)\]", joined)
     return [t for t in tags if t], (idnumber.group(1).replace("\\]", "]").strip() if idnumber else None)
 
@@ -109,11 +118,12 @@ def parse(text: str, filename: str, col: Collector) -> None:
     category: list[str] = []
     for block in _blocks(text.lstrip("\ufeff")):
         comments = [line.strip() for _, line in block if line.strip().startswith("//")]
-        content = [(n, line.strip()) for n, line in block if not line.strip().startswith("//")]
+        # Indentation goes; trailing spaces stay (two of them are a Markdown hard line break).
+        content = [(n, line.lstrip().rstrip("\r")) for n, line in block if not line.strip().startswith("//")]
         if not content:
             continue
-        if content[0][1].startswith("$CATEGORY:"):
-            category = category_tag(content[0][1][len("$CATEGORY:"):].strip())
+        if content[0][1].strip().startswith("$CATEGORY:"):
+            category = category_tag(content[0][1].strip()[len("$CATEGORY:"):].strip())
             content = content[1:]
             if not content:
                 continue
@@ -122,7 +132,7 @@ def parse(text: str, filename: str, col: Collector) -> None:
 
 def _question(content: list[tuple[int, str]], comments: list[str], category: list[str], col: Collector) -> None:
     line = content[0][0]
-    text = _protect("\n".join(body for _, body in content))
+    text = _protect("\n".join(body for _, body in content)).strip()
     extra_tags, idnumber = _comment_meta(comments)
     title = ""
     if text.startswith("::"):
@@ -167,7 +177,8 @@ def _question(content: list[tuple[int, str]], comments: list[str], category: lis
     stem = to_markdown(_restore(stem_body), fmt)
     data: dict = {"title": title or None, "stem": stem,
                   "tags": merge_tags(category, extra_tags),
-                  "source": f"Moodle idnumber: {idnumber}" if idnumber else None}
+                  "source": f"Moodle idnumber: {idnumber}" if idnumber else None,
+                  "idnumber": idnumber[:100] if idnumber else None}
     if general_feedback.strip():
         gf = _text(general_feedback, fmt)
         data["explanation"] = gf
@@ -216,12 +227,15 @@ def _choice(answertext: str, data: dict, fmt: str, notes: list[str]) -> str | No
             option["feedback"] = _text(feedback, fmt)
         if weight is not None or not single:
             option["weight"] = int(fraction) if fraction.is_integer() else fraction
-        options.append(option)
+        options.append((option, fraction))
+    if single and sum(o["correct"] for o, _ in options) > 1:
+        # Moodle reads several '=' answers as one single-answer question where any of them earns full marks.
+        for option, fraction in options:
+            option["weight"] = int(fraction) if fraction.is_integer() else fraction
+        notes.append("several '=' answers: any of them earns full marks (single answer, as Moodle grades it)")
+    options = [o for o, _ in options]
     data["type"] = "single" if single else "multiple"
     data["options"] = options
-    if single and sum(o["correct"] for o in options) > 1:
-        return ("more than one right answer ('='): a multiple-choice question has one '=' answer; for several "
-                "right answers give each a positive weight instead, e.g. ~%50%first ~%50%second")
     if not any(o["correct"] for o in options):
         return "no correct answer: mark the right answer with '=' (or give positive %weights%)"
     if not single:
@@ -265,34 +279,43 @@ def _truefalse(answertext: str, data: dict, fmt: str) -> str | None:
     return None
 
 
+def _answer_text(text: str) -> str:
+    """An answer to type in: the ``[markdown]``-style format prefix is not part of it."""
+    body, _ = _split_format(text, "plain")
+    return _restore(body).strip()
+
+
 def _short(answertext: str, data: dict, fmt: str, notes: list[str]) -> str | None:
     head, answers = _split_answers(answertext, "=")
     if head:
         answers.insert(0, ("", head))
         notes.append(f"answer {_restore(head)!r} has no '='; read as an accepted answer (as Moodle does)")
-    accepted = []
+    accepted, alternatives = [], []
     for _, raw in answers:
         weight, rest = _weight(raw)
         fraction = 100.0 if weight is None else weight
         text, feedback = _feedback(rest)
-        text = _restore(text).strip()
+        text = _answer_text(text)
+        feedback = _text(feedback, fmt) if feedback else ""
+        if text == "*" or not text:
+            notes.append(f"wildcard answer '*' ({format_number(fraction)}%) left out: native short answers have "
+                         "no wildcard" + (" (its feedback was not kept)" if feedback else ""))
+            continue
         if fraction >= 100:
-            if text == "*" or not text:
-                notes.append("a wildcard answer '*' was left out (native short answers have no wildcard)")
-                continue
             accepted.append(text)
             if feedback:
-                notes.append(f"feedback on answer {text!r} was not kept (native short answers have no "
-                             "per-answer feedback)")
-        elif text == "*":
-            notes.append(f"wildcard answer '*' ({format_number(fraction)}%) skipped: it only carried feedback")
+                alternatives.append({"text": text, "weight": 100, "feedback": feedback})
         elif fraction > 0:
-            notes.append(f"answer {text!r} gave {format_number(fraction)}% credit; left out because native short "
-                         "answers are all-or-nothing")
+            alt = {"text": text, "weight": int(fraction) if fraction.is_integer() else fraction}
+            if feedback:
+                alt["feedback"] = feedback
+            alternatives.append(alt)
         else:
             notes.append(f"answer {text!r} ({format_number(fraction)}%) skipped: it is not an accepted answer")
     data["type"] = "short"
     data["answers"] = accepted
+    if alternatives:
+        data["alternatives"] = alternatives
     if not accepted:
         return "no correct answer: give at least one answer with '=' (100%)"
     return None
@@ -327,6 +350,7 @@ def _numeric(answertext: str, data: dict, notes: list[str]) -> str | None:
     if not answers:
         return "no correct answer: a numeric question needs a number, e.g. {#3:0.5} or {#1..5}"
     chosen = None
+    alternatives = []
     for _, raw in answers:
         weight, rest = _weight(raw)
         fraction = 100.0 if weight is None else weight
@@ -336,17 +360,24 @@ def _numeric(answertext: str, data: dict, notes: list[str]) -> str | None:
             return f"unknown syntax: numeric answer {_restore(value_text)!r} is not a number, value:tolerance or low..high"
         if "range" in value and value["range"][0] > value["range"][1]:
             return f"numeric range {_restore(value_text)!r} has its low end above its high end"
+        if fraction <= 0:
+            notes.append(f"numeric answer {_restore(value_text)!r} ({format_number(fraction)}%) skipped: it gives "
+                         "no credit")
+            continue
         if fraction >= 100 and chosen is None:
             chosen = value
-            if feedback:
-                notes.append(f"feedback on the numeric answer ({_restore(feedback)!r}) was not kept")
-        else:
-            notes.append(f"numeric answer {_restore(value_text)!r} ({format_number(fraction)}%) left out: only "
-                         "the 100% answer is kept")
+            if not feedback:
+                continue
+        alt = {**value, "weight": min(100, int(fraction) if fraction.is_integer() else fraction)}
+        if feedback:
+            alt["feedback"] = _text(feedback, "moodle")
+        alternatives.append(alt)
     if chosen is None:
         return "no correct answer: no numeric answer gives 100%"
     data["type"] = "numeric"
     data.update(chosen)
+    if alternatives:
+        data["alternatives"] = alternatives
     return None
 
 
@@ -378,17 +409,28 @@ def _esc(text: str) -> str:
     return "".join(out)
 
 
+def _numeric_text(spec: dict) -> str:
+    if spec.get("range") is not None:
+        return f"{format_number(spec['range'][0])}..{format_number(spec['range'][1])}"
+    return f"{format_number(spec['answer'])}:{format_number(spec.get('tolerance') or 0)}"
+
+
 def _weight_text(value: float) -> str:
     return f"%{format_number(value)}%"
 
 
 def export(questions: list[dict]) -> tuple[str, list[dict]]:
     chunks, skipped = [], []
+    category = None
     for q in questions:
         body, reason = _export_one(q)
         if reason:
             skipped.append({"id": q.get("id"), "reason": reason})
             continue
+        path = category_path(q)
+        if path and path != category:
+            chunks.append(f"$CATEGORY: {path}\n")
+            category = path
         chunks.append(body)
     return "\n".join(chunks), skipped
 
@@ -399,10 +441,14 @@ def _export_one(q: dict) -> tuple[str, str | None]:
         return "", "hotspot: GIFT has no question type for clicking a region of a diagram"
     if qtype == "case":
         return "", "case: GIFT has no multi-part case question (export the parts as single questions)"
+    if qtype == "ordering":
+        return "", ("ordering: other GIFT readers (Moodle without the ordering plugin, most LMS importers) read "
+                    "'{>...}' as a short-answer question; export it as Moodle XML, which carries it as 'ordering'")
     head = [f"// question: {q.get('id')}"]
-    meta = "".join(f"[tag:{t}]" for t in q.get("tags") or [])
-    if q.get("id"):
-        meta = f"[id:{q['id']}]" + meta
+    meta = "".join(f"[tag:{t}]" for t in merge_tags(list(q.get("tags") or []), meta_tags(q)))
+    idnumber = q.get("idnumber") or q.get("id")
+    if idnumber:
+        meta = f"[id:{idnumber}]" + meta
     head.append(f"// {meta}")
     title = q.get("title") or q.get("id") or ""
     stem = f"::{_esc(title)}::[markdown]{_esc(q.get('stem', ''))}"
@@ -437,7 +483,14 @@ def _export_one(q: dict) -> tuple[str, str | None]:
             fb = f"#{_esc(wrong)}" + (f"#{_esc(right)}" if right else "")
         block = "{" + ("TRUE" if answer else "FALSE") + fb + gf.strip().replace("\t", "") + "}"
     elif qtype == "short":
-        block = "{\n" + "".join(f"\t={_esc(a)}\n" for a in q["answers"]) + gf + "}"
+        alternatives = q.get("alternatives") or []
+        full_feedback = {a["text"]: a.get("feedback") for a in alternatives if a["weight"] >= 100}
+        lines = [f"\t={_esc(a)}" + (f"#{_esc(full_feedback.pop(a))}" if full_feedback.get(a) else "") + "\n"
+                 for a in q["answers"]]
+        lines += [f"\t={_weight_text(a['weight'])}{_esc(a['text'])}"
+                  + (f"#{_esc(a['feedback'])}" if a.get("feedback") else "") + "\n"
+                  for a in alternatives if a["weight"] < 100 or a["text"] in full_feedback]
+        block = "{\n" + "".join(lines) + gf + "}"
     elif qtype == "matching":
         if any("->" in p["prompt"] or "->" in p["answer"] for p in q["pairs"]) or \
                 any("->" in d for d in q.get("distractors") or []):
@@ -446,11 +499,11 @@ def _export_one(q: dict) -> tuple[str, str | None]:
         lines += [f"\t= -> {_esc(d)}\n" for d in q.get("distractors") or []]
         block = "{\n" + "".join(lines) + gf + "}"
     elif qtype == "numeric":
-        if q.get("range") is not None:
-            value = f"{format_number(q['range'][0])}..{format_number(q['range'][1])}"
-        else:
-            value = f"{format_number(q['answer'])}:{format_number(q.get('tolerance') or 0)}"
-        block = "{#\n\t=%100%" + value + "\n" + gf + "}"
+        lines = [f"\t=%100%{_numeric_text(q)}\n"]
+        for alt in q.get("alternatives") or []:
+            feedback = f"#{_esc(alt['feedback'])}" if alt.get("feedback") else ""
+            lines.append(f"\t={_weight_text(alt['weight'])}{_numeric_text(alt)}{feedback}\n")
+        block = "{#\n" + "".join(lines) + gf + "}"
     elif qtype == "ordering":
         # qtype_ordering's GIFT form: count, select type, layout, grading, show grading; one item per line.
         # It has no general feedback, so the explanation is not carried.

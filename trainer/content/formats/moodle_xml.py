@@ -24,7 +24,7 @@ from xml.etree.ElementTree import ParseError, TreeBuilder
 from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 from defusedxml.ElementTree import DefusedXMLParser
 
-from ._common import MAX_BYTES, MOODLE_DEFAULT_FEEDBACK, NO_EXPLANATION, TOO_LARGE, Collector, category_tag, \
+from ._common import META_TAG, MAX_BYTES, category_path, meta_tags, MOODLE_DEFAULT_FEEDBACK, NO_EXPLANATION, TOO_LARGE, Collector, category_tag, \
     format_number, merge_tags, native_number, parse_number, slugify, strip_markup, to_markdown
 
 SKIP_REASONS = {
@@ -179,12 +179,14 @@ def _question(elem, qtype: str, line: int, category: list[str], col: Collector) 
     _files_note(elem, notes)
     if "@@PLUGINFILE@@" in ET.tostring(elem, encoding="unicode"):
         notes.append("the text refers to files stored in Moodle (@@PLUGINFILE@@); those links will not work")
-    tags = [slugify(t.findtext("text") or t.text or "", 60) for t in elem.findall("tags/tag")]
+    raw_tags = [(t.findtext("text") or t.text or "").strip() for t in elem.findall("tags/tag")]
+    tags = [t if META_TAG.match(t) else slugify(t, 60) for t in raw_tags]
     data: dict = {"title": title or None, "stem": _md(elem.find("questiontext"), "html"),
                   "tags": merge_tags(category, [t for t in tags if t])}
     idnumber = (elem.findtext("idnumber") or "").strip()
     if idnumber:
         data["source"] = f"Moodle idnumber: {idnumber}"
+        data["idnumber"] = idnumber[:100]
     general = _md(elem.find("generalfeedback"), "html")
     extra = []
     for key, label in (("correctfeedback", "If correct"), ("partiallycorrectfeedback", "If partly correct"),
@@ -258,26 +260,31 @@ def _truefalse(elem, data: dict, notes: list[str]) -> str | None:
 
 
 def _shortanswer(elem, data: dict, notes: list[str]) -> str | None:
-    accepted = []
+    accepted, alternatives = [], []
     for answer in elem.findall("answer"):
         text = _plain_answer(answer).strip()
         fraction = _fraction(answer)
-        if fraction >= 99.99 and text and text != "*":
+        feedback = _md(answer.find("feedback"), "html")
+        if "*" in text or not text:
+            notes.append(f"wildcard answer {text!r} ({format_number(fraction)}%) skipped: native short answers have "
+                         "no wildcard")
+        elif fraction >= 99.99:
             accepted.append(text)
-            if _md(answer.find("feedback"), "html"):
-                notes.append(f"feedback on answer {text!r} was not kept (native short answers have no "
-                             "per-answer feedback)")
-        elif "*" in text:
-            notes.append(f"wildcard answer {text!r} ({format_number(fraction)}%) skipped")
+            if feedback:
+                alternatives.append({"text": text, "weight": 100, "feedback": feedback})
         elif fraction > 0:
-            notes.append(f"answer {text!r} gave {format_number(fraction)}% credit; left out because native short "
-                         "answers are all-or-nothing")
+            alt = {"text": text, "weight": native_number(round(fraction, 5))}
+            if feedback:
+                alt["feedback"] = feedback
+            alternatives.append(alt)
         else:
             notes.append(f"answer {text!r} ({format_number(fraction)}%) skipped: it is not an accepted answer")
     if _flag(elem, "usecase", False):
         notes.append("the source compares answers case-sensitively; native short answers ignore case")
     data["type"] = "short"
     data["answers"] = accepted
+    if alternatives:
+        data["alternatives"] = alternatives
     if not accepted:
         return "no correct answer: no short answer has fraction 100"
     return None
@@ -302,6 +309,7 @@ def _matching(elem, data: dict, notes: list[str]) -> str | None:
 
 def _numerical(elem, data: dict, notes: list[str]) -> str | None:
     chosen = None
+    alternatives = []
     for answer in elem.findall("answer"):
         text = _plain_answer(answer).strip()
         fraction = _fraction(answer)
@@ -312,13 +320,23 @@ def _numerical(elem, data: dict, notes: list[str]) -> str | None:
         tolerance = parse_number(elem_text(answer, "tolerance") or "0")
         if value is None or tolerance is None:
             return f"numeric answer {text!r} is not a number"
+        spec = {"answer": native_number(value), "tolerance": native_number(abs(tolerance))}
+        feedback = _md(answer.find("feedback"), "html")
+        if fraction <= 0:
+            notes.append(f"numeric answer {text!r} ({format_number(fraction)}%) skipped: it gives no credit")
+            continue
         if fraction >= 99.99 and chosen is None:
-            chosen = {"answer": native_number(value), "tolerance": native_number(abs(tolerance))}
-        else:
-            notes.append(f"numeric answer {text!r} ({format_number(fraction)}%) left out: only the 100% answer "
-                         "is kept")
+            chosen = spec
+            if not feedback:
+                continue
+        alt = {**spec, "weight": native_number(round(min(fraction, 100), 5))}
+        if feedback:
+            alt["feedback"] = feedback
+        alternatives.append(alt)
     if chosen is None:
         return "no correct answer: no numeric answer has fraction 100"
+    if alternatives:
+        data["alternatives"] = alternatives
     data["type"] = "numeric"
     data.update(chosen)
     for unit in elem.findall("units/unit"):
@@ -364,6 +382,7 @@ def _answer_el(parent, fraction: float, text: str, feedback: str = "", fmt: str 
 def export(questions: list[dict]) -> tuple[str, list[dict]]:
     quiz = ET.Element("quiz")
     skipped = []
+    category = None
     for q in questions:
         qtype = q.get("type")
         if qtype == "hotspot":
@@ -380,6 +399,11 @@ def export(questions: list[dict]) -> tuple[str, list[dict]]:
         if moodle_type is None:
             skipped.append({"id": q.get("id"), "reason": f"{qtype}: not a question type this exporter knows"})
             continue
+        path = category_path(q)
+        if path and path != category:
+            cat = ET.SubElement(quiz, "question", {"type": "category"})
+            ET.SubElement(ET.SubElement(cat, "category"), "text").text = f"$course$/top/{path}"
+            category = path
         quiz.append(ET.Comment(f" question: {q.get('id')} "))
         node = ET.SubElement(quiz, "question", {"type": moodle_type})
         name = ET.SubElement(node, "name")
@@ -390,11 +414,12 @@ def export(questions: list[dict]) -> tuple[str, list[dict]]:
         ET.SubElement(node, "defaultgrade").text = "1"
         ET.SubElement(node, "penalty").text = "0.3333333" if qtype != "truefalse" else "1"
         ET.SubElement(node, "hidden").text = "0"
-        ET.SubElement(node, "idnumber").text = q.get("id") or ""
+        ET.SubElement(node, "idnumber").text = q.get("idnumber") or q.get("id") or ""
         _EXPORTERS[qtype](node, q)
-        if q.get("tags"):
+        all_tags = merge_tags(list(q.get("tags") or []), meta_tags(q))
+        if all_tags:
             tags = ET.SubElement(node, "tags")
-            for tag in q["tags"]:
+            for tag in all_tags:
                 ET.SubElement(ET.SubElement(tags, "tag"), "text").text = tag
     ET.indent(quiz, space="  ")
     body = ET.tostring(quiz, encoding="unicode")
@@ -431,8 +456,13 @@ def _export_truefalse(node, q: dict) -> None:
 
 def _export_short(node, q: dict) -> None:
     ET.SubElement(node, "usecase").text = "0"
+    alternatives = q.get("alternatives") or []
+    full_feedback = {a["text"]: a.get("feedback", "") for a in alternatives if a["weight"] >= 100}
     for answer in q["answers"]:
-        _answer_el(node, 100, answer, "", "moodle_auto_format")
+        _answer_el(node, 100, answer, full_feedback.pop(answer, ""), "moodle_auto_format")
+    for alt in alternatives:
+        if alt["weight"] < 100 or alt["text"] in full_feedback:
+            _answer_el(node, alt["weight"], alt["text"], alt.get("feedback", ""), "moodle_auto_format")
 
 
 def _export_matching(node, q: dict) -> None:
@@ -446,16 +476,28 @@ def _export_matching(node, q: dict) -> None:
         ET.SubElement(ET.SubElement(sub, "answer"), "text").text = distractor
 
 
-def _export_numeric(node, q: dict) -> None:
-    if q.get("range") is not None:
-        low, high = q["range"]
+def _numeric_answer_el(node, spec: dict, fraction: float, feedback: str = "") -> None:
+    if spec.get("range") is not None:
+        low, high = spec["range"]
         value, tolerance = (low + high) / 2, (high - low) / 2
     else:
-        value, tolerance = q["answer"], q.get("tolerance") or 0
-    answer = _answer_el(node, 100, format_number(value), "", "moodle_auto_format")
+        value, tolerance = spec["answer"], spec.get("tolerance") or 0
+    answer = _answer_el(node, fraction, format_number(value), feedback, "moodle_auto_format")
     tol = ET.Element("tolerance")
     tol.text = format_number(tolerance)
     answer.insert(1, tol)
+
+
+def _export_numeric(node, q: dict) -> None:
+    alternatives = list(q.get("alternatives") or [])
+    same = lambda a: a.get("range") == q.get("range") and (q.get("range") is not None or (  # noqa: E731
+        a.get("answer") == q.get("answer") and (a.get("tolerance") or 0) == (q.get("tolerance") or 0)))
+    main_feedback = next((a for a in alternatives if a["weight"] >= 100 and same(a)), None)
+    if main_feedback is not None:
+        alternatives.remove(main_feedback)
+    _numeric_answer_el(node, q, 100, main_feedback.get("feedback", "") if main_feedback else "")
+    for alt in alternatives:
+        _numeric_answer_el(node, alt, alt["weight"], alt.get("feedback", ""))
     if q.get("unit"):
         units = ET.SubElement(node, "units")
         unit = ET.SubElement(units, "unit")

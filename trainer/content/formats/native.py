@@ -13,7 +13,7 @@ HEAD_KEYS = ["id", "type", "module", "lesson", "exam_area", "difficulty", "tags"
              "scenario", "stem"]
 ANSWER_KEYS = ["options", "shuffle", "answer", "tolerance", "range", "unit", "feedback_true", "feedback_false",
                "answers", "typo_tolerance", "pairs", "distractors", "items", "diagram", "regions", "parts"]
-TAIL_KEYS = ["explanation", "general_feedback", "title", "source"]
+TAIL_KEYS = ["alternatives", "explanation", "general_feedback", "title", "source", "idnumber"]
 OPTION_ORDER = ["text", "correct", "unsafe", "weight", "feedback"]
 #: values not written because they are what the checker assumes anyway
 DEFAULTS = {"correct": False, "unsafe": False, "typo_tolerance": False, "distractors": []}
