@@ -46,7 +46,8 @@ def create_app(config: dict | None = None) -> Flask:
     from .bank.transfer import bp as bank_io_bp
     from .quizzes.views import bp as quizzes_bp
     from .analysis.views import bp as analysis_bp
-    for bp in (auth_bp, learn_bp, study_bp, admin_bp, school_bp, author_bp, bank_bp, bank_io_bp, quizzes_bp,
+    from .account.views import bp as account_bp
+    for bp in (auth_bp, account_bp, learn_bp, study_bp, admin_bp, school_bp, author_bp, bank_bp, bank_io_bp, quizzes_bp,
                analysis_bp):
         app.register_blueprint(bp)
 

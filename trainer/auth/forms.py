@@ -34,3 +34,12 @@ class ResetForm(FlaskForm):
 
 class JoinForm(FlaskForm):
     join_code = StringField("Join code", validators=[DataRequired(), Length(max=20)])
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class ForgotForm(FlaskForm):
+    email = EmailField("Your account's e-mail", filters=[_strip], validators=[
+        DataRequired(), Email(message="Enter an e-mail address like name@example.com."), Length(max=254)])
