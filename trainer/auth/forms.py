@@ -1,6 +1,6 @@
 """Account forms."""
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField
+from wtforms import EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 
@@ -12,6 +12,8 @@ class SignupForm(FlaskForm):
     confirm = PasswordField("Repeat the password",
                             validators=[DataRequired(), EqualTo("password", message="The two passwords differ.")])
     join_code = StringField("Cohort join code (optional)", validators=[Optional(), Length(max=20)])
+    #: the browser's IANA zone, filled in by static/js/timezone.js (UTC without JavaScript)
+    timezone = HiddenField(validators=[Optional(), Length(max=64)])
 
 
 class LoginForm(FlaskForm):

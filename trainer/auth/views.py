@@ -56,7 +56,8 @@ def signup():
     form = SignupForm()
     if form.validate_on_submit():
         try:
-            user = accounts.create_user(form.email.data, form.name.data, form.password.data)
+            user = accounts.create_user(form.email.data, form.name.data, form.password.data,
+                                        timezone_name=form.timezone.data)
             joined = accounts.join_cohort(user.id, form.join_code.data) if form.join_code.data else None
         except accounts.AccountError as exc:
             db.session.rollback()

@@ -57,14 +57,18 @@ def _check_new_account(email: str, role: str, school_id: int | None) -> None:
 
 
 def create_user(email: str, name: str, password: str, role: str = "learner",
-                school_id: int | None = None) -> User:
-    """Create an account. Raises AccountError for a taken e-mail, bad role or weak password."""
+                school_id: int | None = None, timezone_name: str | None = None) -> User:
+    """Create an account. Raises AccountError for a taken e-mail, bad role or weak password.
+
+    :param timezone_name: the IANA zone times are shown in; an unknown name (or None) is UTC
+    """
     _check_new_account(email, role, school_id)
     problem = password_problem(password)
     if problem:
         raise AccountError(problem)
     user = User(email=normalise_email(email), name=name.strip() or email.split("@")[0],
-                password_hash=generate_password_hash(password), role=role, school_id=school_id)
+                password_hash=generate_password_hash(password), role=role, school_id=school_id,
+                timezone=timezone_name if valid_timezone(timezone_name) else "UTC")
     db.session.add(user)
     db.session.flush()
     return user
