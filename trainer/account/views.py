@@ -65,10 +65,11 @@ def change_email():
 
 @bp.route("/email/confirm/<token>", methods=["GET", "POST"])
 def confirm_email(token: str):
-    # GET shows a button: mail scanners that open links must not change the address.
-    if request.method == "GET":
-        return render_template("account/email_confirm.html")
     try:
+        if request.method == "GET":
+            # A button, not a change on opening: mail scanners that open links must not move the address.
+            _, new = accounts.email_change_for_token(token, current_app.config["SECRET_KEY"])
+            return render_template("account/email_confirm.html", new_email=new)
         user, old = accounts.confirm_email_change(token, current_app.config["SECRET_KEY"])
     except accounts.AccountError as exc:
         db.session.rollback()

@@ -263,12 +263,11 @@ def request_email_change(user_id: int, password: str, new_email: str, secret_key
     return EmailChange(user, new, True, token)
 
 
-def confirm_email_change(token: str, secret_key: str, max_age_seconds: int = EMAIL_CHANGE_SECONDS
-                         ) -> tuple[User, str]:
-    """Move the account to the confirmed address and end all of its sessions; returns (user, old address).
+def email_change_for_token(token: str, secret_key: str, max_age_seconds: int = EMAIL_CHANGE_SECONDS
+                           ) -> tuple[User, str]:
+    """The account and new address a confirmation link is for, changing nothing.
 
-    Single use: the link names the address it changes from, which no longer matches once it is used.
-    Raises AccountError when tampered, expired, used, or when the address was taken meanwhile. Flushes.
+    Raises AccountError when the link is tampered, expired, used, or the address was taken meanwhile.
     """
     try:
         data = _email_serializer(secret_key).loads(token, max_age=max_age_seconds)
@@ -277,12 +276,23 @@ def confirm_email_change(token: str, secret_key: str, max_age_seconds: int = EMA
     except BadSignature:
         raise AccountError("This confirmation link is not valid. Check that you copied all of it.") from None
     user = db.session.get(User, data.get("uid")) if isinstance(data, dict) else None
-    if user is None or data.get("old") != user.email:
+    if user is None or data.get("old") != user.email or not isinstance(data.get("new"), str):
         raise AccountError("This confirmation link has already been used or is out of date.")
     if find_user_by_email(data["new"]) is not None:
         raise AccountError("Another account now uses that address, so your e-mail was not changed.")
+    return user, data["new"]
+
+
+def confirm_email_change(token: str, secret_key: str, max_age_seconds: int = EMAIL_CHANGE_SECONDS
+                         ) -> tuple[User, str]:
+    """Move the account to the confirmed address and end all of its sessions; returns (user, old address).
+
+    Single use: the link names the address it changes from, which no longer matches once it is used.
+    Raises AccountError when tampered, expired, used, or when the address was taken meanwhile. Flushes.
+    """
+    user, new = email_change_for_token(token, secret_key, max_age_seconds)
     old = user.email
-    user.email = data["new"]
+    user.email = new
     user.end_sessions()
     db.session.flush()
     return user, old
