@@ -19,8 +19,9 @@ def link(endpoint: str, **values) -> str:
 
 
 def send_reset_link(to: str, name: str, token: str) -> None:
+    """Sent in the background: a "forgot password" reply must not take longer for an address with an account."""
     url = link("auth.reset_password", token=token)
-    mail.send(settings(), to, f"{SITE}: set a new password", f"""Hello {name},
+    mail.send_later(settings(), to, f"{SITE}: set a new password", f"""Hello {name},
 
 Someone (we hope you) asked to set a new password for the {SITE} account of this address.
 Open this link within an hour to choose one; it works once:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+import threading
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -109,3 +110,21 @@ def send(settings: MailSettings, to: str, subject: str, body: str) -> None:
     except (OSError, smtplib.SMTPException) as exc:
         log.error("could not send mail to %s through %s:%s: %s", to, server.host, server.port, exc)
         raise MailError("The e-mail could not be sent just now. Try again in a few minutes.") from exc
+
+
+def send_later(settings: MailSettings, to: str, subject: str, body: str) -> threading.Thread:
+    """Send in a background thread, so the reply takes as long whether or not a message goes out.
+
+    A failure is logged (the caller has already answered). Raises MailNotConfigured at once, like ``send``.
+    """
+    check_ready(settings)
+
+    def run() -> None:
+        try:
+            send(settings, to, subject, body)
+        except MailError:
+            pass  # logged by send
+
+    thread = threading.Thread(target=run, name="mail", daemon=True)
+    thread.start()
+    return thread
