@@ -177,3 +177,43 @@ def test_production_without_smtp_refuses_forgot_password_clearly():
         assert response.status_code == 503 and "TRAINER_SMTP_URL" in response.get_data(as_text=True)
     finally:
         close_app(app, drop)
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("smtp://user:p%40ss@mail.example.org:587?starttls=1", ("mail.example.org", 587, False, True, "user", "p@ss")),
+    ("smtps://user:secret@mail.example.org", ("mail.example.org", 465, True, False, "user", "secret")),
+    ("smtp://127.0.0.1:2525", ("127.0.0.1", 2525, False, False, None, None)),
+])
+def test_smtp_url_forms(url, expected):
+    from trainer.services.mail import parse_smtp_url
+    s = parse_smtp_url(url)
+    assert (s.host, s.port, s.tls, s.starttls, s.username, s.password) == expected
+
+
+@pytest.mark.parametrize("url", ["http://mail.example.org", "smtp://", "mail.example.org:25"])
+def test_a_malformed_smtp_url_is_refused_with_the_expected_form(url):
+    from trainer.services.mail import parse_smtp_url
+    with pytest.raises(ValueError, match="smtp://user:pass@host:587"):
+        parse_smtp_url(url)
+
+
+def test_development_without_smtp_prints_the_reset_mail_to_the_log(caplog):
+    from trainer.services import accounts
+    app, drop = make_app(SMTP_URL=None)
+    try:
+        email = "dev@example.com"
+        with app.app_context():
+            accounts.create_user(email, "Dev", PASSWORD)
+            db.session.commit()
+        anon = Browser(app.test_client())
+        anon.get("/forgot")
+        with caplog.at_level("WARNING", logger="trainer.mail"):
+            assert anon.post("/forgot", {"email": email}).status_code == 200
+            import time
+            for _ in range(100):
+                if "/reset/" in caplog.text:
+                    break
+                time.sleep(0.02)
+        assert "TRAINER_SMTP_URL is unset" in caplog.text and "/reset/" in caplog.text
+    finally:
+        close_app(app, drop)
