@@ -13,7 +13,7 @@ class SignupForm(FlaskForm):
                             validators=[DataRequired(), EqualTo("password", message="The two passwords differ.")])
     join_code = StringField("Cohort join code (optional)", validators=[Optional(), Length(max=20)])
     #: the browser's IANA zone, filled in by static/js/timezone.js (UTC without JavaScript)
-    timezone = HiddenField(validators=[Optional(), Length(max=64)])
+    timezone = HiddenField(validators=[Optional()])  # an unknown or overlong name is UTC, never an error
 
 
 class LoginForm(FlaskForm):
