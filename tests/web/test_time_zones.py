@@ -85,3 +85,26 @@ def test_local_time_names_the_zone_across_daylight_saving():
     assert local_time(winter, CHICAGO) == "Tue 12 Jan 2027, 14:00 CST"
     assert local_time(summer, CHICAGO) == "Tue 16 Mar 2027, 14:00 CDT"
     assert ZoneInfo(CHICAGO)  # the zone data is installed
+
+
+def test_an_assignment_set_in_chicago_reads_in_each_viewers_zone(app, world):
+    """An instructor in Chicago opens a quiz at 09:00 their time: they read 09:00 CDT, a London learner 15:00 BST."""
+    from datetime import datetime, timezone
+
+    from tests.web.test_quizzes import build_and_assign
+    with app.app_context():
+        db.session.execute(update(User).where(User.id == world.instructor_x).values(timezone=CHICAGO))
+        db.session.execute(update(User).where(User.id == world.learner_x).values(timezone="Europe/London"))
+        db.session.commit()
+    staff, quiz_id, _ = build_and_assign(app, world)
+    staff.get(f"/quizzes/{quiz_id}/assign")
+    made = staff.post(f"/quizzes/{quiz_id}/assign", {"cohort": world.cohort_x, "timezone": CHICAGO,
+                                                     "opens_at": "2030-06-10T09:00", "closes_at": "2030-06-12T17:00"})
+    assert made.status_code == 302
+    opens = datetime(2030, 6, 10, 14, 0, tzinfo=timezone.utc)
+    staff_page = staff.get(made.headers["Location"]).get_data(as_text=True)
+    assert local_time(opens, CHICAGO) == "Mon 10 Jun 2030, 09:00 CDT" and local_time(opens, CHICAGO) in staff_page
+    learner = Browser(app.test_client())
+    learner.login(world.emails["learner_x"], "correct-horse-battery")
+    home = learner.get("/home").get_data(as_text=True)
+    assert "Mon 10 Jun 2030, 15:00 BST" in home and "CDT" not in home and "UTC" not in visible(home)
