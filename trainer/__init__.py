@@ -36,6 +36,9 @@ def create_app(config: dict | None = None) -> Flask:
     from .web import register_web
     register_web(app)
 
+    from .timefmt import register_time_filters
+    register_time_filters(app)
+
     from .auth.views import bp as auth_bp
     from .learn.views import bp as learn_bp
     from .study.views import bp as study_bp
@@ -46,7 +49,8 @@ def create_app(config: dict | None = None) -> Flask:
     from .bank.transfer import bp as bank_io_bp
     from .quizzes.views import bp as quizzes_bp
     from .analysis.views import bp as analysis_bp
-    for bp in (auth_bp, learn_bp, study_bp, admin_bp, school_bp, author_bp, bank_bp, bank_io_bp, quizzes_bp,
+    from .account.views import bp as account_bp
+    for bp in (auth_bp, account_bp, learn_bp, study_bp, admin_bp, school_bp, author_bp, bank_bp, bank_io_bp, quizzes_bp,
                analysis_bp):
         app.register_blueprint(bp)
 

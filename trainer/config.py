@@ -72,6 +72,14 @@ def load_config(overrides: dict | None = None) -> dict:
         "PRACTICE_PASS_MARK": float(os.environ.get("TRAINER_PASS_MARK", 0.70)),
         "LOGIN_LIMIT": os.environ.get("TRAINER_LOGIN_LIMIT", "10 per minute"),
         "RESET_LINK_HOURS": 48,
+        #: outgoing mail: smtp://user:pass@host:587?starttls=1 or smtps://...; unset prints mail to the log
+        #: (development) or refuses mail-needing actions (production)
+        "SMTP_URL": os.environ.get("TRAINER_SMTP_URL") or None,
+        "MAIL_FROM": os.environ.get("TRAINER_MAIL_FROM", "Massage Trainer <no-reply@localhost>"),
+        #: scheme and host that links in e-mails are built on (never the request's Host header)
+        "BASE_URL": (os.environ.get("TRAINER_BASE_URL") or "").rstrip("/") or None,
+        #: "forgot password" and e-mail change requests allowed per address and per account
+        "MAIL_LIMIT": os.environ.get("TRAINER_MAIL_LIMIT", "5 per hour"),
         "RISK_READINESS": float(os.environ.get("TRAINER_RISK_READINESS", 0.5)),
         #: benchmarks only: serve GET /_bench/floor, the cheapest route through the full app stack
         "BENCH_FLOOR": os.environ.get("TRAINER_BENCH_FLOOR", "") == "1",

@@ -18,6 +18,7 @@ from typing import Callable
 
 from sqlalchemy import select
 
+from tests.conftest import PASSWORD
 from tests.web.conftest import World, build_world
 from trainer.extensions import db
 
@@ -121,6 +122,8 @@ def build_things(app) -> Things:
         db.session.commit()
         things = Things(w, question.id, log.id, report.id, practice.id, forms["practice"], exam.id, forms["exam"],
                         review_form, accounts.make_reset_token(a, secret))
+        things.extra.update(email_token=accounts.request_email_change(a, PASSWORD, "a-moved@example.com",
+                                                                      secret).token)
         things.extra.update(join_code_x=db.session.get(Cohort, w.cohort_x).join_code, quiz=quiz.id,
                             assignment=assignment.id, quiz_attempt=quiz_attempt.id, quiz_form=quiz_form,
                             quiz_version=item.question_version_id, quiz_question=item.question_id)
@@ -194,6 +197,15 @@ RULES: dict[str, Rule] = {
                                                  "confirm": NEW_PASSWORD}),
     # a reset link is a capability: whoever holds it may open the form
     "auth.reset_password": Rule(lambda t: f"/reset/{t.reset_token}", cells(200, 200, 200, 200, 200, 200, 200, 200)),
+    "auth.forgot_password": Rule(lambda t: "/forgot", cells(200, 200, 200, 200, 200, 200, 200, 200)),
+    "account.profile": Rule(lambda t: "/account/", signed_in(),
+                            post=lambda t: {"name": "Mallory", "timezone": "America/Chicago", "day_start_hour": "4",
+                                            "desired_retention": "0.9", "new_per_day": "10"}),
+    "account.change_email": Rule(lambda t: "/account/email", signed_in(),
+                                 post=lambda t: {"email": "mallory@example.com", "password": "correct-horse-battery"}),
+    # a confirmation link is a capability: whoever holds it may open the page (the change needs a POST)
+    "account.confirm_email": Rule(lambda t: f"/account/email/confirm/{t.extra['email_token']}",
+                                  cells(200, 200, 200, 200, 200, 200, 200, 200)),
     "auth.join": Rule(lambda t: "/join", signed_in(), post=lambda t: {"join_code": t.extra["join_code_x"]}),
     "admin.home": Rule(lambda t: "/admin/", cells(LOGIN, 403, 403, 403, 403, 403, 403, 200)),
     # --- lessons

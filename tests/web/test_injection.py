@@ -169,6 +169,11 @@ def _signup(t, n):
             "join_code": ""}
 
 
+def _profile(t, n):
+    return {"name": "Probe", "timezone": "America/Chicago", "day_start_hour": "4", "desired_retention": "0.9",
+            "new_per_day": "10"}
+
+
 def _cohort(t, n):
     return {"name": f"Probe {n}", "starts_on": "2027-01-10", "exam_date": "2027-06-01", "desired_retention": "0.9",
             "new_per_day": "10", "module_0": "1"}
@@ -183,6 +188,14 @@ FIELDS = {
     "signup email": Field("anonymous", lambda t: "/signup", _signup, ("email",)),
     "signup password": Field("anonymous", lambda t: "/signup", _signup, ("password", "confirm")),
     "signup join code": Field("anonymous", lambda t: "/signup", _signup, ("join_code",)),
+    "signup timezone": Field("anonymous", lambda t: "/signup", _signup, ("timezone",), harmless_value),
+    "forgot email": Field("anonymous", lambda t: "/forgot", lambda t, n: {"email": "x"}, ("email",)),
+    "profile name": Field("learner_x", lambda t: "/account/", _profile, ("name",)),
+    "profile timezone": Field("learner_x", lambda t: "/account/", _profile, ("timezone",), harmless_value),
+    "email change address": Field("learner_x", lambda t: "/account/email",
+                                  lambda t, n: {"email": "x", "password": PASSWORD}, ("email",)),
+    "email change password": Field("learner_x", lambda t: "/account/email",
+                                   lambda t, n: {"email": f"moved{n}@example.com", "password": "x"}, ("password",)),
     "change password current": Field("learner", lambda t: "/account/password",
                                      lambda t, n: {"current": "x", "password": PASSWORD, "confirm": PASSWORD},
                                      ("current",)),
@@ -273,6 +286,7 @@ def test_form_field_payloads_behave_like_a_harmless_value(inj_app, name):
 
 def test_the_probes_cover_every_form_field(inj_app):
     """Is every field of every WTForms form of the app probed by some case above?"""
+    from trainer.account import forms as account_forms
     from trainer.auth import forms as auth_forms
     from trainer.author import forms as author_forms
     from trainer.school import forms as school_forms
@@ -281,7 +295,7 @@ def test_the_probes_cover_every_form_field(inj_app):
     probed = {f for probe in FIELDS.values() for f in probe.fields}
     with inj_app.test_request_context():
         missing = []
-        for module in (auth_forms, author_forms, school_forms, study_forms):
+        for module in (account_forms, auth_forms, author_forms, school_forms, study_forms):
             for cls in vars(module).values():
                 if isinstance(cls, type) and issubclass(cls, FlaskForm) and cls is not FlaskForm:
                     for field in cls(meta={"csrf": False}):

@@ -1,6 +1,6 @@
 """Account forms."""
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField
+from wtforms import EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from ..domain.fields import EMAIL_MAX, NAME_MAX
@@ -14,6 +14,8 @@ class SignupForm(FlaskForm):
     confirm = PasswordField("Repeat the password",
                             validators=[DataRequired(), EqualTo("password", message="The two passwords differ.")])
     join_code = StringField("Cohort join code (optional)", validators=[Optional(), Length(max=20)])
+    #: the browser's IANA zone, filled in by static/js/timezone.js (UTC without JavaScript)
+    timezone = HiddenField(validators=[Optional()])  # an unknown or overlong name is UTC, never an error
 
 
 class LoginForm(FlaskForm):
@@ -36,3 +38,11 @@ class ResetForm(FlaskForm):
 
 class JoinForm(FlaskForm):
     join_code = StringField("Join code", validators=[DataRequired(), Length(max=20)])
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class ForgotForm(FlaskForm):
+    email = EmailField("Your account's e-mail", filters=[_strip], validators=[EmailAddress(), Length(max=EMAIL_MAX)])

@@ -7,8 +7,9 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import db, limiter
 from ..web import safe_next
-from ..services import accounts
-from .forms import ChangePasswordForm, JoinForm, LoginForm, ResetForm, SignupForm
+from ..account import mails
+from ..services import accounts, mail
+from .forms import ChangePasswordForm, ForgotForm, JoinForm, LoginForm, ResetForm, SignupForm
 
 bp = Blueprint("auth", __name__)
 
@@ -28,6 +29,19 @@ def _email_key() -> str:
     return "login-email:" + accounts.normalise_email(request.form.get("email", ""))
 
 
+def _mail_limit() -> str:
+    return current_app.config["MAIL_LIMIT"]
+
+
+def _forgot_key() -> str:
+    return "forgot-email:" + accounts.normalise_email(request.form.get("email", ""))
+
+
+def mail_unavailable(exc: Exception):
+    """The page shown when a mail-needing action cannot run: nothing was changed."""
+    return render_template("errors/error.html", code=503, title="E-mail unavailable", message=str(exc)), 503
+
+
 @bp.route("/")
 def index():
     if current_user.is_authenticated:
@@ -42,13 +56,20 @@ def signup():
     form = SignupForm()
     if form.validate_on_submit():
         try:
-            user = accounts.create_user(form.email.data, form.name.data, form.password.data)
+            user = accounts.create_user(form.email.data, form.name.data, form.password.data,
+                                        timezone_name=form.timezone.data)
             joined = accounts.join_cohort(user.id, form.join_code.data) if form.join_code.data else None
         except accounts.AccountError as exc:
             db.session.rollback()
             target = form.join_code if "join code" in str(exc) else (
                 form.email if "e-mail" in str(exc) else form.password)
             target.errors = [*target.errors, str(exc)]
+            owner = accounts.user_for_forgotten_password(form.email.data) if target is form.email else None
+            if owner is not None:
+                try:  # the real owner learns that someone used their address, and how to get back in
+                    mails.send_existing_account_notice(owner.email, owner.name)
+                except (mail.MailError, mail.MailNotConfigured):
+                    current_app.logger.warning("could not tell account %s about a sign-up with its address", owner.id)
         else:
             db.session.commit()
             login_user(user)
@@ -103,6 +124,25 @@ def change_password():
             flash("Your password is changed. Every other device is signed out.", "success")
             return redirect(home_url())
     return render_template("auth/change_password.html", form=form)
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+@limiter.limit(_mail_limit, methods=["POST"])
+@limiter.limit(_mail_limit, methods=["POST"], key_func=_forgot_key)
+def forgot_password():
+    form = ForgotForm()
+    if form.validate_on_submit():
+        try:
+            mail.check_ready(mails.settings())
+        except mail.MailNotConfigured as exc:
+            return mail_unavailable(exc)
+        user = accounts.user_for_forgotten_password(form.email.data)
+        if user is not None:
+            token = accounts.make_reset_token(user.id, current_app.config["SECRET_KEY"], mailed=True)
+            mails.send_reset_link(user.email, user.name, token)
+        # The same answer whether or not the address has an account.
+        return render_template("auth/forgot_sent.html", email=accounts.normalise_email(form.email.data))
+    return render_template("auth/forgot.html", form=form), 422 if form.errors else 200
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])

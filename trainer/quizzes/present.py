@@ -1,11 +1,11 @@
 """What the quiz templates show: local times, status labels, questions in their shuffled option order."""
 from __future__ import annotations
 
-import zoneinfo
 from datetime import datetime, timezone
 from typing import Any
 
 from ..domain.grading import Grade
+from ..timefmt import local_time, zone
 from ..models import AttemptItem
 from ..services.quizzes import AssignmentStatus
 from ..study.present import present
@@ -17,19 +17,9 @@ STATUS_LABELS = {"upcoming": "Opens soon", "not_started": "Not started", "in_pro
                  "submitted": "Submitted", "closed": "Closed"}
 
 
-def zone(name: str | None) -> zoneinfo.ZoneInfo | timezone:
-    try:
-        return zoneinfo.ZoneInfo(name or "UTC")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return timezone.utc
-
-
 def local(moment: datetime | None, tz: str | None) -> str:
     """``Fri 14 Mar 2027, 17:00 CDT`` in the viewer's zone ("" for None)."""
-    if moment is None:
-        return ""
-    shown = moment.astimezone(zone(tz))
-    return f"{shown:%a} {shown.day} {shown:%b %Y, %H:%M} {shown.tzname()}"
+    return local_time(moment, tz or "UTC")
 
 
 def to_utc(naive_local: datetime, tz: str) -> datetime:

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import zoneinfo
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
@@ -59,14 +61,18 @@ def _check_new_account(email: str, role: str, school_id: int | None, name: str =
 
 
 def create_user(email: str, name: str, password: str, role: str = "learner",
-                school_id: int | None = None) -> User:
-    """Create an account. Raises AccountError for a bad or taken e-mail, a bad name or role, or a weak password."""
+                school_id: int | None = None, timezone_name: str | None = None) -> User:
+    """Create an account. Raises AccountError for a bad or taken e-mail, a bad name or role, or a weak password.
+
+    :param timezone_name: the IANA zone times are shown in; an unknown name (or None) is UTC
+    """
     _check_new_account(email, role, school_id, name)
     problem = password_problem(password)
     if problem:
         raise AccountError(problem)
     user = User(email=normalise_email(email), name=name.strip() or email.split("@")[0],
-                password_hash=generate_password_hash(password), role=role, school_id=school_id)
+                password_hash=generate_password_hash(password), role=role, school_id=school_id,
+                timezone=timezone_name if valid_timezone(timezone_name) else "UTC")
     db.session.add(user)
     db.session.flush()
     return user
@@ -130,28 +136,51 @@ def _fingerprint(user: User) -> str:
     return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
 
-def make_reset_token(user_id: int, secret_key: str) -> str:
+#: an e-mailed "forgot password" link works this long (a link a school admin hands over lasts RESET_LINK_HOURS)
+MAILED_RESET_SECONDS = 3600
+
+
+def make_reset_token(user_id: int, secret_key: str, mailed: bool = False) -> str:
+    """A one-time set-password link token; ``mailed`` ones (forgot password) expire after an hour."""
     user = db.session.get(User, user_id)
     if user is None:
         raise AccountError("No such user.")
-    return _serializer(secret_key).dumps({"uid": user.id, "fp": _fingerprint(user)})
+    payload = {"uid": user.id, "fp": _fingerprint(user)}
+    if mailed:
+        payload["m"] = 1
+    return _serializer(secret_key).dumps(payload)
 
 
-def user_for_reset_token(token: str, secret_key: str, max_age_seconds: int) -> User:
+def user_for_reset_token(token: str, secret_key: str, max_age_seconds: int,
+                         now: datetime | None = None) -> User:
     """The user a reset token was issued for. Raises AccountError when tampered, used or expired."""
+    expired = AccountError("This reset link has expired. Ask for a new one from “Forgot your password?” on the "
+                           "log-in page.")
     try:
-        data = _serializer(secret_key).loads(token, max_age=max_age_seconds)
+        data, issued = _serializer(secret_key).loads(token, max_age=max_age_seconds, return_timestamp=True)
     except SignatureExpired:
-        raise AccountError("This reset link has expired. Ask your school admin for a new one.") from None
+        raise expired from None
     except BadSignature:
         raise AccountError("This reset link is not valid. Check that you copied all of it.") from None
-    user = db.session.get(User, data.get("uid")) if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        raise AccountError("This reset link is not valid. Check that you copied all of it.")
+    now = now or datetime.now(timezone.utc)
+    if data.get("m") and (now - issued).total_seconds() > MAILED_RESET_SECONDS:
+        raise expired
+    user = db.session.get(User, data.get("uid"))
     if user is None or data.get("fp") != _fingerprint(user):
         raise AccountError("This reset link has already been used. Ask for a new one if you need it.")
     return user
 
 
+def user_for_forgotten_password(email: str) -> User | None:
+    """The active account that signs in with ``email``, if any (the caller answers the same either way)."""
+    user = find_user_by_email(email)
+    return user if user is not None and user.active else None
+
+
 def reset_password(token: str, new: str, secret_key: str, max_age_seconds: int) -> User:
+    """Set a new password through a reset link, ending every session of the account. Flushes."""
     user = user_for_reset_token(token, secret_key, max_age_seconds)
     problem = password_problem(new)
     if problem:
@@ -160,6 +189,117 @@ def reset_password(token: str, new: str, secret_key: str, max_age_seconds: int) 
     user.end_sessions()
     db.session.flush()
     return user
+
+
+# --- profile and e-mail change ---------------------------------------------
+
+def valid_timezone(name: str | None) -> bool:
+    """Whether ``name`` is an IANA zone this server knows (``America/Chicago``, ``UTC``)."""
+    return bool(name) and (name == "UTC" or name in zoneinfo.available_timezones())
+
+
+@dataclass
+class Profile:
+    name: str
+    timezone: str
+    day_start_hour: int
+    desired_retention: float
+    new_per_day: int
+
+
+def update_profile(user_id: int, profile: Profile) -> User:
+    """Save a user's name, time zone and study settings. Raises AccountError for a value out of range."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise AccountError("No such user.")
+    if not profile.name.strip():
+        raise AccountError("Enter your name.")
+    if not valid_timezone(profile.timezone):
+        raise AccountError("Choose a time zone from the list, like America/Chicago.")
+    if not 0 <= profile.day_start_hour <= 23:
+        raise AccountError("The day starts at an hour from 0 to 23.")
+    if not 0.80 <= profile.desired_retention <= 0.95:
+        raise AccountError("Desired retention is between 0.80 and 0.95.")
+    if not 0 <= profile.new_per_day <= 200:
+        raise AccountError("New questions per day is between 0 and 200.")
+    user.name = profile.name.strip()[:200]
+    user.timezone = profile.timezone
+    user.day_start_hour = profile.day_start_hour
+    user.desired_retention = round(profile.desired_retention, 2)
+    user.new_per_day = profile.new_per_day
+    db.session.flush()
+    return user
+
+
+#: an e-mail change must be confirmed from the new address within this time
+EMAIL_CHANGE_SECONDS = 24 * 3600
+
+
+def _email_serializer(secret_key: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt="email-change")
+
+
+@dataclass
+class EmailChange:
+    user: User
+    new_email: str
+    #: False when another account already signs in with the new address: nothing changes, and its
+    #: owner is told instead of being sent a confirmation link
+    available: bool
+    token: str | None
+
+
+def request_email_change(user_id: int, password: str, new_email: str, secret_key: str) -> EmailChange:
+    """Check the password and prepare a confirmation link for ``new_email``. Changes nothing yet.
+
+    Raises AccountError for a wrong password or the account's own address. A taken address is not an error
+    (that would tell whoever asks which addresses have accounts): ``available`` is False.
+    """
+    user = db.session.get(User, user_id)
+    if user is None or not check_password_hash(user.password_hash, password):
+        raise AccountError("Your current password is not correct.")
+    new = normalise_email(new_email)
+    if new == user.email:
+        raise AccountError("That is already your e-mail address.")
+    if find_user_by_email(new) is not None:
+        return EmailChange(user, new, False, None)
+    token = _email_serializer(secret_key).dumps({"uid": user.id, "old": user.email, "new": new})
+    return EmailChange(user, new, True, token)
+
+
+def email_change_for_token(token: str, secret_key: str, max_age_seconds: int = EMAIL_CHANGE_SECONDS
+                           ) -> tuple[User, str]:
+    """The account and new address a confirmation link is for, changing nothing.
+
+    Raises AccountError when the link is tampered, expired, used, or the address was taken meanwhile.
+    """
+    try:
+        data = _email_serializer(secret_key).loads(token, max_age=max_age_seconds)
+    except SignatureExpired:
+        raise AccountError("This confirmation link has expired. Change the address again from your profile.") from None
+    except BadSignature:
+        raise AccountError("This confirmation link is not valid. Check that you copied all of it.") from None
+    user = db.session.get(User, data.get("uid")) if isinstance(data, dict) else None
+    if user is None or data.get("old") != user.email or not isinstance(data.get("new"), str):
+        raise AccountError("This confirmation link has already been used or is out of date.")
+    if find_user_by_email(data["new"]) is not None:
+        raise AccountError("Another account now uses that address, so your e-mail was not changed.")
+    return user, data["new"]
+
+
+def confirm_email_change(token: str, secret_key: str, max_age_seconds: int = EMAIL_CHANGE_SECONDS
+                         ) -> tuple[User, str]:
+    """Move the account to the confirmed address and end all of its sessions; returns (user, old address).
+
+    Single use: the link names the address it changes from, which no longer matches once it is used.
+    Raises AccountError when tampered, expired, used, or when the address was taken meanwhile. Flushes.
+    """
+    user, new = email_change_for_token(token, secret_key, max_age_seconds)
+    old = user.email
+    user.email = new
+    user.end_sessions()
+    db.session.flush()
+    return user, old
 
 
 # --- schools, cohorts, enrolment --------------------------------------------

@@ -60,6 +60,6 @@ def reset_refusal(actor: User, target: User) -> str | None:
         Enrolment.learner_id == target.id, Cohort.school_id != actor.school_id))
     if others or (target.role == "learner" and target.school_id not in (None, actor.school_id)):
         return (f"{target.name} also belongs to another school, so your school cannot reset their password. "
-                "They must reset it themselves: signed in, under Account → Password; if they have forgotten it, "
-                "through the site admin.")
+                "They must change it themselves: signed in, from their profile; if they have forgotten it, "
+                "with “Forgot your password?” on the log-in page.")
     return None
