@@ -3,7 +3,10 @@ import zoneinfo
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, FloatField, IntegerField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+
+from ..domain.fields import EMAIL_MAX, NAME_MAX
+from ..validators import EmailAddress, Name
 
 
 def zone_choices() -> list[str]:
@@ -11,7 +14,7 @@ def zone_choices() -> list[str]:
 
 
 class ProfileForm(FlaskForm):
-    name = StringField("Your name", validators=[DataRequired(message="Enter your name."), Length(max=200)])
+    name = StringField("Your name", validators=[Name("name"), Length(max=NAME_MAX)])
     timezone = SelectField("Time zone", validate_choice=True)
     day_start_hour = IntegerField("Hour your study day starts (0-23)", validators=[
         InputRequired(), NumberRange(0, 23, "Choose an hour from 0 to 23.")])
@@ -22,6 +25,5 @@ class ProfileForm(FlaskForm):
 
 
 class EmailChangeForm(FlaskForm):
-    email = EmailField("New e-mail", validators=[
-        DataRequired(), Email(message="Enter an e-mail address like name@example.com."), Length(max=254)])
+    email = EmailField("New e-mail", validators=[EmailAddress(), Length(max=EMAIL_MAX)])
     password = PasswordField("Your current password", validators=[DataRequired()])
