@@ -1,8 +1,10 @@
 """Cross-cutting web concerns: the user loader, security headers, error pages, role checks."""
 from __future__ import annotations
 
+import unicodedata
 from functools import wraps
 from typing import Callable
+from urllib.parse import urlsplit
 
 from flask import Flask, Request, abort, g, make_response, render_template, request
 from flask_login import AnonymousUserMixin, current_user, login_required
@@ -23,10 +25,24 @@ ROLE_LABELS = {"learner": "Student", "instructor": "Instructor",
 
 
 def safe_next(target: str | None, default: str) -> str:
-    """``target`` when it is a path on this site, else ``default`` (no open redirects)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
+    """``target`` when it is a path on this site, else ``default`` (no open redirects).
+
+    Parsed, not pattern-matched: a path starting with one ``/`` that has no scheme or host once parsed, and
+    holds no backslash (browsers read it as ``/``), no control, format or white-space character (browsers drop
+    tabs and line breaks from a URL, so ``next=/%09/evil.example`` would lead to ``//evil.example``, and a line
+    break cannot go into a ``Location`` header at all).
+    """
+    if not target or len(target) > 2000 or not target.startswith("/"):
+        return default
+    if "\\" in target or any(ch.isspace() or unicodedata.category(ch)[0] in "CZ" for ch in target):
+        return default
+    try:
+        parts = urlsplit(target)
+    except ValueError:
+        return default
+    if parts.scheme or parts.netloc or target.startswith("//") or not parts.path.startswith("/"):
+        return default
+    return target
 
 
 def roles_required(*roles: str) -> Callable:
