@@ -12,6 +12,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 from werkzeug.utils import cached_property
 
 from .extensions import db, login_manager
@@ -43,6 +44,54 @@ def safe_next(target: str | None, default: str) -> str:
     if parts.scheme or parts.netloc or target.startswith("//") or not parts.path.startswith("/"):
         return default
     return target
+
+
+#: the largest id a path, query or form may name: a signed 64-bit integer, what both databases store
+MAX_ID = 2**63 - 1
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in every route of the app: ASCII digits up to :data:`MAX_ID`; more matches no route (404).
+
+    Registered as the app's ``int`` converter, so a route cannot forget it; a larger number would otherwise
+    reach the database, which refuses it with an error (a 500).
+    """
+
+    regex = r"[0-9]+"
+
+    def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002  (werkzeug's parameter name)
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+def to_id(raw: object) -> int:
+    """A whole number 0..MAX_ID written in ASCII digits; ValueError otherwise (usable as a WTForms ``coerce``)."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        value = raw
+    elif isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit() and len(raw.strip()) <= 19:
+        value = int(raw.strip())
+    else:
+        raise ValueError(f"{raw!r} is not a whole number")
+    if not 0 <= value <= MAX_ID:
+        raise ValueError(f"{raw!r} is out of range")
+    return value
+
+
+def int_arg(values: MultiDict, name: str, default: int | None = None, *, lenient: bool = False) -> int | None:
+    """The whole number ``values[name]`` (a query string or a form), ``default`` when absent or empty.
+
+    Anything else - letters, a sign, a number above :data:`MAX_ID` - is a 400 naming the field, or, with
+    ``lenient`` (a figure the page reports on its own, such as the time spent), ``default``.
+    """
+    raw = values.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return to_id(raw)
+    except ValueError:
+        if lenient:
+            return default
+        abort(400, description=f"'{name}' must be a whole number (0 to {MAX_ID}); nothing was changed.")
 
 
 def roles_required(*roles: str) -> Callable:
@@ -84,6 +133,8 @@ class TrainerRequest(Request):
 
 def register_web(app: Flask) -> None:
     app.request_class = TrainerRequest
+    # Before any blueprint adds its rules: a rule takes its converter when it is added.
+    app.url_map.converters["int"] = IdConverter
 
     from .models import User
 

@@ -32,8 +32,9 @@ def test_safe_next_keeps_paths_of_this_site(target):
 
 
 #: ``next`` exactly as it stands in the address bar
-RAW_EVIL = [quote(t, safe="") for t in ("//evil.example", "/\\evil.example", "https://evil.example")] + ["/%09/evil.example", "/%0a/", "/%0d%0a/evil", "/%5cevil.example",
-                                               "%2F%2Fevil.example", "/%E3%80%80/evil.example", "/%00/evil"]
+RAW_EVIL = [quote(t, safe="") for t in ("//evil.example", "/\\evil.example", "https://evil.example")] + [
+    "/%09/evil.example", "/%0a/", "/%0d%0a/evil", "/%5cevil.example", "%2F%2Fevil.example", "/%E3%80%80/evil.example",
+    "/%00/evil"]
 
 
 @pytest.mark.parametrize("raw", RAW_EVIL)

@@ -19,7 +19,7 @@ from ..extensions import db
 from ..models import Cohort, User
 from ..services import accounts, cohort_results, cohorts, schools
 from ..services import dashboard as learner_dashboard
-from ..web import roles_required
+from ..web import int_arg, roles_required
 from .forms import InstructorForm, RosterForm, SchoolForm, cohort_form
 from .present import SCREEN_COLUMNS, display_rows
 
@@ -284,7 +284,7 @@ def _my_instructor(instructor_id: int) -> User:
 @admin_only
 def attach_instructor(instructor_id: int):
     instructor = _my_instructor(instructor_id)
-    cohort = _my_cohort(request.form.get("cohort", type=int) or 0)
+    cohort = _my_cohort(int_arg(request.form, "cohort") or 0)
     cohorts.attach_instructor(cohort, instructor)
     db.session.commit()
     flash(f"{instructor.name} now teaches {cohort.name}.", "success")
@@ -309,7 +309,7 @@ def detach_instructor(instructor_id: int, cohort_id: int):
 @admin_only
 def list_learners():
     summaries = cohorts.school_cohorts(current_user.school_id)
-    only = request.args.get("cohort", type=int)
+    only = int_arg(request.args, "cohort")
     if only is not None and only not in {s.cohort.id for s in summaries}:
         abort(404)
     return render_template("school/learners.html", rows=cohorts.school_roster(current_user.school_id, only),
@@ -327,7 +327,7 @@ def _my_learner(learner_id: int) -> User:
 @admin_only
 def move_learner(learner_id: int):
     learner = _my_learner(learner_id)
-    cohort = _my_cohort(request.form.get("cohort", type=int) or 0)
+    cohort = _my_cohort(int_arg(request.form, "cohort") or 0)
     cohorts.move_learner(current_user.school_id, learner.id, cohort)
     db.session.commit()
     flash(f"{learner.name} moved to {cohort.name}. Their study history moves with them.", "success")
