@@ -42,7 +42,8 @@ def _database_config() -> tuple[dict, callable]:
 def make_app(modules: Path = COURSE / "modules", bank: Path = COURSE / "question_bank", **extra):
     config, drop = _database_config()
     config.update({"TESTING": True, "SECRET_KEY": "test-secret", "MODULES_DIR": modules,
-                   "QUESTION_BANK_DIR": bank, "RATELIMIT_STORAGE_URI": "memory://", **extra})
+                   "QUESTION_BANK_DIR": bank, "RATELIMIT_STORAGE_URI": "memory://",
+                   "BASE_URL": "http://localhost", **extra})
     app = create_app(config)
     with app.app_context():
         db.create_all()

@@ -86,6 +86,13 @@ def register_cli(app: Flask) -> None:
     @with_appcontext
     def serve_command(host: str, port: int, workers: int, dev: bool):
         """Serve the app with gunicorn (initialising an empty database with demo accounts first)."""
+        if current_app.config["BASE_URL"] is None:
+            if not dev:
+                click.echo("error: set TRAINER_BASE_URL to the address users open (for example "
+                           "TRAINER_BASE_URL=https://trainer.example.org, or http://127.0.0.1:5000 on this machine): "
+                           "reset links are built on it. Only `trainer serve --dev` works without it.", err=True)
+                sys.exit(1)
+            current_app.config["BASE_URL"] = f"http://127.0.0.1:{port}"
         _require_database()
         if database_is_empty():
             initialise()

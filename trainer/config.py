@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 #: The project checkout: the default home of modules/, question_bank/ and instance/.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -34,6 +35,27 @@ def _secret_key(env: str, instance: Path) -> str:
     return keyfile.read_text().strip()
 
 
+def _base_url(env: str) -> str | None:
+    """``TRAINER_BASE_URL`` checked: the scheme and host links in e-mails and reset links are built on."""
+    raw = os.environ.get("TRAINER_BASE_URL", "").strip()
+    if not raw:
+        if env == "production":
+            raise ConfigError("TRAINER_BASE_URL must be set when TRAINER_ENV=production: the address users open, "
+                              "like https://trainer.example.org (reset links are built on it, never on the "
+                              "request's Host header)")
+        return None
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
+    except ValueError:
+        parts = None
+    if (parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.username
+            or parts.password or parts.path not in ("", "/") or parts.query or parts.fragment):
+        raise ConfigError(f"TRAINER_BASE_URL must be a scheme and host only, like https://trainer.example.org "
+                          f"(got {raw!r})")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def normalise_database_url(url: str) -> str:
     """Point plain postgres URLs at the psycopg 3 driver."""
     for prefix in ("postgres://", "postgresql://"):
@@ -57,6 +79,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "MODULES_DIR": Path(os.environ.get("TRAINER_MODULES_DIR", PROJECT_ROOT / "modules")),
         "QUESTION_BANK_DIR": Path(os.environ.get("TRAINER_QUESTION_BANK_DIR", PROJECT_ROOT / "question_bank")),
         "REDIS_URL": os.environ.get("REDIS_URL"),
+        #: where users reach the site (scheme and host); None in development, where links use DEV_BASE_URL
+        "BASE_URL": _base_url(env),
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         # Stated, not left to Flask-Limiter: its shared instance would inherit False from an earlier app.

@@ -6,7 +6,7 @@ from functools import wraps
 from typing import Callable
 from urllib.parse import urlsplit
 
-from flask import Flask, Request, abort, g, make_response, render_template, request
+from flask import Flask, Request, abort, current_app, g, make_response, render_template, request, url_for
 from flask_login import AnonymousUserMixin, current_user, login_required
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
@@ -23,6 +23,16 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 
 ROLE_LABELS = {"learner": "Student", "instructor": "Instructor",
                "school_admin": "School admin", "site_admin": "Site admin"}
+
+
+#: where links point in development when TRAINER_BASE_URL is unset (``trainer serve --dev`` uses its own port)
+DEV_BASE_URL = "http://127.0.0.1:5000"
+
+
+def external_url(endpoint: str, **values) -> str:
+    """An absolute link to ``endpoint`` for someone to open later (a reset link): the configured base URL,
+    never the Host header of the request that made it, which the requester controls."""
+    return (current_app.config.get("BASE_URL") or DEV_BASE_URL) + url_for(endpoint, **values)
 
 
 def safe_next(target: str | None, default: str) -> str:
@@ -153,6 +163,10 @@ def register_web(app: Flask) -> None:
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         if app.config["TRAINER_ENV"] == "production":
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        # Pages and exports are personal (answers, e-mails, forms with a session's CSRF token): no browser or
+        # proxy keeps a copy. Files that state their own caching (static files, lesson media) keep it.
+        if "Cache-Control" not in response.headers:
+            response.headers["Cache-Control"] = "no-store"
         return response
 
     @app.context_processor

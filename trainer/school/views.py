@@ -19,7 +19,7 @@ from ..extensions import db
 from ..models import Cohort, User
 from ..services import accounts, cohort_results, cohorts, schools
 from ..services import dashboard as learner_dashboard
-from ..web import int_arg, roles_required
+from ..web import external_url, int_arg, roles_required
 from .forms import InstructorForm, RosterForm, SchoolForm, cohort_form
 from .present import SCREEN_COLUMNS, display_rows
 
@@ -46,7 +46,7 @@ def _staff_cohort(cohort_id: int) -> Cohort:
 
 def _set_password_link(user_id: int) -> str:
     token = accounts.make_reset_token(user_id, current_app.config["SECRET_KEY"])
-    return url_for("auth.reset_password", token=token, _external=True)
+    return external_url("auth.reset_password", token=token)
 
 
 def _status(form) -> int:
