@@ -6,6 +6,8 @@ import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .ratelimit_store import storage_uri
+
 #: The project checkout: the default home of modules/, question_bank/ and instance/.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -81,7 +83,9 @@ def load_config(overrides: dict | None = None) -> dict:
         "REDIS_URL": os.environ.get("REDIS_URL"),
         #: where users reach the site (scheme and host); None in development, where links use DEV_BASE_URL
         "BASE_URL": _base_url(env),
-        "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
+        # Without Redis, one SQLite file shared by every worker of this host (per-process memory would give each
+        # worker its own count).
+        "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or storage_uri(instance / "ratelimits.sqlite"),
         "RATELIMIT_HEADERS_ENABLED": True,
         # Stated, not left to Flask-Limiter: its shared instance would inherit False from an earlier app.
         "RATELIMIT_ENABLED": True,
@@ -95,6 +99,13 @@ def load_config(overrides: dict | None = None) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         "PRACTICE_PASS_MARK": float(os.environ.get("TRAINER_PASS_MARK", 0.70)),
         "LOGIN_LIMIT": os.environ.get("TRAINER_LOGIN_LIMIT", "10 per minute"),
+        #: sign-ups per address (a class signing up together from one school network fits)
+        "SIGNUP_LIMIT": os.environ.get("TRAINER_SIGNUP_LIMIT", "20 per minute;200 per day"),
+        #: join-code tries per account and per address; set-password (reset link) submissions per address
+        "JOIN_LIMIT": os.environ.get("TRAINER_JOIN_LIMIT", "10 per minute"),
+        "RESET_LIMIT": os.environ.get("TRAINER_RESET_LIMIT", "10 per minute"),
+        #: question-file uploads per account (parsing one may take a second of a worker)
+        "IMPORT_LIMIT": os.environ.get("TRAINER_IMPORT_LIMIT", "20 per minute"),
         "RESET_LINK_HOURS": 48,
         "RISK_READINESS": float(os.environ.get("TRAINER_RISK_READINESS", 0.5)),
         #: benchmarks only: serve GET /_bench/floor, the cheapest route through the full app stack
