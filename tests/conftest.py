@@ -169,7 +169,7 @@ def demo(app, monkeypatch):
     from trainer.services import accounts
     from trainer.services.demo import create_demo
     monkeypatch.setattr(accounts, "generate_password_hash",
-                        lambda password, **_: generate_password_hash(password, method="pbkdf2:sha256:1"))
+                        lambda password, **_: generate_password_hash(password, method="pbkdf2:sha256:2"))
     with app.app_context():
         create_demo()
         db.session.commit()

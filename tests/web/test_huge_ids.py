@@ -88,10 +88,23 @@ def test_analysis_quiz_filters_refuse_huge_numbers(huge_app, huge_world):
     assert client.get(f"/analysis/quizzes/{quiz_id}").status_code == 200
 
 
-@pytest.mark.parametrize("field", ["cohort"])
-def test_a_huge_id_in_a_form_is_a_400(huge_app, huge_world, field):
+@pytest.mark.parametrize("value", HUGE[:3])
+def test_a_huge_cohort_id_in_a_form_names_no_cohort(huge_app, huge_world, value):
+    """A form field that names a cohort answers like a missing cohort (404), as a non-number there does."""
     client = client_as(huge_app, huge_world.ids["admin_s"])
-    response = client.post(f"/school/learners/{huge_world.learner_x}/move", data={field: HUGE[0]})
-    assert response.status_code == 400
-    response = client.post(f"/school/instructors/{huge_world.instructor_x}/cohorts", data={field: HUGE[0]})
-    assert response.status_code == 400
+    assert client.post(f"/school/learners/{huge_world.learner_x}/move", data={"cohort": value}).status_code == 404
+    assert client.post(f"/school/instructors/{huge_world.instructor_x}/cohorts",
+                       data={"cohort": value}).status_code == 404
+
+
+@pytest.mark.parametrize("value", HUGE[:3])
+def test_a_huge_number_in_an_answer_form_is_a_400(huge_app, huge_world, value):
+    from trainer.services import study
+    with huge_app.app_context():
+        attempt = study.start_practice(huge_world.learner_x, lesson="basics-nociception")
+        attempt_id = attempt.id
+        from trainer.extensions import db
+        db.session.commit()
+    client = client_as(huge_app, huge_world.learner_x)
+    response = client.post(f"/study/practice/{attempt_id}/answer", data={"position": value, "choice": "a"})
+    assert response.status_code == 400 and "&#39;position&#39; must be a whole number" in response.get_data(as_text=True)

@@ -284,7 +284,7 @@ def _my_instructor(instructor_id: int) -> User:
 @admin_only
 def attach_instructor(instructor_id: int):
     instructor = _my_instructor(instructor_id)
-    cohort = _my_cohort(int_arg(request.form, "cohort") or 0)
+    cohort = _my_cohort(int_arg(request.form, "cohort", lenient=True) or 0)
     cohorts.attach_instructor(cohort, instructor)
     db.session.commit()
     flash(f"{instructor.name} now teaches {cohort.name}.", "success")
@@ -327,7 +327,7 @@ def _my_learner(learner_id: int) -> User:
 @admin_only
 def move_learner(learner_id: int):
     learner = _my_learner(learner_id)
-    cohort = _my_cohort(int_arg(request.form, "cohort") or 0)
+    cohort = _my_cohort(int_arg(request.form, "cohort", lenient=True) or 0)
     cohorts.move_learner(current_user.school_id, learner.id, cohort)
     db.session.commit()
     flash(f"{learner.name} moved to {cohort.name}. Their study history moves with them.", "success")
