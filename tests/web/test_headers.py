@@ -60,12 +60,14 @@ def test_personal_pages_and_exports_are_not_stored(app, world):
                 f"/school/cohorts/{world.cohort_x}/responses.csv", f"/school/cohorts/{world.cohort_x}/results.csv",
                 f"/school/cohorts/{world.cohort_x}/quiz-responses.csv"):
         response = admin.get(url)
+        response.close()  # a streamed export holds its request (and database session) open until closed
         assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store", url
     learner = client_as(app, world.learner_x)
     for url in ("/home", "/study/dashboard", "/account/password"):
         assert learner.get(url).headers["Cache-Control"] == "no-store", url
     writer = client_as(app, world.instructor_x)
     export = writer.get("/bank/export?format=csv&source=shipped&confirm=1")
+    export.close()
     assert export.headers["Cache-Control"] == "no-store" and export.mimetype == "text/csv"
     assert app.test_client().get("/login").headers["Cache-Control"] == "no-store"
 

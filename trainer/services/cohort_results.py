@@ -209,11 +209,13 @@ def quiz_response_csv_lines(cohort_id: int, chunk: int = 2000) -> Iterator[bytes
                     cohort_school_rows(cohort_id)[0])
              .order_by(User.name, User.id, QuizAssignment.opens_at, Attempt.id, AttemptItem.position)
              .execution_options(yield_per=chunk))
-    rows = ([r.name, r.email, r.title, stamp(r.opens_at), r.id, stamp(r.submitted_at), r.position, r.slug, r.number,
-             r.exam_area, "" if r.score is None else round(r.score, 4), stamp(r.answered_at),
-             json.dumps(r.response, ensure_ascii=False)]
-            for r in db.session.execute(query))
-    return csv_chunks(QUIZ_RESPONSE_HEADER, rows, chunk)
+
+    def rows():  # runs while the response streams (a server-side cursor on PostgreSQL), not in the view
+        for r in db.session.execute(query):
+            yield [r.name, r.email, r.title, stamp(r.opens_at), r.id, stamp(r.submitted_at), r.position, r.slug,
+                   r.number, r.exam_area, "" if r.score is None else round(r.score, 4), stamp(r.answered_at),
+                   json.dumps(r.response, ensure_ascii=False)]
+    return csv_chunks(QUIZ_RESPONSE_HEADER, rows(), chunk)
 
 
 # --- readiness week by week -------------------------------------------------------------------------

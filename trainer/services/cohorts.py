@@ -725,9 +725,11 @@ def response_csv_lines(cohort_id: int, chunk: int = 2000) -> Iterator[bytes]:
              .where(ReviewLog.learner_id.in_(members_query(cohort_id)), *cohort_school_rows(cohort_id))
              .order_by(User.name, User.id, ReviewLog.reviewed_at, ReviewLog.id)
              .execution_options(yield_per=chunk))
-    rows = ([row.name, row.email, row.reviewed_at.strftime("%Y-%m-%dT%H:%M:%SZ"), row.kind, row.slug,
-             row.question_version_id, row.exam_area, row.module_slug, int(row.correct), round(row.score, 4),
-             row.rating, row.duration_ms, json.dumps(row.response, ensure_ascii=False)]
-            for row in db.session.execute(query))
-    return csv_chunks(RESPONSE_HEADER, rows, chunk)
+
+    def rows():  # runs while the response streams (a server-side cursor on PostgreSQL), not in the view
+        for row in db.session.execute(query):
+            yield [row.name, row.email, row.reviewed_at.strftime("%Y-%m-%dT%H:%M:%SZ"), row.kind, row.slug,
+                   row.question_version_id, row.exam_area, row.module_slug, int(row.correct), round(row.score, 4),
+                   row.rating, row.duration_ms, json.dumps(row.response, ensure_ascii=False)]
+    return csv_chunks(RESPONSE_HEADER, rows(), chunk)
 
