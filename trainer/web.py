@@ -56,8 +56,8 @@ def safe_next(target: str | None, default: str) -> str:
     return target
 
 
-#: the largest id a path, query or form may name: a signed 64-bit integer, what both databases store
-MAX_ID = 2**63 - 1
+#: the largest id a path, query or form may name: ids are INTEGER columns, 32-bit signed on PostgreSQL
+MAX_ID = 2**31 - 1
 
 
 class IdConverter(IntegerConverter):
@@ -78,7 +78,7 @@ def to_id(raw: object) -> int:
     """A whole number 0..MAX_ID written in ASCII digits; ValueError otherwise (usable as a WTForms ``coerce``)."""
     if isinstance(raw, int) and not isinstance(raw, bool):
         value = raw
-    elif isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit() and len(raw.strip()) <= 19:
+    elif isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit() and len(raw.strip()) <= 20:
         value = int(raw.strip())
     else:
         raise ValueError(f"{raw!r} is not a whole number")
