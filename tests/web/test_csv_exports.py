@@ -1,4 +1,4 @@
-"""Every CSV the app sends opens in a spreadsheet as text: no cell runs as a formula, and bank round trips stay exact."""
+"""Every CSV the app sends opens in a spreadsheet as text: no cell runs as a formula; bank round trips stay exact."""
 from __future__ import annotations
 
 import csv

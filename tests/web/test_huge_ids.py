@@ -107,7 +107,8 @@ def test_a_huge_number_in_an_answer_form_is_a_400(huge_app, huge_world, value):
         db.session.commit()
     client = client_as(huge_app, huge_world.learner_x)
     response = client.post(f"/study/practice/{attempt_id}/answer", data={"position": value, "choice": "a"})
-    assert response.status_code == 400 and "&#39;position&#39; must be a whole number" in response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "&#39;position&#39; must be a whole number" in response.get_data(as_text=True)
 
 
 def test_huge_question_ids_in_an_export_are_a_form_error(huge_app, huge_world):
