@@ -411,7 +411,8 @@ def run_scenario(kind: str, scenario: str, args) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix=f"trainer-faults-{kind}-"))
     url, drop = make_database(kind, scenario, tmp, args.pg_url)
     env = {**os.environ, "DATABASE_URL": url, "TRAINER_INSTANCE": str(tmp), "SECRET_KEY": SECRET,
-           "TRAINER_LOGIN_LIMIT": "100000 per minute", "TRAINER_ENV": "development"}
+           "TRAINER_LOGIN_LIMIT": "100000 per minute", "TRAINER_ENV": "development",
+           "TRAINER_BASE_URL": "http://127.0.0.1"}
     try:
         init = trainer(env, "init")
         if init.returncode:

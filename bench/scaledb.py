@@ -67,7 +67,8 @@ class ScaleDB:
         """Environment for a server process over this database."""
         env = dict(os.environ)
         env.update({"DATABASE_URL": self.url, "TRAINER_INSTANCE": str(self.instance), "SECRET_KEY": BENCH_SECRET,
-                    "TRAINER_ENV": "development", "TRAINER_LOGIN_LIMIT": "1000000 per minute"})
+                    "TRAINER_ENV": "development", "TRAINER_LOGIN_LIMIT": "1000000 per minute",
+                    "TRAINER_BASE_URL": "http://127.0.0.1"})
         env.update(extra)
         return env
 

@@ -42,7 +42,8 @@ def _database_config() -> tuple[dict, callable]:
 def make_app(modules: Path = COURSE / "modules", bank: Path = COURSE / "question_bank", **extra):
     config, drop = _database_config()
     config.update({"TESTING": True, "SECRET_KEY": "test-secret", "MODULES_DIR": modules,
-                   "QUESTION_BANK_DIR": bank, "RATELIMIT_STORAGE_URI": "memory://", **extra})
+                   "QUESTION_BANK_DIR": bank, "RATELIMIT_STORAGE_URI": "memory://",
+                   "BASE_URL": "http://localhost", **extra})
     app = create_app(config)
     with app.app_context():
         db.create_all()
@@ -168,7 +169,7 @@ def demo(app, monkeypatch):
     from trainer.services import accounts
     from trainer.services.demo import create_demo
     monkeypatch.setattr(accounts, "generate_password_hash",
-                        lambda password, **_: generate_password_hash(password, method="pbkdf2:sha256:1"))
+                        lambda password, **_: generate_password_hash(password, method="pbkdf2:sha256:2"))
     with app.app_context():
         create_demo()
         db.session.commit()

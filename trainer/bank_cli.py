@@ -88,7 +88,8 @@ def stats_command(as_json: bool):
 def import_command(paths, fmt, target, dry_run, only_valid, as_json):
     """Import GIFT, Aiken, Moodle XML, CSV files or QTI packages (.zip) into the native bank format."""
     from .content.formats import import_files, write_native
-    result = import_files(list(paths), fmt)
+    from .content.store import content
+    result = import_files(list(paths), fmt, course=content().course)
     summary = result.summary()
     wrote = False
     if target and not dry_run and result.questions and (not result.errors or only_valid):

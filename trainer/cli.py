@@ -124,6 +124,15 @@ def register_cli(app: Flask) -> None:
     @with_appcontext
     def serve_command(host: str, port: int, workers: int, dev: bool, pidfile: str | None):
         """Serve the app with gunicorn (initialising an empty database with demo accounts first)."""
+        if current_app.config["BASE_URL"] is None:
+            # Production cannot get here (its configuration requires TRAINER_BASE_URL). On one machine, links
+            # in e-mails point at this server; anything reachable from elsewhere must say its address.
+            if host not in ("127.0.0.1", "localhost", "::1"):
+                click.echo("error: set TRAINER_BASE_URL to the address users open (for example "
+                           "TRAINER_BASE_URL=https://trainer.example.org): reset links are built on it, and this "
+                           f"server listens on {host}, not only on this machine.", err=True)
+                sys.exit(1)
+            current_app.config["BASE_URL"] = f"http://127.0.0.1:{port}"
         _require_database()
         if database_is_empty():
             initialise()

@@ -8,6 +8,8 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from . import ratelimit_store  # noqa: F401  (registers the trainer-sqlite:// storage with limits)
+
 # Named constraints so Alembic migrations are stable on SQLite and PostgreSQL.
 NAMING = {
     "ix": "ix_%(column_0_label)s",

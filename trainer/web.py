@@ -1,15 +1,18 @@
 """Cross-cutting web concerns: the user loader, security headers, error pages, role checks."""
 from __future__ import annotations
 
+import unicodedata
 from functools import wraps
 from typing import Callable
+from urllib.parse import urlsplit
 
-from flask import Flask, Request, abort, g, make_response, render_template, request
+from flask import Flask, Request, abort, current_app, g, make_response, render_template, request, url_for
 from flask_login import AnonymousUserMixin, current_user, login_required
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 from werkzeug.utils import cached_property
 
 from .database import STORAGE_PROBLEMS, storage_problem
@@ -23,11 +26,83 @@ ROLE_LABELS = {"learner": "Student", "instructor": "Instructor",
                "school_admin": "School admin", "site_admin": "Site admin"}
 
 
+#: where links point in development when TRAINER_BASE_URL is unset (``trainer serve --dev`` uses its own port)
+DEV_BASE_URL = "http://127.0.0.1:5000"
+
+
+def external_url(endpoint: str, **values) -> str:
+    """An absolute link to ``endpoint`` for someone to open later (a reset link): the configured base URL,
+    never the Host header of the request that made it, which the requester controls."""
+    return (current_app.config.get("BASE_URL") or DEV_BASE_URL) + url_for(endpoint, **values)
+
+
 def safe_next(target: str | None, default: str) -> str:
-    """``target`` when it is a path on this site, else ``default`` (no open redirects)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
+    """``target`` when it is a path on this site, else ``default`` (no open redirects).
+
+    Parsed, not pattern-matched: a path starting with one ``/`` that has no scheme or host once parsed, and
+    holds no backslash (browsers read it as ``/``), no control, format or white-space character (browsers drop
+    tabs and line breaks from a URL, so ``next=/%09/evil.example`` would lead to ``//evil.example``, and a line
+    break cannot go into a ``Location`` header at all).
+    """
+    if not target or len(target) > 2000 or not target.startswith("/"):
+        return default
+    if "\\" in target or any(ch.isspace() or unicodedata.category(ch)[0] in "CZ" for ch in target):
+        return default
+    try:
+        parts = urlsplit(target)
+    except ValueError:
+        return default
+    if parts.scheme or parts.netloc or target.startswith("//") or not parts.path.startswith("/"):
+        return default
+    return target
+
+
+#: the largest id a path, query or form may name: ids are INTEGER columns, 32-bit signed on PostgreSQL
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in every route of the app: ASCII digits up to :data:`MAX_ID`; more matches no route (404).
+
+    Registered as the app's ``int`` converter, so a route cannot forget it; a larger number would otherwise
+    reach the database, which refuses it with an error (a 500).
+    """
+
+    regex = r"[0-9]+"
+
+    def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002  (werkzeug's parameter name)
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+def to_id(raw: object) -> int:
+    """A whole number 0..MAX_ID written in ASCII digits; ValueError otherwise (usable as a WTForms ``coerce``)."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        value = raw
+    elif isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit() and len(raw.strip()) <= 20:
+        value = int(raw.strip())
+    else:
+        raise ValueError(f"{raw!r} is not a whole number")
+    if not 0 <= value <= MAX_ID:
+        raise ValueError(f"{raw!r} is out of range")
+    return value
+
+
+def int_arg(values: MultiDict, name: str, default: int | None = None, *, lenient: bool = False) -> int | None:
+    """The whole number ``values[name]`` (a query string or a form), ``default`` when absent or empty.
+
+    Anything else - letters, a sign, a number above :data:`MAX_ID` - is a 400 naming the field, or, with
+    ``lenient`` (a figure the page reports on its own, such as the time spent), ``default``.
+    """
+    raw = values.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return to_id(raw)
+    except ValueError:
+        if lenient:
+            return default
+        abort(400, description=f"'{name}' must be a whole number (0 to {MAX_ID}); nothing was changed.")
 
 
 def roles_required(*roles: str) -> Callable:
@@ -69,6 +144,8 @@ class TrainerRequest(Request):
 
 def register_web(app: Flask) -> None:
     app.request_class = TrainerRequest
+    # Before any blueprint adds its rules: a rule takes its converter when it is added.
+    app.url_map.converters["int"] = IdConverter
 
     from .models import User
 
@@ -93,6 +170,10 @@ def register_web(app: Flask) -> None:
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         if app.config["TRAINER_ENV"] == "production":
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        # Pages and exports are personal (answers, e-mails, forms with a session's CSRF token): no browser or
+        # proxy keeps a copy. Files that state their own caching (static files, lesson media) keep it.
+        if "Cache-Control" not in response.headers:
+            response.headers["Cache-Control"] = "no-store"
         return response
 
     @app.context_processor

@@ -16,6 +16,8 @@ def live_server(app):
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    # Links meant to be opened later (reset links) point at this server, as `trainer serve --dev` does.
+    app.config["BASE_URL"] = f"http://127.0.0.1:{server.server_port}"
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=5)

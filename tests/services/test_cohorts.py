@@ -16,6 +16,7 @@ from trainer.models import (Cohort, Enrolment, ItemState, Lesson, LessonProgress
 from trainer.services import accounts, cohorts
 from trainer.services import dashboard as learner_dashboard
 from trainer.services.study import memory_of
+from trainer.spreadsheet import csv_bytes
 
 NOW = datetime(2027, 3, 15, 12, 0, tzinfo=timezone.utc)
 TODAY = NOW.date()
@@ -305,8 +306,8 @@ def test_unreadable_files_are_refused_as_a_whole(school, cohort, raw, message):
 # --- CSV --------------------------------------------------------------------------------------
 
 def test_csv_opens_in_spreadsheets_and_cannot_carry_formulas():
-    data = cohorts.csv_bytes(["Student", "Readiness (%)", "Last active"],
-                             [["=HYPERLINK(\"http://x\")", 43, "2027-03-14"], ["Zoë, \"Z\"", None, None]])
+    data = csv_bytes(["Student", "Readiness (%)", "Last active"],
+                     [["=HYPERLINK(\"http://x\")", 43, "2027-03-14"], ["Zoë, \"Z\"", None, None]])
     assert data.startswith(b"\xef\xbb\xbf")
     text = data.decode("utf-8-sig")
     assert text.count("\r\n") == 3 and "\n" not in text.replace("\r\n", "")

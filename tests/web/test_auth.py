@@ -21,9 +21,11 @@ def signup(browser, **fields):
     return browser.post("/signup", data)
 
 
-def test_signup_logs_in_and_shows_learner_home(browser, app):
+def test_signup_creates_the_account_and_the_learner_logs_in_with_it(browser, app):
     response = signup(browser)
-    assert response.status_code == 302 and response.headers["Location"] == "/home"
+    assert response.status_code == 200 and "Sign-up received" in response.get_data(as_text=True)
+    assert count_users(app) == 1
+    assert browser.login("alex@example.com", "kneading-hands-42").headers["Location"] == "/home"
     page = browser.get("/home").get_data(as_text=True)
     assert "Welcome back, Alex Student" in page and "Continue where you left off" in page
 
@@ -56,11 +58,18 @@ def test_signup_rejects_bad_input_and_keeps_what_was_typed(browser, app, fields,
     assert count_users(app) == 0
 
 
-def test_signup_duplicate_email(browser, app, learner):
-    response = signup(browser, email="LEARNER@example.com")
-    assert response.status_code == 422
-    assert "already exists" in response.get_data(as_text=True)
-    assert count_users(app) == 1
+def test_signup_with_a_taken_email_changes_nothing_and_says_what_a_new_one_gets(browser, app, learner, caplog):
+    """Does sign-up answer the same for a taken and a new e-mail (no telling who has an account)?"""
+    taken = signup(browser, email="LEARNER@example.com")
+    new = signup(browser, email="new-person@example.com")
+    assert taken.status_code == new.status_code == 200
+    page = taken.get_data(as_text=True)
+    assert page.replace("learner@example.com", "X") == new.get_data(as_text=True).replace("new-person@example.com", "X")
+    assert "already exists" not in page and count_users(app) == 2
+    # the taken account is untouched: its own password still works, the one typed at sign-up does not
+    assert browser.login(learner[1], "kneading-hands-42").status_code == 401
+    assert browser.login(learner[1]).status_code == 302
+    assert f"existing account {learner[0]}" in caplog.text  # where its owner will be e-mailed
 
 
 def test_login_wrong_password_and_unknown_email_give_one_generic_message(browser, learner):

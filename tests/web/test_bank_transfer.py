@@ -253,7 +253,7 @@ BROKEN = [
     pytest.param(lambda: (IMPORTS / "wrong_header.csv").read_text(), "wrong_header.csv",
                  ["wrong_header.csv:1: wrong header: missing columns"], 0, id="csv-header"),
     pytest.param(lambda: CSV_TEXT.replace(",,,KIN,2,hip;nerves", ",basics,basics-nociception#nowhere,KIN,2,hip"),
-                 "bank.csv", ["bank.csv:2: unknown lesson section 'basics-nociception#nowhere'"], 6,
+                 "bank.csv", ["bank.csv:2: unknown anchor in 'basics-nociception#nowhere'"], 6,
                  id="csv-placement"),
 ]
 

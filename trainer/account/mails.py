@@ -1,12 +1,12 @@
 """The wording of the e-mails about an account, and sending them with the app's mail settings."""
 from __future__ import annotations
 
-from flask import current_app, url_for
+from flask import current_app
 
 from ..services import mail
+from ..web import external_url
 
 SITE = "Massage Trainer"
-DEV_BASE_URL = "http://127.0.0.1:5000"
 
 
 def settings() -> mail.MailSettings:
@@ -14,8 +14,8 @@ def settings() -> mail.MailSettings:
 
 
 def link(endpoint: str, **values) -> str:
-    """An absolute link for an e-mail, built on TRAINER_BASE_URL, never on the request's Host header."""
-    return (current_app.config.get("BASE_URL") or DEV_BASE_URL) + url_for(endpoint, **values)
+    """An absolute link for an e-mail (``web.external_url``: the configured base URL, never the Host header)."""
+    return external_url(endpoint, **values)
 
 
 def send_reset_link(to: str, name: str, token: str) -> None:
@@ -34,7 +34,8 @@ If you did not ask, ignore this message: your password stays as it is.
 
 
 def send_existing_account_notice(to: str, name: str) -> None:
-    mail.send(settings(), to, f"{SITE}: someone tried to sign up with your address", f"""Hello {name},
+    """Sent in the background: a sign-up must not take longer for an address that has an account."""
+    mail.send_later(settings(), to, f"{SITE}: someone tried to sign up with your address", f"""Hello {name},
 
 Someone tried to create a new {SITE} account with this e-mail address, which already has one.
 Nothing was changed. If it was you, log in instead:

@@ -12,7 +12,7 @@ from werkzeug.routing import BuildError
 from ..content.source import EXAM_AREAS
 from ..domain import item_analysis as ia
 from ..services import item_stats
-from ..web import roles_required
+from ..web import int_arg, roles_required
 
 bp = Blueprint("analysis", __name__, url_prefix="/analysis")
 
@@ -34,7 +34,7 @@ def question_link(question) -> tuple[str, str] | None:
 
 
 def _filters() -> tuple[int | None, int | None]:
-    return request.args.get("assignment", type=int), request.args.get("cohort", type=int)
+    return int_arg(request.args, "assignment"), int_arg(request.args, "cohort")
 
 
 def _quiz(quiz_id: int):

@@ -42,6 +42,10 @@ def mail_unavailable(exc: Exception):
     return render_template("errors/error.html", code=503, title="E-mail unavailable", message=str(exc)), 503
 
 
+def _account_key() -> str:
+    return f"account:{current_user.get_id()}"
+
+
 @bp.route("/")
 def index():
     if current_user.is_authenticated:
@@ -50,31 +54,32 @@ def index():
 
 
 @bp.route("/signup", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["SIGNUP_LIMIT"], methods=["POST"])
 def signup():
     if current_user.is_authenticated:
         return redirect(home_url())
     form = SignupForm()
     if form.validate_on_submit():
         try:
-            user = accounts.create_user(form.email.data, form.name.data, form.password.data,
-                                        timezone_name=form.timezone.data)
-            joined = accounts.join_cohort(user.id, form.join_code.data) if form.join_code.data else None
+            outcome = accounts.sign_up(form.email.data, form.name.data, form.password.data,
+                                       form.join_code.data or "", timezone_name=form.timezone.data)
         except accounts.AccountError as exc:
             db.session.rollback()
-            target = form.join_code if "join code" in str(exc) else (
-                form.email if "e-mail" in str(exc) else form.password)
+            target = form.join_code if "join code" in str(exc) else form.password
             target.errors = [*target.errors, str(exc)]
-            owner = accounts.user_for_forgotten_password(form.email.data) if target is form.email else None
-            if owner is not None:
-                try:  # the real owner learns that someone used their address, and how to get back in
-                    mails.send_existing_account_notice(owner.email, owner.name)
-                except (mail.MailError, mail.MailNotConfigured):
-                    current_app.logger.warning("could not tell account %s about a sign-up with its address", owner.id)
         else:
             db.session.commit()
-            login_user(user)
-            flash(f"Welcome, {user.name}." + (f" You joined {joined.cohort.name}." if joined else ""), "success")
-            return redirect(home_url())
+            if outcome.existing is not None:
+                # The real owner learns that someone used their address, and how to get back in; sent in the
+                # background so the reply takes as long as for a new address.
+                try:
+                    mails.send_existing_account_notice(outcome.existing.email, outcome.existing.name)
+                except mail.MailNotConfigured:
+                    current_app.logger.warning("could not tell account %s about a sign-up with its address",
+                                               outcome.existing.id)
+            # The same page whether the e-mail was new or already had an account (which is left untouched and
+            # whose owner is told): a sign-up must not reveal who has an account.
+            return render_template("auth/signup_sent.html", email=accounts.normalise_email(form.email.data))
     return render_template("auth/signup.html", form=form), 200 if request.method == "GET" or form.errors == {} else 422
 
 
@@ -146,6 +151,7 @@ def forgot_password():
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["RESET_LIMIT"], methods=["POST"])
 def reset_password(token: str):
     max_age = current_app.config["RESET_LINK_HOURS"] * 3600
     secret = current_app.config["SECRET_KEY"]
@@ -170,6 +176,8 @@ def reset_password(token: str):
 
 @bp.route("/join", methods=["GET", "POST"])
 @login_required
+@limiter.limit(lambda: current_app.config["JOIN_LIMIT"], methods=["POST"])
+@limiter.limit(lambda: current_app.config["JOIN_LIMIT"], methods=["POST"], key_func=_account_key)
 def join():
     form = JoinForm()
     if form.validate_on_submit():

@@ -14,7 +14,7 @@ from ..extensions import db
 from ..models import ProblemReport, QuestionVersion
 from ..services import reports
 from ..services.reports import ReportError
-from ..web import roles_required, safe_next
+from ..web import roles_required, safe_next, to_id
 from .forms import ReplyForm, ReportForm
 from .present import answer_lines, full_question, report_row
 
@@ -35,9 +35,10 @@ def _id_arg(raw: str | None) -> int | None:
     """An optional id from a form or query string; anything but digits names nothing, so 404."""
     if not raw:
         return None
-    if not raw.isdigit():
+    try:
+        return to_id(raw)
+    except ValueError:
         abort(404)
-    return int(raw)
 
 
 def _rows(items: list[ProblemReport]) -> list[dict]:

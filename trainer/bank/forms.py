@@ -438,10 +438,18 @@ def _read_numeric(form, parsed, put, at, error):
     _read_alternatives(form, parsed, put, at, error, numeric=True)
 
 
+#: the longest parts YAML the editor reads (a case of ten long parts is about 10,000 characters)
+MAX_PARTS_CHARS = 64_000
+
+
 def _read_case(form, parsed, put, at, error):
     put("scenario", (form.scenario.data or "").strip())
     try:
-        parts = load_yaml(form.parts_yaml.data or "", line_offset=PARTS_LINE)
+        text = form.parts_yaml.data or ""
+        if len(text) > MAX_PARTS_CHARS:
+            raise YamlError(PARTS_LINE + 1, f"the parts are {len(text):,} characters long; at most "
+                                            f"{MAX_PARTS_CHARS:,} are read, so split the case")
+        parts = load_yaml(text, line_offset=PARTS_LINE)
     except YamlError as exc:
         error("parts_yaml", f"Line {exc.line - PARTS_LINE}: {exc.message}")
         parts = None

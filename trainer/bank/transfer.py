@@ -14,7 +14,7 @@ from flask_login import current_user
 from werkzeug.routing import BuildError
 
 from ..content.store import content
-from ..extensions import db
+from ..extensions import db, limiter
 from ..models import utcnow
 from ..services import bank_transfer
 from ..services import import_updates
@@ -59,8 +59,13 @@ def _upload_name(raw: str | None) -> str:
 
 # --- import ----------------------------------------------------------------------------------------
 
+def _account_key() -> str:
+    return f"import:{current_user.get_id()}"
+
+
 @bp.route("/import", methods=["GET", "POST"])
 @staff_only
+@limiter.limit(lambda: current_app.config["IMPORT_LIMIT"], methods=["POST"], key_func=_account_key)
 def import_upload():
     school_id = _school_id()
     modules, sections = bank_transfer.course_choices(content().course)

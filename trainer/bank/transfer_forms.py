@@ -11,6 +11,7 @@ from wtforms.validators import Length, Optional, ValidationError
 from ..content.bank import TYPES
 from ..services.bank_transfer import EXPORT_FORMATS, IMPORT_FORMATS
 from .choices import area_choices
+from ..web import MAX_ID
 
 
 def _strip(value):
@@ -78,11 +79,13 @@ class ExportForm(FlaskForm):
     ids = StringField("Question ids", filters=[_strip], validators=[Optional(), Length(max=4000)])
 
     def validate_ids(self, field):
-        if field.data and not re.fullmatch(r"\d+(\s*,\s*\d+)*\s*,?", field.data):
+        if field.data and not re.fullmatch(r"[0-9]+(\s*,\s*[0-9]+)*\s*,?", field.data):
             raise ValidationError("Write question ids as numbers separated by commas, like 12,15,40.")
+        if any(int(n) > MAX_ID for n in re.findall(r"[0-9]+", field.data or "")):
+            raise ValidationError(f"Question ids go up to {MAX_ID}; check the numbers.")
 
     def id_list(self) -> tuple[int, ...]:
-        return tuple(int(n) for n in re.findall(r"\d+", self.ids.data or ""))[:2000]
+        return tuple(int(n) for n in re.findall(r"[0-9]+", self.ids.data or ""))[:2000]
 
 
 def export_form(modules: list[tuple[str, str]], formdata) -> ExportForm:

@@ -15,7 +15,7 @@ from ..content.store import content
 from ..extensions import db
 from ..models import Question
 from ..services import authoring
-from ..web import roles_required
+from ..web import int_arg, roles_required
 from .forms import FilterForm, add_rows, question_form
 from ..study.present import present
 from .choices import area_choices
@@ -77,11 +77,10 @@ def question_list():
     flagged_ids = set(lookup(current_user)) if wants_flagged else None
     filters = authoring.BankFilters(
         module=form.module.data or "", area=form.area.data or "", type=form.type.data or "",
-        tag=form.tag.data or "", author_id=int(form.author.data) if (form.author.data or "").isdigit() else None,
+        tag=form.tag.data or "", author_id=int_arg(request.args, "author"),
         status=form.status.data or "", source=form.source.data or "", text=(form.q.data or "")[:200],
         flagged=wants_flagged)
-    page_arg = request.args.get("page", "1")
-    result = authoring.list_questions(current_user.school_id, filters, int(page_arg) if page_arg.isdigit() else 1,
+    result = authoring.list_questions(current_user.school_id, filters, max(int_arg(request.args, "page", 1), 1),
                                       flagged_ids=flagged_ids, see_all=_see_all())
     rows = [list_row(q, result.authors, current_user.school_id) for q in result.items]
     kept = {k: v for k, v in request.args.items() if k != "page" and v}

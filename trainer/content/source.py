@@ -54,9 +54,31 @@ class LineList(list):
     item_lines: list
 
 
+#: what an alias (``*name``) gets: content and uploads are written out in full, never expanded from references
+ALIAS_MESSAGE = ("YAML aliases (*name, <<: *name) are not allowed: write the value out in full instead of "
+                 "referring to an anchor (&name)")
+#: deepest nesting of lists and mappings a YAML text may have (questions need about 6)
+MAX_DEPTH = 40
+
+
 # libyaml's parser when available (several times faster); both keep marks for line numbers.
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
-    pass
+    """The safe loader, refusing aliases: a few hundred bytes of nested aliases expand to millions of values
+    (a "billion laughs"), which every later walk over the data would pay for."""
+
+    def construct_object(self, node, deep=False):
+        # The composer hands an alias over as the very node it names, so a node seen twice is an alias.
+        if node in self.constructed_objects or node in self.recursive_objects:
+            raise yaml.constructor.ConstructorError(None, None, ALIAS_MESSAGE, node.start_mark)
+        depth = getattr(self, "_depth", 0)
+        if depth >= MAX_DEPTH:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"nested more than {MAX_DEPTH} levels deep", node.start_mark)
+        self._depth = depth + 1
+        try:
+            return super().construct_object(node, deep)
+        finally:
+            self._depth = depth
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
@@ -102,6 +124,8 @@ def load_yaml(text: str, line_offset: int = 0) -> Any:
     try:
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader derives from (C)SafeLoader
     except yaml.MarkedYAMLError as exc:
+        if exc.problem == ALIAS_MESSAGE:
+            raise YamlError(_first_alias_line(text) + line_offset, f"invalid YAML: {ALIAS_MESSAGE}") from None
         # Point at the construct that failed (an unclosed bracket or quote starts there), else at the problem.
         # A broken block (bad indentation, a stray key) is reported from the start of the whole list or
         # mapping, which is line 1 of a question file: there the problem's own line is the useful one.
@@ -117,6 +141,17 @@ def load_yaml(text: str, line_offset: int = 0) -> Any:
     if line_offset:
         _shift(data, line_offset)
     return data
+
+
+def _first_alias_line(text: str) -> int:
+    """The line of the first alias in ``text`` (read again, as events, only when there is one)."""
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, yaml.AliasEvent):
+                return event.start_mark.line + 1
+    except yaml.YAMLError:
+        pass
+    return 1
 
 
 def _shift(data: Any, offset: int) -> None:

@@ -9,6 +9,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..content.source import EXAM_AREAS
 from ..services.quizzes import MAX_ATTEMPTS, MAX_EXTRA_PERCENT, MAX_QUESTIONS, QuizSettings
+from ..web import to_id
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -76,7 +77,7 @@ def quiz_form(modules: list[tuple[str, str]], **kwargs) -> QuizForm:
 class PickForm(FlaskForm):
     """Add or remove fixed questions (ids checked in the picker)."""
 
-    question = MultiCheckboxField("Questions", coerce=int, validate_choice=False)
+    question = MultiCheckboxField("Questions", coerce=to_id, validate_choice=False)
 
 
 class WindowForm(FlaskForm):

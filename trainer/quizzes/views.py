@@ -22,7 +22,7 @@ from ..services import quizzes, reports, study
 from ..services.study import StudyError
 from ..study.forms import AnswerMissing, parse_response
 from ..study.present import ask_again
-from ..web import roles_required
+from ..web import int_arg, roles_required
 from . import present as show
 from .forms import AccommodationForm, AssignForm, PickForm, QuizForm, WindowForm, quiz_form
 
@@ -354,7 +354,7 @@ def answer_quiz(attempt_id: int):
         flash("Time is up: that answer arrived after the deadline and was not counted. Your quiz is submitted.",
               "warning")
         return redirect(url_for("quizzes.quiz_result", attempt_id=attempt.id))
-    position = request.form.get("position", type=int)
+    position = int_arg(request.form, "position")
     item = next((i for i in attempt.items if i.position == position), None)
     if item is None:
         abort(400, "That question is not part of this quiz.")
@@ -366,9 +366,9 @@ def answer_quiz(attempt_id: int):
         return _question_page(attempt, item, quiz, request.form.get("token", ""), missing)
     except ResponseError as exc:
         raise StudyError(str(exc)) from None
-    raw = request.form.get("elapsed_ms", "")
+    elapsed = int_arg(request.form, "elapsed_ms", lenient=True)
     quizzes.answer(current_user.id, attempt, position, request.form.get("token", ""), response, secret=_secret(),
-                   duration_ms=min(int(raw), 3_600_000) if raw.isdigit() else None)
+                   duration_ms=None if elapsed is None else min(elapsed, 3_600_000))
     study.commit_answer()
     quiz = db.session.get(QuizAssignment, attempt.assignment_id).quiz
     if quiz.feedback == "immediate":

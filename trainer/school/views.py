@@ -19,7 +19,7 @@ from ..extensions import db
 from ..models import Cohort, User
 from ..services import accounts, cohort_results, cohorts, schools
 from ..services import dashboard as learner_dashboard
-from ..web import roles_required
+from ..web import external_url, int_arg, roles_required
 from .forms import InstructorForm, RosterForm, SchoolForm, cohort_form
 from .present import SCREEN_COLUMNS, display_rows
 
@@ -46,7 +46,7 @@ def _staff_cohort(cohort_id: int) -> Cohort:
 
 def _set_password_link(user_id: int) -> str:
     token = accounts.make_reset_token(user_id, current_app.config["SECRET_KEY"])
-    return url_for("auth.reset_password", token=token, _external=True)
+    return external_url("auth.reset_password", token=token)
 
 
 def _status(form) -> int:
@@ -244,7 +244,8 @@ def student_dashboard(cohort_id: int, learner_id: int):
     learner = cohorts.cohort_learner(cohort.id, learner_id)
     if learner is None:
         abort(404)
-    return render_template("study/dashboard.html", d=learner_dashboard.build(learner.id), course=content().course,
+    return render_template("study/dashboard.html", d=learner_dashboard.build(learner.id, school_id=cohort.school_id),
+                           course=content().course,
                            learner=learner, read_only=True,
                            back=(url_for("school.cohort_dashboard", cohort_id=cohort.id), cohort.name))
 
@@ -283,7 +284,7 @@ def _my_instructor(instructor_id: int) -> User:
 @admin_only
 def attach_instructor(instructor_id: int):
     instructor = _my_instructor(instructor_id)
-    cohort = _my_cohort(request.form.get("cohort", type=int) or 0)
+    cohort = _my_cohort(int_arg(request.form, "cohort", lenient=True) or 0)
     cohorts.attach_instructor(cohort, instructor)
     db.session.commit()
     flash(f"{instructor.name} now teaches {cohort.name}.", "success")
@@ -308,7 +309,7 @@ def detach_instructor(instructor_id: int, cohort_id: int):
 @admin_only
 def list_learners():
     summaries = cohorts.school_cohorts(current_user.school_id)
-    only = request.args.get("cohort", type=int)
+    only = int_arg(request.args, "cohort")
     if only is not None and only not in {s.cohort.id for s in summaries}:
         abort(404)
     return render_template("school/learners.html", rows=cohorts.school_roster(current_user.school_id, only),
@@ -326,7 +327,7 @@ def _my_learner(learner_id: int) -> User:
 @admin_only
 def move_learner(learner_id: int):
     learner = _my_learner(learner_id)
-    cohort = _my_cohort(request.form.get("cohort", type=int) or 0)
+    cohort = _my_cohort(int_arg(request.form, "cohort", lenient=True) or 0)
     try:
         cohorts.move_learner(current_user.school_id, learner.id, cohort)
     except cohorts.CohortError as exc:

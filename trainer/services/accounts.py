@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
+from werkzeug import security
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..domain.fields import email_problem, name_problem
@@ -25,6 +28,12 @@ dragon12345 monkey12345 superman123 trustno1234 administrator changeme123 098765
 1111111111 0000000000 aaaaaaaaaa password12 password01 massage123 massage1234
 massagetherapy therapist123 trainer1234 mblex12345 letmein1234 starwars123
 """.split())
+
+
+log = logging.getLogger(__name__)
+
+#: the hash method of invited accounts' random passwords (see create_invited_user): cheap to check
+INVITE_HASH_METHOD = "pbkdf2:sha256:1"
 
 
 class AccountError(ValueError):
@@ -86,23 +95,79 @@ def create_invited_user(email: str, name: str, role: str = "learner", school_id:
     """
     _check_new_account(email, role, school_id, name)
     user = User(email=normalise_email(email), name=name.strip() or email.split("@")[0],
-                password_hash=generate_password_hash(secrets.token_urlsafe(24), method="pbkdf2:sha256:1"),
+                password_hash=generate_password_hash(secrets.token_urlsafe(24), method=INVITE_HASH_METHOD),
                 role=role, school_id=school_id)
     db.session.add(user)
     db.session.flush()
     return user
 
 
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """A hash of a random password, made once per process with the method real passwords get (werkzeug's
+    default, named through its module so that a test's cheap stand-in for new accounts cannot replace it)."""
+    return security.generate_password_hash(secrets.token_urlsafe(16))
+
+
 def authenticate(email: str, password: str) -> User | None:
-    """The user whose e-mail and password match, or None (never saying which part was wrong)."""
+    """The user whose e-mail and password match, or None (never saying which part was wrong).
+
+    Every attempt costs one full password check, whether or not the e-mail has an account (an unknown one is
+    checked against a dummy hash) and whatever its hash costs, so the time taken tells nothing.
+    """
     user = find_user_by_email(email)
     if user is None:
-        # Spend the same time as a real check so timing does not reveal which e-mails exist.
-        check_password_hash(generate_password_hash("x" * 12), password)
+        check_password_hash(_dummy_hash(), password)
         return None
-    if not check_password_hash(user.password_hash, password) or not user.active:
+    matches = check_password_hash(user.password_hash, password)
+    if user.password_hash.startswith(INVITE_HASH_METHOD + "$"):
+        check_password_hash(_dummy_hash(), password)  # an invited account's check is cheap: pay the full one
+    if not matches or not user.active:
         return None
     return user
+
+
+@dataclass
+class SignupOutcome:
+    """What a sign-up did; the page says the same thing whatever it is (no telling which e-mails exist)."""
+
+    #: the new account, or None when the e-mail already had one (nothing was changed then)
+    user: User | None
+    joined: JoinResult | None = None
+    #: the account that already had the e-mail, whose owner the caller tells (by mail)
+    existing: User | None = None
+
+
+def sign_up(email: str, name: str, password: str, join_code: str = "",
+            timezone_name: str | None = None) -> SignupOutcome:
+    """Create a learner account, enrolled with ``join_code`` when given. Flushes.
+
+    Raises AccountError for a weak password or an unknown join code, whether or not the e-mail is taken, so
+    the answer never depends on it. An e-mail that already has an account changes nothing: its owner is
+    told (:func:`notify_existing_account`) and the caller shows the same page as for a new account.
+    """
+    problem = password_problem(password)
+    if problem:
+        raise AccountError(problem)
+    if join_code and find_cohort_by_code(join_code) is None:
+        raise AccountError(NO_SUCH_CODE)
+    existing = find_user_by_email(email)
+    if existing is not None:
+        generate_password_hash(password)  # the time a new account's hash takes
+        notify_existing_account(existing.id)
+        return SignupOutcome(None, existing=existing)
+    user = create_user(email, name, password, timezone_name=timezone_name)
+    return SignupOutcome(user, join_cohort(user.id, join_code) if join_code else None)
+
+
+def notify_existing_account(user_id: int) -> None:
+    """Someone tried to sign up with the e-mail of account ``user_id``.
+
+    Logged for the operators; the sign-up page then e-mails the owner (``SignupOutcome.existing``) that a
+    sign-up was tried with their address, with links to log in or reset their password.
+    """
+    log.warning("sign-up attempted with the e-mail of existing account %s; the owner is e-mailed",
+                user_id)
 
 
 def change_password(user_id: int, current: str, new: str) -> None:
@@ -341,6 +406,15 @@ class JoinResult:
     already: bool
 
 
+NO_SUCH_CODE = "No cohort has that join code. Check it with your instructor; codes look like K7PM3QXA."
+
+
+def find_cohort_by_code(code: str) -> Cohort | None:
+    """The cohort whose join code is ``code`` (case and spaces ignored), or None."""
+    cleaned = "".join(code.split()).upper()
+    return db.session.scalar(select(Cohort).where(func.upper(Cohort.join_code) == cleaned)) if cleaned else None
+
+
 def join_cohort(learner_id: int, code: str) -> JoinResult:
     """Enrol a learner with a cohort's join code (case and spaces ignored)."""
     learner = db.session.get(User, learner_id)
@@ -348,10 +422,9 @@ def join_cohort(learner_id: int, code: str) -> JoinResult:
         # A code would otherwise make staff of one school a member of another, and open their account to it.
         raise AccountError("Join codes are for student accounts. Staff are added to a school by its school admin; "
                            "to study as a student, sign up with a separate student account.")
-    cleaned = "".join(code.split()).upper()
-    cohort = db.session.scalar(select(Cohort).where(func.upper(Cohort.join_code) == cleaned)) if cleaned else None
+    cohort = find_cohort_by_code(code)
     if cohort is None:
-        raise AccountError("No cohort has that join code. Check it with your instructor; codes look like K7PM3QXA.")
+        raise AccountError(NO_SUCH_CODE)
     deactivated = db.session.scalar(select(Enrolment.id).join(Cohort, Cohort.id == Enrolment.cohort_id).where(
         Enrolment.learner_id == learner_id, Cohort.school_id == cohort.school_id,
         Enrolment.deactivated.is_(True)).limit(1))

@@ -181,6 +181,9 @@ def _split_messages(item: dict, errors: set[tuple[int, str]]) -> tuple[list[tupl
 def place(data: dict, defaults: Placement, fmt: str, course: Course) -> tuple[dict, list[str]]:
     """Fill a question's missing placement from ``defaults`` and check it against the course.
 
+    What the file itself says (its placement, diagrams, hotspot regions, case parts) was already checked
+    against the course by the bank checker while parsing (:func:`preview_import`); this checks the defaults.
+
     Returns the placed copy and the problems (empty when it can go into the bank).
     """
     q = dict(data)
@@ -216,9 +219,12 @@ def place(data: dict, defaults: Placement, fmt: str, course: Course) -> tuple[di
 def preview_import(text: str, fmt: str, filename: str, defaults: Placement, course: Course) -> ImportPreview:
     """Parse an upload and list every item with its status and problems (placement included).
 
+    Parsing runs the bank checker of ``trainer check`` with the course, so a hotspot region missing from its
+    diagram or an unknown lesson section is an error on its line, as it is in a bank file.
+
     ``fmt`` is an import format name (see ``IMPORT_FORMATS``); ``defaults`` fill missing placement.
     """
-    result = parse_text(text, fmt, filename)
+    result = parse_text(text, fmt, filename, course)
     by_id = {q["id"]: q for q in result.questions}
     errors = {(e["line"], e["message"]) for e in result.errors}
     used: set[tuple[int, str]] = set()

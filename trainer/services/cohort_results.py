@@ -18,8 +18,6 @@ Definitions (shown on the cohort dashboard as well):
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -34,8 +32,9 @@ from ..domain import scheduling as sched
 from ..extensions import db
 from ..models import (Attempt, AttemptItem, Cohort, CohortModule, Enrolment, ItemState, Module, Question,
                       QuestionVersion, Quiz, QuizAssignment, ReviewLog, User, UTCDateTime, utcnow)
+from ..spreadsheet import csv_bytes, csv_chunks
 from . import study
-from .cohorts import csv_bytes, days_since, members_query, percent, spreadsheet_cell
+from .cohorts import cohort_school_rows, days_since, members_query, percent
 
 #: how many finished weeks the readiness chart shows
 WEEKS_SHOWN = 12
@@ -198,34 +197,27 @@ def quiz_response_csv_lines(cohort_id: int, chunk: int = 2000) -> Iterator[bytes
 
     Quiz answers live in ``AttemptItem``, not in the review log, so the cohort's answer export does not hold them.
     """
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(QUIZ_RESPONSE_HEADER)
-    yield ("\ufeff" + out.getvalue()).encode("utf-8")
-    out.seek(0)
-    out.truncate()
     stamp = lambda value: value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else ""  # noqa: E731
     query = (select(User.name, User.email, Quiz.title, QuizAssignment.opens_at, Attempt.id, Attempt.submitted_at,
                     AttemptItem.position, Question.slug, QuestionVersion.number, AttemptItem.exam_area,
                     AttemptItem.score, AttemptItem.answered_at, AttemptItem.response)
              .select_from(AttemptItem).join(Attempt, Attempt.id == AttemptItem.attempt_id)
              .join(QuizAssignment, QuizAssignment.id == Attempt.assignment_id)
-             .join(Quiz, Quiz.id == QuizAssignment.quiz_id).join(User, User.id == Attempt.learner_id)
-             .join(Question, Question.id == AttemptItem.question_id)
+             .join(Quiz, Quiz.id == QuizAssignment.quiz_id).join(Cohort, Cohort.id == QuizAssignment.cohort_id)
+             .join(User, User.id == Attempt.learner_id).join(Question, Question.id == AttemptItem.question_id)
              .join(QuestionVersion, QuestionVersion.id == AttemptItem.question_version_id)
              .where(QuizAssignment.cohort_id == cohort_id, Attempt.kind == "quiz", Attempt.submitted_at.is_not(None),
-                    Attempt.learner_id.in_(members_query(cohort_id)))
+                    Attempt.learner_id.in_(members_query(cohort_id)), Quiz.school_id == Cohort.school_id,
+                    cohort_school_rows(cohort_id)[0])
              .order_by(User.name, User.id, QuizAssignment.opens_at, Attempt.id, AttemptItem.position)
              .execution_options(yield_per=chunk))
-    for n, r in enumerate(db.session.execute(query), 1):
-        writer.writerow([spreadsheet_cell(r.name), r.email, spreadsheet_cell(r.title), stamp(r.opens_at), r.id, stamp(r.submitted_at),
-                         r.position, r.slug, r.number, r.exam_area, "" if r.score is None else round(r.score, 4),
-                         stamp(r.answered_at), spreadsheet_cell(json.dumps(r.response, ensure_ascii=False))])
-        if n % chunk == 0:
-            yield out.getvalue().encode("utf-8")
-            out.seek(0)
-            out.truncate()
-    yield out.getvalue().encode("utf-8")
+
+    def rows():  # runs while the response streams (a server-side cursor on PostgreSQL), not in the view
+        for r in db.session.execute(query):
+            yield [r.name, r.email, r.title, stamp(r.opens_at), r.id, stamp(r.submitted_at), r.position, r.slug,
+                   r.number, r.exam_area, "" if r.score is None else round(r.score, 4), stamp(r.answered_at),
+                   json.dumps(r.response, ensure_ascii=False)]
+    return csv_chunks(QUIZ_RESPONSE_HEADER, rows(), chunk)
 
 
 # --- readiness week by week -------------------------------------------------------------------------

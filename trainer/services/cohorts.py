@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, case, delete, func, literal, select
+from sqlalchemy import and_, case, delete, func, literal, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import Float
@@ -18,8 +18,9 @@ from ..domain import readiness as rd
 from ..domain import scheduling as sched
 from ..domain.fields import email_problem, name_problem, normalised_email
 from ..extensions import db
-from ..models import (Cohort, CohortInstructor, CohortModule, Enrolment, ItemState, Lesson, LessonProgress, Module,
-                      Question, ReviewLog, SafetyError, School, StudyDay, User, UTCDateTime, utcnow)
+from ..models import (Attempt, Cohort, CohortInstructor, CohortModule, Enrolment, ItemState, Lesson, LessonProgress,
+                      Module, Question, Quiz, QuizAssignment, ReviewLog, SafetyError, School, StudyDay, User, UTCDateTime, utcnow)
+from ..spreadsheet import csv_bytes, csv_chunks
 from . import accounts
 
 #: at-risk rules besides the readiness threshold (which is configuration: TRAINER_RISK_READINESS)
@@ -559,6 +560,21 @@ class CohortDashboard:
         return sum(1 for r in self.rows if r.at_risk)
 
 
+def cohort_school_rows(cohort_id: int):
+    """Conditions that keep an answer row to what the cohort's school may see.
+
+    A learner can study in cohorts of several schools; an export or staff page of one school lists only the
+    answers to the shipped bank and to that school's own questions, and of quiz answers only those to that
+    school's quizzes - never another school's private questions or its quizzes' answers. Use with a query
+    that joins ``Question``; the conditions on the attempt are a correlated ``EXISTS`` on ``ReviewLog``.
+    """
+    school = select(Cohort.school_id).where(Cohort.id == cohort_id).scalar_subquery()
+    foreign_quiz = (select(Attempt.id).join(QuizAssignment, QuizAssignment.id == Attempt.assignment_id)
+                    .join(Quiz, Quiz.id == QuizAssignment.quiz_id)
+                    .where(Attempt.id == ReviewLog.attempt_id, Quiz.school_id != school).exists())
+    return or_(Question.school_id.is_(None), Question.school_id == school), ~foreign_quiz
+
+
 def members_query(cohort_id: int):
     return (select(Enrolment.learner_id).join(User, User.id == Enrolment.learner_id)
             .where(Enrolment.cohort_id == cohort_id, Enrolment.active.is_(True), User.active.is_(True)))
@@ -725,22 +741,6 @@ def sort_rows(rows: list[StudentRow], key: str, descending: bool = False) -> lis
     return present + missing
 
 
-def spreadsheet_cell(value: object) -> object:
-    # A text cell starting with = + - @ would run as a formula in a spreadsheet (CSV injection).
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return "" if value is None else value
-
-
-def csv_bytes(header: list[str], rows: list[list[object]]) -> bytes:
-    """UTF-8 with a byte-order mark (so Excel reads accents), comma-separated, CRLF line ends."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows([[spreadsheet_cell(v) for v in row] for row in rows])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
-
-
 def student_csv(dash: CohortDashboard, rows: list[StudentRow]) -> bytes:
     """The student table (in the order and filter on screen), then mastery per exam area and module completion."""
     header = [c.label for c in STUDENT_COLUMNS] + \
@@ -758,28 +758,23 @@ RESPONSE_HEADER = ["Student", "E-mail", "Answered at (UTC)", "Kind", "Question",
 
 
 def response_csv_lines(cohort_id: int, chunk: int = 2000) -> Iterator[bytes]:
-    """Every answer of the cohort's current learners, one CSV line each, streamed in chunks."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(RESPONSE_HEADER)
-    yield ("\ufeff" + out.getvalue()).encode("utf-8")
+    """Every answer of the cohort's current learners, one CSV line each, streamed in chunks.
+
+    Only answers the cohort's school may see (:func:`cohort_school_rows`): the shipped bank and its own
+    questions, outside other schools' quizzes.
+    """
     query = (select(User.name, User.email, ReviewLog.reviewed_at, ReviewLog.kind, Question.slug,
                     ReviewLog.question_version_id, Question.exam_area, Question.module_slug, ReviewLog.correct,
                     ReviewLog.score, ReviewLog.rating, ReviewLog.duration_ms, ReviewLog.response)
              .join(User, User.id == ReviewLog.learner_id).join(Question, Question.id == ReviewLog.question_id)
-             .where(ReviewLog.learner_id.in_(members_query(cohort_id)))
+             .where(ReviewLog.learner_id.in_(members_query(cohort_id)), *cohort_school_rows(cohort_id))
              .order_by(User.name, User.id, ReviewLog.reviewed_at, ReviewLog.id)
              .execution_options(yield_per=chunk))
-    out.seek(0)
-    out.truncate()
-    for n, row in enumerate(db.session.execute(query), 1):
-        writer.writerow([spreadsheet_cell(row.name), row.email, row.reviewed_at.strftime("%Y-%m-%dT%H:%M:%SZ"), row.kind,
-                         row.slug, row.question_version_id, row.exam_area, row.module_slug, int(row.correct),
-                         round(row.score, 4), row.rating, spreadsheet_cell(row.duration_ms),
-                         spreadsheet_cell(json.dumps(row.response, ensure_ascii=False))])
-        if n % chunk == 0:
-            yield out.getvalue().encode("utf-8")
-            out.seek(0)
-            out.truncate()
-    yield out.getvalue().encode("utf-8")
+
+    def rows():  # runs while the response streams (a server-side cursor on PostgreSQL), not in the view
+        for row in db.session.execute(query):
+            yield [row.name, row.email, row.reviewed_at.strftime("%Y-%m-%dT%H:%M:%SZ"), row.kind, row.slug,
+                   row.question_version_id, row.exam_area, row.module_slug, int(row.correct), round(row.score, 4),
+                   row.rating, row.duration_ms, json.dumps(row.response, ensure_ascii=False)]
+    return csv_chunks(RESPONSE_HEADER, rows(), chunk)
 

@@ -5,7 +5,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select, true
 
 from ..content.source import EXAM_AREAS, EXAM_WEIGHTS
 from ..domain import readiness as rd
@@ -109,8 +109,11 @@ class Dashboard:
     recall_distribution: list[tuple[str, int]] = field(default_factory=list)
 
 
-def build(learner_id: int, now: datetime | None = None) -> Dashboard:
+def build(learner_id: int, now: datetime | None = None, school_id: int | None = None) -> Dashboard:
     """The learner's dashboard at ``now`` (default: the current time), for ``learner_id``.
+
+    :param school_id: set when a school's staff look at the page: the safety errors listed are then only those
+        on the shipped bank and that school's own questions (a learner may also study with another school).
 
     Every figure reads a bounded slice: memory states (at most one per question), the last 30 days of
     reviews (counted in SQL), open safety errors; none reads the learner's whole history.
@@ -172,7 +175,9 @@ def build(learner_id: int, now: datetime | None = None) -> Dashboard:
                   select(SafetyError, QuestionVersion.data, Question.lesson_ref)
                   .join(Question, Question.id == SafetyError.question_id)
                   .join(QuestionVersion, QuestionVersion.id == Question.current_version_id)
-                  .where(SafetyError.learner_id == learner_id, SafetyError.resolved_at.is_(None))
+                  .where(SafetyError.learner_id == learner_id, SafetyError.resolved_at.is_(None),
+                         true() if school_id is None else or_(Question.school_id.is_(None),
+                                                              Question.school_id == school_id))
                   .order_by(SafetyError.created_at))]
     leeches = db.session.scalar(select(func.count(ItemState.id)).where(
         ItemState.learner_id == learner_id, ItemState.lapses >= sched.LEECH_LAPSES)) or 0

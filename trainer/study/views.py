@@ -13,7 +13,7 @@ from ..models import QuestionVersion, ReviewLog, utcnow
 from ..services import dashboard as dash
 from ..services import exams, memory, reports, study
 from ..services.study import StudyError
-from ..web import roles_required, safe_next
+from ..web import int_arg, roles_required, safe_next
 from .forms import AnswerMissing, ExamForm, SettingsForm, parse_response
 from .present import ask_again, present
 
@@ -52,8 +52,8 @@ def _response(q: dict):
 
 
 def _duration() -> int | None:
-    raw = request.form.get("elapsed_ms", "")
-    return min(int(raw), 3_600_000) if raw.isdigit() else None
+    elapsed = int_arg(request.form, "elapsed_ms", lenient=True)
+    return None if elapsed is None else min(elapsed, 3_600_000)
 
 
 # --- practice ---------------------------------------------------------------
@@ -102,7 +102,7 @@ def _practice_page(attempt, item, token: str, missing: AnswerMissing | None = No
 @roles_required("learner")
 def answer_practice(attempt_id: int):
     attempt = study.own_attempt(current_user.id, attempt_id, "practice")
-    position = request.form.get("position", type=int)
+    position = int_arg(request.form, "position")
     item = next((i for i in attempt.items if i.position == position), None)
     if item is None:
         abort(400, "That question is not part of this practice set.")
@@ -143,7 +143,7 @@ def feedback(log_id: int):
 @bp.route("/answers/<int:log_id>/rate", methods=["POST"])
 @roles_required("learner")
 def rate_answer(log_id: int):
-    rating = request.form.get("rating", type=int)
+    rating = int_arg(request.form, "rating")
     study.rerate(current_user.id, log_id, rating or 0)
     db.session.commit()
     labels = {2: "Hard", 3: "Good", 4: "Easy"}
@@ -282,7 +282,7 @@ def answer_exam(attempt_id: int):
         else:
             flash("This exam is already submitted: its answers can no longer change.", "info")
         return redirect(url_for("study.exam_result", attempt_id=attempt.id))
-    position = request.form.get("position", type=int)
+    position = int_arg(request.form, "position")
     item = next((i for i in attempt.items if i.position == position), None)
     if item is None:
         abort(400, "That question is not part of this exam.")

@@ -1,7 +1,9 @@
 """Question import/export formats: GIFT, Aiken, Moodle XML, CSV and the native bank YAML.
 
 Every imported question goes through the bank checker (``check_question`` without placement), so an
-import gets the same validation as a bank file. Problems are reported as ``file:line`` (see
+import gets the same validation as a bank file; given the course (the web import and ``trainer bank
+import`` give it), also the same checks against it as ``trainer check``: known modules, lesson sections and
+diagrams, and hotspot regions that exist on their diagram. Problems are reported as ``file:line`` (see
 ``ImportResult.error_lines``); items a format or the platform cannot use are skipped with the reason,
 never dropped silently.
 
@@ -16,7 +18,8 @@ import os
 from pathlib import Path
 
 from . import aiken, csv_format, gift, moodle_xml, native, qti
-from ._common import MAX_BYTES, NO_EXPLANATION, TOO_LARGE, Collector, ImportResult, derive_id
+from ._common import (MAX_BYTES, NO_EXPLANATION, TOO_LARGE, TOO_MANY, Collector, ImportResult, TooManyItems,
+                      derive_id)
 
 __all__ = ["ImportResult", "parse_text", "parse_bytes", "import_files", "export_questions", "export_losses", "write_native",
            "IMPORT_FORMATS",
@@ -38,28 +41,29 @@ def _format(fmt: str, known) -> str:
     return name
 
 
-def parse_text(text: str, fmt: str, filename: str) -> ImportResult:
-    """Parse the text of one file in ``fmt`` (gift, aiken, moodle-xml, csv, native)."""
+def parse_text(text: str, fmt: str, filename: str, course=None) -> ImportResult:
+    """Parse the text of one file in ``fmt`` (gift, aiken, moodle-xml, csv, native), checked against
+    ``course`` when given."""
     name = _format(fmt, _IMPORTERS)
     if name == "qti":
         # A web upload keeps the zip as text: QTI_TEXT_PREFIX + base64 (see ``package_as_text``).
         raw = qti.package_from_text(text)
         if raw is None:
-            col = Collector()
+            col = Collector(course=course)
             col.filename = filename
             col.file_error(1, "not a QTI package: upload the .zip file with imsmanifest.xml at its top")
             return col.result
-        return parse_bytes(raw, "qti", filename)
-    col = Collector()
+        return parse_bytes(raw, "qti", filename, course)
+    col = Collector(course=course)
     col.filename = filename
-    _IMPORTERS[name](text, filename, col)
+    _read(name, text, filename, col)
     return col.result
 
 
-def parse_bytes(raw: bytes, fmt: str, filename: str) -> ImportResult:
+def parse_bytes(raw: bytes, fmt: str, filename: str, course=None) -> ImportResult:
     """Parse one uploaded file given as bytes (QTI packages are zips; text formats must be UTF-8)."""
     name = _format(fmt, _IMPORTERS)
-    col = Collector()
+    col = Collector(course=course)
     col.filename = filename
     if len(raw) > MAX_BYTES:
         col.file_error(1, TOO_LARGE)
@@ -74,14 +78,23 @@ def parse_bytes(raw: bytes, fmt: str, filename: str) -> ImportResult:
         col.file_error(1, f"not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line} cannot be decoded); "
                           "save the file as UTF-8")
         return col.result
-    _IMPORTERS[name](text, filename, col)
+    _read(name, text, filename, col)
     return col.result
 
 
-def import_files(paths: list[str], fmt: str) -> ImportResult:
-    """Read and parse several files of one format into one result (ids are unique across the files)."""
+def _read(name: str, text: str, filename: str, col: Collector) -> None:
+    """Run one importer; a file with more than MAX_ITEMS items refuses the whole import (nothing of it kept)."""
+    try:
+        _IMPORTERS[name](text, filename, col)
+    except TooManyItems:
+        col.result = ImportResult(errors=[{"file": filename, "line": 1, "message": TOO_MANY}])
+
+
+def import_files(paths: list[str], fmt: str, course=None) -> ImportResult:
+    """Read and parse several files of one format into one result (ids are unique across the files),
+    checked against ``course`` when given."""
     name = _format(fmt, _IMPORTERS)
-    col = Collector()
+    col = Collector(course=course)
     for path in paths:
         filename = str(path)
         col.filename = filename
@@ -103,12 +116,12 @@ def import_files(paths: list[str], fmt: str) -> ImportResult:
             line = raw.count(b"\n", 0, exc.start) + 1
             if name == "csv":
                 # Each row with undecodable bytes is reported on its own line; the other rows still import.
-                _IMPORTERS[name](raw.decode("utf-8", errors="surrogateescape"), filename, col)
+                _read(name, raw.decode("utf-8", errors="surrogateescape"), filename, col)
                 continue
             col.file_error(1, f"not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line} cannot be "
                               "decoded); save the file as UTF-8")
             continue
-        _IMPORTERS[name](text, filename, col)
+        _read(name, text, filename, col)
     return col.result
 
 

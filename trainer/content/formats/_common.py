@@ -20,6 +20,16 @@ NO_EXPLANATION = "No explanation was given in the imported file."
 #: files above this size are refused before they are read or parsed
 MAX_BYTES = 10 * 1024 * 1024
 TOO_LARGE = "file is larger than 10 MB; split it into smaller files"
+#: items one import may hold: reading stops after this many and the file is refused as a whole
+MAX_ITEMS = 2000
+TOO_MANY = f"the file holds more than {MAX_ITEMS} questions; split it into smaller files"
+#: a native (YAML) import above this size is refused before it is parsed (YAML is the slowest format to read)
+MAX_YAML_BYTES = 1024 * 1024
+YAML_TOO_LARGE = "a YAML question file may be at most 1 MB; split it into smaller files"
+
+
+class TooManyItems(Exception):
+    """Raised by the collector after MAX_ITEMS items; the import refuses the file with TOO_MANY."""
 
 #: Moodle's built-in combined feedback texts carry no information; they are not copied into explanations
 MOODLE_DEFAULT_FEEDBACK = {"your answer is correct.", "your answer is partially correct.",
@@ -68,14 +78,19 @@ class Collector:
     One collector can serve several files (``import_files``), so ids stay unique across them.
     """
 
-    def __init__(self, result: ImportResult | None = None):
+    def __init__(self, result: ImportResult | None = None, course=None):
         self.result = result or ImportResult()
         self.filename = ""
+        #: the course to check against (modules, lesson sections, diagrams and their regions), as
+        #: ``trainer check`` does; None checks the questions on their own
+        self.course = course
         self._seen: dict[str, tuple[str, int, str]] = {}   # id -> (file, line, content hash)
 
     # -- outcomes -------------------------------------------------------------------------------
     def _item(self, line: int, status: str, *, qid: str | None = None, qtype: str | None = None,
               title: str = "", messages: list[str] | None = None) -> dict:
+        if len(self.result.items) >= MAX_ITEMS:
+            raise TooManyItems
         item = {"file": self.filename, "line": line, "id": qid, "type": qtype, "title": title,
                 "status": status, "messages": list(messages or [])}
         self.result.items.append(item)
@@ -137,7 +152,7 @@ class Collector:
                     if isinstance(opt, LineDict):
                         opt.line = opt_line
         problems: list[Problem] = []
-        checked = check_question(entry, Checker(Path(self.filename or "import"), problems), None, line,
+        checked = check_question(entry, Checker(Path(self.filename or "import"), problems), self.course, line,
                                  require_placement=False)
         if problems or checked is None:
             found = [(p.line, p.message) for p in problems] or [(line, "the question is not valid")]

@@ -27,7 +27,9 @@ export always writes all 20). Any other column is an error that names it.
 * Inside ``answers``, ``correct`` and ``tags`` a literal ``;`` is written ``\\;`` and a backslash ``\\\\``.
 
 Files are read as UTF-8 with or without a byte-order mark. Exports are UTF-8 with a BOM and CRLF line
-ends, so Excel opens them correctly. Every problem is reported as ``file:line`` with the physical line
+ends, so Excel opens them correctly. A cell that would run as a spreadsheet formula (starting with ``=``,
+``+``, ``-``, ``@``, a tab or a carriage return) is exported with a leading ``'``, and the import removes
+exactly that quote again (``trainer/spreadsheet.py``), so export and import round-trip exactly. Every problem is reported as ``file:line`` with the physical line
 where the row starts: a wrong header (missing and unknown columns named), a row with a missing column
 (fewer cells than the header), a required value left empty, and text that is not UTF-8.
 """
@@ -37,6 +39,7 @@ import csv
 import io
 import re
 
+from ...spreadsheet import csv_text, restore_cell
 from ._common import Collector, format_number, parse_number
 
 REQUIRED_COLUMNS = ["id", "type", "stem", "option_a", "option_b", "option_c", "option_d", "option_e",
@@ -136,7 +139,7 @@ def parse(text: str, filename: str, col: Collector) -> None:
             col.error(line, f"{what}: the row has {len(cells)} value{'s' if len(cells) != 1 else ''} but the header "
                             f"has {len(names)} columns")
             continue
-        cells = [c.replace("\r\n", "\n").replace("\r", "\n").strip() for c in cells]
+        cells = [restore_cell(c.replace("\r\n", "\n").replace("\r", "\n").strip()) for c in cells]
         _row(dict(zip(names, cells)), line, col)
 
 
@@ -240,9 +243,7 @@ def _row(row: dict[str, str], line: int, col: Collector) -> None:
 
 
 def export(questions: list[dict]) -> tuple[str, list[dict]]:
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
+    rows: list[list[str]] = []
     skipped = []
     for q in questions:
         qtype = q.get("type")
@@ -287,5 +288,5 @@ def export(questions: list[dict]) -> tuple[str, list[dict]]:
                 row["answers"] = f"{format_number(q['range'][0])}..{format_number(q['range'][1])}"
             else:
                 row["answers"] = f"{format_number(q['answer'])}:{format_number(q.get('tolerance') or 0)}"
-        writer.writerow([row[c] for c in COLUMNS])
-    return "\ufeff" + out.getvalue(), skipped
+        rows.append([row[c] for c in COLUMNS])
+    return csv_text(COLUMNS, rows), skipped

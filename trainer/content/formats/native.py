@@ -7,7 +7,7 @@ import yaml
 
 from ..bank import TYPES
 from ..source import LineDict, LineList, YamlError, load_yaml
-from ._common import Collector
+from ._common import MAX_YAML_BYTES, YAML_TOO_LARGE, Collector
 
 HEAD_KEYS = ["id", "type", "module", "lesson", "exam_area", "difficulty", "tags", "safety", "media",
              "scenario", "stem"]
@@ -91,6 +91,9 @@ def export(questions: list[dict]) -> tuple[str, list[dict]]:
 
 def parse(text: str, filename: str, col: Collector) -> None:
     col.filename = filename
+    if len(text) > MAX_YAML_BYTES:
+        col.file_error(1, YAML_TOO_LARGE)
+        return
     try:
         data = load_yaml(text.lstrip("\ufeff"))
     except YamlError as exc:
