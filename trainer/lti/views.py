@@ -134,7 +134,8 @@ def _launch_problem(text: str) -> str:
     known = {
         "Unable to find deployment": "This LMS deployment is not registered here. Ask your school admin to add "
                                      "its deployment id.",
-        "Registration not found": "The launch names an LMS or client id that is not registered here.",
+        "Registration not found": "The launch was meant for another tool, or comes from an LMS not registered "
+                                  "here (its issuer and audience match no registration).",
         "Client id not registered": "The launch was meant for another tool (wrong audience).",
         "Invalid Nonce": "This launch is not one this tool started (unknown nonce).",
         "State not found": "This launch does not match a login started in this browser. Open the activity "
