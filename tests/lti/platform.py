@@ -125,6 +125,18 @@ class Lms:
             def get_results(self, line_item_id, page=1, limit=None, user_id=None):
                 return {"content": [], "has_next": False}
 
+            def find_lineitem(self, line_item_id):
+                return {"id": line_item_id}
+
+            def create_lineitem(self, lineitem):
+                return lineitem
+
+            def update_lineitem(self, lineitem):
+                return lineitem
+
+            def delete_lineitem(self, line_item_id):
+                return None
+
         class Nrps(NamesRoleProvisioningService):
             def get_member_data_page(self, page=1, limit=None, role=None, since=None, **kw):
                 return {"content": [dict(m) for m in lms.members], "has_next": False}

@@ -48,6 +48,8 @@ def send_grade(grade, now: datetime | None = None) -> bool:
                  .set_timestamp(grade.submitted_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"))
                  .set_activity_progress("Completed").set_grading_progress("FullyGraded").set_user_id(grade.sub))
         ags.put_grade(score)
+    except requests.exceptions.JSONDecodeError:
+        pass  # the LMS took the score (2xx) and answered with a body that is not JSON: nothing to read from it
     except (LtiException, requests.RequestException, ValueError) as exc:
         service.mark_failed(grade, _reason(exc), now)
         return False
