@@ -210,8 +210,10 @@ def _form(platform: LtiPlatform | None = None) -> PlatformForm:
     form = PlatformForm(obj=platform)
     if platform is not None and request.method == "GET":
         form.deployment_ids.data = "\n".join(platform.deployment_ids or [])
-    schools = list(db.session.scalars(select(School).order_by(School.name))) if _scope() is None else []
-    form.school_id.choices = [(s.id, s.name) for s in schools] or [(current_user.school_id or 0, "")]
+    if _scope() is None:
+        form.school_id.choices = [(s.id, s.name) for s in db.session.scalars(select(School).order_by(School.name))]
+    else:
+        del form.school_id  # a school admin registers for their own school
     return form
 
 
@@ -253,7 +255,7 @@ def platforms():
     db.session.commit()
     return render_template("lti/platforms.html", form=form, platforms=service.school_platforms(_scope()),
                            keys=service.live_keys(), contexts=service.school_contexts(_scope()),
-                           show_school=_scope() is None, **_tool_urls())
+                           show_school=_scope() is None, **_tool_urls()), 400 if request.method == "POST" else 200
 
 
 @bp.route("/platforms/<int:platform_id>", methods=["GET", "POST"])
@@ -273,7 +275,8 @@ def edit_platform(platform_id: int):
             db.session.commit()
             flash("Saved.", "success")
             return redirect(url_for("lti.platforms"))
-    return render_template("lti/platform_form.html", form=form, platform=platform, show_school=_scope() is None)
+    return (render_template("lti/platform_form.html", form=form, platform=platform, show_school=_scope() is None),
+            400 if request.method == "POST" else 200)
 
 
 @bp.route("/keys/rotate", methods=["POST"])
