@@ -47,8 +47,8 @@ class Conf(LTI1P3PlatformConfAbstract):
     def init_platform_config(self, lms: "Lms") -> None:
         self._registration = (
             Registration().set_iss(lms.issuer).set_client_id(lms.client_id).set_deployment_id(lms.deployment_id)
-            .set_launch_url(f"{TOOL}/lti/launch").set_deeplink_launch_url(f"{TOOL}/lti/launch")
-            .set_oidc_login_url(f"{TOOL}/lti/login").set_platform_public_key(public_pem(lms.private_pem))
+            .set_launch_url(f"{lms.tool_url}/lti/launch").set_deeplink_launch_url(f"{lms.tool_url}/lti/launch")
+            .set_oidc_login_url(f"{lms.tool_url}/lti/login").set_platform_public_key(public_pem(lms.private_pem))
             .set_platform_private_key(lms.private_pem).set_tool_key_set(lms.tool_jwks))
 
     def get_registration_by_params(self, **kwargs):
@@ -75,13 +75,19 @@ class Launch(LTIAdvantageMessageLaunchAbstract):
             self.set_dl(f"{self.lms.url}/deep_link_return", accept_types={"ltiResourceLink"})
 
     def render_launch_form(self, launch_data, **kwargs):
-        return jsonify(launch_data)
+        if not self.lms.html:
+            return jsonify(launch_data)
+        # What an LMS sends the browser: a form that posts itself to the tool.
+        return (f'<!doctype html><form method="post" action="{launch_data["launch_url"]}">'
+                f'<input type="hidden" name="id_token" value="{launch_data["id_token"]}">'
+                f'<input type="hidden" name="state" value="{launch_data["state"]}"></form>'
+                '<script>document.forms[0].submit()</script>')
 
 
 class Lms:
     """The platform: its settings, what it received, and the server thread."""
 
-    def __init__(self, tool_jwks: dict):
+    def __init__(self, tool_jwks: dict, tool_url: str = TOOL, host: str = "127.0.0.1"):
         self.private_pem = new_private_pem()
         self.tool_jwks = tool_jwks
         self.client_id, self.deployment_id = "tool-client-1", "deployment-1"
@@ -90,9 +96,11 @@ class Lms:
         self.members: list[dict] = []
         self.content_items: list[dict] = []
         self.down = False
+        self.html = False
+        self.tool_url = tool_url
         self.app = self._build()
         self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.url = f"http://{host}:{self.server.server_port}"
         self.issuer = self.url
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -156,6 +164,15 @@ class Lms:
         @app.get("/jwks")
         def jwks():
             return jsonify({"keys": lms.conf().get_registration().get_jwks()})
+
+        @app.get("/course")
+        def course():
+            """A course page of the LMS showing the tool in an iframe, as Moodle and Canvas do."""
+            from urllib.parse import urlencode
+            query = urlencode({"iss": lms.issuer, "login_hint": lms.next_launch["sub"], "lti_message_hint": "h",
+                               "target_link_uri": f"{lms.tool_url}/lti/launch", "client_id": lms.client_id})
+            return (f'<!doctype html><title>Anatomy 101</title><h1>Anatomy 101</h1>'
+                    f'<iframe id="tool" width="800" height="600" src="{lms.tool_url}/lti/login?{query}"></iframe>')
 
         @app.get("/auth")
         def auth():

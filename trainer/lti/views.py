@@ -23,13 +23,35 @@ site_admin_only = roles_required("site_admin")
 
 @bp.errorhandler(service.LtiError)
 def lti_error(exc: service.LtiError):
-    db.session.rollback()
-    return render_template("lti/refused.html", message=exc.message, code=exc.status), exc.status
+    return _refuse(exc.message, exc.status)
 
 
 def _refuse(message: str, status: int = 400):
     db.session.rollback()
-    return render_template("lti/refused.html", message=message, code=status), status
+    page = current_app.make_response((render_template("lti/refused.html", message=message, code=status), status))
+    return _framable_for(page, _claimed_issuer())
+
+
+def _claimed_issuer() -> str | None:
+    """The issuer a launch or login claims (unverified: used only to let that LMS frame an error page)."""
+    if request.values.get("iss"):
+        return request.values["iss"]
+    token = request.form.get("id_token", "")
+    try:
+        import jwt
+        return str(jwt.decode(token, options={"verify_signature": False}).get("iss") or "") or None
+    except Exception:  # noqa: BLE001  (not a JWT at all)
+        return None
+
+
+def _framable_for(response, issuer: str | None):
+    """Let registered LMSs with this issuer show the page in their iframe (else leave the site's own policy)."""
+    if not issuer:
+        return response
+    platforms = [p for p in service.school_platforms(None) if p.issuer == issuer]
+    if not platforms:
+        return response
+    return _framable(response, [u for p in platforms for u in (p.issuer, p.auth_login_url)])
 
 
 def _framable(response, origins: list[str]):
@@ -154,7 +176,8 @@ def _cookies_blocked(state: str):
     stored = service.state_get(f"lti1p3-{state}") or {}
     login = stored.get("login") if isinstance(stored, dict) else None
     relaunch = url_for("lti.login", **login) if login else None
-    return render_template("lti/cookies.html", relaunch=relaunch), 400
+    page = current_app.make_response((render_template("lti/cookies.html", relaunch=relaunch), 400))
+    return _framable_for(page, (login or {}).get("iss") or _claimed_issuer())
 
 
 @bp.route("/go/<code>")
