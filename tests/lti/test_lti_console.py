@@ -104,3 +104,18 @@ def test_an_existing_account_is_matched_by_email_only_when_the_school_allows_it(
     with tool.app_context():
         linked = db.session.scalar(select(LtiUser).where(LtiUser.sub == "lena-lms")).user_id
     assert (linked == existing_id) is allowed
+
+
+def test_a_site_admin_account_is_never_taken_over_by_an_lms_email(tool, lms):
+    from trainer.lti.models import LtiPlatform, LtiUser
+    from trainer.services import accounts
+    with tool.app_context():
+        db.session.get(LtiPlatform, lms.row_id).match_email = True
+        root = accounts.create_invited_user("root@example.org", "Root", "site_admin")
+        db.session.commit()
+        root_id = root.id
+    client, form = start(tool, lms, sub="mallory", email="root@example.org", roles=[ADMIN])
+    assert post_launch(client, form).status_code == 302
+    with tool.app_context():
+        linked = db.session.scalar(select(LtiUser).where(LtiUser.sub == "mallory")).user
+        assert linked.id != root_id and linked.role == "instructor" and linked.email.endswith("@lti.invalid")

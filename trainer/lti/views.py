@@ -330,15 +330,16 @@ def retire_key(key_id: int):
 @bp.route("/grades")
 @staff_only
 def grades():
-    client_sync(limit=20)
+    client_sync(limit=5)
     rows = [(g, service.status_label(g)) for g in service.school_grades(_scope())]
     return render_template("lti/grades.html", rows=rows)
 
 
-def client_sync(limit: int = 100) -> int:
-    """Send due outbox scores (called by `trainer lti sync` and on staff pages). Commits each one."""
+def client_sync(limit: int = 100, learner_id: int | None = None) -> int:
+    """Send due outbox scores (called by `trainer lti sync`, on staff pages and after a learner's form post).
+    Commits each one."""
     sent = 0
-    for grade in service.due_grades(limit=limit):
+    for grade in service.due_grades(limit=limit, learner_id=learner_id):
         sent += client.send_grade(grade)
         db.session.commit()
     return sent
@@ -353,7 +354,7 @@ def resend_grade(grade_id: int):
         db.session.rollback()
         abort(404)
     db.session.commit()
-    client_sync(limit=20)
+    client_sync(limit=5)
     return redirect(url_for("lti.grades"))
 
 
@@ -382,10 +383,11 @@ def register_lti(app) -> None:
 
     @app.after_request
     def send_due_scores(response):
-        if request.method == "POST" and response.status_code < 400 and request.endpoint != "lti.launch":
-            try:
-                if service.due_grades(limit=1):
-                    client_sync(limit=5)
+        if (request.method == "POST" and response.status_code < 400 and current_user.is_authenticated
+                and current_user.role == "learner"):
+            try:  # the learner's own scores (the one just submitted, or one the LMS refused earlier)
+                if service.due_grades(limit=1, learner_id=current_user.id):
+                    client_sync(limit=3, learner_id=current_user.id)
             except Exception:  # noqa: BLE001  (the outbox keeps the score; the worker sends it later)
                 db.session.rollback()
         return response
@@ -400,6 +402,7 @@ def register_lti(app) -> None:
         """Send every score waiting in the outbox to its LMS (run it from cron or a worker)."""
         sent = client_sync(limit=1000)
         waiting = len(service.due_grades(limit=1000))
+        service.purge_state()  # expired login states and hand-off codes
         db.session.commit()
         click.echo(f"sent {sent} score(s); {waiting} due and not sent (see /lti/grades)")
 

@@ -185,7 +185,11 @@ def state_set(key: str, value, seconds: int, now: datetime | None = None) -> Non
 
 
 def purge_state(now: datetime | None = None) -> int:
-    rows = list(db.session.scalars(select(LtiState).where(LtiState.expires_at <= (now or utcnow()))))
+    """Forget expired login states, and nonces older than any id_token could live (their state is gone too,
+    so a replay is refused either way). Flushes."""
+    now = now or utcnow()
+    rows = list(db.session.scalars(select(LtiState).where(LtiState.expires_at <= now)))
+    rows += list(db.session.scalars(select(LtiNonce).where(LtiNonce.used_at <= now - timedelta(days=2))))
     for row in rows:
         db.session.delete(row)
     db.session.flush()
@@ -236,16 +240,21 @@ def link_user(platform: LtiPlatform, sub: str, name: str, email: str | None, rol
     if linked is not None:
         user = linked.user
     else:
-        user = None
+        user, address = None, _placeholder_email(platform.id, sub)
         if platform.match_email and email:
-            user = accounts.find_user_by_email(email)
-            if user is not None and user.role != "site_admin" and user.school_id not in (None, platform.school_id):
-                user = None  # staff of another school are never taken over
+            found = accounts.find_user_by_email(email)
+            if found is None:
+                address = email
+            elif found.role != "site_admin" and found.school_id in (None, platform.school_id):
+                user = found  # site admins and another school's staff are never taken over
         if user is None:
             staff = role in ("instructor", "school_admin")
-            user = accounts.create_invited_user(
-                email if (platform.match_email and email) else _placeholder_email(platform.id, sub),
-                name or "LMS user", role, platform.school_id if staff else None)
+            try:
+                user = accounts.create_invited_user(address, name or "LMS user", role,
+                                                    platform.school_id if staff else None)
+            except accounts.AccountError:
+                user = accounts.create_invited_user(_placeholder_email(platform.id, sub), name or "LMS user", role,
+                                                    platform.school_id if staff else None)
         db.session.add(LtiUser(platform_id=platform.id, sub=sub, user_id=user.id))
         db.session.flush()
     if not user.active:
@@ -433,7 +442,7 @@ def deep_link_item(platform_id: int, claims: dict, choice: str, max_score: str, 
         raise LtiError("The maximum score must be between 0 and 1000.", 400)
     target, title, graded = "", KINDS[kind], kind in ("quiz", "exam")
     if kind == "quiz":
-        quiz = db.session.get(Quiz, int(value)) if value.isdigit() else None
+        quiz = db.session.get(Quiz, int(value)) if value.isdigit() and len(value) < 10 else None
         if quiz is None or quiz.school_id != platform.school_id or quiz.retired_at is not None:
             raise LtiError("No such quiz.", 404)
         context = context_cohort(platform, claims)
@@ -496,10 +505,13 @@ def queue_attempt(attempt: Attempt) -> list[LtiGrade]:
     return queued
 
 
-def due_grades(now: datetime | None = None, limit: int = 100) -> list[LtiGrade]:
-    return list(db.session.scalars(
-        select(LtiGrade).where(LtiGrade.status.in_(("pending", "retrying")), LtiGrade.next_try_at <= (now or utcnow()))
-        .order_by(LtiGrade.next_try_at, LtiGrade.id).limit(limit)))
+def due_grades(now: datetime | None = None, limit: int = 100, learner_id: int | None = None) -> list[LtiGrade]:
+    """Outbox scores waiting to be sent (of one learner's attempts when ``learner_id`` is given)."""
+    query = select(LtiGrade).where(LtiGrade.status.in_(("pending", "retrying")),
+                                   LtiGrade.next_try_at <= (now or utcnow()))
+    if learner_id is not None:
+        query = query.join(Attempt, Attempt.id == LtiGrade.attempt_id).where(Attempt.learner_id == learner_id)
+    return list(db.session.scalars(query.order_by(LtiGrade.next_try_at, LtiGrade.id).limit(limit)))
 
 
 def mark_sent(grade: LtiGrade, now: datetime | None = None) -> None:
