@@ -183,3 +183,21 @@ def test_roster_sync_enrols_new_members_and_marks_removed_ones_inactive(tool, lm
         state = {db.session.scalar(select(LtiUser.sub).where(LtiUser.user_id == e.learner_id)): e.active
                  for e in db.session.scalars(select(Enrolment).where(Enrolment.cohort_id == cohort_id))}
     assert state == {"student-old": False, "student-new": True, "student-2": True}
+
+
+def test_a_mock_exam_launched_from_the_lms_reports_its_score(tool, lms, school):
+    from trainer.lti.models import LtiLaunch
+    from trainer.services import exams
+    client, form = start(tool, lms, sub="student-9", roles=[LEARNER], lineitem="exam-col",
+                         custom={"trainer_kind": "exam", "trainer_target": "", "trainer_max": "50"})
+    response = post_launch(client, form)
+    assert response.headers["Location"] == "/study/exams"
+    with tool.app_context():
+        learner_id = db.session.scalar(select(LtiLaunch.user_id))
+        attempt = exams.start_exam(learner_id, length=5)
+        exams.finish(attempt)                         # nothing answered: 0 of 50
+        db.session.commit()
+    result = tool.test_cli_runner().invoke(args=["lti", "sync"])
+    assert "sent 1" in result.output, result.output
+    assert [(s["lineitem"], s["scoreGiven"], s["scoreMaximum"], s["userId"]) for s in lms.scores] == [
+        ("exam-col", 0, 50, "student-9")]
