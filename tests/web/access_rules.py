@@ -392,12 +392,13 @@ RULES: dict[str, Rule] = {
     "lti.rotate_key": Rule(lambda t: "/lti/keys/rotate", cells(LOGIN, 403, 403, 403, 403, 403, 403, AWAY), "POST"),
     # the only live key cannot be retired: the site admin is sent back with a message, nothing changes
     "lti.retire_key": Rule(lambda t: "/lti/keys/1/retire", cells(LOGIN, 403, 403, 403, 403, 403, 403, AWAY), "POST"),
-    "lti.grades": Rule(lambda t: "/lti/grades", cells(LOGIN, 403, 403, 403, 403, 200, 200, 200)),
+    # the scores and courses page is for the school's staff (instructors too); T's staff get a 404 on S's rows
+    "lti.grades": Rule(lambda t: "/lti/grades", staff()),
     "lti.resend_grade": Rule(lambda t: f"/lti/grades/{t.extra['lti_grade']}/resend",
-                             cells(LOGIN, 403, 403, 403, 403, AWAY, 404, AWAY), "POST"),
+                             cells(LOGIN, 403, 403, AWAY, AWAY, AWAY, 404, AWAY), "POST"),
     # the course has no member list yet (no launch carried one): S's admin is told so, nothing changes
     "lti.sync_roster": Rule(lambda t: f"/lti/courses/{t.extra['lti_context']}/sync",
-                            cells(LOGIN, 403, 403, 403, 403, AWAY, 404, AWAY), "POST"),
+                            cells(LOGIN, 403, 403, AWAY, AWAY, AWAY, 404, AWAY), "POST"),
     "analysis.list_quizzes": Rule(lambda t: "/analysis/", staff()),
     "analysis.show_quiz": Rule(lambda t: f"/analysis/quizzes/{t.extra['quiz']}", staff(200, 200, 200, 404, 200)),
     "analysis.show_version": Rule(lambda t: f"/analysis/quizzes/{t.extra['quiz']}/versions/{t.extra['quiz_version']}",

@@ -18,6 +18,7 @@ from .models import LtiContext, LtiGrade, LtiPlatform
 
 bp = Blueprint("lti", __name__, url_prefix="/lti")
 staff_only = roles_required("school_admin", "site_admin")
+school_staff = roles_required("instructor", "school_admin", "site_admin")
 site_admin_only = roles_required("site_admin")
 
 
@@ -328,11 +329,11 @@ def retire_key(key_id: int):
 
 
 @bp.route("/grades")
-@staff_only
+@school_staff
 def grades():
     client_sync(limit=5)
     rows = [(g, service.status_label(g)) for g in service.school_grades(_scope())]
-    return render_template("lti/grades.html", rows=rows)
+    return render_template("lti/grades.html", rows=rows, contexts=service.school_contexts(_scope()))
 
 
 def client_sync(limit: int = 100, learner_id: int | None = None) -> int:
@@ -346,7 +347,7 @@ def client_sync(limit: int = 100, learner_id: int | None = None) -> int:
 
 
 @bp.route("/grades/<int:grade_id>/resend", methods=["POST"])
-@staff_only
+@school_staff
 def resend_grade(grade_id: int):
     try:
         service.resend(grade_id, _scope())
@@ -359,7 +360,7 @@ def resend_grade(grade_id: int):
 
 
 @bp.route("/courses/<int:context_id>/sync", methods=["POST"])
-@staff_only
+@school_staff
 def sync_roster(context_id: int):
     context = db.session.get(LtiContext, context_id)
     if context is None or (_scope() is not None and context.platform.school_id != _scope()):
@@ -370,11 +371,11 @@ def sync_roster(context_id: int):
     except service.LtiError as exc:
         db.session.rollback()
         flash(exc.message, "error")
-        return redirect(url_for("lti.platforms"))
+        return redirect(url_for("lti.grades"))
     db.session.commit()
     flash(f"Roster of {context.title}: {result.added} added, {result.reactivated} back, "
           f"{result.deactivated} marked inactive.", "success")
-    return redirect(url_for("lti.platforms"))
+    return redirect(url_for("lti.grades"))
 
 
 def register_lti(app) -> None:
