@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import threading
-import typing as t
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa

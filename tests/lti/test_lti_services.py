@@ -130,7 +130,6 @@ def test_a_learner_launched_quiz_sends_its_score_to_the_lms(tool, lms, school):
 
 def test_a_score_the_lms_cannot_take_waits_in_the_outbox_and_is_sent_by_the_worker(tool, lms, school):
     from trainer.lti.models import LtiGrade
-    from trainer.models import User
     from trainer.services import accounts
     item = deep_link_quiz(tool, lms, make_quiz(tool, school[0]))
     client, location = learner_launch(tool, lms, item)

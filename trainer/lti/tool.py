@@ -1,7 +1,6 @@
 """PyLTI1p3 wired to the database: registrations from LtiPlatform, keys from LtiKey, login state in LtiState."""
 from __future__ import annotations
 
-import typing as t
 
 from pylti1p3.contrib.flask import FlaskCookieService, FlaskMessageLaunch, FlaskOIDCLogin, FlaskRequest
 from pylti1p3.deployment import Deployment

@@ -14,7 +14,7 @@ from ..services import lti as service
 from ..web import roles_required
 from . import client, tool
 from .forms import PlatformForm
-from .models import LtiContext, LtiGrade, LtiPlatform
+from .models import LtiContext, LtiPlatform
 
 bp = Blueprint("lti", __name__, url_prefix="/lti")
 staff_only = roles_required("school_admin", "site_admin")
