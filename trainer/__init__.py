@@ -16,6 +16,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(load_config(config))
 
     from . import models  # noqa: F401  (register tables)
+    from .lti import models as lti_models  # noqa: F401  (register the LTI tables)
     from .extensions import csrf, db, limiter, login_manager, migrate
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"),
@@ -53,6 +54,9 @@ def create_app(config: dict | None = None) -> Flask:
     for bp in (auth_bp, account_bp, learn_bp, study_bp, admin_bp, school_bp, author_bp, bank_bp, bank_io_bp, quizzes_bp,
                analysis_bp):
         app.register_blueprint(bp)
+
+    from .lti.views import register_lti
+    register_lti(app)
 
     from .bench_floor import register_bench_floor
     register_bench_floor(app)

@@ -127,7 +127,30 @@ def build_things(app) -> Things:
         things.extra.update(join_code_x=db.session.get(Cohort, w.cohort_x).join_code, quiz=quiz.id,
                             assignment=assignment.id, quiz_attempt=quiz_attempt.id, quiz_form=quiz_form,
                             quiz_version=item.question_version_id, quiz_question=item.question_id)
+        things.extra.update(_lti_things(w, exam))
     return things
+
+
+def _lti_things(w, attempt) -> dict:
+    """An LMS registered by school S, one of its courses mapped to cohort X, and a score already sent."""
+    from trainer.lti.models import LtiContext, LtiGrade, LtiLink
+    from trainer.models import utcnow
+    from trainer.services import lti
+    lti.signing_key()
+    platform = lti.register_platform(w.school_s, lti.PlatformForm(
+        name="S Moodle", issuer=f"https://moodle-{w.school_s}.example.org", client_id="c1", deployment_ids=["1"],
+        auth_login_url="https://moodle.example.org/auth", auth_token_url="https://moodle.example.org/token",
+        key_set_url="https://moodle.example.org/jwks"))
+    context = LtiContext(platform_id=platform.id, context_id="course-1", cohort_id=w.cohort_x, title="Course 1")
+    link = LtiLink(platform_id=platform.id, resource_link_id="rl-1", kind="exam",
+                   lineitem_url="https://moodle.example.org/lineitems/1")
+    db.session.add_all([context, link])
+    db.session.flush()
+    grade = LtiGrade(attempt_id=attempt.id, link_id=link.id, sub="s-1", score_given=1, score_maximum=5,
+                     submitted_at=utcnow(), status="sent")
+    db.session.add(grade)
+    db.session.commit()
+    return {"lti_platform": platform.id, "lti_context": context.id, "lti_grade": grade.id}
 
 
 def cells(*outcomes) -> dict:
@@ -362,6 +385,35 @@ RULES: dict[str, Rule] = {
     "quizzes.submit_quiz": Rule(lambda t: f"/quizzes/attempts/{t.extra['quiz_attempt']}/submit", learners(AWAY, 404),
                                 "POST"),
     # --- item analysis: staff of the quiz's school (and the site admin); T's admin gets a 404
+    # --- LTI: the LMS's endpoints are public (and refuse what no LMS sent); the console is for school admins
+    # (their own school's platforms) and the site admin (every school's, and the keys)
+    "lti.jwks": Rule(lambda t: "/lti/jwks", cells(200, 200, 200, 200, 200, 200, 200, 200)),
+    "lti.login": Rule(lambda t: "/lti/login", cells(400, 400, 400, 400, 400, 400, 400, 400)),
+    "lti.launch": Rule(lambda t: "/lti/launch", cells(400, 400, 400, 400, 400, 400, 400, 400), "POST"),
+    "lti.go": Rule(lambda t: "/lti/go/not-a-code", cells(410, 410, 410, 410, 410, 410, 410, 410)),
+    "lti.platforms": Rule(lambda t: "/lti/platforms", cells(LOGIN, 403, 403, 403, 403, 200, 200, 200),
+                          post=lambda t: {"school_id": str(t.w.school_s), "name": "Mallory LMS",
+                                          "issuer": "https://evil.example.org", "client_id": "x",
+                                          "deployment_ids": "1", "auth_login_url": "https://evil.example.org/a",
+                                          "auth_token_url": "https://evil.example.org/t",
+                                          "key_set_url": "https://evil.example.org/k"}),
+    "lti.edit_platform": Rule(lambda t: f"/lti/platforms/{t.extra['lti_platform']}",
+                              cells(LOGIN, 403, 403, 403, 403, 200, 404, 200),
+                              post=lambda t: {"name": "Hijacked", "issuer": "https://evil.example.org",
+                                              "client_id": "x", "deployment_ids": "1",
+                                              "auth_login_url": "https://evil.example.org/a",
+                                              "auth_token_url": "https://evil.example.org/t",
+                                              "key_set_url": "https://evil.example.org/k"}),
+    "lti.rotate_key": Rule(lambda t: "/lti/keys/rotate", cells(LOGIN, 403, 403, 403, 403, 403, 403, AWAY), "POST"),
+    # the only live key cannot be retired: the site admin is sent back with a message, nothing changes
+    "lti.retire_key": Rule(lambda t: "/lti/keys/1/retire", cells(LOGIN, 403, 403, 403, 403, 403, 403, AWAY), "POST"),
+    # the scores and courses page is for the school's staff (instructors too); T's staff get a 404 on S's rows
+    "lti.grades": Rule(lambda t: "/lti/grades", staff()),
+    "lti.resend_grade": Rule(lambda t: f"/lti/grades/{t.extra['lti_grade']}/resend",
+                             cells(LOGIN, 403, 403, AWAY, AWAY, AWAY, 404, AWAY), "POST"),
+    # the course has no member list yet (no launch carried one): S's admin is told so, nothing changes
+    "lti.sync_roster": Rule(lambda t: f"/lti/courses/{t.extra['lti_context']}/sync",
+                            cells(LOGIN, 403, 403, AWAY, AWAY, AWAY, 404, AWAY), "POST"),
     "analysis.list_quizzes": Rule(lambda t: "/analysis/", staff()),
     "analysis.show_quiz": Rule(lambda t: f"/analysis/quizzes/{t.extra['quiz']}", staff(200, 200, 200, 404, 200)),
     "analysis.show_version": Rule(lambda t: f"/analysis/quizzes/{t.extra['quiz']}/versions/{t.extra['quiz_version']}",

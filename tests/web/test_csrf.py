@@ -24,6 +24,15 @@ def row_counts():
     return {table.name: db.session.scalar(select(func.count()).select_from(table)) for table in db.metadata.sorted_tables}
 
 
+#: views that take a cross-site POST from an LMS, protected by the platform's signed id_token instead
+LTI_EXEMPT = {"trainer.lti.views.login", "trainer.lti.views.launch"}
+
+
+def test_only_the_lti_login_and_launch_are_exempt():
+    from trainer.extensions import csrf
+    assert set(csrf._exempt_views) == LTI_EXEMPT
+
+
 def test_the_map_has_state_changing_routes():
     assert len(STATE_CHANGING) >= 10 and ("/login", "POST") in STATE_CHANGING
 

@@ -162,6 +162,8 @@ def finish(attempt: Attempt, now: datetime | None = None) -> Attempt:
         attempt.total = sum(i.score or 0.0 for i in attempt.items)  # position order, as item analysis adds
         attempt.score = attempt.total / len(attempt.items) if attempt.items else 0.0
         db.session.flush()
+        from . import lti
+        lti.queue_attempt(attempt)  # scores owed to an LMS the attempt was launched from (outbox)
     return attempt
 
 

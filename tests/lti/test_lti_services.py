@@ -1,0 +1,202 @@
+"""Deep linking, grade passback (AGS) and roster sync (NRPS) through the test LMS."""
+from __future__ import annotations
+
+import re
+
+import requests
+from sqlalchemy import select
+
+from tests.conftest import Browser, client_as
+from tests.lti.conftest import post_launch, start
+from tests.lti.platform import TOOL
+from tests.web.access_rules import answer_fields
+from trainer.extensions import db
+
+LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
+INSTRUCTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
+
+
+class ToolBrowser(Browser):
+    """A browser on the tool's https address (Flask-WTF checks the Referer of https form posts)."""
+
+    def get(self, url, **kw):
+        return super().get(url, base_url=TOOL, **kw)
+
+    def post(self, url, data=None, **kw):
+        return super().post(url, data, base_url=TOOL, headers={"Referer": f"{TOOL}/"}, **kw)
+
+
+def make_quiz(tool, school_id: int) -> int:
+    from trainer.models import Question
+    from trainer.services import quizzes
+    with tool.app_context():
+        ids = list(db.session.scalars(select(Question.id).where(Question.type == "single", Question.slug.like("x-%"))
+                                      .order_by(Question.slug).limit(3)))
+        quiz = quizzes.create_quiz(school_id, None, quizzes.QuizSettings(
+            title="Week 1 check", mode="fixed", spec={"questions": ids}, time_limit_minutes=30))
+        db.session.commit()
+        return quiz.id
+
+
+def deep_link_quiz(tool, lms, quiz_id: int, max_score: str = "10") -> dict:
+    """An instructor picks the quiz in the LMS's deep-linking dialog; returns the content item the LMS got."""
+    client, form = start(tool, lms, sub="teacher-1", name="Tess Teacher", roles=[INSTRUCTOR], deep_link=True,
+                         resource_link=None)
+    picker = post_launch(client, form, **{"Sec-Fetch-Dest": "iframe"})
+    body = picker.get_data(as_text=True)
+    assert picker.status_code == 200 and "Week 1 check" in body, body
+    launch_id = re.search(r'name="launch_id" value="([^"]+)"', body).group(1)
+    done = client.post("/lti/launch", base_url=TOOL, data={"launch_id": launch_id, "choice": f"quiz:{quiz_id}",
+                                                          "max_score": max_score})
+    page = done.get_data(as_text=True)
+    assert done.status_code == 200, page
+    action = re.search(r'action="([^"]+)"', page.split("data-lti-autosubmit")[0].rsplit("<form", 1)[1]).group(1)
+    token = re.search(r'name="JWT" value="([^"]+)"', page).group(1)
+    assert requests.post(action, data={"JWT": token}, timeout=10).status_code == 200
+    # The picker works once.
+    again = client.post("/lti/launch", base_url=TOOL, data={"launch_id": launch_id, "choice": f"quiz:{quiz_id}"})
+    assert again.status_code == 410
+    return lms.content_items[-1]
+
+
+def test_an_instructor_deep_links_a_quiz_and_the_lms_gets_a_graded_item(tool, lms, school):
+    quiz_id = make_quiz(tool, school[0])
+    item = deep_link_quiz(tool, lms, quiz_id)
+    assert item["type"] == "ltiResourceLink" and item["title"] == "Week 1 check"
+    assert item["lineItem"]["scoreMaximum"] == 10 and item["url"] == f"{TOOL}/lti/launch"
+    from trainer.lti.models import LtiContext
+    from trainer.models import QuizAssignment
+    with tool.app_context():
+        assignment = db.session.get(QuizAssignment, int(item["custom"]["trainer_target"]))
+        assert assignment.quiz_id == quiz_id
+        assert assignment.cohort_id == db.session.scalar(select(LtiContext)).cohort_id
+
+
+def test_a_learner_cannot_open_the_deep_linking_picker(tool, lms):
+    client, form = start(tool, lms, deep_link=True, resource_link=None)
+    response = post_launch(client, form)
+    assert response.status_code == 403 and "Only instructors" in response.get_data(as_text=True)
+
+
+def take_quiz(client, start_url: str) -> str:
+    """Start the quiz, answer every question right, submit; returns the result page's address."""
+    browser = ToolBrowser(client)
+    intro = browser.get(start_url)
+    assert intro.status_code == 200
+    started = browser.post(start_url + "/start")
+    attempt_url = started.headers["Location"]
+    from trainer.models import AttemptItem
+    while True:
+        page = browser.get(attempt_url)
+        html = page.get_data(as_text=True)
+        token = re.search(r'name="token" value="([^"]+)"', html)
+        if token is None:
+            break
+        position = int(re.search(r'name="position" value="(\d+)"', html).group(1))
+        with client.application.app_context():
+            attempt_id = int(attempt_url.rstrip("/").rsplit("/", 1)[1])
+            item = db.session.scalar(select(AttemptItem).where(AttemptItem.attempt_id == attempt_id,
+                                                               AttemptItem.position == position))
+            fields = answer_fields(item.version.data)
+        browser.post(attempt_url + "/answer", {"token": token.group(1), "position": str(position), **fields})
+    submitted = browser.post(attempt_url + "/submit")
+    assert submitted.status_code == 302
+    return submitted.headers["Location"]
+
+
+def learner_launch(tool, lms, item: dict, sub: str = "student-1"):
+    client, form = start(tool, lms, sub=sub, name="Sam Student", roles=[LEARNER], custom=item["custom"],
+                         lineitem="7", resource_link="rl-quiz")
+    response = post_launch(client, form)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client, response.headers["Location"]
+
+
+def test_a_learner_launched_quiz_sends_its_score_to_the_lms(tool, lms, school):
+    item = deep_link_quiz(tool, lms, make_quiz(tool, school[0]))
+    client, location = learner_launch(tool, lms, item)
+    assert location == f"/quizzes/take/{item['custom']['trainer_target']}"
+    take_quiz(client, location)
+    assert len(lms.scores) == 1
+    score = lms.scores[0]
+    assert score["lineitem"] == "7" and score["userId"] == "student-1"
+    assert score["scoreGiven"] == 10 and score["scoreMaximum"] == 10
+    assert score["activityProgress"] == "Completed" and score["gradingProgress"] == "FullyGraded"
+    assert score["timestamp"].endswith("Z")
+    from trainer.lti.models import LtiGrade
+    with tool.app_context():
+        assert [g.status for g in db.session.scalars(select(LtiGrade))] == ["sent"]
+
+
+def test_a_score_the_lms_cannot_take_waits_in_the_outbox_and_is_sent_by_the_worker(tool, lms, school):
+    from trainer.lti.models import LtiGrade
+    from trainer.services import accounts
+    item = deep_link_quiz(tool, lms, make_quiz(tool, school[0]))
+    client, location = learner_launch(tool, lms, item)
+    lms.down = True
+    take_quiz(client, location)
+    assert lms.scores == []
+    with tool.app_context():
+        grade = db.session.scalar(select(LtiGrade))
+        assert grade.status == "retrying" and "503" in grade.last_error
+        admin = accounts.create_invited_user("admin@harbour.example", "Ada Admin", "school_admin", school[0])
+        db.session.commit()
+        admin_id = admin.id
+    staff = client_as(tool, admin_id)
+    page = staff.get("/lti/grades").get_data(as_text=True)
+    assert "retrying" in page and "10 / 10" in page
+    lms.down = False
+    result = tool.test_cli_runner().invoke(args=["lti", "sync"])
+    assert "sent 0" in result.output                     # not due yet: the retry waits its delay
+    with tool.app_context():
+        from datetime import timedelta
+        grade = db.session.scalar(select(LtiGrade))
+        grade.next_try_at = grade.next_try_at - timedelta(hours=1)
+        db.session.commit()
+    result = tool.test_cli_runner().invoke(args=["lti", "sync"])
+    assert "sent 1" in result.output, result.output
+    assert len(lms.scores) == 1 and lms.scores[0]["scoreGiven"] == 10
+    assert ">sent<" in staff.get("/lti/grades").get_data(as_text=True)
+
+
+def test_roster_sync_enrols_new_members_and_marks_removed_ones_inactive(tool, lms, school):
+    from trainer.lti.models import LtiContext, LtiUser
+    from trainer.models import Enrolment
+    from trainer.services import accounts
+    client, form = start(tool, lms, sub="student-old", roles=[LEARNER])
+    assert post_launch(client, form).status_code == 302
+    lms.members = [{"user_id": "student-new", "roles": [LEARNER], "name": "Nia New"},
+                   {"user_id": "student-2", "roles": [LEARNER], "name": "Theo Two"},
+                   {"user_id": "teacher-1", "roles": [INSTRUCTOR], "name": "Tess Teacher"}]
+    with tool.app_context():
+        admin = accounts.create_invited_user("admin@harbour.example", "Ada Admin", "school_admin", school[0])
+        db.session.commit()
+        context_id = db.session.scalar(select(LtiContext.id))
+        admin_id = admin.id
+    staff = ToolBrowser(client_as(tool, admin_id))
+    assert staff.get("/lti/platforms").status_code == 200
+    response = staff.post(f"/lti/courses/{context_id}/sync", follow_redirects=True)
+    assert "2 added" in response.get_data(as_text=True) and "1 marked inactive" in response.get_data(as_text=True)
+    with tool.app_context():
+        cohort_id = db.session.get(LtiContext, context_id).cohort_id
+        state = {db.session.scalar(select(LtiUser.sub).where(LtiUser.user_id == e.learner_id)): e.active
+                 for e in db.session.scalars(select(Enrolment).where(Enrolment.cohort_id == cohort_id))}
+    assert state == {"student-old": False, "student-new": True, "student-2": True}
+
+
+def test_a_mock_exam_launched_from_the_lms_reports_its_score(tool, lms, school):
+    from trainer.lti.models import LtiLaunch
+    from trainer.services import exams
+    client, form = start(tool, lms, sub="student-9", roles=[LEARNER], lineitem="exam-col",
+                         custom={"trainer_kind": "exam", "trainer_target": "", "trainer_max": "50"})
+    response = post_launch(client, form)
+    assert response.headers["Location"] == "/study/exams"
+    with tool.app_context():
+        learner_id = db.session.scalar(select(LtiLaunch.user_id))
+        attempt = exams.start_exam(learner_id, length=5)
+        exams.finish(attempt)                         # nothing answered: 0 of 50
+        db.session.commit()
+    result = tool.test_cli_runner().invoke(args=["lti", "sync"])
+    assert "sent 1" in result.output, result.output
+    assert [(s["lineitem"], s["scoreGiven"], s["scoreMaximum"], s["userId"]) for s in lms.scores] == [
+        ("exam-col", 0, 50, "student-9")]
