@@ -56,3 +56,40 @@ def test_charts_are_readable_on_a_phone(app, live_server, page, learner):
     expect(page.locator("#area-scores text.target-label")).to_have_text("target 70%")
     assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
     assert page.js_errors == []
+
+
+def test_a_glossary_term_opens_in_place_and_the_contents_stay_in_view(live_server, page, chromium, learner):
+    """Does tapping a term show its definition where the learner is reading, without jumping away?"""
+    login(page, live_server, learner[1])
+    page.goto(live_server + "/lessons/basics-sensitisation")
+    term = page.locator(".lesson-body button.term", has_text="allodynia")
+    before = page.evaluate("window.scrollY")
+    term.click()
+    note = page.get_by_role("note")
+    expect(note).to_be_visible()
+    expect(note).to_contain_text("Allodynia:")
+    expect(term).to_have_attribute("aria-expanded", "true")
+    assert page.evaluate("location.hash") == "" and page.evaluate("window.scrollY") == before
+    box, word = note.bounding_box(), term.bounding_box()
+    assert 0 <= box["x"] and box["x"] + box["width"] <= 390 and 0 <= box["y"] - (word["y"] + word["height"]) < 20
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "glossary-popover.png"))
+    page.keyboard.press("Escape")
+    expect(note).to_be_hidden()
+    assert page.evaluate("document.activeElement.className") == "term"
+    page.keyboard.press("Enter")  # the keyboard opens it again
+    expect(note).to_be_visible()
+    page.mouse.click(5, 800)  # a tap elsewhere closes it
+    expect(note).to_be_hidden()
+    assert page.js_errors == []
+
+    # On a desktop the lesson contents stay in view while a long lesson scrolls.
+    desktop = chromium.new_context(viewport={"width": 1280, "height": 800}, storage_state=page.context.storage_state())
+    wide = desktop.new_page()
+    wide.goto(live_server + "/lessons/basics-sensitisation")
+    wide.evaluate("document.querySelector('.lesson-body').insertAdjacentHTML('beforeend', '<p>x</p>'.repeat(200))")
+    wide.mouse.wheel(0, 3000)
+    wide.wait_for_function("window.scrollY > 2000")
+    toc = wide.locator(".lesson-toc").bounding_box()
+    assert 0 <= toc["y"] < 800
+    desktop.close()
