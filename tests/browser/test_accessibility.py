@@ -31,10 +31,11 @@ def audit(page, axe_source) -> list:
         .map(v => `${v.id} (${v.impact}): ${v.nodes[0].target.join(' ')}`)""")
 
 
-@pytest.fixture
-def csp_free_page(chromium):
-    # The test injects axe as an inline script, which the site's CSP (rightly) forbids.
-    context = chromium.new_context(bypass_csp=True, viewport={"width": 390, "height": 844})
+@pytest.fixture(params=["light", "dark"])
+def csp_free_page(chromium, request):
+    # The test injects axe as an inline script, which the site's CSP (rightly) forbids. Every page is audited
+    # in the light theme and in the dark one (the browser's prefers-color-scheme).
+    context = chromium.new_context(bypass_csp=True, viewport={"width": 390, "height": 844}, color_scheme=request.param)
     yield context.new_page()
     context.close()
 

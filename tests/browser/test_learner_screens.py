@@ -93,3 +93,36 @@ def test_a_glossary_term_opens_in_place_and_the_contents_stay_in_view(live_serve
     toc = wide.locator(".lesson-toc").bounding_box()
     assert 0 <= toc["y"] < 800
     desktop.close()
+
+
+CONTRAST = """(selector) => {
+  const rgb = c => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
+  const lum = c => { const [r, g, b] = rgb(c).map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+                     return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  const bg = getComputedStyle(document.body).backgroundColor;
+  return [...document.querySelectorAll(selector)].map(el => {
+    const style = getComputedStyle(el);
+    const paint = style.fill !== 'none' && el.tagName === 'text' ? style.fill : style.stroke;
+    const [a, b] = [lum(paint), lum(bg)].sort((x, y) => y - x);
+    return (a + 0.05) / (b + 0.05);
+  });
+}"""
+
+
+def test_dark_theme_keeps_charts_and_body_diagrams_legible(live_server, chromium, learner):
+    """With the phone set to dark, is the page dark and are chart text and diagram outlines still clear?"""
+    context = chromium.new_context(viewport={"width": 390, "height": 844}, color_scheme="dark")
+    page = context.new_page()
+    login(page, live_server, learner[1])
+    page.goto(live_server + "/lessons/basics-sensitisation")
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(17, 23, 22)"
+    outlines = page.evaluate(CONTRAST, "figure.referral svg .outline")
+    assert outlines and min(outlines) >= 3
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "dark-lesson.png"), full_page=True)
+    page.goto(live_server + "/study/dashboard")
+    texts = page.evaluate(CONTRAST, "svg.chart text:not(.target-label)")
+    assert texts and min(texts) >= 4.5
+    assert min(page.evaluate(CONTRAST, "svg.chart text.target-label")) >= 4.5
+    page.screenshot(path=str(SHOTS / "dark-dashboard.png"), full_page=True)
+    context.close()
