@@ -21,7 +21,7 @@ def test_sign_up_join_logout_login_home(app, live_server, page):
     page.get_by_label("Password (at least 10 characters)").fill("effleurage-daily-7")
     page.get_by_label("Repeat the password").fill("effleurage-daily-7")
     page.get_by_role("button", name="Create account").click()
-    expect(page.get_by_role("heading", name="Welcome back, Robin Park")).to_be_visible()
+    expect(page.get_by_role("heading", name="Welcome to Massage Trainer, Robin Park")).to_be_visible()
     page.goto(live_server + "/join")
     page.get_by_label("Join code").fill("harb 2345")
     page.get_by_role("button", name="Join").click()

@@ -126,3 +126,21 @@ def test_dark_theme_keeps_charts_and_body_diagrams_legible(live_server, chromium
     assert min(page.evaluate(CONTRAST, "svg.chart text.target-label")) >= 4.5
     page.screenshot(path=str(SHOTS / "dark-dashboard.png"), full_page=True)
     context.close()
+
+
+def test_first_visit_welcomes_and_sets_the_goal_in_the_browsers_zone(app, live_server, chromium, learner):
+    """Does a new learner meet the course, see their own time zone chosen, and land in the first lesson?"""
+    context = chromium.new_context(viewport={"width": 390, "height": 844}, timezone_id="America/Chicago")
+    page = context.new_page()
+    login(page, live_server, learner[1])
+    expect(page.get_by_role("heading", name="Welcome to Massage Trainer, Test User")).to_be_visible()
+    expect(page.get_by_text("Welcome back")).to_have_count(0)
+    expect(page.get_by_role("heading", name="2. How review works")).to_be_visible()
+    expect(page.get_by_label("Your time zone")).to_have_value("America/Chicago")
+    page.get_by_label("New questions per day").fill("10")
+    page.get_by_role("button", name="Save and start the first lesson").click()
+    expect(page.get_by_role("heading", name="Nociception and pain", level=1)).to_be_visible()
+    expect(page.get_by_text("Saved: 10 new questions a day, on America/Chicago time.")).to_be_visible()
+    page.get_by_role("link", name="Home").click()
+    expect(page.get_by_role("heading", name="Welcome back, Test User")).to_be_visible()
+    context.close()

@@ -62,6 +62,15 @@
     if (event.key === "Escape" && openTerm) { event.preventDefault(); closeTerm(true); }
   });
 
+  // First visit: the time zone list starts at the browser's own zone while it still shows the default.
+  document.querySelectorAll("select[data-browser-zone]").forEach(function (select) {
+    var zone;
+    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { return; }
+    if (zone && select.value === "UTC" && select.querySelector('option[value="' + CSS.escape(zone) + '"]')) {
+      select.value = zone;
+    }
+  });
+
   // Wide tables scroll sideways on a phone: make the scrolling box reachable and named for keyboard users.
   document.querySelectorAll(".table-wrap").forEach(function (wrap) {
     if (wrap.scrollWidth > wrap.clientWidth + 1) {
