@@ -8,26 +8,17 @@ from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, rend
                    send_from_directory, url_for)
 from flask_login import current_user, login_required
 
-from ..content.search import SearchIndex
 from ..content.store import content
 from ..extensions import db
 from ..models import utcnow
-from ..services import accounts, cohort_results, onboarding, progress
+from ..services import accounts, cohort_results, onboarding, progress, search as search_service
 from .forms import StudyGoalForm
 from ..web import roles_required
 
 bp = Blueprint("learn", __name__)
 
 
-def _search_index() -> SearchIndex:
-    loaded = content()
-    index = getattr(loaded, "_search", None)
-    if index is None:
-        index = loaded._search = SearchIndex(loaded.course)
-    return index
-
-
-#: quizzes a learner can act on come first; closed and submitted ones never lead the home page
+#: quizzes a learner can act on come first; closed ones never lead the home page
 QUIZ_ORDER = {"in_progress": 0, "not_started": 1, "upcoming": 2, "submitted": 3, "closed": 4}
 
 
@@ -170,8 +161,9 @@ def lesson_time(slug: str):
 @login_required
 def search():
     query = request.args.get("q", "").strip()[:200]
-    hits = _search_index().search(query) if query else []
-    return render_template("learn/search.html", query=query, hits=hits)
+    results = search_service.search(query) if query else search_service.Results([])
+    lessons = content().course.lessons
+    return render_template("learn/search.html", query=query, results=results, lessons=lessons)
 
 
 @bp.route("/media/<folder>/<path:filename>")
