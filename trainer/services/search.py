@@ -139,12 +139,12 @@ def _query_sqlite(words: list[str], mode: str, exclude: set[int], limit: int) ->
              "all": " AND ".join(quoted), "any": " OR ".join(quoted)}[mode]
     rows = db.session.execute(text(
         "SELECT e.id, e.kind, e.lesson_slug, e.anchor, e.title, "
-        f"snippet(search_fts, 1, '{START}', '{STOP}', '…', 24) "
+        f"snippet(search_fts, 1, '{START}', '{STOP}', '', 24), e.body "
         "FROM search_fts JOIN search_entry e ON e.id = search_fts.rowid "
         "WHERE search_fts MATCH :match "
         "ORDER BY CASE e.kind WHEN 'explanation' THEN 1 ELSE 0 END, bm25(search_fts, 8.0, 1.0), e.id LIMIT :limit"),
         {"match": match, "limit": limit + len(exclude)}).all()
-    return [r for r in rows if r[0] not in exclude]
+    return [(*r[:5], _whole_words(r[5], r[6])) for r in rows if r[0] not in exclude]
 
 
 def _query_postgres(words: list[str], mode: str, exclude: set[int], limit: int) -> list[tuple]:
@@ -160,21 +160,32 @@ def _query_postgres(words: list[str], mode: str, exclude: set[int], limit: int) 
         f"ts_headline('english', d.body, q.query, 'StartSel={START}, StopSel={STOP}, MaxWords=30, MinWords=15, "
         "ShortWord=2, MaxFragments=1'), d.body "
         "FROM d, q WHERE d.doc @@ q.query ORDER BY CASE d.kind WHEN 'explanation' THEN 1 ELSE 0 END, "
-        "ts_rank_cd(d.doc, q.query) DESC, d.id LIMIT :limit"),
+        "ts_rank_cd(d.doc, q.query, 1) DESC, d.id LIMIT :limit"),
         {**params, "limit": limit + len(exclude)}).all()
     out = []
     for row in rows:
         if row[0] in exclude:
             continue
-        fragment, body = row[5], row[6]
-        bare = fragment.replace(START, "").replace(STOP, "")
-        fragment = ("" if body.startswith(bare) else "… ") + fragment + ("" if body.endswith(bare) else " …")
-        out.append((*row[:5], fragment))
+        out.append((*row[:5], _whole_words(row[5], row[6])))
     return out
 
 
+def _whole_words(fragment: str, body: str) -> str:
+    """The engine's excerpt finished to whole words at both ends ("isn" of "isn't" is cut inside a word by both
+    engines' tokenisers), with an ellipsis where the passage goes on."""
+    bare = fragment.replace(START, "").replace(STOP, "")
+    at = body.find(bare)
+    if at < 0:
+        return fragment
+    head = re.search(r"\S*$", body[:at]).group(0)
+    tail = re.match(r"\S*", body[at + len(bare):]).group(0)
+    start, end = at - len(head), at + len(bare) + len(tail)
+    return ("… " if start > 0 else "") + head + fragment + tail + (" …" if end < len(body) else "")
+
+
 def _html(fragment: str) -> str:
-    return htmlmod.escape(fragment).replace(START, "<mark>").replace(STOP, "</mark>")
+    marked = htmlmod.escape(fragment).replace(START, "<mark>").replace(STOP, "</mark>")
+    return re.sub(r"</mark>(\s+)<mark>", r"\1", marked)  # a phrase is one highlight, not one per word
 
 
 def search(query: str, limit: int = 20) -> Results:
