@@ -144,3 +144,20 @@ def test_first_visit_welcomes_and_sets_the_goal_in_the_browsers_zone(app, live_s
     page.get_by_role("link", name="Home").click()
     expect(page.get_by_role("heading", name="Welcome back, Test User")).to_be_visible()
     context.close()
+
+
+def test_search_forgives_a_typo_and_opens_the_matching_section(live_server, page, learner):
+    login(page, live_server, learner[1])
+    page.get_by_role("link", name="Search").click()
+    page.get_by_label("Search words").fill("alodynia")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("#search-corrected")).to_contain_text("Showing results for allodynia")
+    section = page.locator(".search-result[data-kind=section]").first
+    expect(section.locator("mark")).to_have_text("allodynia")
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "search-results.png"), full_page=True)
+    section.get_by_role("link").click()
+    page.wait_for_url("**/lessons/basics-sensitisation#allodynia")
+    heading = page.locator("h2#allodynia").bounding_box()
+    assert -5 <= heading["y"] < 200  # the section is at the top of the screen, not the lesson's start
+    assert page.js_errors == []

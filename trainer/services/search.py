@@ -87,7 +87,7 @@ def rebuild(content) -> int:
     for key, term in {t.term.lower(): t for t in course.glossary.values()}.items():
         if key in homes:
             rows.append({"kind": "term", "lesson_slug": homes[key], "anchor": term.anchor,
-                         "title": term.term, "body": " ".join([term.definition, *term.aliases])})
+                         "title": term.term, "body": term.definition + (f" (also: {', '.join(term.aliases)})" if term.aliases else "")})
     db.session.execute(delete(SearchEntry))
     db.session.execute(delete(SearchWord))
     if rows:
