@@ -5,7 +5,7 @@ import html
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from tests.conftest import close_app, make_app
 from trainer.content.store import content
@@ -88,3 +88,12 @@ def test_the_index_is_rebuilt_when_content_syncs(app, tmp_path):
         sync_content(content())
         assert db.session.scalar(select(func.count(SearchEntry.id))) == before
         assert search.search("allodynia").hits
+
+
+def test_a_database_restored_without_its_sqlite_search_table_still_searches(app):
+    """A portable restore copies search_entry but not SQLite's FTS5 table: the first search makes it again."""
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite's FTS5 table only")
+        db.session.execute(text("DROP TABLE search_fts"))
+        assert [h.anchor for h in search.search("allodynia").hits if h.kind == "section"] == ["allodynia"]

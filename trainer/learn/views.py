@@ -162,6 +162,7 @@ def lesson_time(slug: str):
 def search():
     query = request.args.get("q", "").strip()[:200]
     results = search_service.search(query) if query else search_service.Results([])
+    db.session.commit()  # a database restored without its SQLite search table has it again
     lessons = content().course.lessons
     return render_template("learn/search.html", query=query, results=results, lessons=lessons)
 

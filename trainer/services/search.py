@@ -104,6 +104,15 @@ def rebuild(content) -> int:
     return len(rows)
 
 
+def ensure_fts() -> None:
+    """SQLite: make the FTS5 table from search_entry if it is missing (a new or portably restored database)."""
+    if db.engine.dialect.name == "sqlite" and not db.session.scalar(
+            text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'search_fts'")):
+        db.session.execute(text(FTS_CREATE))
+        db.session.execute(text("INSERT INTO search_fts(search_fts) VALUES('rebuild')"))
+        db.session.flush()
+
+
 def _trgm_schema() -> str:
     name = db.session.scalar(text("SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'"))
     if not name:
@@ -197,6 +206,7 @@ def search(query: str, limit: int = 20) -> Results:
     words = [w.lower() for w in WORD_RE.findall(query)][:MAX_WORDS]
     if not words:
         return Results([])
+    ensure_fts()
     run = _query_sqlite if db.engine.dialect.name == "sqlite" else _query_postgres
 
     def best(terms: list[str]) -> list[tuple]:
