@@ -96,4 +96,4 @@ def test_a_database_restored_without_its_sqlite_search_table_still_searches(app)
         if db.engine.dialect.name != "sqlite":
             pytest.skip("SQLite's FTS5 table only")
         db.session.execute(text("DROP TABLE search_fts"))
-        assert [h.anchor for h in search.search("allodynia").hits if h.kind == "section"] == ["allodynia"]
+        assert "allodynia" in [h.anchor for h in search.search("allodynia").hits if h.kind == "section"]
