@@ -161,15 +161,18 @@ def _query_postgres(words: list[str], mode: str, exclude: set[int], limit: int) 
     params["q"] = " ".join(words)
     query = {"phrase": "phraseto_tsquery('english', :q)", "all": "plainto_tsquery('english', :q)",
              "any": " || ".join(f"plainto_tsquery('english', :w{i})" for i in range(len(words)))}[mode]
+    # Rank first, then excerpt only the passages shown: ts_headline is the costly part.
     rows = db.session.execute(text(
-        f"WITH q AS (SELECT {query} AS query), d AS (SELECT e.*, "
-        "setweight(to_tsvector('english', e.title), 'A') || setweight(to_tsvector('english', e.body), 'D') AS doc "
-        "FROM search_entry e) "
-        "SELECT d.id, d.kind, d.lesson_slug, d.anchor, d.title, "
-        f"ts_headline('english', d.body, q.query, 'StartSel={START}, StopSel={STOP}, MaxWords=30, MinWords=15, "
-        "ShortWord=2, MaxFragments=1'), d.body "
-        "FROM d, q WHERE d.doc @@ q.query ORDER BY CASE d.kind WHEN 'explanation' THEN 1 ELSE 0 END, "
-        "ts_rank_cd(d.doc, q.query, 1) DESC, d.id LIMIT :limit"),
+        f"WITH q AS (SELECT {query} AS query), ranked AS (SELECT e.id, e.kind, e.lesson_slug, e.anchor, e.title, "
+        "e.body, ts_rank_cd(setweight(to_tsvector('english', e.title), 'A') || "
+        "setweight(to_tsvector('english', e.body), 'D'), q.query, 1) AS rank "
+        "FROM search_entry e, q WHERE (setweight(to_tsvector('english', e.title), 'A') || "
+        "setweight(to_tsvector('english', e.body), 'D')) @@ q.query "
+        "ORDER BY CASE e.kind WHEN 'explanation' THEN 1 ELSE 0 END, rank DESC, e.id LIMIT :limit) "
+        "SELECT r.id, r.kind, r.lesson_slug, r.anchor, r.title, "
+        f"ts_headline('english', r.body, q.query, 'StartSel={START}, StopSel={STOP}, MaxWords=30, MinWords=15, "
+        "ShortWord=2, MaxFragments=1'), r.body "
+        "FROM ranked r, q ORDER BY CASE r.kind WHEN 'explanation' THEN 1 ELSE 0 END, r.rank DESC, r.id"),
         {**params, "limit": limit + len(exclude)}).all()
     out = []
     for row in rows:
