@@ -160,19 +160,21 @@ def _query_postgres(words: list[str], mode: str, exclude: set[int], limit: int) 
     params = {f"w{i}": w for i, w in enumerate(words)}
     params["q"] = " ".join(words)
     query = {"phrase": "phraseto_tsquery('english', :q)", "all": "plainto_tsquery('english', :q)",
+             "both": "plainto_tsquery('english', :q)",
              "any": " || ".join(f"plainto_tsquery('english', :w{i})" for i in range(len(words)))}[mode]
     # Rank first, then excerpt only the passages shown: ts_headline is the costly part.
     rows = db.session.execute(text(
-        f"WITH q AS (SELECT {query} AS query), ranked AS (SELECT e.id, e.kind, e.lesson_slug, e.anchor, e.title, "
-        "e.body, ts_rank_cd(setweight(to_tsvector('english', e.title), 'A') || "
-        "setweight(to_tsvector('english', e.body), 'D'), q.query, 1) AS rank "
-        "FROM search_entry e, q WHERE (setweight(to_tsvector('english', e.title), 'A') || "
-        "setweight(to_tsvector('english', e.body), 'D')) @@ q.query "
-        "ORDER BY CASE e.kind WHEN 'explanation' THEN 1 ELSE 0 END, rank DESC, e.id LIMIT :limit) "
+        f"WITH q AS (SELECT {query} AS query, phraseto_tsquery('english', :q) AS phrase), d AS MATERIALIZED "
+        "(SELECT e.*, setweight(to_tsvector('english', e.title), 'A') || setweight(to_tsvector('english', e.body), "
+        "'D') AS doc FROM search_entry e), "
+        "ranked AS (SELECT e.id, e.kind, e.lesson_slug, e.anchor, e.title, e.body, "
+        f"{'(e.doc @@ q.phrase)' if mode == 'both' else 'false'} AS exact, ts_rank_cd(e.doc, q.query, 1) AS rank "
+        "FROM d e, q WHERE e.doc @@ q.query "
+        "ORDER BY exact DESC, CASE e.kind WHEN 'explanation' THEN 1 ELSE 0 END, rank DESC, e.id LIMIT :limit) "
         "SELECT r.id, r.kind, r.lesson_slug, r.anchor, r.title, "
         f"ts_headline('english', r.body, q.query, 'StartSel={START}, StopSel={STOP}, MaxWords=30, MinWords=15, "
         "ShortWord=2, MaxFragments=1'), r.body "
-        "FROM ranked r, q ORDER BY CASE r.kind WHEN 'explanation' THEN 1 ELSE 0 END, r.rank DESC, r.id"),
+        "FROM ranked r, q ORDER BY r.exact DESC, CASE r.kind WHEN 'explanation' THEN 1 ELSE 0 END, r.rank DESC, r.id"),
         {**params, "limit": limit + len(exclude)}).all()
     out = []
     for row in rows:
@@ -214,7 +216,8 @@ def search(query: str, limit: int = 20) -> Results:
 
     def best(terms: list[str]) -> list[tuple]:
         found: list[tuple] = []
-        for mode in ("phrase", "all") if len(terms) > 1 else ("all",):
+        modes = ("phrase", "all") if run is _query_sqlite else ("both",)  # PostgreSQL: one pass, phrases first
+        for mode in modes if len(terms) > 1 else ("all",):
             found += run(terms, mode, {r[0] for r in found}, limit - len(found))
         return found
 
