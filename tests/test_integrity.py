@@ -19,6 +19,8 @@ def dump(url):
     tables = {}
     with engine.connect() as conn:
         for name in sorted(inspect(engine).get_table_names()):
+            if name.startswith("search_fts"):  # SQLite's FTS5 index, derived from search_entry (compared there)
+                continue
             pk = inspect(engine).get_pk_constraint(name)["constrained_columns"] or ["version_num"]
             rows = conn.execute(text(f'SELECT * FROM "{name}" ORDER BY {", ".join(pk)}')).all()
             tables[name] = [tuple(str(v) for v in row) for row in rows]

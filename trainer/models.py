@@ -549,3 +549,26 @@ class PendingImport(db.Model):
     #: the parsed ImportPreview: every item with its status, errors, notes and placed question data
     preview: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class SearchEntry(db.Model):
+    """One searchable passage: a lesson section, a question's explanation or a glossary term.
+
+    Rebuilt from the content files at every content sync (``services.search.rebuild``). SQLite searches it through
+    an FTS5 table kept beside it; PostgreSQL through its own full-text search."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: section | explanation | term
+    kind: Mapped[str] = mapped_column(String(20))
+    lesson_slug: Mapped[str] = mapped_column(String(120))
+    #: the section anchor the result opens at ("" for the top of the lesson)
+    anchor: Mapped[str] = mapped_column(String(200), default="")
+    title: Mapped[str] = mapped_column(String(300))
+    #: plain text, no Markdown or HTML
+    body: Mapped[str] = mapped_column(Text, default="")
+
+
+class SearchWord(db.Model):
+    """The index vocabulary (lower-case words), for correcting a misspelt query word (pg_trgm on PostgreSQL)."""
+
+    word: Mapped[str] = mapped_column(String(100), primary_key=True)

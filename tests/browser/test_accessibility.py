@@ -11,7 +11,7 @@ AXE = Path(os.environ.get("TRAINER_AXE_JS", Path(__file__).resolve().parents[2] 
                           / "axe-core" / "axe.min.js"))
 
 LEARNER_PAGES = ["/home", "/course", "/modules/basics", "/lessons/basics-nociception", "/lessons/basics-sensitisation",
-                 "/search?q=pain", "/study/review", "/study/dashboard", "/study/exams", "/study/settings", "/join",
+                 "/search?q=pain", "/search?q=alodynia", "/study/review", "/study/dashboard", "/study/exams", "/study/settings", "/join",
                  "/account/password"]
 
 
@@ -31,10 +31,11 @@ def audit(page, axe_source) -> list:
         .map(v => `${v.id} (${v.impact}): ${v.nodes[0].target.join(' ')}`)""")
 
 
-@pytest.fixture
-def csp_free_page(chromium):
-    # The test injects axe as an inline script, which the site's CSP (rightly) forbids.
-    context = chromium.new_context(bypass_csp=True, viewport={"width": 390, "height": 844})
+@pytest.fixture(params=["light", "dark"])
+def csp_free_page(chromium, request):
+    # The test injects axe as an inline script, which the site's CSP (rightly) forbids. Every page is audited
+    # in the light theme and in the dark one (the browser's prefers-color-scheme).
+    context = chromium.new_context(bypass_csp=True, viewport={"width": 390, "height": 844}, color_scheme=request.param)
     yield context.new_page()
     context.close()
 
@@ -46,6 +47,10 @@ def test_public_and_learner_pages(live_server, csp_free_page, axe_source, learne
         page.goto(live_server + url)
         found[url] = audit(page, axe_source)
     login(page, live_server, learner[1])
+    found["first-visit home"] = audit(page, axe_source)
+    page.goto(live_server + "/lessons/basics-sensitisation")
+    page.locator(".lesson-body button.term").first.click()
+    found["glossary definition open"] = audit(page, axe_source)
     page.goto(live_server + "/lessons/basics-nociception")
     page.get_by_role("button", name="Practise this lesson").click()
     found["practice question"] = audit(page, axe_source)

@@ -27,7 +27,9 @@ def test_signup_creates_the_account_and_the_learner_logs_in_with_it(browser, app
     assert count_users(app) == 1
     assert browser.login("alex@example.com", "kneading-hands-42").headers["Location"] == "/home"
     page = browser.get("/home").get_data(as_text=True)
-    assert "Welcome back, Alex Student" in page and "Continue where you left off" in page
+    # A brand-new learner is welcomed, not "welcomed back", and is not offered to continue before starting.
+    assert "Welcome to Massage Trainer, Alex Student" in page and "Set your study goal" in page
+    assert "Welcome back" not in page and "Continue where you left off" not in page
 
 
 def test_signup_with_join_code_enrols(browser, app):
@@ -176,7 +178,7 @@ def test_school_admin_cannot_issue_reset_for_other_school(app, make_user, browse
 
 
 @pytest.mark.parametrize("role, home, heading", [
-    ("learner", "/home", "Welcome back"),
+    ("learner", "/home", "Welcome to Massage Trainer"),
     ("instructor", "/school/teaching", "My cohorts"),
     ("school_admin", "/school/", "Test School"),
     ("site_admin", "/admin/", "Site admin"),

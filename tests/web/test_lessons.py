@@ -69,7 +69,7 @@ def test_search_ranks_title_match_above_mention_and_highlights(logged_in):
     second = page.index("Nociception and pain")
     assert first < second
     assert "<mark>piriformis</mark>" in page.lower()
-    assert "No lesson mentions that" in logged_in.get("/search?q=zzzqqq").get_data(as_text=True)
+    assert "Nothing in the lessons matches that" in logged_in.get("/search?q=zzzqqq").get_data(as_text=True)
 
 
 def test_search_escapes_what_was_typed(logged_in):

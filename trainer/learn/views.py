@@ -1,28 +1,25 @@
 """Learner pages: home, course map, modules, lessons, search, lesson media."""
 from __future__ import annotations
 
+import zoneinfo
 from pathlib import Path
 
 from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request,
                    send_from_directory, url_for)
 from flask_login import current_user, login_required
 
-from ..content.search import SearchIndex
 from ..content.store import content
 from ..extensions import db
 from ..models import utcnow
-from ..services import accounts, cohort_results, progress
+from ..services import accounts, cohort_results, onboarding, progress, search as search_service
+from .forms import StudyGoalForm
 from ..web import roles_required
 
 bp = Blueprint("learn", __name__)
 
 
-def _search_index() -> SearchIndex:
-    loaded = content()
-    index = getattr(loaded, "_search", None)
-    if index is None:
-        index = loaded._search = SearchIndex(loaded.course)
-    return index
+#: quizzes a learner can act on come first; closed ones never lead the home page
+QUIZ_ORDER = {"in_progress": 0, "not_started": 1, "upcoming": 2, "submitted": 3, "closed": 4}
 
 
 @bp.route("/home")
@@ -32,9 +29,13 @@ def home():
     from ..services import exams, quizzes, study
     course = content().course
     running = exams.in_progress(current_user.id)
-    target = progress.continue_target(course, current_user.id)
-    assigned = [status_row(row, current_user.timezone) for row in quizzes.learner_assignments(current_user.id)]
+    assigned = sorted((status_row(row, current_user.timezone) for row in quizzes.learner_assignments(current_user.id)),
+                      key=lambda q: QUIZ_ORDER.get(q["status"], 5))
     db.session.commit()  # quiz attempts whose time ran out are now submitted
+    if not running and onboarding.is_first_visit(current_user.id):
+        return _welcome(StudyGoalForm(new_per_day=current_user.new_per_day, timezone=current_user.timezone),
+                        [q for q in assigned if q["status"] != "closed"])
+    target = progress.continue_target(course, current_user.id)
     return render_template(
         "learn/home.html",
         continue_lesson=course.lessons.get(target) if target else None,
@@ -42,11 +43,40 @@ def home():
         modules=course.modules,
         today=study.today_counts(current_user.id),
         cohorts=accounts.learner_cohorts(current_user.id),
-        quizzes=assigned,
+        open_quizzes=[q for q in assigned if q["status"] != "closed"],
+        closed_quizzes=[q for q in assigned if q["status"] == "closed"],
         exam=running,
         exam_minutes_left=max(1, -int(-(running.deadline_at - utcnow()).total_seconds() // 60)) if running else None,
         exam_answered=sum(1 for i in running.items if i.answered_at) if running else 0,
     )
+
+
+def _welcome(form: StudyGoalForm, open_quizzes: list, status: int = 200):
+    course = content().course
+    ordered = course.ordered_lessons()
+    form.timezone.choices = sorted(zoneinfo.available_timezones() | {"UTC"})
+    return render_template("learn/welcome.html", form=form, first_lesson=ordered[0] if ordered else None,
+                           modules=course.modules, lesson_count=len(ordered), quizzes=open_quizzes,
+                           cohorts=accounts.learner_cohorts(current_user.id)), status
+
+
+@bp.route("/welcome", methods=["POST"])
+@roles_required("learner")
+def save_study_goal():
+    """The first-visit form: save the study goal and time zone, then open the first lesson."""
+    form = StudyGoalForm()
+    form.timezone.choices = sorted(zoneinfo.available_timezones() | {"UTC"})
+    if form.validate_on_submit():
+        try:
+            onboarding.set_study_goal(current_user.id, form.new_per_day.data, form.timezone.data)
+        except onboarding.OnboardingError as exc:
+            form.new_per_day.errors.append(str(exc))
+        else:
+            db.session.commit()
+            ordered = content().course.ordered_lessons()
+            flash(f"Saved: {form.new_per_day.data} new questions a day, on {form.timezone.data} time.", "success")
+            return redirect(url_for("learn.lesson", slug=ordered[0].id) if ordered else url_for("learn.course"))
+    return _welcome(form, [], 422)
 
 
 @bp.route("/course")
@@ -131,8 +161,10 @@ def lesson_time(slug: str):
 @login_required
 def search():
     query = request.args.get("q", "").strip()[:200]
-    hits = _search_index().search(query) if query else []
-    return render_template("learn/search.html", query=query, hits=hits)
+    results = search_service.search(query) if query else search_service.Results([])
+    db.session.commit()  # a database restored without its SQLite search table has it again
+    lessons = content().course.lessons
+    return render_template("learn/search.html", query=query, results=results, lessons=lessons)
 
 
 @bp.route("/media/<folder>/<path:filename>")

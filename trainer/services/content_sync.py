@@ -11,6 +11,7 @@ from ..content.store import Content
 from ..extensions import db
 from ..models import Lesson, Module, Question, QuestionVersion, utcnow
 from .memory import after_new_version
+from . import search
 
 
 def index_fields(data: dict) -> tuple[list[str], str]:
@@ -148,4 +149,5 @@ def sync_content(content: Content, now: datetime | None = None, progress=None) -
             row.retired_at = now
             report.retired.append(f"question {slug}")
     db.session.flush()
+    search.rebuild(content)  # the index follows the content it was built from
     return report

@@ -8,6 +8,69 @@
       target.tagName === "TEXTAREA" || target.tagName === "SELECT");
   }
 
+  // Glossary terms in a lesson: the definition opens in place, under the word, instead of jumping to the
+  // key-terms list at the end; the reading position stays where it was. Escape or a second tap closes it.
+  var openTerm = null;
+  function closeTerm(restoreFocus) {
+    if (!openTerm) { return; }
+    var button = openTerm;
+    openTerm = null;
+    button.setAttribute("aria-expanded", "false");
+    document.getElementById(button.getAttribute("aria-controls")).hidden = true;
+    if (restoreFocus) { button.focus(); }
+  }
+  document.querySelectorAll(".lesson-body a.term").forEach(function (link, index) {
+    var entry = document.getElementById(link.getAttribute("href").slice(1));
+    if (!entry || entry.tagName !== "DT" || !entry.nextElementSibling) { return; }
+    var wrap = document.createElement("span");
+    wrap.className = "term-wrap";
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "term";
+    button.textContent = link.textContent;
+    button.setAttribute("aria-expanded", "false");
+    button.setAttribute("aria-controls", "term-pop-" + index);
+    var pop = document.createElement("span");
+    pop.className = "term-pop";
+    pop.id = "term-pop-" + index;
+    pop.setAttribute("role", "note");
+    pop.hidden = true;
+    var name = document.createElement("strong");
+    name.textContent = entry.textContent + ": ";
+    pop.appendChild(name);
+    pop.appendChild(document.createTextNode(entry.nextElementSibling.textContent));
+    wrap.appendChild(button);
+    wrap.appendChild(pop);
+    link.parentNode.replaceChild(wrap, link);
+    button.addEventListener("click", function (event) {
+      event.stopPropagation();
+      if (openTerm === button) { closeTerm(false); return; }
+      closeTerm(false);
+      openTerm = button;
+      button.setAttribute("aria-expanded", "true");
+      pop.hidden = false;
+      // Keep the box on screen: shift it left when the word sits near the right edge.
+      pop.style.left = "0px";
+      var box = pop.getBoundingClientRect();
+      var room = document.documentElement.clientWidth - 8;
+      if (box.right > room) { pop.style.left = Math.min(0, room - box.right) + "px"; }
+    });
+    pop.addEventListener("click", function (event) { event.stopPropagation(); });
+  });
+  document.addEventListener("click", function () { closeTerm(false); });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && openTerm) { event.preventDefault(); closeTerm(true); }
+  });
+
+  // First visit: the time zone list starts at the browser's own zone while it still shows the default.
+  document.querySelectorAll("select[data-browser-zone]").forEach(function (select) {
+    var zone;
+    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { return; }
+    if (zone && select.value === "UTC" && select.querySelector('option[value="' + CSS.escape(zone) + '"]')) {
+      select.value = zone;
+    }
+  });
+
   // Wide tables scroll sideways on a phone: make the scrolling box reachable and named for keyboard users.
   document.querySelectorAll(".table-wrap").forEach(function (wrap) {
     if (wrap.scrollWidth > wrap.clientWidth + 1) {
