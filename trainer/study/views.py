@@ -365,7 +365,7 @@ def exam_result(attempt_id: int):
 @roles_required("learner")
 def dashboard():
     from ..content.store import content
-    return render_template("study/dashboard.html", d=dash.build(current_user.id), course=content().course,
+    return render_template("study/dashboard.html", d=dash.build(current_user.id, pass_mark=current_app.config["PRACTICE_PASS_MARK"]), course=content().course,
                            learner=current_user, read_only=False)
 
 
