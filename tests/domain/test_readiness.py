@@ -80,3 +80,14 @@ def test_the_weakest_area_is_named_first_as_what_would_raise_it_most():
 def test_area_counts_follow_the_blueprint_and_add_up():
     counts = rd.area_counts({"A": 0.11, "B": 0.12, "C": 0.77}, 100)
     assert counts == {"A": 11, "B": 12, "C": 77}
+
+
+def test_options_shuffle_per_token_but_fixed_and_all_of_the_above_stay_last():
+    from trainer.study.present import option_order
+    opts = [{"text": "Longest and most detailed answer"}, {"text": "b"}, {"text": "c"}, {"text": "All of the above"}]
+    orders = {tuple(option_order(opts, f"token-{i}")) for i in range(40)}
+    assert len(orders) == 6 and all(o[3] == 3 for o in orders)
+    assert option_order(opts, "token-1") == option_order(opts, "token-1")  # the feedback page shows the same order
+    fixed = [{"text": "a"}, {"text": "b", "fixed": True}, {"text": "c"}]
+    assert all(option_order(fixed, f"t{i}")[1] == 1 for i in range(20))
+    assert option_order(opts, "token-1", shuffle=False) == [0, 1, 2, 3]
