@@ -55,3 +55,31 @@ def test_the_cohorts_exam_date_gets_its_own_forecast_shown_on_the_dashboard(app,
     from tests.conftest import client_as
     text = client_as(app, learner_id).get("/study/dashboard").get_data(as_text=True)
     assert 'id="pass-forecast"' in text and exam_on.strftime("%d %b %Y") in text
+
+
+def test_pre_exam_mode_brings_every_item_due_after_the_exam_back_before_it(app, make_user):
+    from trainer.domain import scheduling as sched
+    from trainer.models import ItemState, User
+    learner_id, _ = make_user()
+    with app.app_context():
+        answer_all(app, learner_id, True)
+        exam_on = date(2026, 4, 20)
+        now = datetime(2026, 4, 10, 12, 0, tzinfo=timezone.utc)  # 10 days before the exam
+        # every studied item is next due long after the exam, last reviewed before the two-week window
+        for st in db.session.scalars(select(ItemState).where(ItemState.learner_id == learner_id)):
+            st.state, st.due_at, st.last_review_at = sched.REVIEW, datetime(2026, 6, 1, tzinfo=timezone.utc), NOW
+        user = db.session.get(User, learner_id)
+        user.exam_date = exam_on
+        db.session.flush()
+        assert rs.pull_forward_before_exam(learner_id, now) == 0  # the mode is off
+        user.pre_exam = True
+        moved = rs.pull_forward_before_exam(learner_id, now)
+        dues = list(db.session.scalars(select(ItemState.due_at).where(ItemState.learner_id == learner_id)))
+        assert moved == len(dues) > 0
+        exam_start = sched.day_bounds(exam_on, "UTC", 4)[0]
+        assert all(d < exam_start for d in dues) and len({d.date() for d in dues}) > 1  # spread over the days
+        assert rs.pull_forward_before_exam(learner_id, now) == 0  # once is enough
+        from trainer.services import dashboard
+        forecast = dashboard.build(learner_id, now).forecast
+        assert sum(n for _, n in forecast) == moved  # the 14-day forecast shows them
+        assert rs.forecast(learner_id, pass_mark=0.7, now=now).exam_on == exam_on  # the learner's own date

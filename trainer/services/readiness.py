@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, update
 
 from ..content.generate import UNCHECKED_TAG
 from ..content.source import EXAM_WEIGHTS
@@ -58,7 +58,10 @@ def _bank() -> tuple[list[tuple[int, str, float]], dict[int, float], float]:
 
 
 def exam_date(learner_id: int) -> date | None:
-    """The exam date of the learner's active cohort, if it has one."""
+    """The learner's own exam date, else that of their active cohort, if any."""
+    own = db.session.scalar(select(User.exam_date).where(User.id == learner_id))
+    if own is not None:
+        return own
     return db.session.scalar(select(Cohort.exam_date).join(Enrolment, Enrolment.cohort_id == Cohort.id).where(
         Enrolment.learner_id == learner_id, Enrolment.active.is_(True), Cohort.exam_date.is_not(None))
         .order_by(Enrolment.enrolled_at.desc()).limit(1))
@@ -142,3 +145,36 @@ def old_readiness(learner_id: int, now: datetime | None = None) -> float:
     return rd.readiness({a: sum(v) / len(v) for a, v in sums.items()}, EXAM_WEIGHTS)
 
 
+
+
+#: the pre-exam mode works in the last this-many days before the exam
+PRE_EXAM_DAYS = 14
+
+
+def pull_forward_before_exam(learner_id: int, now: datetime | None = None) -> int:
+    """Pre-exam mode: in the last ``PRE_EXAM_DAYS`` days before the learner's exam, every studied item not
+    reviewed since the window opened and not due until after the exam is made due on one of the days left
+    (spread evenly, earliest-due first), so each gets a review before the exam. Items reviewed inside the
+    window have had theirs and keep their schedule. Returns how many moved; flushes. Idempotent."""
+    now = now or utcnow()
+    learner = db.session.get(User, learner_id)
+    on = exam_date(learner_id) if learner is not None and learner.pre_exam else None
+    if on is None:
+        return 0
+    tz, hour = learner.timezone, learner.day_start_hour
+    today = sched.study_day(now, tz, hour)
+    days_left = (on - today).days
+    if not 0 < days_left <= PRE_EXAM_DAYS:
+        return 0
+    exam_start = sched.day_bounds(on, tz, hour)[0]
+    window_start = sched.day_bounds(on - timedelta(days=PRE_EXAM_DAYS), tz, hour)[0]
+    rows = db.session.execute(select(ItemState.id).where(
+        ItemState.learner_id == learner_id, ItemState.state != sched.NEW, ItemState.suspended.is_(False),
+        ItemState.due_at >= exam_start, ItemState.last_review_at < window_start).order_by(ItemState.due_at)).all()
+    for i, (state_id,) in enumerate(rows):
+        day = today + timedelta(days=i * days_left // len(rows))
+        due = max(sched.day_bounds(day, tz, hour)[0], now) if day == today else sched.day_bounds(day, tz, hour)[0]
+        db.session.execute(update(ItemState).where(ItemState.id == state_id)
+                           .values(due_at=due, version=ItemState.version + 1))
+    db.session.flush()
+    return len(rows)

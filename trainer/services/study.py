@@ -554,6 +554,9 @@ def next_review_question(learner_id: int, now: datetime | None = None) -> int | 
     else a learning step due within the learn-ahead limit."""
     now = now or utcnow()
     learner = db.session.get(User, learner_id)
+    if learner.pre_exam:
+        from .readiness import pull_forward_before_exam
+        pull_forward_before_exam(learner_id, now)
     due = _next_due(learner, now, ahead=False)
     if due is not None:
         return due

@@ -379,6 +379,11 @@ def settings():
         current_user.new_per_day = form.new_per_day.data
         current_user.timezone = form.timezone.data
         current_user.day_start_hour = form.day_start_hour.data
+        current_user.exam_date = form.exam_date.data
+        current_user.pre_exam = bool(form.pre_exam.data)
+        db.session.flush()
+        from ..services import readiness as pass_readiness
+        pass_readiness.pull_forward_before_exam(current_user.id)
         db.session.commit()
         flash("Study settings saved. New reviews follow them from now on.", "success")
         return redirect(url_for("study.dashboard"))
