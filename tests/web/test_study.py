@@ -330,3 +330,17 @@ def test_review_options_are_shuffled_per_presentation_and_feedback_keeps_the_ord
             logged_in.post("/study/review/answer", {"token": token, "choice": "a", "text": "x", "number": "0",
                                                     "region": "calf"})
     assert orders and any(o != tuple(sorted(o)) for o in orders)  # not always in the authored order
+
+
+def test_settings_take_an_exam_date_and_refuse_a_bad_one(app, logged_in, learner):
+    page = logged_in.get("/study/settings")
+    form = {"desired_retention": "0.9", "new_per_day": "15", "timezone": "UTC", "day_start_hour": "4"}
+    bad = logged_in.post("/study/settings", {**form, "exam_date": "31/02/2027"})
+    assert bad.status_code == 422 and "Not a valid date" in bad.get_data(as_text=True)
+    logged_in.post("/study/settings", {**form, "exam_date": "2027-03-12", "pre_exam": "y"})
+    with app.app_context():
+        from trainer.models import User
+        user = db.session.get(User, learner[0])
+        assert str(user.exam_date) == "2027-03-12" and user.pre_exam
+    assert "12 Mar 2027" in logged_in.get("/study/dashboard").get_data(as_text=True)
+    assert page.status_code == 200
