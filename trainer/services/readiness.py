@@ -32,7 +32,10 @@ def clear_cache() -> None:
 
 def _bank() -> tuple[list[tuple[int, str, float]], dict[int, float], float]:
     """Live exam items ``(id, area, guess)``, their Rasch difficulty, and the guess of the average item."""
-    key = str(db.engine.url)
+    # The bank's shape is part of the key: a content sync (or another database at the same URL) is seen at once.
+    shape = db.session.execute(select(func.count(), func.max(Question.current_version_id)).where(
+        Question.retired_at.is_(None))).one()
+    key = (str(db.engine.url), tuple(shape))
     hit = _cache.get(key)
     if hit and time.monotonic() - hit[0] < DIFFICULTY_TTL:
         return hit[1]
@@ -53,6 +56,7 @@ def _bank() -> tuple[list[tuple[int, str, float]], dict[int, float], float]:
         difficulty[qid] = rd.item_difficulty(k, n, g, max(mean_right, g + 0.02))
     guess = sum(g for _, _, g in items) / len(items) if items else 0.25
     value = (items, difficulty, guess)
+    _cache.clear()
     _cache[key] = (time.monotonic(), value)
     return value
 
