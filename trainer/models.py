@@ -71,6 +71,10 @@ class User(UserMixin, db.Model):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     #: local hour at which the learner's study day begins
     day_start_hour: Mapped[int] = mapped_column(Integer, default=4)
+    #: the learner's own exam date (else their cohort's) for the pass forecast and the pre-exam mode
+    exam_date: Mapped[date | None] = mapped_column(Date)
+    #: pre-exam mode: in the last two weeks before the exam every studied item gets a review before it
+    pre_exam: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
     #: the 21 FSRS-6 parameters that schedule this learner's reviews, copied from the last kept SrsFit of
     #: the learner or of their cohort (None: the fsrs defaults)
     srs_parameters: Mapped[list[float] | None] = mapped_column(JSON(none_as_null=True))

@@ -84,12 +84,16 @@ def test_a_review_by_keyboard_alone_like_anki(app, live_server, page, learner):
         expect(page.locator("#key-legend")).to_be_visible()
         seen.add(kind)
         if kind in ("single", "truefalse"):
-            key = "2" if (kind == "single" and not wrong_done) or kind == "truefalse" else "1"
+            key = "2" if kind == "truefalse" else "1"
+            if kind == "single":  # options are shown shuffled: press the shown place of b (wrong) or a (right)
+                shown = page.eval_on_selector_all("input[name=choice]", "els => els.map(e => e.value)")
+                key = str(shown.index("a" if wrong_done else "b") + 1)
             page.keyboard.press(key)
             assert page.evaluate(ACTIVE)[1] == "choice" and len(checked(page, "choice")) == 1
-        elif kind == "multiple":
-            page.keyboard.press("1")
-            page.keyboard.press("2")
+        elif kind == "multiple":  # the right ones are a and b, wherever the shuffle shows them
+            shown = page.eval_on_selector_all("input[name=choice]", "els => els.map(e => e.value)")
+            page.keyboard.press(str(shown.index("a") + 1))
+            page.keyboard.press(str(shown.index("b") + 1))
             assert len(checked(page, "choice")) == 2
         elif kind in ("short", "numeric"):
             assert page.evaluate(ACTIVE)[:2] == ["INPUT", "text" if kind == "short" else "number"]   # ready to type

@@ -292,3 +292,57 @@ def test_the_question_page_says_when_a_changed_key_restarted_it(app, logged_in, 
     logged_in.post("/study/review/answer", {"token": token, "choice": "b"})
     with app.app_context():
         assert memory.unnoticed_reset(learner[0], question_id) is None
+
+
+def test_i_guessed_reschedules_a_right_answer_as_forgotten(app, logged_in, learner):
+    complete_basics(logged_in)
+    token, _ = review_until(logged_in, "What is nociception?")
+    location = logged_in.post("/study/review/answer", {"token": token, "choice": "a"}).headers["Location"]
+    log_id = int(re.search(r"/answers/(\d+)", location).group(1))
+    assert 'data-hotkey="g"' in logged_in.get(location).get_data(as_text=True)
+    with app.app_context():
+        good_due = db.session.scalar(select(ItemState.due_at).join(ReviewLog, ReviewLog.question_id == ItemState.question_id)
+                                     .where(ReviewLog.id == log_id, ItemState.learner_id == learner[0]))
+    page = logged_in.post(f"/study/answers/{log_id}/rate", {"rating": "1"}, follow_redirects=True)
+    assert "a guess (Again)" in page.get_data(as_text=True)
+    with app.app_context():
+        log = db.session.get(ReviewLog, log_id)
+        again_due = db.session.scalar(select(ItemState.due_at).where(ItemState.question_id == log.question_id,
+                                                                     ItemState.learner_id == learner[0]))
+        assert log.rating == 1 and log.correct and again_due < good_due
+
+
+def test_review_options_are_shuffled_per_presentation_and_feedback_keeps_the_order(app, logged_in, learner):
+    complete_basics(logged_in)
+    orders = set()
+    for _ in range(12):
+        page = logged_in.get("/study/review/next")
+        token, _, text = form_of(page)
+        shown = tuple(re.findall(r'name="choice" value="([a-h])"', text))
+        if len(shown) > 2:
+            orders.add(shown)
+            location = logged_in.post("/study/review/answer", {"token": token, "choice": shown[0]}).headers["Location"]
+            feedback = logged_in.get(location).get_data(as_text=True)
+            ids = re.findall(r'data-option="([a-h])"', feedback)
+            if ids:
+                assert tuple(ids) == shown
+        else:
+            logged_in.post("/study/review/answer", {"token": token, "choice": "a", "text": "x", "number": "0",
+                                                    "region": "calf"})
+    assert orders and any(o != tuple(sorted(o)) for o in orders)  # not always in the authored order
+
+
+def test_settings_take_an_exam_date_and_refuse_a_bad_one(app, logged_in, learner):
+    page = logged_in.get("/study/settings")
+    form = {"desired_retention": "0.9", "new_per_day": "15", "timezone": "UTC", "day_start_hour": "4"}
+    bad = logged_in.post("/study/settings", {**form, "exam_date": "31/02/2027"})
+    assert bad.status_code == 422 and "Not a valid date" in bad.get_data(as_text=True)
+    logged_in.post("/study/settings", {**form, "exam_date": "2027-03-12", "pre_exam": "y"})
+    with app.app_context():
+        from trainer.models import User
+        user = db.session.get(User, learner[0])
+        assert str(user.exam_date) == "2027-03-12" and user.pre_exam
+    assert "12 Mar 2027" in logged_in.get("/study/dashboard").get_data(as_text=True)
+    home = logged_in.get("/home").get_data(as_text=True)
+    assert 'id="home-pass-forecast"' in home and "on 12 Mar 2027" in home
+    assert page.status_code == 200

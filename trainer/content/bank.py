@@ -28,7 +28,7 @@ TYPE_FIELDS: dict[str, tuple[dict, dict]] = {
                      "alternatives": list}),
     "case": ({"scenario": str, "parts": list}, {}),
 }
-OPTION_KEYS = ({"text": str}, {"correct": bool, "feedback": str, "unsafe": bool, "weight": (int, float)})
+OPTION_KEYS = ({"text": str}, {"correct": bool, "feedback": str, "unsafe": bool, "weight": (int, float), "fixed": bool})
 
 
 @dataclass
@@ -204,7 +204,7 @@ def _check_options(entry: LineDict, q: dict, chk: Checker, course: Course | None
         if not chk.keys(opt, *OPTION_KEYS, "option"):
             continue
         item = {"id": "abcdefgh"[index], "text": str(opt["text"]).strip(), "correct": bool(opt.get("correct", False))}
-        for key in ("feedback", "unsafe", "weight"):
+        for key in ("feedback", "unsafe", "weight", "fixed"):
             if opt.get(key) is not None:
                 item[key] = opt[key]
         if item.get("unsafe") and item["correct"]:

@@ -27,6 +27,7 @@ QUIZ_ORDER = {"in_progress": 0, "not_started": 1, "upcoming": 2, "submitted": 3,
 def home():
     from ..quizzes.present import status_row
     from ..services import exams, quizzes, study
+    from ..services import readiness as pass_readiness
     course = content().course
     running = exams.in_progress(current_user.id)
     assigned = sorted((status_row(row, current_user.timezone) for row in quizzes.learner_assignments(current_user.id)),
@@ -48,6 +49,8 @@ def home():
         exam=running,
         exam_minutes_left=max(1, -int(-(running.deadline_at - utcnow()).total_seconds() // 60)) if running else None,
         exam_answered=sum(1 for i in running.items if i.answered_at) if running else 0,
+        pass_forecast=pass_readiness.forecast(current_user.id, pass_mark=current_app.config["PRACTICE_PASS_MARK"])
+        if current_user.role == "learner" else None,
     )
 
 

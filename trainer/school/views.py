@@ -244,7 +244,9 @@ def student_dashboard(cohort_id: int, learner_id: int):
     learner = cohorts.cohort_learner(cohort.id, learner_id)
     if learner is None:
         abort(404)
-    return render_template("study/dashboard.html", d=learner_dashboard.build(learner.id, school_id=cohort.school_id),
+    return render_template("study/dashboard.html",
+                           d=learner_dashboard.build(learner.id, school_id=cohort.school_id,
+                                                     pass_mark=current_app.config["PRACTICE_PASS_MARK"]),
                            course=content().course,
                            learner=learner, read_only=True,
                            back=(url_for("school.cohort_dashboard", cohort_id=cohort.id), cohort.name))

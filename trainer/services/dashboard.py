@@ -107,9 +107,12 @@ class Dashboard:
     true_retention: list[RetentionRow] = field(default_factory=list)
     #: how many studied questions fall in each predicted-recall bin now
     recall_distribution: list[tuple[str, int]] = field(default_factory=list)
+    #: P(pass) of the mock today and on the exam date (services/readiness.py)
+    pass_forecast: object | None = None
 
 
-def build(learner_id: int, now: datetime | None = None, school_id: int | None = None) -> Dashboard:
+def build(learner_id: int, now: datetime | None = None, school_id: int | None = None,
+          pass_mark: float = 0.7) -> Dashboard:
     """The learner's dashboard at ``now`` (default: the current time), for ``learner_id``.
 
     :param school_id: set when a school's staff look at the page: the safety errors listed are then only those
@@ -181,9 +184,11 @@ def build(learner_id: int, now: datetime | None = None, school_id: int | None = 
                   .order_by(SafetyError.created_at))]
     leeches = db.session.scalar(select(func.count(ItemState.id)).where(
         ItemState.learner_id == learner_id, ItemState.lapses >= sched.LEECH_LAPSES)) or 0
+    from . import readiness as pass_readiness
     return Dashboard(today_counts(learner_id, now), forecast, retention, reviewed, weeks, learner.desired_retention,
                      module_mastery, area_mastery, weakest, rd.readiness(area_mastery, EXAM_WEIGHTS), errors,
-                     leeches, len(states), true_retention(learner, now), [(b, bins.get(b, 0)) for b in RECALL_BINS])
+                     leeches, len(states), true_retention(learner, now), [(b, bins.get(b, 0)) for b in RECALL_BINS],
+                     pass_readiness.forecast(learner_id, pass_mark=pass_mark, now=now))
 
 
 def _mem(row: ItemState) -> sched.MemoryState:

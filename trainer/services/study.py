@@ -377,9 +377,11 @@ def record_answer(learner_id: int, token: str, response: Any, *, secret: str, ki
 
 
 def rerate(learner_id: int, log_id: int, rating: int) -> ReviewLog:
-    """Refine a just-given correct answer to Hard or Easy (only while it is the item's latest review)."""
-    if rating not in (sched.HARD, sched.GOOD, sched.EASY):
-        raise StudyError("Rate a correct answer as Hard (2), Good (3) or Easy (4).")
+    """Refine a just-given correct answer to Hard or Easy, or to Again when the learner says they guessed
+    (a lucky guess is not a memory: the item is scheduled as forgotten). Only while it is the item's latest
+    review; the answer stays recorded as right."""
+    if rating not in (sched.AGAIN, sched.HARD, sched.GOOD, sched.EASY):
+        raise StudyError("Rate a correct answer as a guess (1), Hard (2), Good (3) or Easy (4).")
     log = db.session.get(ReviewLog, log_id)
     if log is None or log.learner_id != learner_id:
         raise StudyError("No such answer.", 404)
@@ -552,6 +554,9 @@ def next_review_question(learner_id: int, now: datetime | None = None) -> int | 
     else a learning step due within the learn-ahead limit."""
     now = now or utcnow()
     learner = db.session.get(User, learner_id)
+    if learner.pre_exam:
+        from .readiness import pull_forward_before_exam
+        pull_forward_before_exam(learner_id, now)
     due = _next_due(learner, now, ahead=False)
     if due is not None:
         return due

@@ -5,8 +5,8 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
-from wtforms import FloatField, IntegerField, SelectField
-from wtforms.validators import InputRequired, NumberRange
+from wtforms import BooleanField, DateField, FloatField, IntegerField, SelectField
+from wtforms.validators import InputRequired, NumberRange, Optional
 
 from ..domain.grading import ResponseError
 
@@ -106,6 +106,8 @@ class SettingsForm(FlaskForm):
     timezone = SelectField("Time zone", validate_choice=True)
     day_start_hour = IntegerField("Hour your study day starts (0-23)", validators=[
         InputRequired(), NumberRange(0, 23, "Choose an hour from 0 to 23.")])
+    exam_date = DateField("Your exam date (optional)", validators=[Optional()])
+    pre_exam = BooleanField("Pre-exam mode: in the last two weeks, review every studied question once before the exam")
 
 
 class ExamForm(FlaskForm):

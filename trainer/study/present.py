@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+import re
 from typing import Any
 
 from flask import url_for
@@ -23,8 +24,30 @@ def lesson_link(ref: str | None) -> dict | None:
             "title": lesson.title + (f": {section}" if section else "")}
 
 
-def present(q: dict, seed: str = "", grade: Grade | None = None, response: Any = None) -> dict:
-    """A dict for templates/macros/question.html; ``grade``/``response`` add feedback."""
+#: option texts that refer to the other options: they stay where the author put them, as a ``fixed`` option does
+_REFERRING = re.compile(r"^\s*(all|none|both|neither) of (the )?(above|these|them)\b|^\s*(both|neither)\b.*\b(and|nor)\b"
+                        r"|^\s*(a|b|c|d) and (a|b|c|d)\b", re.IGNORECASE)
+
+
+def option_order(options: list[dict], seed: str, shuffle: bool = True) -> list[int]:
+    """The order to show ``options`` in for one presentation (seeded by its answer token, so the feedback page
+    shows the same order): shuffled, except options marked ``fixed: true`` or that refer to the others ("all
+    of the above", "both A and B"), which keep their place. ``shuffle: false`` on the question keeps them all."""
+    order = list(range(len(options)))
+    if not shuffle or not seed:
+        return order
+    movable = [i for i, o in enumerate(options) if not o.get("fixed") and not _REFERRING.search(o.get("text", ""))]
+    shuffled = movable[:]
+    random.Random(seed).shuffle(shuffled)
+    for place, i in zip(movable, shuffled):
+        order[place] = i
+    return order
+
+
+def present(q: dict, seed: str = "", grade: Grade | None = None, response: Any = None,
+            order_seed: str | None = None) -> dict:
+    """A dict for templates/macros/question.html; ``grade``/``response`` add feedback. With ``order_seed``
+    (review and practice: the answer token's key) the options are shown in ``option_order``."""
     view: dict[str, Any] = {"id": q["id"], "type": q["type"], "stem_html": markdown_html(q.get("stem", "")),
                             "explanation_html": markdown_html(q.get("explanation", "")),
                             "lesson": lesson_link(q.get("lesson")), "safety": q.get("safety", False),
@@ -39,6 +62,9 @@ def present(q: dict, seed: str = "", grade: Grade | None = None, response: Any =
                             "feedback_html": markdown_html(o.get("feedback", "")), "unsafe": o.get("unsafe", False),
                             "credit": _credit(o, weighted)}
                            for o in q["options"]]
+        if order_seed:
+            shown = option_order(q["options"], order_seed, q.get("shuffle", True))
+            view["options"] = [view["options"][i] for i in shown]
     elif kind == "truefalse":
         view["answer"] = q["answer"]
         view["feedback_html"] = markdown_html((q.get("feedback_true") if response else q.get("feedback_false")) or "") \

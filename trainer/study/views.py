@@ -91,7 +91,7 @@ def _unique_lessons(questions: list[dict]) -> list[dict]:
 
 
 def _practice_page(attempt, item, token: str, missing: AnswerMissing | None = None):
-    q = present(item.version.data, token)
+    q = present(item.version.data, token, order_seed=study.token_key(token))
     return render_template("study/question.html", q=ask_again(q, missing) if missing else q, token=token,
                            action=url_for("study.answer_practice", attempt_id=attempt.id),
                            position=item.position, total=len(attempt.items), mode="practice",
@@ -135,7 +135,7 @@ def feedback(log_id: int):
     state = study.get_state(current_user.id, log.question_id)
     nxt = safe_next(request.args.get("next"), url_for("study.review_next"))
     report_form = ReportForm(formdata=None, log_id=str(log.id), next=request.full_path)
-    return render_template("study/feedback.html", q=present(data, str(log.id), graded, log.response), log=log,
+    return render_template("study/feedback.html", q=present(data, str(log.id), graded, log.response, order_seed=log.token), log=log,
                            next_url=nxt, state=state, leech=bool(state and state.lapses >= 8),
                            report_form=report_form)
 
@@ -146,7 +146,7 @@ def rate_answer(log_id: int):
     rating = int_arg(request.form, "rating")
     study.rerate(current_user.id, log_id, rating or 0)
     db.session.commit()
-    labels = {2: "Hard", 3: "Good", 4: "Easy"}
+    labels = {1: "a guess (Again)", 2: "Hard", 3: "Good", 4: "Easy"}
     flash(f"Rated {labels[rating]}: the next review is scheduled to match.", "success")
     return redirect(safe_next(request.form.get("next"), url_for("study.review_next")))
 
@@ -185,7 +185,7 @@ def review_next():
 
 
 def _review_page(data: dict, token: str, question_id: int, missing: AnswerMissing | None = None):
-    q = present(data, token)
+    q = present(data, token, order_seed=study.token_key(token))
     return render_template("study/question.html", q=ask_again(q, missing) if missing else q, token=token,
                            action=url_for("study.answer_review"), position=None, total=None, mode="review",
                            today=study.today_counts(current_user.id),
@@ -365,7 +365,7 @@ def exam_result(attempt_id: int):
 @roles_required("learner")
 def dashboard():
     from ..content.store import content
-    return render_template("study/dashboard.html", d=dash.build(current_user.id), course=content().course,
+    return render_template("study/dashboard.html", d=dash.build(current_user.id, pass_mark=current_app.config["PRACTICE_PASS_MARK"]), course=content().course,
                            learner=current_user, read_only=False)
 
 
@@ -397,6 +397,11 @@ def settings():
         current_user.new_per_day = form.new_per_day.data
         current_user.timezone = form.timezone.data
         current_user.day_start_hour = form.day_start_hour.data
+        current_user.exam_date = form.exam_date.data
+        current_user.pre_exam = bool(form.pre_exam.data)
+        db.session.flush()
+        from ..services import readiness as pass_readiness
+        pass_readiness.pull_forward_before_exam(current_user.id)
         db.session.commit()
         flash("Study settings saved. New reviews follow them from now on.", "success")
         return redirect(url_for("study.dashboard"))

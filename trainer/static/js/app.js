@@ -144,8 +144,8 @@
       if (event.key === "n" || event.key === "N" || ((event.key === " " || event.key === "Enter") && idle)) {
         event.preventDefault();
         window.location.assign(next.getAttribute("href"));
-      } else if (event.key === "2" || event.key === "4") {
-        var button = document.querySelector('[data-hotkey="' + event.key + '"]');
+      } else if (event.key === "2" || event.key === "4" || event.key === "g" || event.key === "G") {
+        var button = document.querySelector('[data-hotkey="' + event.key.toLowerCase() + '"]');
         if (button) { event.preventDefault(); button.click(); }
       }
     });

@@ -1,0 +1,93 @@
+"""Readiness as the probability of passing the 100-item mock: guessing, unstudied items, forgetting, mocks."""
+import math
+import random
+
+import pytest
+
+from trainer.domain import readiness as rd
+
+WEIGHTS = {"A": 0.6, "B": 0.4}
+
+
+def items(recall, n=200, guess=0.25, difficulty=0.0):
+    return [rd.ExamItem("A" if i % 5 < 3 else "B", guess, recall, difficulty) for i in range(n)]
+
+
+def test_a_learner_who_knows_nothing_still_scores_the_guessing_rate():
+    f = rd.pass_forecast(items(0.0), rd.Ability(-30.0, 0.1, 0), WEIGHTS, pass_mark=0.7)
+    assert f.expected_score == pytest.approx(0.25)
+    assert f.probability < 1e-6 and f.band == "unlikely"
+
+
+def test_unstudied_items_count_at_the_rasch_estimate_with_guessing():
+    f = rd.pass_forecast(items(None, difficulty=0.0), rd.Ability(0.0, 0.3, 40), WEIGHTS, pass_mark=0.7)
+    assert f.expected_score == pytest.approx(0.25 + 0.75 * 0.5)
+
+
+def test_pass_probability_matches_an_exact_binomial_and_the_interval_contains_it():
+    f = rd.pass_forecast(items(0.6), rd.Ability(0.0, 0.5, 30), WEIGHTS, pass_mark=0.7)
+    p = 0.25 + 0.75 * 0.6  # 0.70 per item
+    exact = sum(math.comb(100, k) * p ** k * (1 - p) ** (100 - k) for k in range(70, 101))
+    assert f.probability == pytest.approx(exact, abs=0.02)
+    assert f.low <= f.probability <= f.high
+
+
+def test_the_interval_widens_with_the_abilitys_standard_error_on_unstudied_items():
+    narrow = rd.pass_forecast(items(None), rd.Ability(0.9, 0.1, 200), WEIGHTS, pass_mark=0.7)
+    wide = rd.pass_forecast(items(None), rd.Ability(0.9, 0.8, 5), WEIGHTS, pass_mark=0.7)
+    assert wide.high - wide.low > narrow.high - narrow.low + 0.1
+
+
+def test_ability_is_shrunk_toward_the_mean_for_few_answers_and_recovered_from_many():
+    rng = random.Random(3)
+    few = rd.fit_ability([(0.0, True, 0.25)] * 3)
+    assert 0 < few.theta < 1.5 and few.se > 0.6
+    answers = []
+    for _ in range(800):
+        b = rng.gauss(0, 1)
+        answers.append((b, rng.random() < 0.25 + 0.75 * rd.sigmoid(1.0 - b), 0.25))
+    many = rd.fit_ability(answers)
+    assert many.theta == pytest.approx(1.0, abs=0.25) and many.se < 0.15
+
+
+def test_item_difficulty_takes_guessing_out_and_shrinks_small_samples():
+    assert rd.item_difficulty(625, 1000, 0.25, 0.6) == pytest.approx(0.0, abs=0.02)  # 62.5 % = half known
+    assert rd.item_difficulty(1, 1, 0.25, 0.6) > rd.item_difficulty(100, 100, 0.25, 0.6)
+
+
+def test_mock_answers_above_prediction_raise_the_forecast_weighted_by_their_number():
+    base = rd.pass_forecast(items(0.55), rd.Ability(0.0, 0.3, 40), WEIGHTS, pass_mark=0.7)
+    one = rd.pass_forecast(items(0.55), rd.Ability(0.0, 0.3, 40), WEIGHTS, pass_mark=0.7, residuals=[0.3] * 10)
+    many = rd.pass_forecast(items(0.55), rd.Ability(0.0, 0.3, 40), WEIGHTS, pass_mark=0.7, residuals=[0.3] * 200)
+    assert base.expected_score < one.expected_score < many.expected_score
+    assert many.expected_score - base.expected_score == pytest.approx(0.3 * 200 / 260, abs=1e-6)
+
+
+def test_forgetting_to_the_exam_date_except_items_reviewed_on_schedule():
+    curve = (-0.5, 0.9 ** (1 / -0.5) - 1)
+    later = rd.recall_on(10.0, 0.0, 30.0, 20.0, 0.9, curve)
+    assert later < 0.9  # not due before the exam: it decays
+    assert rd.recall_on(10.0, 0.0, 5.0, 20.0, 0.9, curve) == pytest.approx(0.9)  # reviewed on time first
+    assert rd.recall_on(10.0, 10.0, 0.0, 0.0, 0.9, curve) == pytest.approx(0.9, abs=1e-9)
+
+
+def test_the_weakest_area_is_named_first_as_what_would_raise_it_most():
+    mixed = [rd.ExamItem("A", 0.25, 0.95, 0.0) for _ in range(60)] + [rd.ExamItem("B", 0.25, 0.2, 0.0) for _ in range(40)]
+    f = rd.pass_forecast(mixed, rd.Ability(0.0, 0.3, 40), WEIGHTS, pass_mark=0.7)
+    assert f.gains[0].area == "B" and f.gains[0].gain > 10
+
+
+def test_area_counts_follow_the_blueprint_and_add_up():
+    counts = rd.area_counts({"A": 0.11, "B": 0.12, "C": 0.77}, 100)
+    assert counts == {"A": 11, "B": 12, "C": 77}
+
+
+def test_options_shuffle_per_token_but_fixed_and_all_of_the_above_stay_last():
+    from trainer.study.present import option_order
+    opts = [{"text": "Longest and most detailed answer"}, {"text": "b"}, {"text": "c"}, {"text": "All of the above"}]
+    orders = {tuple(option_order(opts, f"token-{i}")) for i in range(40)}
+    assert len(orders) == 6 and all(o[3] == 3 for o in orders)
+    assert option_order(opts, "token-1") == option_order(opts, "token-1")  # the feedback page shows the same order
+    fixed = [{"text": "a"}, {"text": "b", "fixed": True}, {"text": "c"}]
+    assert all(option_order(fixed, f"t{i}")[1] == 1 for i in range(20))
+    assert option_order(opts, "token-1", shuffle=False) == [0, 1, 2, 3]
