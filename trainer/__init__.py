@@ -46,8 +46,9 @@ def create_app(config: dict | None = None) -> Flask:
     from .bank.transfer import bp as bank_io_bp
     from .quizzes.views import bp as quizzes_bp
     from .analysis.views import bp as analysis_bp
+    from .study.offline import bp as offline_bp
     for bp in (auth_bp, learn_bp, study_bp, admin_bp, school_bp, author_bp, bank_bp, bank_io_bp, quizzes_bp,
-               analysis_bp):
+               analysis_bp, offline_bp):
         app.register_blueprint(bp)
 
     from .bench_floor import register_bench_floor
