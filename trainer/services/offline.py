@@ -211,23 +211,23 @@ def sync(learner_id: int, answers: Any, *, secret: str, now: datetime | None = N
 
 def _apply_one(learner_id: int, token: str, response: Any, moment: datetime, duration: int | None, entry: dict,
                secret: str) -> dict:
-    if study.existing_log(token) is not None:
-        log = study.existing_log(token)
-        return {**entry, "status": "duplicate", "log_id": log.id, "correct": log.correct}
+    """Record one checked answer. Every refusal happens before anything is written, so no savepoint is needed;
+    a concurrent answer of the same item (AnsweredElsewhere, after the log insert) propagates and the whole
+    batch is rolled back: the phone keeps its queue and sends it again."""
     target = study.answer_target(learner_id, entry["question_id"])
     if target is not None and target.memory.last_review_at is not None and moment < target.memory.last_review_at:
+        if (log := study.existing_log(token)) is not None:
+            return {**entry, "status": "duplicate", "log_id": log.id, "correct": log.correct}
         return _refuse(entry, "This question was reviewed after this answer was made (on another device or "
                               "tab), and that review is already saved, so this earlier answer was not applied.")
     try:
-        with db.session.begin_nested():
-            outcome = study.record_answer(learner_id, token, response, secret=secret, kind="review", now=moment,
-                                          duration_ms=duration, target=target)
-            log_id = outcome.log.id
+        outcome = study.record_answer(learner_id, token, response, secret=secret, kind="review", now=moment,
+                                      duration_ms=duration, target=target)
     except study.AnsweredElsewhere:
-        return _refuse(entry, "This question was answered at the same moment elsewhere; this answer was not applied.")
+        raise
     except (study.StudyError, ResponseError) as exc:
         return _refuse(entry, str(exc))
     if outcome.duplicate:
-        return {**entry, "status": "duplicate", "log_id": log_id, "correct": outcome.log.correct}
-    return {**entry, "status": "saved", "log_id": log_id, "correct": outcome.grade.correct,
+        return {**entry, "status": "duplicate", "log_id": outcome.log.id, "correct": outcome.log.correct}
+    return {**entry, "status": "saved", "log_id": outcome.log.id, "correct": outcome.grade.correct,
             "answered_at": moment.isoformat(timespec="milliseconds")}
