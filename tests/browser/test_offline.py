@@ -151,3 +151,44 @@ def test_the_app_is_installable_with_a_controlling_service_worker(page, bus_serv
     scope = page.evaluate("navigator.serviceWorker.ready.then(r => r.scope)")
     assert scope == base + "/"
     assert not page.js_errors
+
+
+def test_one_question_answered_offline_on_two_devices_keeps_each_review_in_time_order(chromium, bus_server):
+    """Phone A answers question 1; tablet B then answers questions 1 and 2; A then answers question 2; all
+    offline. A syncs first, then B. Question 1 keeps both reviews (A's, then B's later one, FSRS applied to
+    each). B's answer to question 2 is older than A's review already stored: B shows why it was not saved."""
+    app, base, learner_id = bus_server
+    devices = []
+    for _ in range(2):
+        context = chromium.new_context(viewport={"width": 390, "height": 844})
+        page = context.new_page()
+        login(page, base, EMAIL)
+        ready_and_saved(page, base)
+        context.set_offline(True)
+        devices.append((context, page))
+    (phone_ctx, phone), (tablet_ctx, tablet) = devices
+    first = phone.locator("#offline-question .stem").inner_text()
+    assert tablet.locator("#offline-question .stem").inner_text() == first
+    answer_one(phone)
+    answer_one(tablet)
+    answer_one(tablet)
+    answer_one(phone)
+    phone_ctx.set_offline(False)
+    phone.wait_for_selector("#offline-status[data-state='saved']", timeout=15000)
+    tablet_ctx.set_offline(False)
+    tablet.wait_for_selector("#offline-status[data-state='saved']", timeout=15000)
+    notices = tablet.locator("#offline-notices li")
+    assert notices.count() == 1 and "reviewed after this answer was made" in notices.inner_text()
+    for context, _ in devices:
+        context.close()
+    with app.app_context():
+        rows = db.session.execute(select(ReviewLog.question_id, ReviewLog.reviewed_at, ReviewLog.reps_before)
+                                  .where(ReviewLog.learner_id == learner_id)
+                                  .order_by(ReviewLog.reviewed_at)).all()
+        by_question = {}
+        for row in rows:
+            by_question.setdefault(row.question_id, []).append(row)
+        assert sorted(len(v) for v in by_question.values()) == [1, 2]
+        twice = next(v for v in by_question.values() if len(v) == 2)
+        assert [r.reps_before for r in twice] == [0, 1]  # the second review started from the first's state
+        assert integrity.verify().ok
