@@ -192,3 +192,22 @@ def test_one_question_answered_offline_on_two_devices_keeps_each_review_in_time_
         twice = next(v for v in by_question.values() if len(v) == 2)
         assert [r.reps_before for r in twice] == [0, 1]  # the second review started from the first's state
         assert integrity.verify().ok
+
+
+def test_a_module_saved_for_offline_reading_opens_without_a_connection(page, bus_server):
+    _, base, _ = bus_server
+    login(page, base, EMAIL)
+    ready_and_saved(page, base)  # the service worker is in control
+    page.goto(base + "/modules/basics")
+    page.get_by_role("button", name="Save for offline reading").click()
+    page.wait_for_selector(".save-offline-status:has-text('Saved for offline reading')")
+    assert " kB" in page.locator(".save-offline-status").inner_text()
+    title = None
+    page.context.set_offline(True)
+    page.goto(base + "/lessons/basics-nociception")
+    title = page.locator("h1").inner_text()
+    assert title and "nociception" in page.content().lower()
+    page.goto(base + "/modules/basics")
+    assert page.locator(".lesson-list li").count() >= 2
+    page.context.set_offline(False)
+    assert not page.js_errors

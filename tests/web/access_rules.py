@@ -216,6 +216,7 @@ RULES: dict[str, Rule] = {
     "offline.review_offline": Rule(lambda t: "/study/offline", learners()),
     "offline.download_questions": Rule(lambda t: "/study/offline/download.json", learners()),
     "offline.offline_session": Rule(lambda t: "/study/offline/session.json", learners()),
+    "offline.module_files": Rule(lambda t: f"/study/offline/modules/{MODULE}.json", learners()),
     "offline.sync_answers": Rule(lambda t: "/study/offline/sync", learners(400, 400), "POST",
                                  lambda t: {"answers": "[]"}),
     "study.review": Rule(lambda t: "/study/review", learners()),

@@ -231,3 +231,20 @@ def _apply_one(learner_id: int, token: str, response: Any, moment: datetime, dur
         return {**entry, "status": "duplicate", "log_id": outcome.log.id, "correct": outcome.log.correct}
     return {**entry, "status": "saved", "log_id": outcome.log.id, "correct": outcome.grade.correct,
             "answered_at": moment.isoformat(timespec="milliseconds")}
+
+
+def module_files(module, lesson_url, module_url) -> list[str]:
+    """The URLs a module needs for reading offline: its page, its lessons (each carries its glossary terms)
+    and the media their HTML refers to, each once, in reading order.
+
+    :param module: the content Module
+    :param lesson_url: lesson id -> URL
+    :param module_url: module id -> URL
+    """
+    import re
+    urls = [module_url(module.id)]
+    for lesson in module.lessons:
+        urls.append(lesson_url(lesson.id))
+        urls += re.findall(r'(?:src|href)="(/media/[^"?#]+)"', lesson.html)
+    urls += re.findall(r'(?:src|href)="(/media/[^"?#]+)"', module.intro_html)
+    return list(dict.fromkeys(urls))

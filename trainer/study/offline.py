@@ -100,3 +100,15 @@ def offline_session():
     response = jsonify(csrf_token=generate_csrf(), learner_id=current_user.id)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.route("/study/offline/modules/<slug>.json")
+@roles_required("learner")
+def module_files(slug: str):
+    """What saving a module for offline reading fetches (the page caches each URL itself)."""
+    from ..content.store import content
+    mod = content().course.module(slug)
+    if mod is None:
+        return jsonify(error="No such module."), 404
+    urls = offline.module_files(mod, lambda s: url_for("learn.lesson", slug=s), lambda s: url_for("learn.module", slug=s))
+    return jsonify(module=mod.id, title=mod.title, urls=urls)

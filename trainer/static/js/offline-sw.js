@@ -4,7 +4,7 @@
 const SHELL_CACHE = "trainer-shell-v1";
 const LESSON_CACHE = "trainer-lessons-v1";
 const OFFLINE_PAGE = "/study/offline";
-const SHELL = ["/static/css/app.css", "/static/js/app.js", "/static/js/offline.js", "/static/js/offline-register.js",
+const SHELL = ["/static/css/app.css", "/static/js/app.js", "/static/js/offline.js", "/static/js/offline-register.js", "/static/js/offline-lessons.js",
   "/static/favicon.svg", "/static/icons/icon.svg", "/static/icons/icon-192.png", "/manifest.webmanifest"];
 
 self.addEventListener("install", (event) => {
@@ -69,5 +69,7 @@ self.addEventListener("fetch", (event) => {
     event.respondWith(navigate(request));
   } else if (url.pathname.startsWith("/static/") || url.pathname === "/manifest.webmanifest") {
     event.respondWith(asset(request));
+  } else if (url.pathname.startsWith("/media/")) {  // diagrams of saved lessons
+    event.respondWith(fetch(request).catch(() => caches.match(url.pathname).then((r) => r || Response.error())));
   }
 });
