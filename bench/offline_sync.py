@@ -77,6 +77,34 @@ def one_round(size: int, workdir: Path) -> float:
         close_app(app, drop)
 
 
+def download_size(workdir: Path) -> str:
+    """Bytes the phone keeps for a day's load of the real course: the download JSON for a learner who read every
+    lesson (15 new a day, nothing due yet: the default size of at least 20 questions), and the app shell."""
+    import os
+    root = Path(__file__).resolve().parent.parent
+    options = {} if os.environ.get("TEST_DATABASE_URL") else {
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'size.db'}", "SQLALCHEMY_ENGINE_OPTIONS": {}}
+    app, drop = make_app(modules=root / "modules", bank=root / "question_bank", RATELIMIT_ENABLED=False, **options)
+    try:
+        with app.app_context():
+            user = accounts.create_user("bench-size@example.com", "Bench Size", "correct-horse-battery")
+            for lesson in db.session.scalars(select(Lesson)):
+                progress.mark_complete(user.id, lesson.id)
+            db.session.commit()
+            learner_id = user.id
+        client = client_as(app, learner_id)
+        body = client.get("/study/offline/download.json").get_data()
+        count = len(client.get("/study/offline/download.json").get_json()["items"])
+        shell = sum(len(client.get(u).get_data()) for u in (
+            "/study/offline", "/static/css/app.css", "/static/js/app.js", "/static/js/offline.js",
+            "/static/js/offline-register.js", "/static/js/offline-lessons.js", "/static/favicon.svg",
+            "/static/icons/icon.svg", "/static/icons/icon-192.png", "/manifest.webmanifest"))
+        return (f"a day's download of the real course: {count} questions, {len(body) / 1024:.0f} kB JSON "
+                f"({len(body) / max(count, 1) / 1024:.1f} kB per question); app shell {shell / 1024:.0f} kB")
+    finally:
+        close_app(app, drop)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--answers", type=int, default=200)
@@ -84,6 +112,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         times = [one_round(args.answers, Path(tmp)) for _ in range(args.rounds)]
+        print(download_size(Path(tmp)))
     best, median = min(times), statistics.median(times)
     print(f"offline sync of {args.answers} answers: median {median * 1000:.0f} ms "
           f"({median * 1000 / args.answers:.2f} ms per answer), best {best * 1000:.0f} ms over {args.rounds} rounds;"
