@@ -5,8 +5,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select
+from itsdangerous import URLSafeSerializer
+from sqlalchemy import and_, select
 
 from ..domain.grading import ResponseError
 from ..extensions import db
@@ -199,8 +199,12 @@ def sync(learner_id: int, answers: Any, *, secret: str, now: datetime | None = N
             and duration >= 0 else None
         checked.append((moment, index, token, raw.get("response"), duration, entry))
     checked.sort(key=lambda c: (c[0], c[1]))
+    # Each question's first answer of the batch reads its state from one query for the whole batch; a
+    # question's later answers read it again (the earlier one changed it).
+    first = _targets(learner_id, {c[5]["question_id"] for c in checked})
     for moment, index, token, response, duration, entry in checked:
-        result.results[index] = _apply_one(learner_id, token, response, moment, duration, entry, secret)
+        result.results[index] = _apply_one(learner_id, token, response, moment, duration, entry, secret,
+                                           first.pop(entry["question_id"], None))
     touched = {r["question_id"] for r in result.results if r and r.get("question_id")}
     for row in db.session.scalars(select(ItemState).where(ItemState.learner_id == learner_id,
                                                           ItemState.question_id.in_(touched or [0]))):
@@ -209,12 +213,30 @@ def sync(learner_id: int, answers: Any, *, secret: str, now: datetime | None = N
     return result
 
 
+def _targets(learner_id: int, question_ids: set[int]) -> dict[int, study.AnswerTarget]:
+    """``study.answer_target`` of many questions (their current versions) in one statement."""
+    if not question_ids:
+        return {}
+    rows = db.session.execute(
+        select(Question.id.label("question_id"), Question.safety, Question.retired_at,
+               QuestionVersion.id.label("version_id"), QuestionVersion.data, ItemState.id.label("state_id"),
+               ItemState.version.label("state_version"), ItemState.state, ItemState.step, ItemState.stability,
+               ItemState.difficulty, ItemState.due_at, ItemState.last_review_at, ItemState.reps, ItemState.lapses)
+        .select_from(Question).outerjoin(QuestionVersion, QuestionVersion.id == Question.current_version_id)
+        .outerjoin(ItemState, and_(ItemState.question_id == Question.id, ItemState.learner_id == learner_id))
+        .where(Question.id.in_(sorted(question_ids))))
+    return {row.question_id: study.AnswerTarget(
+        row.question_id, row.version_id, row.data, bool(row.safety), row.retired_at is not None,
+        study.memory_of(row if row.state_id is not None else None), row.state_id, row.state_version)
+        for row in rows}
+
+
 def _apply_one(learner_id: int, token: str, response: Any, moment: datetime, duration: int | None, entry: dict,
-               secret: str) -> dict:
+               secret: str, target: study.AnswerTarget | None = None) -> dict:
     """Record one checked answer. Every refusal happens before anything is written, so no savepoint is needed;
     a concurrent answer of the same item (AnsweredElsewhere, after the log insert) propagates and the whole
     batch is rolled back: the phone keeps its queue and sends it again."""
-    target = study.answer_target(learner_id, entry["question_id"])
+    target = target or study.answer_target(learner_id, entry["question_id"])
     if target is not None and target.memory.last_review_at is not None and moment < target.memory.last_review_at:
         if (log := study.existing_log(token)) is not None:
             return {**entry, "status": "duplicate", "log_id": log.id, "correct": log.correct}
