@@ -51,8 +51,9 @@ def create_app(config: dict | None = None) -> Flask:
     from .quizzes.views import bp as quizzes_bp
     from .analysis.views import bp as analysis_bp
     from .account.views import bp as account_bp
+    from .study.offline import bp as offline_bp
     for bp in (auth_bp, account_bp, learn_bp, study_bp, admin_bp, school_bp, author_bp, bank_bp, bank_io_bp, quizzes_bp,
-               analysis_bp):
+               analysis_bp, offline_bp):
         app.register_blueprint(bp)
 
     from .lti.views import register_lti
