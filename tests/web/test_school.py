@@ -256,6 +256,9 @@ def test_a_cohort_is_created_with_its_dates_defaults_and_module_order(app, admin
     ({"module_0": "0"}, "Use a number from 1 to"),
     ({"module_0": ""}, "Give at least one module a position."),
     ({"name": "cohort x"}, "Your school already has a cohort with this name."),
+    ({"act_percent": "120"}, "Choose a percentage from 0 to 100"),
+    ({"act_percent": "40", "watch_percent": "30"}, "The watch line must be at or above the action line."),
+    ({"inactive_days": "1"}, "Choose between 2 and 60 days"),
 ])
 def test_bad_cohort_input_is_shown_next_to_the_field_and_kept(app, admin, fields, message):
     response, slugs = cohort_form(admin, "/school/cohorts/new", **fields)
@@ -281,6 +284,22 @@ def test_editing_a_cohort_can_give_its_learners_the_new_defaults(app, admin, wor
         assert db.session.get(User, world.learner_x).desired_retention == 0.93
     page = text(admin.get(f"/school/cohorts/{world.cohort_x}/edit"))
     assert 'value="Cohort X renamed"' in page and 'value="0.93"' in page
+
+
+def test_the_admin_sets_a_cohorts_own_thresholds_and_the_dashboard_uses_them(app, admin, world):
+    response, _ = cohort_form(admin, f"/school/cohorts/{world.cohort_x}/edit", name="Cohort X",
+                              act_percent="30", watch_percent="45", inactive_days="5")
+    assert response.status_code == 302
+    with app.app_context():
+        cohort = db.session.get(Cohort, world.cohort_x)
+        assert (cohort.act_readiness, cohort.watch_readiness, cohort.inactive_days) == (0.30, 0.45, 5)
+    assert 'value="30"' in text(admin.get(f"/school/cohorts/{world.cohort_x}/edit"))
+    page = text(admin.get(f"/school/cohorts/{world.cohort_x}"))
+    assert "readiness under 30%" in page and "no study for 5 days or more" in page and "set for this cohort" in page
+    cohort_form(admin, f"/school/cohorts/{world.cohort_x}/edit", name="Cohort X", act_percent="", watch_percent="",
+                inactive_days="")
+    with app.app_context():
+        assert db.session.get(Cohort, world.cohort_x).act_readiness is None
 
 
 def test_regenerating_the_join_code(app, admin, world):
