@@ -176,15 +176,15 @@ def judged(**changes) -> cohort_risk.Judgement:
     ({"last_active": TODAY - timedelta(days=2)}, "on track", []),
     ({"last_active": None, "enrolled_at": NOW - timedelta(days=9)}, "act", ["has not started (9 days enrolled)"]),
     ({"last_active": None, "enrolled_at": NOW - timedelta(days=1)}, "on track", []),      # just joined
-    ({"overdue": 101}, "act", ["101 overdue reviews (over 100)"]),
-    ({"overdue": 60}, "watch", ["60 overdue reviews"]),
-    ({"overdue": 50}, "on track", []),
+    ({"overdue": 201}, "act", ["201 overdue reviews (over 200)"]),
+    ({"overdue": 101}, "watch", ["101 overdue reviews (over 100)"]),
+    ({"overdue": 100}, "on track", []),
     ({"readiness": 0.31}, "act", ["readiness 31% (under 50%)"]),
     ({"readiness": 0.496}, "watch", ["readiness 50% (under 60%)"]),     # shown as 50%: not under 50%
     ({"readiness": 0.64}, "on track", []),
     ({"safety_errors": 2}, "act", ["2 open safety errors"]),
-    ({"overdue": 150, "safety_errors": 1, "readiness": 0.2},
-     "act", ["1 open safety error", "readiness 20% (under 50%)", "150 overdue reviews (over 100)"]),
+    ({"overdue": 250, "safety_errors": 1, "readiness": 0.2},
+     "act", ["1 open safety error", "readiness 20% (under 50%)", "250 overdue reviews (over 200)"]),
 ])
 def test_each_rule_gives_its_level_and_reason(changes, level, reasons):
     verdict = judged(**changes)
@@ -193,7 +193,7 @@ def test_each_rule_gives_its_level_and_reason(changes, level, reasons):
 
 def test_priority_puts_more_urgent_learners_first():
     """Any learner who needs action outranks every learner to watch; further past a line ranks higher."""
-    ranked = [judged(readiness=0.1), judged(readiness=0.45), judged(readiness=0.55), judged(), judged(overdue=70)]
+    ranked = [judged(readiness=0.1), judged(readiness=0.45), judged(readiness=0.55), judged(), judged(overdue=150)]
     order = sorted(range(5), key=lambda i: -ranked[i].priority)
     assert order[:2] == [0, 1] and ranked[3].priority == 0
     assert min(ranked[0].priority, ranked[1].priority) > max(ranked[2].priority, ranked[4].priority)
@@ -203,10 +203,10 @@ def test_default_thresholds_follow_the_exam_date_then_the_cohort_and_the_admin_w
     start, exam = TODAY - timedelta(days=50), TODAY + timedelta(days=50)
     paced = cohort_risk.thresholds(TODAY, start, exam, [0.1, 0.2, 0.9])
     assert paced.expected == pytest.approx(0.40)          # halfway to an 80 % target
-    assert (paced.act_readiness, paced.watch_readiness) == (pytest.approx(0.20), pytest.approx(0.35))
+    assert (paced.act_readiness, paced.watch_readiness) == (pytest.approx(0.24), pytest.approx(0.34))
     spread = cohort_risk.thresholds(TODAY, None, None, [0.3, 0.5, 0.7])
     assert spread.expected is None and spread.act_readiness == pytest.approx(0.30)
-    assert spread.watch_readiness == pytest.approx(0.45) and "median" in spread.source
+    assert spread.watch_readiness == pytest.approx(0.425) and "median" in spread.source
     own = cohort_risk.thresholds(TODAY, start, exam, [0.5], act_readiness=0.35, watch_readiness=0.5, inactive_days=4)
     assert (own.act_readiness, own.watch_readiness, own.inactive_days, own.source) == \
         (0.35, 0.5, 4, "set for this cohort")

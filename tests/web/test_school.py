@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
@@ -491,3 +492,18 @@ def test_an_export_of_a_cohort_with_any_name_downloads(app, admin, world):
     assert re.fullmatch(r'attachment; filename="t-2027-evening-students-\d{4}-\d\d-\d\d\.csv"',
                         response.headers["Content-Disposition"])
     assert "Learner X" in response.get_data().decode("utf-8-sig")
+
+
+def test_the_demo_class_looks_like_a_real_class_today(app, demo):
+    """Fresh demo: everyone has studied, most up to yesterday, and only a few need action."""
+    cohort_id, ana_id = demo
+    with app.app_context():
+        dash = cohorts.build_dashboard(db.session.get(Cohort, cohort_id))
+        yesterday = dash.now.date() - timedelta(days=1)
+        levels = {level: dash.count(level) for level in ("act", "watch", "on track")}
+        assert all(row.readiness > 0 and row.last_active is not None for row in dash.rows)
+        assert sum(row.last_active >= yesterday for row in dash.rows) >= len(dash.rows) // 2
+        assert 0 < levels["act"] < len(dash.rows) // 3 and levels["watch"] > 0, levels
+        assert levels["on track"] > levels["act"], levels
+        ana = next(row for row in dash.rows if row.learner_id == ana_id)
+        assert ana.level == "act" and ana.risks[0].startswith("no study for")

@@ -16,9 +16,10 @@ RISK_INACTIVE_DAYS = 7
 RISK_OVERDUE = 100
 #: readiness a learner should reach by the exam day; the pace line runs from 0 at the start to this
 EXAM_TARGET = 0.80
-#: below the expected readiness by more than this: act; by more than WATCH_MARGIN: watch
-ACT_MARGIN = 0.20
-WATCH_MARGIN = 0.05
+#: under this share of the expected readiness: act; under WATCH_SHARE of it: watch (shares, not points,
+#: so that early in a course, when everyone's readiness is low, the lines stay apart and meaningful)
+ACT_SHARE = 0.6
+WATCH_SHARE = 0.85
 
 ACT, WATCH, ON_TRACK = "act", "watch", "on track"
 LEVEL_RANK = {ACT: 2, WATCH: 1, ON_TRACK: 0}
@@ -62,9 +63,9 @@ def thresholds(today: date, starts_on: date | None, exam_date: date | None, read
     elif readiness:
         reference, source = median(readiness), f"the cohort's median readiness ({round(median(readiness) * 100)}%)"
     else:
-        reference, source = fallback + ACT_MARGIN, "the school default"
-    act = act_readiness if act_readiness is not None else max(0.0, reference - ACT_MARGIN)
-    watch = watch_readiness if watch_readiness is not None else max(act, reference - WATCH_MARGIN)
+        reference, source = fallback / ACT_SHARE, "the school default"
+    act = act_readiness if act_readiness is not None else reference * ACT_SHARE
+    watch = watch_readiness if watch_readiness is not None else max(act, reference * WATCH_SHARE)
     if act_readiness is not None or watch_readiness is not None:
         source = "set for this cohort" if act_readiness is not None and watch_readiness is not None \
             else f"set for this cohort and {source}"
@@ -105,10 +106,12 @@ def judge(*, readiness: float, overdue: int, safety_errors: int, last_active: da
     elif shown < _shown(limits.watch_readiness):
         watch.append((5 + _shown(limits.watch_readiness) - shown,
                       f"readiness {shown}% (under {_shown(limits.watch_readiness)}%)"))
-    if overdue > limits.overdue:
-        act.append((30, f"{overdue} overdue reviews (over {limits.overdue})"))
-    elif overdue > limits.overdue // 2:
-        watch.append((5, f"{overdue} overdue reviews"))
+    # A missed day or two leaves a steady learner with a hundred reviews due: a backlog alone is to watch,
+    # and needs action only when it is twice that.
+    if overdue > 2 * limits.overdue:
+        act.append((30, f"{overdue} overdue reviews (over {2 * limits.overdue})"))
+    elif overdue > limits.overdue:
+        watch.append((5 + (overdue - limits.overdue) // 10, f"{overdue} overdue reviews (over {limits.overdue})"))
     found = sorted(act, key=lambda p: -p[0]) + sorted(watch, key=lambda p: -p[0])
     level = ACT if act else WATCH if watch else ON_TRACK
     priority = sum(p for p, _ in act) + 100 * bool(act) + sum(p for p, _ in watch)
