@@ -82,3 +82,21 @@ def test_cohort_dashboard_on_a_laptop_and_a_phone(demo, live_server, page):
         .map(t => t.getBoundingClientRect().height))""")
     assert smallest >= 12, f"chart text is {smallest:.1f} px on a phone"
     page.screenshot(path=str(SHOTS / "cohort-dashboard-390.png"), full_page=True)
+
+
+def test_item_analysis_shows_questions_by_text_and_option_bars(demo, live_server, page):
+    """The instructor finds the flagged questions first, by their words, and sees how the options were chosen."""
+    login(page, live_server, "instructor@demo.test", DEMO_PASSWORD)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(live_server + "/analysis/")
+    page.locator("a[href^='/analysis/quizzes/']").first.click()
+    first = page.locator("table.items tbody tr").first
+    expect(first).to_have_class(re.compile("at-risk"))
+    expect(first.locator("[data-col=flags]")).not_to_contain_text("no flags")
+    page.screenshot(path=str(SHOTS / "item-analysis-1280.png"), full_page=True)
+    first.locator("[data-col=question] a").click()
+    bars = page.locator("table.choices svg.share-bar rect.fill")
+    expect(bars.first).to_be_visible()
+    widths = [b.bounding_box()["width"] for b in bars.all()]
+    assert max(widths) > 40, widths  # a real bar, not a tick mark
+    page.screenshot(path=str(SHOTS / "item-analysis-question-1280.png"), full_page=True)
