@@ -103,7 +103,9 @@ def _render_preview(upload_id: str, record: dict, preview, form: ImportCommitFor
                     status: int = 200):
     return render_template("bank/import_preview.html", upload_id=upload_id, preview=preview, form=form,
                            format_label=IMPORT_FORMATS.get(record["format"], record["format"]),
-                           defaults=record["defaults"], message=message), status
+                           defaults=record["defaults"], message=message, numbered=bank_transfer.numbered,
+                           bare=[item.number for item in preview.valid
+                                 if bank_transfer.needs_explanation(item.data)]), status
 
 
 @bp.route("/import/<upload_id>")
