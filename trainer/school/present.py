@@ -138,7 +138,8 @@ def readiness_chart(dash: cohorts.CohortDashboard) -> ReadinessChart:
             for row, shown, level in placed]
     limits = dash.limits
     lines = [ChartLine(_x(limits.act_readiness), "act", f"needs action under {cohorts.percent(limits.act_readiness)}%"),
-             ChartLine(_x(limits.watch_readiness), "watch", f"watched under {cohorts.percent(limits.watch_readiness)}%")]
+             ChartLine(_x(limits.watch_readiness), "watch",
+                       f"watched under {cohorts.percent(limits.watch_readiness)}%")]
     if limits.expected is not None:
         lines.append(ChartLine(_x(limits.expected), "expected",
                                f"expected today on the way to the exam: {cohorts.percent(limits.expected)}%"))

@@ -276,8 +276,8 @@ def import_questions(school_id: int, author_id: int, preview: ImportPreview, *, 
     if not only_valid and preview.problem_count:
         n, m = len(preview.invalid), len(preview.file_errors)
         bad = numbered([item.number for item in preview.invalid]) if n else ""
-        what = [f"{bad[0].upper()}{bad[1:]} {'has' if n == 1 else 'have'} errors (see {'its row' if n == 1 else 'their rows'})"
-                if n else "",
+        rows = "its row" if n == 1 else "their rows"
+        what = [f"{bad[0].upper()}{bad[1:]} {'has' if n == 1 else 'have'} errors (see {rows})" if n else "",
                 f"the file has {m} problem{'' if m == 1 else 's'}" if m else ""]
         raise TransferError(f"Nothing was imported: {' and '.join(w for w in what if w)}. Fix the file and "
                             "upload it again, or choose “Import only the valid ones”.", 422)

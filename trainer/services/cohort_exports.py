@@ -41,7 +41,8 @@ def percent(value: float | None) -> int | None:
 
 def student_values(row: StudentRow) -> dict[str, object]:
     """The figures of one row as the page shows them and the CSV writes them (numbers, ISO dates)."""
-    return {"priority": row.priority, "level": row.level, "name": row.name, "email": row.email, "lessons": row.lessons_completed, "active_days": row.active_days,
+    return {"priority": row.priority, "level": row.level, "name": row.name, "email": row.email,
+            "lessons": row.lessons_completed, "active_days": row.active_days,
             "reviews_7d": row.reviews_7d, "overdue": row.overdue, "retention": percent(row.retention),
             "readiness": percent(row.readiness), "safety": row.safety_errors,
             "last_active": row.last_active.isoformat() if row.last_active else None,

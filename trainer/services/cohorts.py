@@ -1,4 +1,7 @@
-"""School administration and the cohort dashboard: cohorts, staff, rosters, per-student figures in SQL, exports."""
+"""School administration: cohorts, staff, rosters.
+
+The cohort dashboard lives in cohort_stats (queries), cohort_risk (rules) and cohort_exports (CSV writers).
+"""
 from __future__ import annotations
 
 import csv

@@ -67,7 +67,7 @@ def create_demo(progress=None) -> list[tuple[str, str, str]]:
     from .simulate import class_profiles, simulate_history
     # Every learner of the class studies up to yesterday, each in their own way (see class_profiles).
     everyone = learners + extras
-    simulate_history([l.id for l in everyone], days=60, progress=progress, profiles=class_profiles(len(everyone)))
+    simulate_history([learner.id for learner in everyone], days=60, progress=progress, profiles=class_profiles(len(everyone)))
     demo_quiz(school.id, cohort.id, instructor.id, [l.id for l in learners + extras])
     return [("site admin", "admin@demo.test", DEMO_PASSWORD),
             ("school admin", "director@demo.test", DEMO_PASSWORD),
