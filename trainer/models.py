@@ -111,6 +111,11 @@ class Cohort(db.Model):
     #: defaults copied to a learner's settings when they join
     desired_retention: Mapped[float] = mapped_column(Float, default=0.90)
     new_per_day: Mapped[int] = mapped_column(Integer, default=15)
+    #: readiness under which a learner needs action / is watched (None: from the exam date or the cohort's spread)
+    act_readiness: Mapped[float | None] = mapped_column(Float)
+    watch_readiness: Mapped[float | None] = mapped_column(Float)
+    #: days without study after which a learner needs action (None: 7)
+    inactive_days: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     school: Mapped[School] = relationship(back_populates="cohorts")

@@ -12,7 +12,7 @@ from trainer.models import Question
 pytestmark = pytest.mark.browser
 
 GIFT = b"""// two good questions and one without a correct answer
-::Glide::Which stroke glides? {=Effleurage ~Petrissage ~Tapotement}
+::Glide::Which stroke glides? {=Effleurage ~Petrissage ~Tapotement ####Effleurage is the gliding stroke.}
 
 ::No key::Which stroke taps?
 {
@@ -58,6 +58,6 @@ def test_instructor_imports_only_the_valid_questions(app, live_server, page):
     with app.app_context():
         rows = db.session.scalars(select(Question).where(Question.school_id == world.school_s)).all()
         assert sorted((q.current_version.data["title"], q.exam_area, q.status) for q in rows) == [
-            ("Glide", "BEN", "published"), ("Knead", "BEN", "published")]
+            ("Glide", "BEN", "published"), ("Knead", "BEN", "draft")]  # Knead has no explanation
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     assert page.js_errors == []

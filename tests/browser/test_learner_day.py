@@ -75,7 +75,9 @@ def test_a_review_by_keyboard_alone_like_anki(app, live_server, page, learner):
     with page.expect_navigation():
         page.keyboard.press("Enter")                        # one key from the home page starts the review
     seen, wrong_done, submit_key = set(), False, "Space"
-    for _ in range(16):
+    # Nine new questions, then their second learning step: within the 20-minute learn-ahead limit they come
+    # back in this sitting once nothing else is left (as in Anki), so the day ends after about twenty answers.
+    for _ in range(40):
         page.wait_for_load_state("load")
         if page.get_by_role("heading", name="Done for now").count():
             break

@@ -1,5 +1,6 @@
 """The school console on a phone: the demo director finds the at-risk student, drills in, imports a roster."""
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -51,3 +52,51 @@ def test_director_on_a_phone(demo, live_server, page):
         re.compile(r"^http://127\.0\.0\.1:\d+/reset/"))
     # The refused upload is a 422 page by design; Chromium logs any 4xx response as a console error.
     assert [e for e in page.js_errors if "status of 422" not in e] == []
+
+
+SHOTS = Path(__file__).parent / "screenshots"
+
+
+def test_cohort_dashboard_on_a_laptop_and_a_phone(demo, live_server, page):
+    """The director sees who needs action first; the table fits 1280 px, turns into cards at 390 px, and the
+    chart's text is at least 12 px on screen."""
+    cohort_id, ana_id = demo
+    SHOTS.mkdir(exist_ok=True)
+    login(page, live_server, "director@demo.test", DEMO_PASSWORD)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{live_server}/school/cohorts/{cohort_id}")
+    first = page.locator("table.students tbody tr").first
+    expect(first.locator("[data-col=level]")).to_have_text("act")
+    expect(page.locator(".triage [data-level=act] .n")).not_to_have_text("0")
+    assert page.evaluate("""() => { const t = document.querySelector('table.students');
+        return t.scrollWidth <= t.parentElement.clientWidth; }"""), "the student table is cut off at 1280 px"
+    page.screenshot(path=str(SHOTS / "cohort-dashboard-1280.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    assert no_sideways_scroll(page)
+    card = page.locator(f"table.students tr[data-learner='{ana_id}']")
+    assert card.evaluate("tr => getComputedStyle(tr).display") == "block"
+    label = card.locator("[data-col=readiness]").evaluate("td => getComputedStyle(td, '::before').content")
+    assert "Readiness" in label, "the card names each figure"
+    smallest = page.evaluate("""() => Math.min(...[...document.querySelectorAll('svg.readiness-chart text')]
+        .map(t => t.getBoundingClientRect().height))""")
+    assert smallest >= 12, f"chart text is {smallest:.1f} px on a phone"
+    page.screenshot(path=str(SHOTS / "cohort-dashboard-390.png"), full_page=True)
+
+
+def test_item_analysis_shows_questions_by_text_and_option_bars(demo, live_server, page):
+    """The instructor finds the flagged questions first, by their words, and sees how the options were chosen."""
+    login(page, live_server, "instructor@demo.test", DEMO_PASSWORD)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(live_server + "/analysis/")
+    page.locator("a[href^='/analysis/quizzes/']").first.click()
+    first = page.locator("table.items tbody tr").first
+    expect(first).to_have_class(re.compile("at-risk"))
+    expect(first.locator("[data-col=flags]")).not_to_contain_text("no flags")
+    page.screenshot(path=str(SHOTS / "item-analysis-1280.png"), full_page=True)
+    first.locator("[data-col=question] a").click()
+    bars = page.locator("table.choices svg.share-bar rect.fill")
+    expect(bars.first).to_be_visible()
+    widths = [b.bounding_box()["width"] for b in bars.all()]
+    assert max(widths) > 40, widths  # a real bar, not a tick mark
+    page.screenshot(path=str(SHOTS / "item-analysis-question-1280.png"), full_page=True)

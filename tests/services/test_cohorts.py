@@ -13,7 +13,7 @@ from trainer.domain import scheduling as sched
 from trainer.extensions import db
 from trainer.models import (Cohort, Enrolment, ItemState, Lesson, LessonProgress, Question, ReviewLog, SafetyError,
                             StudyDay, User)
-from trainer.services import accounts, cohorts
+from trainer.services import accounts, cohort_risk, cohorts
 from trainer.services import dashboard as learner_dashboard
 from trainer.services.study import memory_of
 from trainer.spreadsheet import csv_bytes
@@ -130,7 +130,7 @@ def test_a_known_history_gives_the_expected_row(cohort):
     mine = learner_dashboard.build(learner.id, NOW)
     assert row.area_mastery == pytest.approx({a: mine.area_mastery[a] for a in dash.areas}, abs=1e-12)
     assert row.readiness == pytest.approx(mine.readiness, abs=1e-12)
-    assert row.risks == [f"readiness {round(row.readiness * 100)}% (under 50%)", "1 open safety error"]
+    assert row.level == "act" and row.risks[0] == "1 open safety error"
 
 
 def test_deactivated_and_moved_learners_leave_the_table_but_keep_their_history(school, cohort):
@@ -160,22 +160,57 @@ def row_with(**changes) -> cohorts.StudentRow:
     return cohorts.StudentRow(**base)
 
 
-@pytest.mark.parametrize("changes, reasons", [
-    ({}, []),
-    ({"last_active": TODAY - timedelta(days=7)}, ["no study for 7 days"]),
-    ({"last_active": TODAY - timedelta(days=6)}, []),
-    ({"last_active": None, "enrolled_at": NOW - timedelta(days=9)}, ["has not started (9 days enrolled)"]),
-    ({"last_active": None, "enrolled_at": NOW - timedelta(days=2)}, []),            # just joined
-    ({"overdue": 101}, ["101 overdue reviews (over 100)"]),
-    ({"overdue": 100}, []),
-    ({"readiness": 0.31}, ["readiness 31% (under 50%)"]),
-    ({"readiness": 0.496}, []),                                                   # shown as 50%: not under 50%
-    ({"safety_errors": 2}, ["2 open safety errors"]),
-    ({"overdue": 150, "safety_errors": 1, "readiness": 0.2},
-     ["150 overdue reviews (over 100)", "readiness 20% (under 50%)", "1 open safety error"]),
+LIMITS = cohort_risk.Thresholds(act_readiness=0.5, watch_readiness=0.6, inactive_days=7)
+
+
+def judged(**changes) -> cohort_risk.Judgement:
+    row = row_with(**changes)
+    return cohort_risk.judge(readiness=row.readiness, overdue=row.overdue, safety_errors=row.safety_errors,
+                             last_active=row.last_active, enrolled_on=row.enrolled_at.date(), today=TODAY,
+                             limits=LIMITS)
+
+
+@pytest.mark.parametrize("changes, level, reasons", [
+    ({}, "on track", []),
+    ({"last_active": TODAY - timedelta(days=7)}, "act", ["no study for 7 days"]),
+    ({"last_active": TODAY - timedelta(days=4)}, "watch", ["no study for 4 days"]),
+    ({"last_active": TODAY - timedelta(days=2)}, "on track", []),
+    ({"last_active": None, "enrolled_at": NOW - timedelta(days=9)}, "act", ["has not started (9 days enrolled)"]),
+    ({"last_active": None, "enrolled_at": NOW - timedelta(days=1)}, "on track", []),      # just joined
+    ({"overdue": 201}, "act", ["201 overdue reviews (over 200)"]),
+    ({"overdue": 101}, "watch", ["101 overdue reviews (over 100)"]),
+    ({"overdue": 100}, "on track", []),
+    ({"readiness": 0.31}, "act", ["readiness 31% (under 50%)"]),
+    ({"readiness": 0.496}, "watch", ["readiness 50% (under 60%)"]),     # shown as 50%: not under 50%
+    ({"readiness": 0.64}, "on track", []),
+    ({"safety_errors": 2}, "act", ["2 open safety errors"]),
+    ({"overdue": 250, "safety_errors": 1, "readiness": 0.2},
+     "act", ["1 open safety error", "readiness 20% (under 50%)", "250 overdue reviews (over 200)"]),
 ])
-def test_risk_rules_each_give_their_reason(changes, reasons):
-    assert cohorts.risk_reasons(row_with(**changes), TODAY, 0.5) == reasons
+def test_each_rule_gives_its_level_and_reason(changes, level, reasons):
+    verdict = judged(**changes)
+    assert (verdict.level, verdict.reasons) == (level, reasons)
+
+
+def test_priority_puts_more_urgent_learners_first():
+    """Any learner who needs action outranks every learner to watch; further past a line ranks higher."""
+    ranked = [judged(readiness=0.1), judged(readiness=0.45), judged(readiness=0.55), judged(), judged(overdue=150)]
+    order = sorted(range(5), key=lambda i: -ranked[i].priority)
+    assert order[:2] == [0, 1] and ranked[3].priority == 0
+    assert min(ranked[0].priority, ranked[1].priority) > max(ranked[2].priority, ranked[4].priority)
+
+
+def test_default_thresholds_follow_the_exam_date_then_the_cohort_and_the_admin_wins():
+    start, exam = TODAY - timedelta(days=50), TODAY + timedelta(days=50)
+    paced = cohort_risk.thresholds(TODAY, start, exam, [0.1, 0.2, 0.9])
+    assert paced.expected == pytest.approx(0.40)          # halfway to an 80 % target
+    assert (paced.act_readiness, paced.watch_readiness) == (pytest.approx(0.24), pytest.approx(0.34))
+    spread = cohort_risk.thresholds(TODAY, None, None, [0.3, 0.5, 0.7])
+    assert spread.expected is None and spread.act_readiness == pytest.approx(0.30)
+    assert spread.watch_readiness == pytest.approx(0.425) and "median" in spread.source
+    own = cohort_risk.thresholds(TODAY, start, exam, [0.5], act_readiness=0.35, watch_readiness=0.5, inactive_days=4)
+    assert (own.act_readiness, own.watch_readiness, own.inactive_days, own.source) == \
+        (0.35, 0.5, 4, "set for this cohort")
 
 
 def test_sorting_puts_missing_values_last_either_way():

@@ -50,7 +50,7 @@ def test_flagged_rows_first_and_sorting(app, qworld):
     with app.app_context():
         ids = {slug: question(slug).current_version_id for slug in ("b-single", "b-tf", "b-multiple")}
     order = lambda html: [int(v) for v in re.findall(r'<tr data-version="(\d+)"', html)]  # noqa: E731
-    assert order(text(browser.get(f"/analysis/quizzes/{quiz_id}?sort=discrimination&dir=desc"))) == \
+    assert order(text(browser.get(f"/analysis/quizzes/{quiz_id}?sort=discrimination&dir=desc&flagged=0"))) == \
         [ids["b-multiple"], ids["b-single"], ids["b-tf"]]
     assert order(text(browser.get(f"/analysis/quizzes/{quiz_id}?sort=facility&flagged=1")))[-1] == ids["b-multiple"]
 
@@ -67,6 +67,20 @@ def test_version_page_shows_the_choice_distribution_with_the_key(app, qworld):
     assert "non-functioning distractor: replace it" in html
     assert "Edit this question" not in html  # the shipped bank is read-only: no editor link
     assert "style=" not in html
+    # every option has a bar as long as its share (two thirds chose the key)
+    assert re.search(r'data-option="a".*?aria-label="all attempts: 66.7%".*?<rect class="fill"[^>]*width="66.7"',
+                     key_row.join(["data-option=\"a\"", ""]), re.S)
+
+
+def test_quiz_page_names_questions_by_their_text_and_puts_flagged_ones_first(app, qworld):
+    world, quiz_id, *_ = qworld
+    html = text(as_user(app, world.emails["instructor_x"]).get(f"/analysis/quizzes/{quiz_id}"))
+    rows = re.findall(r'<tr data-version="\d+"( class="at-risk")?>.*?data-col="question">(.*?)</th>', html, re.S)
+    flagged = [bool(mark) for mark, _ in rows]
+    assert flagged == sorted(flagged, reverse=True) and flagged[0], "flagged questions come first"
+    first = rows[0][1]
+    assert re.search(r'<a href="[^"]+">[A-Z][^<]{10,}</a>', first), first   # the question's own words ...
+    assert re.search(r'class="muted">b-\w+ v1 ', first), first               # ... with its id and version
 
 
 @pytest.mark.parametrize("who, status", [("learner_x", 403), ("admin_t", 404), ("instructor_z", 404)])

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from tests.conftest import FIXTURES, Browser, make_app
 from tests.web.conftest import build_world
 from trainer.content.formats import parse_text
+from trainer.content.formats._common import NO_EXPLANATION
 from trainer.domain.grading import grade
 from trainer.extensions import db
 from trainer.models import Question, QuestionVersion
@@ -277,9 +278,28 @@ def test_import_all_is_refused_while_any_item_has_errors(app, world, staff, read
     assert question_count(app) == before
 
 
-def test_import_all_names_the_number_of_invalid_items(staff):
-    upload_id, _ = preview_of(staff, (IMPORTS / "broken.gift.txt").read_text(), "broken.gift.txt")
-    assert "Nothing was imported: 3 items have errors" in page_text(commit(staff, upload_id, "all"))
+def test_import_all_names_the_invalid_items(staff):
+    upload_id, page = preview_of(staff, (IMPORTS / "broken.gift.txt").read_text(), "broken.gift.txt")
+    invalid = re.findall(r'<tr id="item-(\d+)" data-status="invalid"', page)
+    named = "Items " + ", ".join(invalid[:-1]) + " and " + invalid[-1]
+    assert len(invalid) == 3 and f"{named} have errors (shown in their rows above)" in html.unescape(page)
+    assert f"Nothing was imported: {named} have errors (see their rows)" in page_text(commit(staff, upload_id, "all"))
+
+
+def test_items_without_an_explanation_are_drafts_and_named(app, world, staff):
+    """A learner must never read "No explanation was given" as the explanation of a published question."""
+    gift = "::With:: Allodynia is? {=pain from light touch ~more pain ####Allodynia is pain from light touch.}\n\n" \
+           "::Without:: Hyperalgesia is? {=more pain from a painful stimulus ~pain from light touch}\n"
+    upload_id, page = preview_of(staff, gift, "two.gift.txt")
+    assert "Item 2 has no explanation: it is saved as a draft whatever you choose" in html.unescape(page)
+    done = commit(staff, upload_id, "all", "published")
+    assert done.status_code == 200 and page_text(done).count("draft: needs an explanation") == 1
+    with app.app_context():
+        rows = db.session.execute(select(Question.status, QuestionVersion.data).join(
+            QuestionVersion, QuestionVersion.id == Question.current_version_id).where(
+            Question.school_id.is_not(None)).order_by(Question.id)).all()
+    assert [(status, data["explanation"] == NO_EXPLANATION) for status, data in rows[-2:]] == \
+        [("published", False), ("draft", True)]
 
 
 def test_import_only_valid_writes_only_the_valid_ones(app, world, staff):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
@@ -15,6 +16,7 @@ from trainer.models import Cohort, CohortInstructor, Enrolment, Lesson, Module, 
 from trainer.services import accounts, cohorts
 from trainer.services.demo import DEMO_PASSWORD
 from trainer.services.simulate import simulate_history
+from trainer.school.present import SCREEN_COLUMNS
 
 
 def as_user(app, email: str, password: str | None = None) -> Browser:
@@ -69,7 +71,7 @@ class TableCells(HTMLParser):
 def shown(key: str, pieces: list[str]) -> str:
     """A cell's figure as a CSV writes it: '43%' -> '43', '–'/'never' -> '', risk badges joined by '; '."""
     if key == "risk":
-        return "" if pieces == ["on track"] else "; ".join(pieces)
+        return "" if pieces == ["nothing to flag"] else "; ".join(pieces)
     first = pieces[0]
     return "" if first in ("–", "never") else first.removesuffix("%")
 
@@ -86,7 +88,7 @@ def test_demo_admin_sees_an_at_risk_student_explained_and_drills_in(app, demo):
     assert row["name"] == ["Ana Silva"]
     assert any(reason.startswith("no study for ") for reason in row["risk"]), row["risk"]
     at_risk_only = TableCells(text(director.get(f"/school/cohorts/{cohort_id}?risk=1")))
-    assert str(ana_id) in at_risk_only.rows and all(cells["risk"] != ["on track"] for cells in at_risk_only.rows.values())
+    assert str(ana_id) in at_risk_only.rows and all(cells["level"] == ["act"] for cells in at_risk_only.rows.values())
     student = director.get(f"/school/cohorts/{cohort_id}/students/{ana_id}")
     body = text(student)
     assert student.status_code == 200 and "Ana Silva's progress" in body and "read-only" in body
@@ -123,7 +125,7 @@ def test_the_csv_export_has_the_figures_on_the_screen(app, demo):
     with app.app_context():
         titles = dict(db.session.execute(select(Module.slug, Module.title)).all())
     header = {c.key: c.label for c in cohorts.STUDENT_COLUMNS}
-    assert [r["E-mail"] for r in table] == [page.rows[lid]["email"][0] for lid in page.order]
+    assert [r["Student"] for r in table] == [page.rows[lid]["name"][0] for lid in page.order]
     assert len(table) == 30  # the 5 named demo learners and their 25 simulated classmates
     compared = 0
     for lid, csv_row in zip(page.order, table):
@@ -136,7 +138,8 @@ def test_the_csv_export_has_the_figures_on_the_screen(app, demo):
                 column = header[key]
             assert csv_row[column] == shown(key, pieces), (csv_row["Student"], column)
             compared += 1
-    assert compared == 30 * (len(header) + 7 + len(titles))
+    on_screen = len(SCREEN_COLUMNS)
+    assert compared == 30 * (on_screen + 7 + len(titles))
     assert re.fullmatch(r"\d{4}-\d\d-\d\d", table[0]["Last active"])
 
 
@@ -149,9 +152,13 @@ def test_sorting_and_the_at_risk_filter(app, demo):
     assert overdue == sorted(overdue) and 'aria-sort="ascending"' in text(up)
     down = TableCells(text(director.get(f"/school/cohorts/{cohort_id}?sort=overdue&dir=desc")))
     assert [int(down.rows[lid]["overdue"][0]) for lid in down.order] == sorted(overdue, reverse=True)
-    names = TableCells(text(director.get(f"/school/cohorts/{cohort_id}?sort=bogus")))
+    names = TableCells(text(director.get(f"/school/cohorts/{cohort_id}?sort=name")))
     assert [names.rows[lid]["name"][0] for lid in names.order] == sorted(names.rows[lid]["name"][0]
                                                                          for lid in names.order)
+    urgent = TableCells(text(director.get(f"/school/cohorts/{cohort_id}?sort=bogus")))
+    levels = [urgent.rows[lid]["level"][0] for lid in urgent.order]
+    rank = {"act": 0, "watch": 1, "on track": 2}
+    assert levels == sorted(levels, key=rank.get), "an unknown sort falls back to most urgent first"
 
 
 def test_the_responses_export_has_every_answer_of_the_cohort(app, demo):
@@ -250,6 +257,9 @@ def test_a_cohort_is_created_with_its_dates_defaults_and_module_order(app, admin
     ({"module_0": "0"}, "Use a number from 1 to"),
     ({"module_0": ""}, "Give at least one module a position."),
     ({"name": "cohort x"}, "Your school already has a cohort with this name."),
+    ({"act_percent": "120"}, "Choose a percentage from 0 to 100"),
+    ({"act_percent": "40", "watch_percent": "30"}, "The watch line must be at or above the action line."),
+    ({"inactive_days": "1"}, "Choose between 2 and 60 days"),
 ])
 def test_bad_cohort_input_is_shown_next_to_the_field_and_kept(app, admin, fields, message):
     response, slugs = cohort_form(admin, "/school/cohorts/new", **fields)
@@ -275,6 +285,22 @@ def test_editing_a_cohort_can_give_its_learners_the_new_defaults(app, admin, wor
         assert db.session.get(User, world.learner_x).desired_retention == 0.93
     page = text(admin.get(f"/school/cohorts/{world.cohort_x}/edit"))
     assert 'value="Cohort X renamed"' in page and 'value="0.93"' in page
+
+
+def test_the_admin_sets_a_cohorts_own_thresholds_and_the_dashboard_uses_them(app, admin, world):
+    response, _ = cohort_form(admin, f"/school/cohorts/{world.cohort_x}/edit", name="Cohort X",
+                              act_percent="30", watch_percent="45", inactive_days="5")
+    assert response.status_code == 302
+    with app.app_context():
+        cohort = db.session.get(Cohort, world.cohort_x)
+        assert (cohort.act_readiness, cohort.watch_readiness, cohort.inactive_days) == (0.30, 0.45, 5)
+    assert 'value="30"' in text(admin.get(f"/school/cohorts/{world.cohort_x}/edit"))
+    page = text(admin.get(f"/school/cohorts/{world.cohort_x}"))
+    assert "readiness under 30%" in page and "no study for 5 days or more" in page and "set for this cohort" in page
+    cohort_form(admin, f"/school/cohorts/{world.cohort_x}/edit", name="Cohort X", act_percent="", watch_percent="",
+                inactive_days="")
+    with app.app_context():
+        assert db.session.get(Cohort, world.cohort_x).act_readiness is None
 
 
 def test_regenerating_the_join_code(app, admin, world):
@@ -447,11 +473,14 @@ def test_the_cohort_order_sets_the_module_columns(app, admin, world, second_modu
     assert response.status_code == 302 and slugs[1] == "second"
     page = text(admin.get(f"/school/cohorts/{world.cohort_x}"))
     assert page.index("1. Second module") < page.index(f"2. {first_title}")
-    assert "/ 3</span>" in page                                  # lessons of both modules
+    with app.app_context():                                        # lessons of both modules
+        assert cohorts.build_dashboard(db.session.get(Cohort, world.cohort_x)).lessons_total == 3
     response, _ = cohort_form(admin, f"/school/cohorts/{world.cohort_x}/edit", name="Cohort X",
                               module_0="", module_1="1")
     page = text(admin.get(f"/school/cohorts/{world.cohort_x}"))
-    assert "1. Second module" in page and first_title not in page and "/ 1</span>" in page
+    assert "1. Second module" in page and first_title not in page
+    with app.app_context():
+        assert cohorts.build_dashboard(db.session.get(Cohort, world.cohort_x)).lessons_total == 1
 
 
 def test_an_export_of_a_cohort_with_any_name_downloads(app, admin, world):
@@ -463,3 +492,18 @@ def test_an_export_of_a_cohort_with_any_name_downloads(app, admin, world):
     assert re.fullmatch(r'attachment; filename="t-2027-evening-students-\d{4}-\d\d-\d\d\.csv"',
                         response.headers["Content-Disposition"])
     assert "Learner X" in response.get_data().decode("utf-8-sig")
+
+
+def test_the_demo_class_looks_like_a_real_class_today(app, demo):
+    """Fresh demo: everyone has studied, most up to yesterday, and only a few need action."""
+    cohort_id, ana_id = demo
+    with app.app_context():
+        dash = cohorts.build_dashboard(db.session.get(Cohort, cohort_id))
+        yesterday = dash.now.date() - timedelta(days=1)
+        levels = {level: dash.count(level) for level in ("act", "watch", "on track")}
+        assert all(row.readiness > 0 and row.last_active is not None for row in dash.rows)
+        assert sum(row.last_active >= yesterday for row in dash.rows) >= len(dash.rows) // 2
+        assert 0 < levels["act"] < len(dash.rows) // 3 and levels["watch"] > 0, levels
+        assert levels["on track"] > levels["act"], levels
+        ana = next(row for row in dash.rows if row.learner_id == ana_id)
+        assert ana.level == "act" and ana.risks[0].startswith("no study for")

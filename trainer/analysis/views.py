@@ -58,7 +58,8 @@ def show_quiz(quiz_id: int):
     result = item_stats.quiz_analysis(current_user, quiz, assignment_id, cohort_id)
     sort = request.args.get("sort", "position")
     sort = sort if sort in item_stats.SORT_KEYS else "position"
-    descending, flagged_first = request.args.get("dir") == "desc", request.args.get("flagged") == "1"
+    # Flagged questions come first unless the teacher asks for the plain order: they are what the page is for.
+    descending, flagged_first = request.args.get("dir") == "desc", request.args.get("flagged", "1") == "1"
     rows = item_stats.sort_items(result.items, sort, descending, flagged_first)
     chart = [(str(r.position), r.stats.facility, r.stats.discrimination_index) for r in rows]
     return render_template("analysis/quiz.html", a=result, rows=rows, chart=chart, sort=sort, descending=descending,

@@ -93,7 +93,7 @@ def question_form(qtype: str, course, data: dict | None = None, **kwargs) -> Que
     form = QuestionForm(**kwargs)
     form.lesson.choices = lesson_choices(course)
     form.exam_area.choices = area_choices()
-    form.media.choices = [SelectChoice("", "None")] + diagram_choices(course)
+    form.media.choices = [SelectChoice("", "No picture")] + diagram_choices(course)
     form.diagram.choices = diagram_choices(course)
     form.regions.choices = [SelectChoice(f"{d.id}:{name}", label) for d in course.diagrams.values()
                             for name, label in d.regions.items()]

@@ -105,7 +105,9 @@ def _render_preview(upload_id: str, preview, defaults: Placement, form: ImportCo
                     message: str | None = None, status: int = 200):
     return render_template("bank/import_preview.html", upload_id=upload_id, preview=preview, form=form,
                            format_label=IMPORT_FORMATS.get(preview.format, preview.format),
-                           defaults=defaults, message=message), status
+                           defaults=defaults, message=message, numbered=bank_transfer.numbered,
+                           bare=[item.number for item in preview.valid
+                                 if bank_transfer.needs_explanation(item.data)]), status
 
 
 @bp.route("/import/<upload_id>")

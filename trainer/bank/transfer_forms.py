@@ -24,7 +24,7 @@ class ImportUploadForm(FlaskForm):
         SelectChoice("", "Detect from the file name"), *(SelectChoice(k, v) for k, v in IMPORT_FORMATS.items())])
     module = SelectField("Module", default="", choices=[])
     lesson = SelectField("Lesson section", default="", choices=[])
-    exam_area = SelectField("Exam area", default="", choices=area_choices("None: the file gives one"))
+    exam_area = SelectField("Exam area", default="", choices=area_choices("As the file says"))
     difficulty = SelectField("Difficulty", default="2", choices=[
         SelectChoice("1", "1 (easy)"), SelectChoice("2", "2 (medium)"), SelectChoice("3", "3 (hard)")])
 
@@ -42,9 +42,9 @@ def import_upload_form(modules: list[tuple[str, str]], sections: list[tuple[str,
                        **kwargs) -> ImportUploadForm:
     """The upload form with the course's modules and lesson sections (grouped per lesson) as choices."""
     form = ImportUploadForm(**kwargs)
-    form.module.choices = [SelectChoice("", "None: the file or the lesson gives it"),
+    form.module.choices = [SelectChoice("", "As the file or the lesson says"),
                            *(SelectChoice(m, title) for m, title in modules)]
-    form.lesson.choices = [SelectChoice("", "None: the file gives one")] + [
+    form.lesson.choices = [SelectChoice("", "As the file says")] + [
         SelectChoice(ref, label, optgroup=group) for _, group, refs in sections for ref, label in refs]
     form.lesson_modules = {ref: module for module, _, refs in sections for ref, _ in refs}
     return form

@@ -163,6 +163,7 @@ def show_quiz(quiz_id: int):
     return render_template("quizzes/show.html", quiz=quiz, pool=quizzes.check_pool(quiz.school_id, quiz.mode, quiz.spec),
                            assignments=[a for a in quiz.assignments if a.cohort_id in mine],
                            editable=quizzes.may_edit(current_user, quiz), chosen=chosen, found=found, search=search,
+                           stems=quizzes.question_stems(chosen + found),
                            modules=cohort_service.live_modules(), areas=EXAM_AREAS, pick=PickForm(),
                            tz=current_user.timezone, local=show.local, modes=show.MODE_LABELS,
                            feedback=show.FEEDBACK_LABELS)

@@ -24,6 +24,12 @@ class CohortForm(FlaskForm):
     new_per_day = IntegerField("New questions per day for new learners", default=15, validators=[
         InputRequired(), NumberRange(0, 200, "Choose between 0 and 200.")])
     apply_to_learners = BooleanField("Also give these two study settings to the cohort's current learners")
+    act_percent = IntegerField("Needs action under this readiness (%)", validators=[
+        Optional(), NumberRange(0, 100, "Choose a percentage from 0 to 100, or leave it empty.")])
+    watch_percent = IntegerField("Watched under this readiness (%)", validators=[
+        Optional(), NumberRange(0, 100, "Choose a percentage from 0 to 100, or leave it empty.")])
+    inactive_days = IntegerField("Needs action after this many days without study", validators=[
+        Optional(), NumberRange(2, 60, "Choose between 2 and 60 days, or leave it empty.")])
 
     #: (module slug, position field) in course order; set by ``cohort_form``
     module_fields: list = []
@@ -32,6 +38,10 @@ class CohortForm(FlaskForm):
     def validate_exam_date(self, field):
         if field.data and self.starts_on.data and field.data < self.starts_on.data:
             raise ValidationError("The exam date must be on or after the start date.")
+
+    def validate_watch_percent(self, field):
+        if field.data is not None and self.act_percent.data is not None and field.data < self.act_percent.data:
+            raise ValidationError("The watch line must be at or above the action line.")
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
@@ -62,6 +72,10 @@ def cohort_form(modules: list[tuple[str, str]], positions: dict[str, int] | None
     form_class = type("CohortModulesForm", (CohortForm,), attrs)
     if positions is not None and "formdata" not in kwargs:
         kwargs.setdefault("data", {})
+        cohort = kwargs.get("obj")
+        for name, attr in (("act_percent", "act_readiness"), ("watch_percent", "watch_readiness")):
+            value = getattr(cohort, attr, None)
+            kwargs["data"][name] = None if value is None else int(round(value * 100))
         for index, (slug, _) in enumerate(modules):
             kwargs["data"][f"module_{index}"] = positions.get(slug)
     form = form_class(**kwargs)

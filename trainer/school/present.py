@@ -20,6 +20,8 @@ class Cell:
     note: str = ""
     #: a number, right-aligned
     numeric: bool = False
+    #: the column's name, shown before the figure on a phone's card
+    label: str = ""
 
 
 @dataclass
@@ -40,10 +42,10 @@ class DisplayRow:
     modules: list[HeatCell]
 
 
-#: the order on screen: who, why at risk and how ready first (on a phone the rest scrolls sideways)
-SCREEN_ORDER = ("name", "risk", "readiness", "overdue", "active_days", "reviews_7d", "retention", "lessons",
-                "safety", "last_active", "email")
-SCREEN_COLUMNS = sorted(cohorts.STUDENT_COLUMNS, key=lambda c: SCREEN_ORDER.index(c.key))
+#: the columns on screen, in order: who needs what and why first; the rest (e-mail, lessons, active days,
+#: safety errors, which also show as a reason) are on the student's page and in the CSV
+SCREEN_ORDER = ("level", "name", "risk", "readiness", "last_active", "overdue", "reviews_7d", "retention")
+SCREEN_COLUMNS = [next(c for c in cohorts.STUDENT_COLUMNS if c.key == key) for key in SCREEN_ORDER]
 
 
 def heat_class(value: int | None) -> str:
@@ -63,7 +65,7 @@ def display_rows(dash: cohorts.CohortDashboard, rows: list[cohorts.StudentRow]) 
         values = cohorts.student_values(row)
         cells = []
         for column in SCREEN_COLUMNS:
-            if column.key in ("name", "risk"):
+            if column.key in ("name", "risk", "level"):
                 continue
             note = ""
             if column.key == "lessons":
@@ -71,7 +73,7 @@ def display_rows(dash: cohorts.CohortDashboard, rows: list[cohorts.StudentRow]) 
             elif column.key == "retention" and row.retention_reviews:
                 note = f" of {row.retention_reviews}"
             cells.append(Cell(column.key, _text(column, values[column.key]), note,
-                              column.kind in ("count", "percent")))
+                              column.kind in ("count", "percent"), column.label))
         areas = [HeatCell(a, f"{p}%", heat_class(p)) for a in dash.areas
                  for p in (cohorts.percent(row.area_mastery[a]),)]
         ready = cohorts.percent(row.readiness)
@@ -84,3 +86,62 @@ def display_rows(dash: cohorts.CohortDashboard, rows: list[cohorts.StudentRow]) 
                                            learner_id=row.learner_id),
                               cells, areas, HeatCell("readiness", f"{ready}%", heat_class(ready)), modules))
     return out
+
+
+# --- the readiness chart: every learner as a dot on a 0-100 % line, with the cohort's thresholds ---------------
+
+#: the chart's drawing box (viewBox units); shown at most 1.6x, so 12-unit text is 12-19 px on screen
+CHART_W, CHART_LEFT, CHART_RIGHT, DOT = 360, 16, 344, 7
+
+
+@dataclass
+class ChartDot:
+    x: float
+    y: float
+    level: str
+    label: str
+
+
+@dataclass
+class ChartLine:
+    x: float
+    kind: str
+    label: str
+
+
+@dataclass
+class ReadinessChart:
+    height: int
+    axis_y: int
+    dots: list[ChartDot]
+    lines: list[ChartLine]
+    ticks: list[tuple[float, str]]
+
+
+def _x(share: float) -> float:
+    return round(CHART_LEFT + max(0.0, min(1.0, share)) * (CHART_RIGHT - CHART_LEFT), 1)
+
+
+def readiness_chart(dash: cohorts.CohortDashboard) -> ReadinessChart:
+    """Dots stacked in 2 % bins (a simple beeswarm) so a class of 30-300 stays legible on a phone."""
+    stacks: dict[int, int] = {}
+    placed = []
+    for row in sorted(dash.rows, key=lambda r: (r.readiness, r.name.lower())):
+        shown = cohorts.percent(row.readiness)
+        column = shown // 2
+        level = stacks.get(column, 0)
+        stacks[column] = level + 1
+        placed.append((row, shown, level))
+    tallest = max(stacks.values(), default=1)
+    axis_y = 8 + tallest * DOT
+    dots = [ChartDot(_x(shown / 100), axis_y - 4 - level * DOT, row.level, f"{row.name}: {shown}% ({row.level})")
+            for row, shown, level in placed]
+    limits = dash.limits
+    lines = [ChartLine(_x(limits.act_readiness), "act", f"needs action under {cohorts.percent(limits.act_readiness)}%"),
+             ChartLine(_x(limits.watch_readiness), "watch",
+                       f"watched under {cohorts.percent(limits.watch_readiness)}%")]
+    if limits.expected is not None:
+        lines.append(ChartLine(_x(limits.expected), "expected",
+                               f"expected today on the way to the exam: {cohorts.percent(limits.expected)}%"))
+    ticks = [(_x(p / 100), f"{p}%") for p in (0, 25, 50, 75, 100)]
+    return ReadinessChart(axis_y + 22, axis_y, dots, lines, ticks)

@@ -21,7 +21,7 @@ from ..services import accounts, cohort_results, cohorts, schools
 from ..services import dashboard as learner_dashboard
 from ..web import external_url, int_arg, roles_required
 from .forms import InstructorForm, RosterForm, SchoolForm, cohort_form
-from .present import SCREEN_COLUMNS, display_rows
+from .present import SCREEN_COLUMNS, display_rows, readiness_chart
 
 bp = Blueprint("school", __name__, url_prefix="/school")
 
@@ -76,9 +76,16 @@ def edit_school():
 
 # --- cohorts ------------------------------------------------------------------------
 
+def _share(percent: int | None) -> float | None:
+    return None if percent is None else percent / 100
+
+
 def _save_cohort(form, cohort: Cohort | None):
     settings = cohorts.CohortSettings(form.name.data, form.starts_on.data, form.exam_date.data,
-                                      form.desired_retention.data, form.new_per_day.data, form.chosen_modules())
+                                      form.desired_retention.data, form.new_per_day.data, form.chosen_modules(),
+                                      act_readiness=_share(form.act_percent.data),
+                                      watch_readiness=_share(form.watch_percent.data),
+                                      inactive_days=form.inactive_days.data)
     try:
         if cohort is None:
             cohort = cohorts.create_cohort(current_user.school_id, settings)
@@ -150,8 +157,10 @@ def regenerate_join_code(cohort_id: int):
 # --- the cohort dashboard, drill-down and exports ---------------------------------------------
 
 def _table_args() -> tuple[str, bool, bool]:
-    sort = request.args.get("sort", "name")
-    return (sort if sort in cohorts.SORT_KEYS else "name", request.args.get("dir") == "desc",
+    sort = request.args.get("sort", "priority")
+    if sort not in cohorts.SORT_KEYS:
+        sort = "priority"
+    return (sort, request.args.get("dir", "desc" if sort == "priority" else "asc") == "desc",
             request.args.get("risk") == "1")
 
 
@@ -170,7 +179,7 @@ def cohort_dashboard(cohort_id: int):
     return render_template("school/cohort_dashboard.html", dash=dash, rows=rows, display=display_rows(dash, rows),
                            sort=sort, descending=descending, risk_only=risk_only, columns=SCREEN_COLUMNS,
                            percent=cohorts.percent, area_names=EXAM_AREAS, today=dash.now.date(),
-                           inactive_days=cohorts.RISK_INACTIVE_DAYS, overdue_limit=cohorts.RISK_OVERDUE,
+                           chart=readiness_chart(dash),
                            **_results_context(dash))
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import delete, or_, select
 from ..content.bank import content_hash
 from ..content.course import Course
 from ..content.formats import export_losses, export_questions, parse_text
+from ..content.formats._common import NO_EXPLANATION
 from ..content.source import EXAM_AREAS
 from ..extensions import db
 from ..models import PendingImport, Question, QuestionVersion
@@ -260,18 +261,34 @@ def new_slug(school_id: int) -> str:
     return f"s{school_id}-{secrets.token_hex(8)}"
 
 
+def numbered(numbers: list[int]) -> str:
+    """'item 3', 'items 3 and 5', 'items 1, 2 and 7': the items of a preview, named as the page numbers them."""
+    if len(numbers) == 1:
+        return f"item {numbers[0]}"
+    return "items " + ", ".join(map(str, numbers[:-1])) + f" and {numbers[-1]}"
+
+
+def needs_explanation(data: dict) -> bool:
+    """The item came without an explanation (the formats put a placeholder in its place)."""
+    text = str(data.get("explanation") or "").strip()
+    return not text or text == NO_EXPLANATION
+
+
 def import_questions(school_id: int, author_id: int, preview: ImportPreview, *, only_valid: bool,
                      status: str) -> list[Question]:
     """Write the valid items of ``preview`` to the school's bank as version 1 of new questions. Flushes.
 
     ``only_valid`` False refuses (TransferError, nothing written) while any item or the file has a
-    problem; ``status`` is ``draft`` or ``published``.
+    problem; ``status`` is ``draft`` or ``published``. An item without an explanation is always saved as a
+    draft: learners must never read a placeholder where the explanation should be.
     """
     if status not in ("draft", "published"):
         raise TransferError("Choose whether the questions are saved as drafts or published.")
     if not only_valid and preview.problem_count:
         n, m = len(preview.invalid), len(preview.file_errors)
-        what = [f"{n} item{' has' if n == 1 else 's have'} errors" if n else "",
+        bad = numbered([item.number for item in preview.invalid]) if n else ""
+        rows = "its row" if n == 1 else "their rows"
+        what = [f"{bad[0].upper()}{bad[1:]} {'has' if n == 1 else 'have'} errors (see {rows})" if n else "",
                 f"the file has {m} problem{'' if m == 1 else 's'}" if m else ""]
         raise TransferError(f"Nothing was imported: {' and '.join(w for w in what if w)}. Fix the file and "
                             "upload it again, or choose “Import only the valid ones”.", 422)
@@ -283,7 +300,8 @@ def import_questions(school_id: int, author_id: int, preview: ImportPreview, *, 
     placed = [{**item.data, "id": new_slug(school_id)} for item in preview.valid if item.number not in found]
     rows = [Question(slug=data["id"], school_id=school_id, type=data["type"], module_slug=data["module"],
                      lesson_ref=data["lesson"], exam_area=data["exam_area"], difficulty=data["difficulty"],
-                     safety=bool(data.get("safety")), generated=False, status=status, author_id=author_id)
+                     safety=bool(data.get("safety")), generated=False,
+                     status="draft" if needs_explanation(data) else status, author_id=author_id)
             for data in placed]
     db.session.add_all(rows)
     db.session.flush()

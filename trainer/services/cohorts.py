@@ -1,31 +1,22 @@
-"""School administration and the cohort dashboard: cohorts, staff, rosters, per-student figures in SQL, exports."""
+"""School administration: cohorts, staff, rosters.
+
+The cohort dashboard lives in cohort_stats (queries), cohort_risk (rules) and cohort_exports (CSV writers).
+"""
 from __future__ import annotations
 
 import csv
 import io
-import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date
 
-from sqlalchemy import and_, case, delete, func, literal, or_, select
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.types import Float
+from sqlalchemy import delete, func, or_, select
 
-from ..content.source import EXAM_AREAS, EXAM_WEIGHTS
-from ..domain import readiness as rd
-from ..domain import scheduling as sched
 from ..domain.fields import email_problem, name_problem, normalised_email
 from ..extensions import db
-from ..models import (Attempt, Cohort, CohortInstructor, CohortModule, Enrolment, ItemState, Lesson, LessonProgress,
-                      Module, Question, Quiz, QuizAssignment, ReviewLog, SafetyError, School, StudyDay, User, UTCDateTime, utcnow)
-from ..spreadsheet import csv_bytes, csv_chunks
+from ..models import (Attempt, Cohort, CohortInstructor, CohortModule, Enrolment, Question, Quiz, QuizAssignment,
+                      ReviewLog, School, User)
 from . import accounts
 
-#: at-risk rules besides the readiness threshold (which is configuration: TRAINER_RISK_READINESS)
-RISK_INACTIVE_DAYS = 7
-RISK_OVERDUE = 100
 #: rows a roster file may have; bigger schools import in several files
 ROSTER_MAX_ROWS = 2000
 
@@ -91,20 +82,6 @@ def rename_school(school_id: int, name: str) -> School:
     return school
 
 
-def live_modules() -> list[tuple[str, str]]:
-    """(slug, title) of every live module, in course order."""
-    return [tuple(row) for row in db.session.execute(
-        select(Module.slug, Module.title).where(Module.retired_at.is_(None)).order_by(Module.order, Module.slug))]
-
-
-def cohort_module_slugs(cohort_id: int) -> list[str]:
-    """The cohort's live modules in its own order; the whole course in course order when none are chosen."""
-    chosen = list(db.session.scalars(
-        select(CohortModule.module_slug).join(Module, Module.slug == CohortModule.module_slug)
-        .where(CohortModule.cohort_id == cohort_id, Module.retired_at.is_(None)).order_by(CohortModule.position)))
-    return chosen or [slug for slug, _ in live_modules()]
-
-
 @dataclass
 class CohortSettings:
     name: str
@@ -114,6 +91,10 @@ class CohortSettings:
     new_per_day: int = 15
     #: module slugs in the cohort's order
     modules: list[str] = field(default_factory=list)
+    #: thresholds for the dashboard (None: from the exam date or the cohort's spread; see cohort_risk)
+    act_readiness: float | None = None
+    watch_readiness: float | None = None
+    inactive_days: int | None = None
 
 
 def _check_settings(school_id: int, settings: CohortSettings, cohort_id: int | None = None) -> None:
@@ -132,6 +113,14 @@ def _check_settings(school_id: int, settings: CohortSettings, cohort_id: int | N
         raise CohortError("The exam date must be on or after the start date.", "exam_date")
     if not 0.80 <= settings.desired_retention <= 0.95:
         raise CohortError("Choose a desired retention between 0.80 and 0.95.", "desired_retention")
+    for value in (settings.act_readiness, settings.watch_readiness):
+        if value is not None and not 0.0 <= value <= 1.0:
+            raise CohortError("Choose a readiness between 0% and 100%.", "act_percent")
+    if settings.act_readiness is not None and settings.watch_readiness is not None \
+            and settings.watch_readiness < settings.act_readiness:
+        raise CohortError("The watch line must be at or above the action line.", "watch_percent")
+    if settings.inactive_days is not None and not 2 <= settings.inactive_days <= 60:
+        raise CohortError("Choose between 2 and 60 days.", "inactive_days")
     if not 0 <= settings.new_per_day <= 200:
         raise CohortError("Choose between 0 and 200 new questions per day.", "new_per_day")
     known = {slug for slug, _ in live_modules()}
@@ -146,6 +135,8 @@ def _apply_settings(cohort: Cohort, settings: CohortSettings) -> None:
     cohort.starts_on, cohort.exam_date = settings.starts_on, settings.exam_date
     cohort.desired_retention = round(settings.desired_retention, 2)
     cohort.new_per_day = settings.new_per_day
+    cohort.act_readiness, cohort.watch_readiness = settings.act_readiness, settings.watch_readiness
+    cohort.inactive_days = settings.inactive_days
     cohort.modules = [CohortModule(module_slug=slug, position=index + 1)
                       for index, slug in enumerate(settings.modules)]
 
@@ -483,83 +474,6 @@ def import_roster(school_id: int, raw: bytes, default_cohort: Cohort, only_valid
     return result
 
 
-# --- the cohort dashboard ----------------------------------------------------------------
-
-class days_since(FunctionElement):
-    """Days, with their fraction, from ``then`` to ``now`` (0 when ``then`` is later): the elapsed time
-    ``scheduling.retrievability`` feeds the forgetting curve."""
-
-    type = Float()
-    inherit_cache = True
-    name = "days_since"
-
-
-@compiles(days_since)
-def _days_default(element, compiler, **kw):  # PostgreSQL
-    # date_part() is double precision; EXTRACT() is numeric since PostgreSQL 14, and numeric arithmetic
-    # over 100,000 rows costs more than the rest of the query.
-    now, then = (compiler.process(c, **kw) for c in element.clauses)
-    return f"GREATEST(0, date_part('epoch', {now} - {then}) / 86400.0)"
-
-
-@compiles(days_since, "sqlite")
-def _days_sqlite(element, compiler, **kw):
-    # julianday() parses faster than strftime('%s'); whole milliseconds first, as the timestamps are stored.
-    now, then = (compiler.process(c, **kw) for c in element.clauses)
-    return f"MAX(0, CAST((julianday({now}) - julianday({then})) * 86400000 + 0.5 AS INTEGER) / 86400000.0)"
-
-
-def recall_expression(now: datetime):
-    """FSRS predicted recall of an ItemState row at ``now``, in SQL; equals ``scheduling.retrievability``."""
-    decay, factor = sched.forgetting_curve()
-    days = days_since(literal(now, UTCDateTime()), ItemState.last_review_at)
-    return case((and_(ItemState.stability > 0, ItemState.last_review_at.is_not(None)),
-                 func.power(1.0 + literal(factor, Float()) * days / ItemState.stability, literal(decay, Float()))),
-                else_=0.0)
-
-
-@dataclass
-class StudentRow:
-    learner_id: int
-    name: str
-    email: str
-    enrolled_at: datetime
-    lessons_completed: int
-    active_days: int
-    reviews_7d: int
-    overdue: int
-    #: share of scheduled reviews of items in review recalled, last 30 days (None: no such review)
-    retention: float | None
-    retention_reviews: int
-    area_mastery: dict[str, float]
-    readiness: float
-    safety_errors: int
-    last_active: date | None
-    #: module slug -> (lessons completed, live lessons)
-    modules: dict[str, tuple[int, int]]
-    risks: list[str] = field(default_factory=list)
-
-    @property
-    def at_risk(self) -> bool:
-        return bool(self.risks)
-
-
-@dataclass
-class CohortDashboard:
-    cohort: Cohort
-    now: datetime
-    #: (slug, title, live lessons) in the cohort's order
-    modules: list[tuple[str, str, int]]
-    lessons_total: int
-    areas: list[str]
-    rows: list[StudentRow]
-    risk_readiness: float
-
-    @property
-    def at_risk(self) -> int:
-        return sum(1 for r in self.rows if r.at_risk)
-
-
 def cohort_school_rows(cohort_id: int):
     """Conditions that keep an answer row to what the cohort's school may see.
 
@@ -575,206 +489,9 @@ def cohort_school_rows(cohort_id: int):
     return or_(Question.school_id.is_(None), Question.school_id == school), ~foreign_quiz
 
 
-def members_query(cohort_id: int):
-    return (select(Enrolment.learner_id).join(User, User.id == Enrolment.learner_id)
-            .where(Enrolment.cohort_id == cohort_id, Enrolment.active.is_(True), User.active.is_(True)))
-
-
-def risk_reasons(row: StudentRow, today: date, risk_readiness: float) -> list[str]:
-    """Why a learner is at risk, one plain sentence fragment per rule that fires (empty: not at risk)."""
-    reasons = []
-    since = row.last_active or row.enrolled_at.date()
-    idle = (today - since).days
-    if idle >= RISK_INACTIVE_DAYS:
-        reasons.append(f"no study for {idle} days" if row.last_active else f"has not started ({idle} days enrolled)")
-    if row.overdue > RISK_OVERDUE:
-        reasons.append(f"{row.overdue} overdue reviews (over {RISK_OVERDUE})")
-    if percent(row.readiness) < percent(risk_readiness):  # as shown: a displayed 50% is not "under 50%"
-        reasons.append(f"readiness {round(row.readiness * 100)}% (under {round(risk_readiness * 100)}%)")
-    if row.safety_errors:
-        reasons.append(f"{row.safety_errors} open safety error{'' if row.safety_errors == 1 else 's'}")
-    return reasons
-
-
-def build_dashboard(cohort: Cohort, now: datetime | None = None, risk_readiness: float = 0.5) -> CohortDashboard:
-    """Every active learner of the cohort with their figures and at-risk reasons.
-
-    Aggregates in SQL with GROUP BY over all the cohort's learners: the number of statements is the same
-    for 5 learners or 500. ``risk_readiness`` is the readiness under which a learner is flagged.
-    """
-    now = now or utcnow()
-    today = now.date()
-    members = members_query(cohort.id)
-    order = cohort_module_slugs(cohort.id)
-
-    days = (select(StudyDay.learner_id.label("lid"),
-                   func.count(case((StudyDay.day > today - timedelta(days=14), 1))).label("active_days"),
-                   func.max(StudyDay.day).label("last_day"))
-            .where(StudyDay.learner_id.in_(members)).group_by(StudyDay.learner_id).subquery())
-    in_review = and_(ReviewLog.state_before == sched.REVIEW, ReviewLog.reviewed_at >= now - timedelta(days=30))
-    logs = (select(ReviewLog.learner_id.label("lid"),
-                   func.count(case((ReviewLog.reviewed_at >= now - timedelta(days=7), 1))).label("reviews_7d"),
-                   func.count(case((in_review, 1))).label("ret_n"),
-                   func.count(case((and_(in_review, ReviewLog.correct.is_(True)), 1))).label("ret_ok"))
-            .where(ReviewLog.learner_id.in_(members), ReviewLog.kind == "review",
-                   ReviewLog.reviewed_at >= now - timedelta(days=30))
-            .group_by(ReviewLog.learner_id).subquery())
-    safety = (select(SafetyError.learner_id.label("lid"), func.count().label("errors"))
-              .where(SafetyError.learner_id.in_(members), SafetyError.resolved_at.is_(None))
-              .group_by(SafetyError.learner_id).subquery())
-    opened = (select(LessonProgress.learner_id.label("lid"), func.max(LessonProgress.last_opened_at).label("opened"))
-              .where(LessonProgress.learner_id.in_(members)).group_by(LessonProgress.learner_id).subquery())
-    roster = db.session.execute(
-        select(User.id, User.name, User.email, Enrolment.enrolled_at, days.c.active_days, days.c.last_day,
-               logs.c.reviews_7d, logs.c.ret_n, logs.c.ret_ok, safety.c.errors, opened.c.opened)
-        .select_from(Enrolment).join(User, User.id == Enrolment.learner_id)
-        .outerjoin(days, days.c.lid == User.id).outerjoin(logs, logs.c.lid == User.id)
-        .outerjoin(safety, safety.c.lid == User.id)
-        .outerjoin(opened, opened.c.lid == User.id)
-        .where(Enrolment.cohort_id == cohort.id, Enrolment.active.is_(True), User.active.is_(True))).all()
-
-    # Mastery: mean predicted recall over the live shipped questions of each area; unstudied ones count 0.
-    area_totals = dict(db.session.execute(
-        select(Question.exam_area, func.count(Question.id))
-        .where(Question.retired_at.is_(None), Question.school_id.is_(None)).group_by(Question.exam_area)).all())
-    # One pass over each learner's memory states (read from a covering index, grouped in index order):
-    # overdue reviews of any question, and a recall sum per area over the live shipped questions. FILTER
-    # rather than a CASE per area: the other areas' sums skip a row without evaluating an expression
-    # (same figures; about 5 % less time on SQLite for 300 learners, 127k memory states).
-    recall = recall_expression(now)
-    live = and_(Question.id == ItemState.question_id, Question.retired_at.is_(None), Question.school_id.is_(None))
-    overdue: dict[int, int] = {}
-    recall_sums: dict[int, dict[str, float]] = {}
-    for lid, late, *totals in db.session.execute(
-            select(ItemState.learner_id,
-                   func.count(case((and_(ItemState.due_at < now, ItemState.suspended.is_(False)), 1))),
-                   *[func.sum(recall).filter(Question.exam_area == area) for area in EXAM_AREAS])
-            .outerjoin(Question, live)
-            .where(ItemState.learner_id.in_(members), ItemState.state != sched.NEW)
-            .group_by(ItemState.learner_id)):
-        overdue[lid] = late
-        recall_sums[lid] = {area: float(total or 0.0) for area, total in zip(EXAM_AREAS, totals)}
-
-    lesson_totals = {slug: (title, n) for slug, title, n in db.session.execute(
-        select(Module.slug, Module.title, func.count(Lesson.id)).join(Lesson, Lesson.module_id == Module.id)
-        .where(Module.retired_at.is_(None), Lesson.retired_at.is_(None), Module.slug.in_(order))
-        .group_by(Module.slug, Module.title))}
-    modules = [(slug, *lesson_totals[slug]) for slug in order if slug in lesson_totals]
-    completed: dict[int, dict[str, int]] = {}
-    for lid, slug, n in db.session.execute(
-            select(LessonProgress.learner_id, Module.slug, func.count(LessonProgress.id))
-            .join(Lesson, Lesson.id == LessonProgress.lesson_id).join(Module, Module.id == Lesson.module_id)
-            .where(LessonProgress.learner_id.in_(members), LessonProgress.completed_at.is_not(None),
-                   Lesson.retired_at.is_(None), Module.slug.in_(order))
-            .group_by(LessonProgress.learner_id, Module.slug)):
-        completed.setdefault(lid, {})[slug] = n
-
-    areas = [a for a in EXAM_AREAS if area_totals.get(a)]
-    rows = []
-    for r in roster:
-        sums = recall_sums.get(r.id, {})
-        mastery = {a: sums.get(a, 0.0) / area_totals[a] for a in areas}
-        done = completed.get(r.id, {})
-        last_days = [d for d in (r.last_day, r.opened.date() if r.opened else None) if d is not None]
-        row = StudentRow(
-            learner_id=r.id, name=r.name, email=r.email, enrolled_at=r.enrolled_at,
-            lessons_completed=sum(done.values()), active_days=r.active_days or 0, reviews_7d=r.reviews_7d or 0,
-            overdue=overdue.get(r.id, 0), retention=(r.ret_ok / r.ret_n) if r.ret_n else None,
-            retention_reviews=r.ret_n or 0, area_mastery=mastery, readiness=rd.readiness(mastery, EXAM_WEIGHTS),
-            safety_errors=r.errors or 0, last_active=max(last_days) if last_days else None,
-            modules={slug: (done.get(slug, 0), n) for slug, _, n in modules})
-        row.risks = risk_reasons(row, today, risk_readiness)
-        rows.append(row)
-    rows.sort(key=lambda row: (row.name.lower(), row.learner_id))
-    return CohortDashboard(cohort, now, modules, sum(n for _, _, n in modules), areas, rows, risk_readiness)
-
-
-# --- the student table as shown and exported ------------------------------------------------
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    label: str
-    #: text | count | percent | date
-    kind: str = "count"
-
-
-STUDENT_COLUMNS = [
-    Column("name", "Student", "text"), Column("email", "E-mail", "text"),
-    Column("lessons", "Lessons completed"), Column("active_days", "Active days (last 14)"),
-    Column("reviews_7d", "Reviews (last 7 days)"), Column("overdue", "Overdue reviews"),
-    Column("retention", "Retention, 30 days (%)", "percent"), Column("readiness", "Readiness (%)", "percent"),
-    Column("safety", "Open safety errors"), Column("last_active", "Last active", "date"),
-    Column("risk", "At risk because", "text"),
-]
-SORT_KEYS = {c.key for c in STUDENT_COLUMNS} - {"email"}
-
-
-def percent(value: float | None) -> int | None:
-    """A share as the whole percent shown on screen and written to CSV (one rounding for both)."""
-    return None if value is None else int(round(value * 100))
-
-
-def student_values(row: StudentRow) -> dict[str, object]:
-    """The figures of one row as the page shows them and the CSV writes them (numbers, ISO dates)."""
-    return {"name": row.name, "email": row.email, "lessons": row.lessons_completed, "active_days": row.active_days,
-            "reviews_7d": row.reviews_7d, "overdue": row.overdue, "retention": percent(row.retention),
-            "readiness": percent(row.readiness), "safety": row.safety_errors,
-            "last_active": row.last_active.isoformat() if row.last_active else None,
-            "risk": "; ".join(row.risks)}
-
-
-def sort_rows(rows: list[StudentRow], key: str, descending: bool = False) -> list[StudentRow]:
-    """Rows sorted by a column key (unknown keys sort by name); empty values always last."""
-    if key not in SORT_KEYS:
-        key = "name"
-    if key == "risk":
-        value = lambda row: len(row.risks)  # noqa: E731
-    elif key == "name":
-        value = lambda row: row.name.lower()  # noqa: E731
-    else:
-        value = lambda row: student_values(row)[key]  # noqa: E731
-    present = [r for r in rows if value(r) is not None]
-    missing = [r for r in rows if value(r) is None]
-    present.sort(key=lambda r: (r.name.lower(), r.learner_id))
-    present.sort(key=value, reverse=descending)
-    return present + missing
-
-
-def student_csv(dash: CohortDashboard, rows: list[StudentRow]) -> bytes:
-    """The student table (in the order and filter on screen), then mastery per exam area and module completion."""
-    header = [c.label for c in STUDENT_COLUMNS] + \
-        [f"Mastery {a} (%)" for a in dash.areas] + [f"{title} completed (%)" for _, title, _ in dash.modules]
-    body = []
-    for row in rows:
-        values = student_values(row)
-        body.append([values[c.key] for c in STUDENT_COLUMNS] + [percent(row.area_mastery[a]) for a in dash.areas]
-                    + [percent(done / total if total else 0.0) for done, total in row.modules.values()])
-    return csv_bytes(header, body)
-
-
-RESPONSE_HEADER = ["Student", "E-mail", "Answered at (UTC)", "Kind", "Question", "Question version", "Exam area",
-                   "Module", "Correct", "Score", "Rating", "Duration (ms)", "Response"]
-
-
-def response_csv_lines(cohort_id: int, chunk: int = 2000) -> Iterator[bytes]:
-    """Every answer of the cohort's current learners, one CSV line each, streamed in chunks.
-
-    Only answers the cohort's school may see (:func:`cohort_school_rows`): the shipped bank and its own
-    questions, outside other schools' quizzes.
-    """
-    query = (select(User.name, User.email, ReviewLog.reviewed_at, ReviewLog.kind, Question.slug,
-                    ReviewLog.question_version_id, Question.exam_area, Question.module_slug, ReviewLog.correct,
-                    ReviewLog.score, ReviewLog.rating, ReviewLog.duration_ms, ReviewLog.response)
-             .join(User, User.id == ReviewLog.learner_id).join(Question, Question.id == ReviewLog.question_id)
-             .where(ReviewLog.learner_id.in_(members_query(cohort_id)), *cohort_school_rows(cohort_id))
-             .order_by(User.name, User.id, ReviewLog.reviewed_at, ReviewLog.id)
-             .execution_options(yield_per=chunk))
-
-    def rows():  # runs while the response streams (a server-side cursor on PostgreSQL), not in the view
-        for row in db.session.execute(query):
-            yield [row.name, row.email, row.reviewed_at.strftime("%Y-%m-%dT%H:%M:%SZ"), row.kind, row.slug,
-                   row.question_version_id, row.exam_area, row.module_slug, int(row.correct), round(row.score, 4),
-                   row.rating, row.duration_ms, json.dumps(row.response, ensure_ascii=False)]
-    return csv_chunks(RESPONSE_HEADER, rows(), chunk)
-
+# The dashboard lives in three modules split along their seams; these names stay importable from here.
+from .cohort_exports import (RESPONSE_HEADER, SORT_KEYS, STUDENT_COLUMNS, Column, csv_bytes,  # noqa: E402,F401
+                             percent, response_csv_lines, sort_rows, student_csv, student_values)
+from .cohort_risk import RISK_INACTIVE_DAYS, RISK_OVERDUE, Thresholds, judge, thresholds  # noqa: E402,F401
+from .cohort_stats import (CohortDashboard, StudentRow, build_dashboard, cohort_module_slugs,  # noqa: E402,F401
+                           days_since, live_modules, members_query, recall_expression)

@@ -36,7 +36,7 @@ def create_demo(progress=None) -> list[tuple[str, str, str]]:
         accounts.create_cohort(school.id, "Spring 2027 cohort", DEMO_JOIN_CODE)
     today = utcnow().date()
     cohort.starts_on = cohort.starts_on or today - timedelta(days=60)
-    cohort.exam_date = cohort.exam_date or today + timedelta(days=120)
+    cohort.exam_date = cohort.exam_date or today + timedelta(days=150)
     # A second cohort with its own instructor, who must not see the first one.
     evening = db.session.scalar(select(Cohort).where(Cohort.school_id == school.id,
                                                      Cohort.name == DEMO_OTHER_COHORT)) or \
@@ -64,8 +64,10 @@ def create_demo(progress=None) -> list[tuple[str, str, str]]:
         accounts.join_cohort(learner.id, DEMO_JOIN_CODE)
         extras.append(learner)
     db.session.flush()
-    from .simulate import simulate_history
-    simulate_history([l.id for l in learners], days=60, progress=progress)
+    from .simulate import class_profiles, simulate_history
+    # Every learner of the class studies up to yesterday, each in their own way (see class_profiles).
+    everyone = learners + extras
+    simulate_history([learner.id for learner in everyone], days=60, progress=progress, profiles=class_profiles(len(everyone)))
     demo_quiz(school.id, cohort.id, instructor.id, [l.id for l in learners + extras])
     return [("site admin", "admin@demo.test", DEMO_PASSWORD),
             ("school admin", "director@demo.test", DEMO_PASSWORD),
@@ -226,7 +228,23 @@ def demo_quiz(school_id: int, cohort_id: int, instructor_id: int, learner_ids: l
         simulate_attempt(learner_id, assignment.id, abilities[learner_id], start, start + timedelta(minutes=minutes),
                          rng, secret, traps=traps, easy=easy, stop_after=10 if index == 11 else None)
     db.session.flush()
+    _settle_quiz_safety_errors(assignment.id, abilities, closes)
     return assignment
+
+
+def _settle_quiz_safety_errors(assignment_id: int, abilities: dict[int, float], closes: datetime) -> None:
+    """Unsafe choices made in the quiz, two weeks on: most learners have since answered those questions right on
+    two later days (which clears them, as in real study); the weakest (ability under -0.8) have not."""
+    errors = db.session.scalars(
+        select(SafetyError).join(ReviewLog, ReviewLog.id == SafetyError.review_log_id)
+        .join(Attempt, Attempt.id == ReviewLog.attempt_id)
+        .where(Attempt.assignment_id == assignment_id, SafetyError.resolved_at.is_(None)))
+    for error in errors:
+        if abilities.get(error.learner_id, 0.0) >= -0.8:
+            days = [closes + timedelta(days=2), closes + timedelta(days=4)]
+            error.correct_days = [d.date().isoformat() for d in days]
+            error.resolved_at = days[-1]
+    db.session.flush()
 
 
 def simulate_assignment(assignment_id: int, now: datetime | None = None, seed: int = 27) -> int:

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Select, Text, cast, false, func, select
 
 from ..content.store import markdown_html
+from .dashboard import _short
 from ..domain import item_analysis as ia
 from ..extensions import db
 from ..models import (Attempt, AttemptItem, Cohort, CohortInstructor, Question, QuestionVersion, Quiz,
@@ -136,6 +137,8 @@ class ItemRow:
     position: int
     stats: ia.ItemStats
     flags: list[ia.Flag]
+    #: the question's stem as plain text, shortened, so a teacher recognises it without opening it
+    stem: str = ""
 
     @property
     def flagged(self) -> bool:
@@ -270,7 +273,8 @@ def quiz_analysis(user: User, quiz: Quiz, assignment_id: int | None = None,
         column = columns[version_id]
         stats, found, _ = _analyse(column, version)
         items.append(ItemRow(version_id, question.id, question.slug, version.number, question.type,
-                             question.exam_area, column.position, stats, found))
+                             question.exam_area, column.position, stats, found,
+                             _short(str((version.data or {}).get("stem") or ""), 120)))
     order = {qid: index for index, qid in enumerate((quiz.spec or {}).get("questions") or [])}
     items.sort(key=lambda row: (order.get(row.question_id, len(order)), row.position, row.slug, row.number))
     for number, row in enumerate(items, 1):

@@ -24,8 +24,8 @@ from ..content.generate import UNCHECKED_TAG
 from ..content.source import EXAM_AREAS, EXAM_WEIGHTS
 from ..domain.blueprint import draw
 from ..extensions import db
-from ..models import (Accommodation, Attempt, AttemptItem, Cohort, CohortInstructor, Enrolment, Question, Quiz,
-                      QuizAssignment, User, utcnow)
+from ..models import (Accommodation, Attempt, AttemptItem, Cohort, CohortInstructor, Enrolment, Question,
+                      QuestionVersion, Quiz, QuizAssignment, User, utcnow)
 from . import exams, study
 from .study import AnswerOutcome, StudyError
 
@@ -135,6 +135,15 @@ def search_questions(school_id: int, text: str = "", module: str = "", area: str
     if area:
         query = query.where(Question.exam_area == area)
     return list(db.session.scalars(query.order_by(Question.module_slug, Question.slug).limit(limit)))
+
+
+def question_stems(questions: list[Question], limit: int = 140) -> dict[int, str]:
+    """Each question's stem as plain text, shortened to ``limit`` characters at a word, in one query."""
+    from .dashboard import _short
+    ids = [q.current_version_id for q in questions if q.current_version_id]
+    data = dict(db.session.execute(select(QuestionVersion.id, QuestionVersion.data)
+                                   .where(QuestionVersion.id.in_(ids or [-1]))).all())
+    return {q.id: _short(str((data.get(q.current_version_id) or {}).get("stem") or ""), limit) for q in questions}
 
 
 def questions_by_id(school_id: int, ids: list[int]) -> list[Question]:
