@@ -50,7 +50,7 @@ def fill_history(learner_ids, question_ids, true_parameters, days=150, seed=11):
     db.session.commit()
 
 
-def test_a_kept_cohort_fit_schedules_its_learners_and_the_log_still_replays(ctx):
+def test_a_kept_cohort_fit_schedules_its_learners_and_the_log_still_replays(app, ctx):
     school = accounts.create_school("Fit School")
     cohort = accounts.create_cohort(school.id, "Night class")
     learners = [accounts.create_invited_user(f"fit{i}@example.com", f"Fit {i}") for i in range(14)]
@@ -82,6 +82,14 @@ def test_a_kept_cohort_fit_schedules_its_learners_and_the_log_still_replays(ctx)
     report = integrity.verify()
     assert report.ok, report.problems[:3]
     assert report.logs == db.session.scalar(select(func.count(ReviewLog.id)))
+
+    # The school's staff read what the optimizer did on the cohort's page.
+    from tests.conftest import client_as
+    admin = accounts.create_invited_user("fit-admin@example.com", "Fit Admin", role="school_admin",
+                                         school_id=school.id)
+    db.session.commit()
+    page = client_as(app, admin.id).get(f"/school/cohorts/{cohort.id}/scheduling").get_data(as_text=True)
+    assert "the whole cohort" in page and "In use" in page and f"{fit.rmse_fitted:.4f}" in page
 
 
 def test_a_cohort_without_enough_reviews_is_recorded_but_changes_nothing(ctx, learner):

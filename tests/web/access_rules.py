@@ -310,6 +310,8 @@ RULES: dict[str, Rule] = {
                                     cells(LOGIN, 403, 403, 200, 404, 200, 404, 403)),
     "school.cohort_readiness": Rule(lambda t: f"/school/cohorts/{t.w.cohort_x}/readiness",
                                     cells(LOGIN, 403, 403, 200, 404, 200, 404, 403)),
+    "school.cohort_scheduling": Rule(lambda t: f"/school/cohorts/{t.w.cohort_x}/scheduling",
+                                     cells(LOGIN, 403, 403, 200, 404, 200, 404, 403)),
     "school.export_results": Rule(lambda t: f"/school/cohorts/{t.w.cohort_x}/results.csv",
                                   cells(LOGIN, 403, 403, 200, 404, 200, 404, 403)),
     "school.export_quiz_responses": Rule(lambda t: f"/school/cohorts/{t.w.cohort_x}/quiz-responses.csv",

@@ -17,7 +17,7 @@ from ..content.store import content
 from ..content.source import EXAM_AREAS
 from ..extensions import db
 from ..models import Cohort, User
-from ..services import accounts, cohort_results, cohorts, schools
+from ..services import accounts, cohort_results, cohorts, schools, srs_fits
 from ..services import dashboard as learner_dashboard
 from ..web import external_url, int_arg, roles_required
 from .forms import InstructorForm, RosterForm, SchoolForm, cohort_form
@@ -199,6 +199,15 @@ def cohort_readiness(cohort_id: int):
     return render_template("school/cohort_readiness.html", cohort=cohort,
                            weekly=cohort_results.weekly_readiness(cohort), weeks_shown=cohort_results.WEEKS_SHOWN,
                            risk_readiness=current_app.config["RISK_READINESS"], percent=cohorts.percent)
+
+
+@bp.route("/cohorts/<int:cohort_id>/scheduling")
+@staff_only
+def cohort_scheduling(cohort_id: int):
+    """The FSRS optimizer's runs for this cohort and its learners: what changed, and why it was kept or not."""
+    cohort = _staff_cohort(cohort_id)
+    return render_template("school/cohort_scheduling.html", cohort=cohort, fits=srs_fits.cohort_report(cohort.id),
+                           names=srs_fits.learner_names(cohort.id))
 
 
 def _csv_name(cohort: Cohort, what: str) -> str:

@@ -127,3 +127,8 @@ def cohort_report(cohort_id: int, limit: int = 20) -> list[SrsFit]:
     return list(db.session.scalars(
         select(SrsFit).where((SrsFit.cohort_id == cohort_id) | SrsFit.learner_id.in_(learners))
         .order_by(SrsFit.fitted_at.desc(), SrsFit.id.desc()).limit(limit)))
+
+
+def learner_names(cohort_id: int) -> dict[int, str]:
+    """Names of the cohort's current learners, for the report's rows of learners' own fits."""
+    return dict(db.session.execute(select(User.id, User.name).where(User.id.in_(members_query(cohort_id)))).all())
