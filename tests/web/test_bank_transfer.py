@@ -18,6 +18,7 @@ from trainer.content.formats._common import NO_EXPLANATION
 from trainer.domain.grading import grade
 from trainer.extensions import db
 from trainer.models import Question, QuestionVersion
+from trainer.services.bank_transfer import needs_explanation
 
 # ../shared/interop beside the repository (a checkout at /work/main or a worktree at /work/wt/<name>)
 INTEROP = next((p / "shared" / "interop" / "moodle" for p in Path(__file__).resolve().parents[3:5]
@@ -190,7 +191,9 @@ def test_each_format_imports_into_the_school_bank_and_grades(app, world, staff, 
     assert len(rows) == len(expected) and (count is None or len(rows) == count)
     assert {q.type for q, _ in rows} == types
     for (row, data), source in zip(rows, expected):
-        assert row.status == "published" and row.author_id == world.instructor_x
+        # An item that came without an explanation is a draft whatever was chosen (learners never read a placeholder).
+        assert row.status == ("draft" if needs_explanation(data) else "published")
+        assert row.author_id == world.instructor_x
         assert re.fullmatch(rf"s{world.school_s}-[0-9a-f]+", row.slug) and data["id"] == row.slug
         assert data["stem"] == source["stem"] and data["type"] == source["type"] == row.type
         assert row.module_slug and row.lesson_ref and row.exam_area == data["exam_area"]
@@ -610,3 +613,36 @@ def test_an_upload_is_parsed_once_and_committed_from_another_host(tmp_path, monk
             db.session.remove()
             db.engine.dispose()
         close_app(app, drop)
+
+
+def test_each_item_gets_the_lesson_section_its_words_match_and_the_instructor_can_change_it(app, world, staff):
+    """Issue 18.4: with no section in the file or on the form, each item is placed by its own words, the preview
+    offers a choice per item, and an item whose words match nothing is named ("Choose a lesson for item 3")."""
+    gift = ("::Touch:: Light touch that hurts in allodynia is a sign of what? "
+            "{=sensitisation of the nervous system ~a torn muscle ####Allodynia: light touch can hurt.}\n\n"
+            "::Threat:: Nociception is the detection of what by the nervous system? "
+            "{=threat ~sunlight ####Nociception is the detection of threat; pain and nociception diverge.}\n\n"
+            "::Odd:: Zebra quartz volcano? {=yes ~no ####Zebra quartz volcano.}\n")
+    upload_id, page = preview_of(staff, gift, "three.gift.txt", module="", lesson="")
+    text = html.unescape(page)
+    assert text.count("Lesson section suggested from its words") == 2
+    assert 'name="lesson-1"' in page and 'name="lesson-2"' in page and 'name="lesson-3"' not in page
+    assert re.search(r'<select id="lesson-1"[^>]*>.*?<option value="basics-sensitisation#allodynia" selected>',
+                     page, re.S)
+    assert re.search(r'<select id="lesson-2"[^>]*>.*?<option value="basics-nociception#nociception" selected>',
+                     page, re.S)
+    assert "Choose a lesson for item 3" in text
+    # A section that does not exist is a tampered form: refused, nothing written, the upload kept.
+    staff.get(f"/bank/import/{upload_id}")
+    tampered = staff.post(f"/bank/import/{upload_id}/commit", {"mode": "valid", "status": "draft",
+                                                                "lesson-1": "no-such-lesson#nowhere"})
+    assert tampered.status_code == 400 and school_questions(app, world.school_s) == []
+    # The instructor moves item 2 to the allodynia section too; item 1 keeps its suggestion.
+    staff.get(f"/bank/import/{upload_id}")
+    done = staff.post(f"/bank/import/{upload_id}/commit", {"mode": "valid", "status": "draft",
+                                                           "lesson-1": "basics-sensitisation#allodynia",
+                                                           "lesson-2": "basics-sensitisation#allodynia"})
+    assert done.status_code == 200
+    placed = sorted((d["title"], d["lesson"], q.module_slug) for q, d in school_questions(app, world.school_s))
+    assert placed == [("Threat", "basics-sensitisation#allodynia", "basics"),
+                      ("Touch", "basics-sensitisation#allodynia", "basics")]

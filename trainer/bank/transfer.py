@@ -104,6 +104,9 @@ def _load(upload_id: str) -> tuple[bank_transfer.ImportPreview, Placement]:
 def _render_preview(upload_id: str, preview, defaults: Placement, form: ImportCommitForm,
                     message: str | None = None, status: int = 200):
     return render_template("bank/import_preview.html", upload_id=upload_id, preview=preview, form=form,
+                           sections=bank_transfer.course_choices(content().course)[1],
+                           unplaced=[item.number for item in preview.invalid
+                                     if any("no lesson section" in e for e in item.errors)],
                            format_label=IMPORT_FORMATS.get(preview.format, preview.format),
                            defaults=defaults, message=message, numbered=bank_transfer.numbered,
                            bare=[item.number for item in preview.valid
@@ -128,8 +131,13 @@ def import_commit(upload_id: str):
                                                                    "them.", 422)
     # The upload leaves the database in the import's own transaction: a second click, tab or host finds
     # nothing to import, and a failed import gives it back with its rollback.
+    chosen = {}
+    for key, value in request.form.items():
+        if key.startswith("lesson-") and key[7:].isdigit():
+            chosen[int(key[7:])] = value.strip()
     bank_transfer.take_upload(upload_id, current_user.id)
     try:
+        bank_transfer.choose_lessons(preview, chosen, content().course)
         rows = bank_transfer.import_questions(_school_id(), current_user.id, preview,
                                               only_valid=form.mode.data == "valid", status=form.status.data)
         db.session.commit()

@@ -21,6 +21,7 @@ from ..content.formats._common import NO_EXPLANATION
 from ..content.source import EXAM_AREAS
 from ..extensions import db
 from ..models import PendingImport, Question, QuestionVersion
+from . import placement
 from .content_sync import set_current_version
 
 #: import formats as the upload form offers them
@@ -131,6 +132,8 @@ class PreviewItem:
     errors: list[str] = field(default_factory=list)  # "file:line: message"
     notes: list[str] = field(default_factory=list)
     data: dict | None = None                         # the placed native question (valid items)
+    #: the lesson section was suggested from the item's words (neither the file nor the form gave one)
+    suggested: bool = False
 
 
 @dataclass
@@ -202,7 +205,8 @@ def place(data: dict, defaults: Placement, fmt: str, course: Course) -> tuple[di
     elif course.module(q["module"]) is None:
         problems.append(f"unknown module '{q['module']}'")
     if not q["lesson"]:
-        problems.append("no lesson section: choose a default lesson section on the upload form")
+        problems.append("no lesson section: its words match no section well enough; choose a default lesson "
+                        "section on the upload form")
     elif not course.anchor_exists(q["lesson"]):
         problems.append(f"unknown lesson section '{q['lesson']}'")
     elif lesson is not None and q["module"] and lesson.module_id != q["module"]:
@@ -236,6 +240,16 @@ def preview_import(text: str, fmt: str, filename: str, defaults: Placement, cour
         lines = [f"{raw['file'] or filename}:{line}: {message}" for line, message in found]  # QTI: file in the zip
         data = by_id.get(raw["id"]) if raw["status"] == "ok" else None
         status = {"ok": "valid", "error": "invalid", "skipped": "skipped"}[raw["status"]]
+        suggested = False
+        if data is not None and not data.get("lesson") and not defaults.lesson:
+            # Neither the file nor the upload form places it: suggest the section whose words match best.
+            found = placement.suggest(course, placement.question_text(data))
+            if found is not None:
+                data = {**data, "lesson": found.ref, "module": data.get("module") or found.module,
+                        "exam_area": data.get("exam_area") or defaults.exam_area or found.exam_area}
+                notes.append(f"Lesson section suggested from its words: {found.title}. Change it below if it is "
+                             "wrong.")
+                suggested = True
         if data is not None:
             data, problems = place(data, defaults, fmt, course)
             if problems:
@@ -246,7 +260,8 @@ def preview_import(text: str, fmt: str, filename: str, defaults: Placement, cour
                 [f"{filename}:{raw['line']}: the question is not valid"]
         source = by_id.get(raw["id"]) or {}
         excerpt = _excerpt(source.get("stem") or source.get("scenario") or raw["title"])
-        items.append(PreviewItem(number, raw["line"], raw["type"], raw["title"], excerpt, status, lines, notes, data))
+        items.append(PreviewItem(number, raw["line"], raw["type"], raw["title"], excerpt, status, lines, notes, data,
+                                 suggested))
     file_errors = [f"{e['file']}:{e['line']}: {e['message']}" for e in result.errors
                    if (e["line"], e["message"]) not in used]
     if not items and not file_errors:
@@ -259,6 +274,23 @@ def preview_import(text: str, fmt: str, filename: str, defaults: Placement, cour
 def new_slug(school_id: int) -> str:
     """A fresh question slug for a school: ``s<school id>-<16 hex>``."""
     return f"s{school_id}-{secrets.token_hex(8)}"
+
+
+def choose_lessons(preview: ImportPreview, chosen: dict[int, str], course: Course) -> None:
+    """Place valid items in the lesson sections the instructor chose on the preview (item number -> lesson#anchor).
+
+    Raises TransferError (400) for a section that does not exist: the form only offers real ones."""
+    by_number = {item.number: item for item in preview.valid}
+    for number, ref in chosen.items():
+        item = by_number.get(number)
+        if item is None or not ref:
+            continue
+        lesson = course.lessons.get(ref.split("#")[0])
+        if lesson is None or not course.anchor_exists(ref):
+            raise TransferError(f"Item {number}: that lesson section does not exist. Reload the preview.", 400)
+        if ref != item.data["lesson"]:
+            item.data = {**item.data, "lesson": ref, "module": lesson.module_id}
+            item.suggested = False
 
 
 def numbered(numbers: list[int]) -> str:
