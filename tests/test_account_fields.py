@@ -98,3 +98,11 @@ def test_service_refuses_what_the_form_would(app):
             create_school(LONG)
         db.session.rollback()
     assert counts(app) == (0, 0)
+
+
+def test_only_the_lms_stand_in_domain_of_the_reserved_invalid_names_is_accepted():
+    """LMS users without an e-mail get a never-delivered stand-in under lti.invalid; other .invalid are refused."""
+    from trainer.domain.fields import email_problem
+    assert email_problem("lti-3-0123456789abcdef0123@lti.invalid") is None
+    assert email_problem("someone@example.invalid") is not None
+    assert email_problem("two words@lti.invalid") is not None

@@ -11,6 +11,8 @@ EMAIL_MAX = 254
 NAME_MAX = 200
 
 EMAIL_EXAMPLE = "Enter an e-mail address like name@example.com."
+#: the domain of the stand-in addresses of LMS users who arrive without one (RFC 2606: never delivered)
+PLACEHOLDER_DOMAIN = "lti.invalid"
 
 
 def email_problem(value: str | None) -> str | None:
@@ -25,6 +27,9 @@ def email_problem(value: str | None) -> str | None:
         return "Enter an e-mail address."
     if len(value) > EMAIL_MAX:
         return f"An e-mail address has at most {EMAIL_MAX} characters; this one has {len(value)}."
+    name, _, domain = value.rpartition("@")
+    if domain.lower() == PLACEHOLDER_DOMAIN and name and " " not in name:
+        return None
     try:
         _validate(value)
     except EmailNotValidError:

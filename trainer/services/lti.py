@@ -17,6 +17,7 @@ from jwcrypto.jwk import JWK
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ..domain.fields import PLACEHOLDER_DOMAIN
 from ..extensions import db
 from ..lti.models import (LtiContext, LtiGrade, LtiKey, LtiLaunch, LtiLink, LtiNonce, LtiPlatform, LtiState,
                           LtiUser)
@@ -230,7 +231,7 @@ def role_for(claims: dict, platform: LtiPlatform) -> str:
 
 def _placeholder_email(platform_id: int, sub: str) -> str:
     digest = hashlib.sha256(f"{platform_id}:{sub}".encode()).hexdigest()[:20]
-    return f"lti-{platform_id}-{digest}@lti.invalid"
+    return f"lti-{platform_id}-{digest}@{PLACEHOLDER_DOMAIN}"
 
 
 def link_user(platform: LtiPlatform, sub: str, name: str, email: str | None, role: str) -> User:
