@@ -39,7 +39,12 @@ def _database_config() -> tuple[dict, callable]:
             "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"options": f"-csearch_path={schema}"}}}, drop
 
 
-def make_app(modules: Path = COURSE / "modules", bank: Path = COURSE / "question_bank", **extra):
+def make_app(modules: Path = COURSE / "modules", bank: Path = COURSE / "question_bank", *,
+             despite_problems: bool = False, **extra):
+    """An app on a throw-away database with the course synced into it.
+
+    ``despite_problems`` syncs content that ``trainer check`` refuses (the XSS tests feed payloads that the
+    checker rightly reports, to prove the renderer and sanitiser stop them too); the app itself never does."""
     config, drop = _database_config()
     config.update({"TESTING": True, "SECRET_KEY": "test-secret", "MODULES_DIR": modules,
                    "QUESTION_BANK_DIR": bank, "RATELIMIT_STORAGE_URI": "memory://",
@@ -49,7 +54,11 @@ def make_app(modules: Path = COURSE / "modules", bank: Path = COURSE / "question
         db.create_all()
         from trainer.content.store import content
         from trainer.services.content_sync import sync_content
-        sync_content(content())
+        loaded = content()
+        if despite_problems:
+            loaded.course.problems.clear()
+            loaded.bank.problems.clear()
+        sync_content(loaded)
         db.session.commit()
     return app, drop
 

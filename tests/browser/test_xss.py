@@ -45,7 +45,7 @@ def build_course(root: Path) -> None:
 @pytest.fixture
 def xss_server(tmp_path):
     build_course(tmp_path / "c")
-    app, drop = make_app(tmp_path / "c" / "modules", tmp_path / "c" / "question_bank")
+    app, drop = make_app(tmp_path / "c" / "modules", tmp_path / "c" / "question_bank", despite_problems=True)
     from trainer.services import accounts
     with app.app_context():
         from trainer.content.store import content
