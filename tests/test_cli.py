@@ -126,7 +126,8 @@ def test_a_typo_in_one_question_file_syncs_nothing_and_retires_nothing(tmp_path,
     lines.insert(20, " options: [\n")                     # a stray, badly indented line 21
     exam.write_text("".join(lines))
     if production:
-        env.update({"TRAINER_ENV": "production", "SECRET_KEY": "a-long-enough-production-secret"})
+        env.update({"TRAINER_ENV": "production", "SECRET_KEY": "a-long-enough-production-secret",
+                    "TRAINER_BASE_URL": "https://trainer.example.org"})
     for command in (["init"], ["serve", "--port", "1"]):
         result = trainer(*command, env=env)
         assert result.returncode == 1, (command, result.stdout, result.stderr)
@@ -166,3 +167,12 @@ def test_a_few_removed_questions_are_retired_without_confirmation(tmp_path):
     assert result.returncode == 0, result.stderr
     assert f"question {slug}" in result.stdout and "retired 1" in result.stdout
     assert slug not in _live_questions(env)
+
+
+def test_a_configuration_error_is_one_line_that_says_what_to_set(tmp_path):
+    """Production without TRAINER_BASE_URL: the command says what to set, without a traceback."""
+    env = {"TRAINER_ENV": "production", "SECRET_KEY": "a-long-enough-production-secret",
+           "TRAINER_INSTANCE": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path}/t.db"}
+    result = trainer("init", env=env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().startswith("error: TRAINER_BASE_URL must be set when TRAINER_ENV=production")

@@ -324,9 +324,13 @@ class TrainerGroup(FlaskGroup):
     def invoke(self, ctx):
         from sqlalchemy.exc import DBAPIError
 
+        from .config import ConfigError
         from .database import storage_problem
         try:
             return super().invoke(ctx)
+        except ConfigError as exc:  # a setting to fix: say which, in one line
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(1)
         except DBAPIError as exc:
             kind = storage_problem(exc)
             if kind is None:

@@ -233,6 +233,8 @@ RULES: dict[str, Rule] = {
     "admin.home": Rule(lambda t: "/admin/", cells(LOGIN, 403, 403, 403, 403, 403, 403, 200)),
     # --- lessons
     "learn.home": Rule(lambda t: "/home", learners()),
+    "learn.save_study_goal": Rule(lambda t: "/welcome", learners(AWAY, AWAY), "POST",
+                                  form=lambda t: {"new_per_day": "12", "timezone": "UTC"}),
     "learn.course": Rule(lambda t: "/course", signed_in()),
     "learn.module": Rule(lambda t: f"/modules/{MODULE}", signed_in()),
     "learn.lesson": Rule(lambda t: f"/lessons/{LESSON}", signed_in()),
@@ -242,6 +244,7 @@ RULES: dict[str, Rule] = {
     "learn.media": Rule(lambda t: MEDIA, signed_in()),
     # --- study: A's attempts, answers and tokens are a 404 (or a refused token) for B
     "study.dashboard": Rule(lambda t: "/study/dashboard", learners()),
+    "study.anki_deck": Rule(lambda t: "/study/anki.apkg", learners()),
     "study.settings": Rule(lambda t: "/study/settings", learners(),
                            post=lambda t: {"desired_retention": "0.85", "new_per_day": "3", "timezone": "UTC",
                                            "day_start_hour": "4"}),

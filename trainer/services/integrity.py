@@ -526,13 +526,15 @@ def restore_portable(path: Path, progress=None) -> dict[str, int]:
     return counts
 
 
-CONTENT_TABLES = frozenset({"module", "lesson", "question", "question_version"})
+#: the copy of the content files a content sync writes (the search index is derived from them too): a backup
+#: replaces them, they are not records a restore must refuse to overwrite
+CONTENT_TABLES = frozenset({"module", "lesson", "question", "question_version", "search_entry", "search_word"})
 
 
 def _tables_with_records(names: list[str]) -> list[str]:
     """The tables among ``names`` that hold rows other than the copy of the content files."""
     with db.engine.connect() as conn:
-        return [name for name in sorted(names) if name not in CONTENT_TABLES
+        return [name for name in sorted(names) if name not in CONTENT_TABLES and not name.startswith("search_fts")
                 and conn.execute(text(f'SELECT EXISTS (SELECT 1 FROM "{name}")')).scalar()]
 
 
@@ -575,15 +577,16 @@ def _load_rows(path: Path, backup: PortableBackup, created: bool, progress) -> d
     tables = _insert_tables(metadata, names)
     if not created:
         for name in metadata.tables:
-            if name in CONTENT_TABLES or name == "alembic_version":
+            if name in CONTENT_TABLES or name == "alembic_version" or name.startswith("search_fts"):
                 continue
             if db.session.scalar(select(func.count()).select_from(metadata.tables[name])):
                 raise RestoreError(f"the target database is not empty (table {name} has rows): restore into a "
                                    "fresh database")
         # Content rows are only a copy of the files; the backup's own rows (with their ids) replace them.
         db.session.execute(metadata.tables["question"].update().values(current_version_id=None))
-        for name in ("question_version", "question", "lesson", "module"):
-            db.session.execute(metadata.tables[name].delete())
+        for name in ("question_version", "question", "lesson", "module", "search_entry", "search_word"):
+            if name in metadata.tables:  # the search index exists from its release on
+                db.session.execute(metadata.tables[name].delete())
     counts: dict[str, int] = {}
     loaded: set[str] = set()
     pending: list[tuple[int, str, list[str], list[dict]]] = []
