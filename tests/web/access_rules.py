@@ -244,7 +244,7 @@ RULES: dict[str, Rule] = {
     "learn.media": Rule(lambda t: MEDIA, signed_in()),
     # --- study: A's attempts, answers and tokens are a 404 (or a refused token) for B
     "study.dashboard": Rule(lambda t: "/study/dashboard", learners()),
-    "study.anki_deck": Rule(lambda t: "/study/anki.apkg", learners()),
+    "study.anki_deck": Rule(lambda t: "/study/anki.apkg", learners(200, AWAY)),  # B has studied nothing yet
     "study.settings": Rule(lambda t: "/study/settings", learners(),
                            post=lambda t: {"desired_retention": "0.85", "new_per_day": "3", "timezone": "UTC",
                                            "day_start_hour": "4"}),
