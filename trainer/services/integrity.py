@@ -625,7 +625,8 @@ def _load_rows(path: Path, backup: PortableBackup, created: bool, progress) -> d
                                f"({_one_line(exc)}); nothing was restored") from None
     if db.engine.dialect.name == "postgresql":
         for name, table in metadata.tables.items():
-            if "id" in table.c:
+            # Only integer ids have a sequence (pending_import's id is a random string).
+            if "id" in table.c and isinstance(table.c["id"].type, Integer):
                 db.session.execute(text(
                     f"SELECT setval(pg_get_serial_sequence('\"{name}\"', 'id'), "
                     f"COALESCE((SELECT MAX(id) FROM \"{name}\"), 0) + 1, false)"))
