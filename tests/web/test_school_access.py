@@ -46,6 +46,8 @@ MATRIX = {
                                      cells(302, 403, 200, 404, 200, 404, 403)),
     "school.cohort_readiness": ("GET", lambda w: f"/school/cohorts/{w.cohort_x}/readiness", None,
                                 cells(302, 403, 200, 404, 200, 404, 403)),
+    "school.cohort_scheduling": ("GET", lambda w: f"/school/cohorts/{w.cohort_x}/scheduling", None,
+                                 cells(302, 403, 200, 404, 200, 404, 403)),
     "school.export_responses": ("GET", lambda w: f"/school/cohorts/{w.cohort_x}/responses.csv", None,
                                 cells(302, 403, 200, 404, 200, 404, 403)),
     "school.student_dashboard": ("GET", lambda w: f"/school/cohorts/{w.cohort_x}/students/{w.learner_x}", None,

@@ -343,6 +343,7 @@ def test_settings_take_an_exam_date_and_refuse_a_bad_one(app, logged_in, learner
         user = db.session.get(User, learner[0])
         assert str(user.exam_date) == "2027-03-12" and user.pre_exam
     assert "12 Mar 2027" in logged_in.get("/study/dashboard").get_data(as_text=True)
+    complete_basics(logged_in)                     # past the first visit's welcome page
     home = logged_in.get("/home").get_data(as_text=True)
     assert 'id="home-pass-forecast"' in home and "on 12 Mar 2027" in home
     assert page.status_code == 200

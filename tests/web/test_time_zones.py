@@ -106,5 +106,6 @@ def test_an_assignment_set_in_chicago_reads_in_each_viewers_zone(app, world):
     assert local_time(opens, CHICAGO) == "Mon 10 Jun 2030, 09:00 CDT" and local_time(opens, CHICAGO) in staff_page
     learner = Browser(app.test_client())
     learner.login(world.emails["learner_x"], "correct-horse-battery")
+    learner.get("/lessons/basics-nociception")       # past the first visit's welcome page
     home = learner.get("/home").get_data(as_text=True)
     assert "Mon 10 Jun 2030, 15:00 BST" in home and "CDT" not in home and "UTC" not in visible(home)
