@@ -25,6 +25,9 @@ def axe_source():
 
 
 def audit(page, axe_source) -> list:
+    # Audit the page as it settles: scripts that fill a live preview or a popover change the page while it
+    # loads, and a half-painted element can read as a contrast failure that no user ever sees.
+    page.wait_for_load_state("networkidle")
     page.add_script_tag(content=axe_source)
     return page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']})).violations
         .filter(v => v.impact === 'serious' || v.impact === 'critical')
