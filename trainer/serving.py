@@ -28,6 +28,12 @@ def run_gunicorn(host: str, port: int, workers: int, pidfile: str | None = None)
     """
     options = {"bind": f"{host}:{port}", "workers": workers, "accesslog": "-", "timeout": 60,
                "graceful_timeout": 20}
+    # gunicorn 27's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl): a second server
+    # on the machine (another instance, a test, a second host of the multi-host bench) would fight over it.
+    # Nothing here uses it, so it is switched off where the running gunicorn has it.
+    from gunicorn import config as gunicorn_config
+    if hasattr(gunicorn_config, "ControlSocketDisable"):
+        options["control_socket_disable"] = True
     if pidfile:
         options["pidfile"] = pidfile
     _Server(options).run()

@@ -5,7 +5,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from ..content.store import Content
 from ..extensions import db
@@ -73,6 +73,10 @@ class SyncReport:
     retired: list[str] = field(default_factory=list)
 
 
+#: the PostgreSQL advisory lock that serialises content syncs across hosts and workers
+SYNC_LOCK = 0x7472_6169  # "trai"
+
+
 def sync_content(content: Content, now: datetime | None = None, progress=None) -> SyncReport:
     """Upsert modules, lessons and shipped questions; retire what left the files. Flushes, never commits.
 
@@ -81,6 +85,10 @@ def sync_content(content: Content, now: datetime | None = None, progress=None) -
     """
     if content.problems:
         raise ContentNotClean(content.problems)
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Hosts starting together would sync at once (and rebuild the search index over each other): one at a
+        # time, the lock held until the caller commits. (SQLite's single writer already serialises them.)
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SYNC_LOCK})
     now = now or utcnow()
     report = SyncReport()
     modules = {m.slug: m for m in db.session.scalars(select(Module))}
