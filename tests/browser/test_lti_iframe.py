@@ -47,23 +47,19 @@ def lms_site(live_tool):
     lms.close()
 
 
-def _browser(extra_args: list[str]):
-    import os
-    import shutil
-    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
-        pytest.skip(f"Chromium not found at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-    pw = sync_playwright().start()
-    return pw, pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS + extra_args)
+def _browser(chromium, extra_args: list[str]):
+    """A second Chromium with its own flags, from the session's Playwright (a second sync Playwright in the same
+    thread is refused once the first one runs)."""
+    return chromium.browser_type.launch(executable_path=CHROMIUM, headless=True, args=ARGS + extra_args)
 
 
-def test_with_third_party_cookies_blocked_the_iframe_offers_a_new_window_that_completes_the_launch(lms_site):
+def test_with_third_party_cookies_blocked_the_iframe_offers_a_new_window_that_completes_the_launch(lms_site, chromium):
     """The LMS (localhost) frames the tool (127.0.0.1): the tool's state cookie is third-party there.
 
     (The launch inside an iframe that keeps its cookies is tests/lti: it answers with a one-time new-window link.)
     """
     blocked = True
-    pw, browser = _browser(["--test-third-party-cookie-phaseout"])
+    browser = _browser(chromium, ["--test-third-party-cookie-phaseout"])
     try:
         context = browser.new_context()
         page = context.new_page()
@@ -84,4 +80,3 @@ def test_with_third_party_cookies_blocked_the_iframe_offers_a_new_window_that_co
         assert "Lena Learner" in popup.content()
     finally:
         browser.close()
-        pw.stop()
