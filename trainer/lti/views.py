@@ -8,7 +8,7 @@ from flask_login import current_user, login_user
 from pylti1p3.exception import LtiException, OIDCException
 from sqlalchemy import select
 
-from ..extensions import csrf, db
+from ..extensions import csrf, db, limiter
 from ..models import School
 from ..services import lti as service
 from ..web import roles_required
@@ -25,6 +25,13 @@ site_admin_only = roles_required("site_admin")
 @bp.errorhandler(service.LtiError)
 def lti_error(exc: service.LtiError):
     return _refuse(exc.message, exc.status)
+
+
+@bp.errorhandler(429)
+def too_many_launches(_exc):
+    """The refusal page (shown inside the LMS's frame) rather than the site's own: the learner is in their LMS."""
+    return _refuse("Too many activities were started from your network in the last minute. "
+                   "Wait a minute, then open the activity again from your LMS.", 429)
 
 
 def _refuse(message: str, status: int = 400):
@@ -79,6 +86,7 @@ def jwks():
 
 @bp.route("/login", methods=["GET", "POST"])
 @csrf.exempt
+@limiter.limit(lambda: current_app.config["LTI_LOGIN_LIMIT"])
 def login():
     """OIDC third-party login initiation: the LMS sends the browser here, we send it to the LMS's auth URL."""
     values = request.values
