@@ -77,7 +77,7 @@ def _framable(response, origins: list[str]):
 
 @bp.route("/jwks")
 def jwks():
-    service.signing_key()
+    service.signing_key(tool.key_secret())
     db.session.commit()
     response = jsonify(service.jwks())
     response.headers["Cache-Control"] = "public, max-age=300"
@@ -283,7 +283,7 @@ def platforms():
             db.session.commit()
             flash(f"{platform.name} is registered. Launches from it are accepted now.", "success")
             return redirect(url_for("lti.platforms"))
-    service.signing_key()
+    service.signing_key(tool.key_secret())
     db.session.commit()
     return render_template("lti/platforms.html", form=form, platforms=service.school_platforms(_scope()),
                            keys=service.live_keys(), contexts=service.school_contexts(_scope()),
@@ -314,7 +314,7 @@ def edit_platform(platform_id: int):
 @bp.route("/keys/rotate", methods=["POST"])
 @site_admin_only
 def rotate_key():
-    key = service.rotate_key()
+    key = service.rotate_key(tool.key_secret())
     db.session.commit()
     flash(f"New key {key.kid[:12]}… signs from now on; the old key stays published until you retire it.", "success")
     return redirect(url_for("lti.platforms"))
@@ -418,7 +418,7 @@ def register_lti(app) -> None:
     @group.command("rotate-key")
     def rotate_command():
         """Add a new signing key (the old one stays published until retired on /lti/platforms)."""
-        key = service.rotate_key()
+        key = service.rotate_key(tool.key_secret())
         db.session.commit()
         click.echo(f"new key {key.kid}")
 
