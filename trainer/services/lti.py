@@ -92,12 +92,12 @@ def live_keys() -> list[LtiKey]:
 
 
 def signing_key(secret: str, now: datetime | None = None) -> LtiKey:
-    """The newest unretired key (made on first use), every live key sealed under ``secret``. Flushes."""
-    keys = live_keys()
-    for key in keys:
-        if key.private_pem.startswith(PLAIN_PEM):
-            key.private_pem = _cipher(secret).encrypt(key.private_pem.encode()).decode()
+    """The newest unretired key (made on first use); any key still stored in plain is sealed under ``secret``.
+    Flushes."""
+    for key in db.session.scalars(select(LtiKey).where(LtiKey.private_pem.startswith(PLAIN_PEM))):
+        key.private_pem = _cipher(secret).encrypt(key.private_pem.encode()).decode()
     db.session.flush()
+    keys = live_keys()
     return keys[-1] if keys else _new_key(now or utcnow(), secret)
 
 
