@@ -104,6 +104,12 @@ def load_config(overrides: dict | None = None) -> dict:
         #: join-code tries per account and per address; set-password (reset link) submissions per address
         "JOIN_LIMIT": os.environ.get("TRAINER_JOIN_LIMIT", "10 per minute"),
         "RESET_LIMIT": os.environ.get("TRAINER_RESET_LIMIT", "10 per minute"),
+        #: LMS launches starting (OIDC login) per address: a whole class behind one school network opening an
+        #: activity at once fits
+        #: what the LTI tool's private keys are sealed under in the database (unset: SECRET_KEY); keep it when
+        #: SECRET_KEY changes, or the keys cannot be read and a new one must be added (`trainer lti rotate-key`)
+        "LTI_KEY": os.environ.get("TRAINER_LTI_KEY") or None,
+        "LTI_LOGIN_LIMIT": os.environ.get("TRAINER_LTI_LOGIN_LIMIT", "60 per minute"),
         #: question-file uploads per account (parsing one may take a second of a worker)
         "IMPORT_LIMIT": os.environ.get("TRAINER_IMPORT_LIMIT", "20 per minute"),
         "RESET_LINK_HOURS": 48,

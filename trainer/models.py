@@ -7,8 +7,8 @@ from typing import Any
 from flask_login import UserMixin
 from datetime import date
 
-from sqlalchemy import (JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer,
-                        String, Text, UniqueConstraint, TypeDecorator, false)
+from sqlalchemy import (DDL, JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer,
+                        String, Text, UniqueConstraint, TypeDecorator, event, false, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .domain.fields import EMAIL_MAX, NAME_MAX
@@ -564,7 +564,8 @@ class SearchEntry(db.Model):
     """One searchable passage: a lesson section, a question's explanation or a glossary term.
 
     Rebuilt from the content files at every content sync (``services.search.rebuild``). SQLite searches it through
-    an FTS5 table kept beside it; PostgreSQL through its own full-text search."""
+    an FTS5 table kept beside it; PostgreSQL through a stored tsvector column ``doc`` that no model declares
+    (see ``SEARCH_INDEX_OBJECTS`` below)."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: section | explanation | term
@@ -581,3 +582,38 @@ class SearchWord(db.Model):
     """The index vocabulary (lower-case words), for correcting a misspelt query word (pg_trgm on PostgreSQL)."""
 
     word: Mapped[str] = mapped_column(String(100), primary_key=True)
+
+
+# PostgreSQL's search index, which a model cannot declare: each passage's words weighted (title above body) in a
+# stored tsvector with a GIN index, and a trigram index on the vocabulary. Migration perf01search makes them in a
+# migrated database; these listeners make the same in one built by ``db.create_all`` (the tests). The indexes take
+# rows straight in (no fast-update pending list), so they serve searches as soon as a content sync refills them.
+TRGM_SCHEMA = "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'"
+#: the search index's objects outside the models: SQLite's FTS5 tables and PostgreSQL's column and indexes
+SEARCH_INDEX_OBJECTS = {("column", "search_entry.doc"), ("index", "ix_search_entry_doc"),
+                        ("index", "ix_search_word_trgm")}
+
+event.listen(SearchEntry.__table__, "after_create", DDL(
+    "ALTER TABLE %(table)s ADD COLUMN doc tsvector GENERATED ALWAYS AS (setweight(to_tsvector('english', title), "
+    "'A') || setweight(to_tsvector('english', body), 'D')) STORED; "
+    "CREATE INDEX ix_search_entry_doc ON %(table)s USING gin (doc) WITH (fastupdate = off)",
+).execute_if(dialect="postgresql"))
+
+
+@event.listens_for(SearchWord.__table__, "after_create")
+def _index_word_trigrams(table, connection, **_kw) -> None:
+    """PostgreSQL: the trigram index that finds the known words closest to a misspelt one without reading them all."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
+        schema = connection.scalar(text(TRGM_SCHEMA))
+        name = connection.dialect.identifier_preparer.format_table(table)
+        connection.execute(text(f"CREATE INDEX ix_search_word_trgm ON {name} USING gin (word {schema}.gin_trgm_ops) "
+                                "WITH (fastupdate = off)"))
+
+
+def modelled(obj, name: str | None, type_: str, reflected: bool, compare_to) -> bool:
+    """Whether a schema object is one the models describe: all but the search index's derived tables, column and
+    indexes, which a comparison of the database with the models leaves out (Alembic's ``include_object``)."""
+    key = f"{obj.table.name}.{name}" if type_ == "column" else name
+    derived = (type_ == "table" and (name or "").startswith("search_fts")) or (type_, key) in SEARCH_INDEX_OBJECTS
+    return not (derived and reflected and compare_to is None)

@@ -71,10 +71,7 @@ def test_signup_in_chicago_profile_and_email_change(live_server, chicago_page, m
     page.get_by_role("button", name="Create account").click()
     # Sign-up answers the same page for a new and a taken address (no enumeration): then the learner logs in.
     expect(page.get_by_role("heading", name="Sign-up received")).to_be_visible()
-    page.goto(live_server + "/login")
-    page.get_by_label("E-mail").fill("casey@example.com")
-    page.get_by_label("Password").fill("casey-long-secret")
-    page.get_by_role("button", name="Log in").click()
+    login(page, live_server, "casey@example.com", "casey-long-secret")
     page.get_by_role("link", name="Casey Chicago").click()
     assert page.get_by_label("Time zone").input_value() == "America/Chicago"  # detected at sign-up
     found["profile"] = audit(page, axe_source)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import func, select
@@ -127,3 +128,20 @@ def test_a_launch_from_an_unregistered_platform_is_refused(tool, lms):
     response = tool.test_client().post("/lti/login", base_url=TOOL, data={
         "iss": "https://unknown.example.org", "login_hint": "u", "target_link_uri": f"{TOOL}/lti/launch"})
     assert response.status_code == 403 and "not registered" in response.get_data(as_text=True)
+
+
+def test_lms_logins_are_limited_per_network_on_a_page_the_lms_can_frame(tool, lms):
+    """Past the limit a network's launches are refused on the LTI page (framable by the LMS); another network's are
+    not."""
+    tool.config["LTI_LOGIN_LIMIT"] = "3 per minute"
+    data = {"iss": lms.issuer, "login_hint": "u", "target_link_uri": f"{TOOL}/lti/launch", "client_id": lms.client_id,
+            "lti_deployment_id": lms.deployment_id}
+    school_network, home = tool.test_client(), tool.test_client()
+    codes = [school_network.post("/lti/login", base_url=TOOL, data=data).status_code for _ in range(4)]
+    refused = school_network.post("/lti/login", base_url=TOOL, data=data)
+    elsewhere = home.post("/lti/login", base_url=TOOL, data=data, environ_base={"REMOTE_ADDR": "192.0.2.7"})
+    assert codes == [302, 302, 302, 429] and refused.status_code == 429
+    assert "Wait a minute, then open the activity again" in refused.get_data(as_text=True)
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(lms.issuer))
+    assert origin in refused.headers["Content-Security-Policy"].split("frame-ancestors")[1].split(";")[0]
+    assert elsewhere.status_code == 302

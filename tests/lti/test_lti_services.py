@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import requests
-from sqlalchemy import select
+from jwcrypto.jwk import JWK
+from sqlalchemy import select, text
 
 from tests.conftest import Browser, client_as
 from tests.lti.conftest import post_launch, start
@@ -200,3 +202,28 @@ def test_a_mock_exam_launched_from_the_lms_reports_its_score(tool, lms, school):
     assert "sent 1" in result.output, result.output
     assert [(s["lineitem"], s["scoreGiven"], s["scoreMaximum"], s["userId"]) for s in lms.scores] == [
         ("exam-col", 0, 50, "student-9")]
+
+
+def test_private_keys_are_stored_sealed_and_a_key_stored_in_plain_still_launches_then_is_sealed(tool, lms):
+    """A copy of the database alone holds no private key of the tool; a key of the release before (plain PEM)
+    goes on working and is sealed when used."""
+    from trainer.lti.models import LtiKey
+    from trainer.lti.tool import key_secret
+    from trainer.services import lti
+    with tool.app_context():
+        key = lti.signing_key(key_secret())
+        pem = lti.private_pem(key, key_secret())
+        stored = db.session.scalar(text("SELECT private_pem FROM lti_key"))
+        assert pem.startswith("-----BEGIN PRIVATE KEY-----")
+        assert "PRIVATE KEY" not in stored and pem.splitlines()[1] not in stored
+        assert JWK.from_pem(pem.encode()).thumbprint() == key.kid    # what is sealed is the published key's pair
+        db.session.execute(text("UPDATE lti_key SET private_pem = :pem"), {"pem": pem})
+        db.session.commit()
+    client, form = start(tool, lms)
+    assert post_launch(client, form).status_code == 302
+    with tool.app_context():
+        assert "PRIVATE KEY" not in db.session.scalar(text("SELECT private_pem FROM lti_key"))
+        key = db.session.scalar(select(LtiKey))
+        assert lti.private_pem(key, key_secret()) == pem
+        with pytest.raises(lti.LtiError, match="another TRAINER_LTI_KEY"):
+            lti.private_pem(key, "not-the-secret-it-was-sealed-under")

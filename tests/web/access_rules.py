@@ -135,8 +135,9 @@ def _lti_things(w, attempt) -> dict:
     """An LMS registered by school S, one of its courses mapped to cohort X, and a score already sent."""
     from trainer.lti.models import LtiContext, LtiGrade, LtiLink
     from trainer.models import utcnow
+    from trainer.lti.tool import key_secret
     from trainer.services import lti
-    lti.signing_key()
+    lti.signing_key(key_secret())
     platform = lti.register_platform(w.school_s, lti.PlatformForm(
         name="S Moodle", issuer=f"https://moodle-{w.school_s}.example.org", client_id="c1", deployment_ids=["1"],
         auth_login_url="https://moodle.example.org/auth", auth_token_url="https://moodle.example.org/token",

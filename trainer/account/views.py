@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user
 
-from ..auth.views import _mail_limit, mail_unavailable
+from ..auth.views import _mail_limit, commit_change, mail_unavailable
 from ..extensions import db, limiter
 from ..services import accounts, mail
 from . import mails
@@ -17,23 +17,20 @@ def _account_key() -> str:
     return f"email-change:{current_user.get_id()}"
 
 
+def _profile(form: ProfileForm) -> accounts.Profile:
+    return accounts.Profile(form.name.data, form.timezone.data, form.day_start_hour.data,
+                            form.desired_retention.data, form.new_per_day.data)
+
+
 @bp.route("/", methods=["GET", "POST"])
 @login_required
 def profile():
     form = ProfileForm(obj=current_user)
     form.timezone.choices = zone_choices()
-    if form.validate_on_submit():
-        try:
-            accounts.update_profile(current_user.id, accounts.Profile(
-                form.name.data, form.timezone.data, form.day_start_hour.data, form.desired_retention.data,
-                form.new_per_day.data))
-        except accounts.AccountError as exc:
-            db.session.rollback()
-            form.name.errors = [*form.name.errors, str(exc)]
-        else:
-            db.session.commit()
-            flash("Profile saved. Times are shown in your zone, and reviews follow the new settings.", "success")
-            return redirect(url_for("account.profile"))
+    if form.validate_on_submit() and commit_change(
+            lambda: accounts.update_profile(current_user.id, _profile(form)), form.name):
+        flash("Profile saved. Times are shown in your zone, and reviews follow the new settings.", "success")
+        return redirect(url_for("account.profile"))
     return render_template("account/profile.html", form=form), 422 if form.errors else 200
 
 

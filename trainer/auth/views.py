@@ -1,9 +1,12 @@
 """Sign up, log in, log out, passwords, joining a cohort."""
 from __future__ import annotations
 
+from typing import Callable
+
 from flask import (Blueprint, current_app, flash, redirect, render_template, request,
                    url_for)
 from flask_login import current_user, login_required, login_user, logout_user
+from wtforms import Field
 
 from ..extensions import db, limiter
 from ..web import safe_next
@@ -46,6 +49,27 @@ def _account_key() -> str:
     return f"account:{current_user.get_id()}"
 
 
+def refuse(field: Field, exc: accounts.AccountError) -> None:
+    """Undo what a refused account change flushed and show the reason under the form field it concerns."""
+    db.session.rollback()
+    field.errors = [*field.errors, str(exc)]
+
+
+def commit_change(change: Callable[[], object], field: Field | Callable[[str], Field]) -> bool:
+    """Run ``change`` (a call of an accounts service) and commit it; when the service refuses, show why on the form.
+
+    :param field: the form field that shows a refusal, or a function choosing it from the message
+    :return: whether the change was made
+    """
+    try:
+        change()
+    except accounts.AccountError as exc:
+        refuse(field(str(exc)) if callable(field) else field, exc)
+        return False
+    db.session.commit()
+    return True
+
+
 @bp.route("/")
 def index():
     if current_user.is_authenticated:
@@ -64,9 +88,7 @@ def signup():
             outcome = accounts.sign_up(form.email.data, form.name.data, form.password.data,
                                        form.join_code.data or "", timezone_name=form.timezone.data)
         except accounts.AccountError as exc:
-            db.session.rollback()
-            target = form.join_code if "join code" in str(exc) else form.password
-            target.errors = [*target.errors, str(exc)]
+            refuse(form.join_code if "join code" in str(exc) else form.password, exc)
         else:
             db.session.commit()
             if outcome.existing is not None:
@@ -116,18 +138,12 @@ def logout():
 @login_required
 def change_password():
     form = ChangePasswordForm()
-    if form.validate_on_submit():
-        try:
-            accounts.change_password(current_user.id, form.current.data, form.password.data)
-        except accounts.AccountError as exc:
-            db.session.rollback()
-            field = form.current if "current" in str(exc) else form.password
-            field.errors = [*field.errors, str(exc)]
-        else:
-            db.session.commit()
-            login_user(current_user._get_current_object())  # every other session ended; this one goes on
-            flash("Your password is changed. Every other device is signed out.", "success")
-            return redirect(home_url())
+    if form.validate_on_submit() and commit_change(
+            lambda: accounts.change_password(current_user.id, form.current.data, form.password.data),
+            lambda message: form.current if "current" in message else form.password):
+        login_user(current_user._get_current_object())  # every other session ended; this one goes on
+        flash("Your password is changed. Every other device is signed out.", "success")
+        return redirect(home_url())
     return render_template("auth/change_password.html", form=form)
 
 
@@ -161,16 +177,10 @@ def reset_password(token: str):
         return render_template("errors/error.html", code=400, title="Reset link not usable",
                                message=str(exc)), 400
     form = ResetForm()
-    if form.validate_on_submit():
-        try:
-            accounts.reset_password(token, form.password.data, secret, max_age)
-        except accounts.AccountError as exc:
-            db.session.rollback()
-            form.password.errors = [*form.password.errors, str(exc)]
-        else:
-            db.session.commit()
-            flash("Your password is set. Log in with it now.", "success")
-            return redirect(url_for("auth.login"))
+    if form.validate_on_submit() and commit_change(
+            lambda: accounts.reset_password(token, form.password.data, secret, max_age), form.password):
+        flash("Your password is set. Log in with it now.", "success")
+        return redirect(url_for("auth.login"))
     return render_template("auth/reset.html", form=form, user=user)
 
 
@@ -184,8 +194,7 @@ def join():
         try:
             result = accounts.join_cohort(current_user.id, form.join_code.data)
         except accounts.AccountError as exc:
-            db.session.rollback()
-            form.join_code.errors = [*form.join_code.errors, str(exc)]
+            refuse(form.join_code, exc)
         else:
             db.session.commit()
             flash(("You are already in " if result.already else "You joined ") + result.cohort.name + ".", "success")

@@ -17,7 +17,8 @@ class LtiKey(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     #: the JWK key id (RFC 7638 thumbprint of the public key)
     kid: Mapped[str] = mapped_column(String(100), unique=True)
-    #: PKCS#8 PEM; lives only in the database, never in a file of the repository
+    #: PKCS#8 PEM sealed under the app's secret (``services.lti.private_pem`` unseals it; a row of the release
+    #: before holds the plain PEM until the key is next used); lives only in the database, never in a file
     private_pem: Mapped[str] = mapped_column(Text)
     #: the public JWK as published at /lti/jwks
     public_jwk: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -1,7 +1,7 @@
 """PyLTI1p3 wired to the database: registrations from LtiPlatform, keys from LtiKey, login state in LtiState."""
 from __future__ import annotations
 
-
+from flask import current_app
 from pylti1p3.contrib.flask import FlaskCookieService, FlaskMessageLaunch, FlaskOIDCLogin, FlaskRequest
 from pylti1p3.deployment import Deployment
 from pylti1p3.launch_data_storage.base import LaunchDataStorage
@@ -13,12 +13,17 @@ from ..services import lti as service
 COOKIE_PATH = "/lti/"
 
 
+def key_secret() -> str:
+    """The secret the tool's private keys are sealed under: TRAINER_LTI_KEY when set, else the app's SECRET_KEY."""
+    return current_app.config.get("LTI_KEY") or current_app.config["SECRET_KEY"]
+
+
 def registration_for(platform) -> Registration:
-    key = service.signing_key()
+    key = service.signing_key(key_secret())
     return (Registration().set_issuer(platform.issuer).set_client_id(platform.client_id)
             .set_key_set_url(platform.key_set_url).set_auth_login_url(platform.auth_login_url)
-            .set_auth_token_url(platform.auth_token_url).set_tool_private_key(key.private_pem)
-            .set_tool_public_key(_public_pem(key)))
+            .set_auth_token_url(platform.auth_token_url)
+            .set_tool_private_key(service.private_pem(key, key_secret())).set_tool_public_key(_public_pem(key)))
 
 
 def _public_pem(key) -> str:

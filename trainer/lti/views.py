@@ -8,7 +8,7 @@ from flask_login import current_user, login_user
 from pylti1p3.exception import LtiException, OIDCException
 from sqlalchemy import select
 
-from ..extensions import csrf, db
+from ..extensions import csrf, db, limiter
 from ..models import School
 from ..services import lti as service
 from ..web import roles_required
@@ -25,6 +25,13 @@ site_admin_only = roles_required("site_admin")
 @bp.errorhandler(service.LtiError)
 def lti_error(exc: service.LtiError):
     return _refuse(exc.message, exc.status)
+
+
+@bp.errorhandler(429)
+def too_many_launches(_exc):
+    """The refusal page (shown inside the LMS's frame) rather than the site's own: the learner is in their LMS."""
+    return _refuse("Too many activities were started from your network in the last minute. "
+                   "Wait a minute, then open the activity again from your LMS.", 429)
 
 
 def _refuse(message: str, status: int = 400):
@@ -70,7 +77,7 @@ def _framable(response, origins: list[str]):
 
 @bp.route("/jwks")
 def jwks():
-    service.signing_key()
+    service.signing_key(tool.key_secret())
     db.session.commit()
     response = jsonify(service.jwks())
     response.headers["Cache-Control"] = "public, max-age=300"
@@ -79,6 +86,7 @@ def jwks():
 
 @bp.route("/login", methods=["GET", "POST"])
 @csrf.exempt
+@limiter.limit(lambda: current_app.config["LTI_LOGIN_LIMIT"])
 def login():
     """OIDC third-party login initiation: the LMS sends the browser here, we send it to the LMS's auth URL."""
     values = request.values
@@ -275,7 +283,7 @@ def platforms():
             db.session.commit()
             flash(f"{platform.name} is registered. Launches from it are accepted now.", "success")
             return redirect(url_for("lti.platforms"))
-    service.signing_key()
+    service.signing_key(tool.key_secret())
     db.session.commit()
     return render_template("lti/platforms.html", form=form, platforms=service.school_platforms(_scope()),
                            keys=service.live_keys(), contexts=service.school_contexts(_scope()),
@@ -306,7 +314,7 @@ def edit_platform(platform_id: int):
 @bp.route("/keys/rotate", methods=["POST"])
 @site_admin_only
 def rotate_key():
-    key = service.rotate_key()
+    key = service.rotate_key(tool.key_secret())
     db.session.commit()
     flash(f"New key {key.kid[:12]}… signs from now on; the old key stays published until you retire it.", "success")
     return redirect(url_for("lti.platforms"))
@@ -410,7 +418,7 @@ def register_lti(app) -> None:
     @group.command("rotate-key")
     def rotate_command():
         """Add a new signing key (the old one stays published until retired on /lti/platforms)."""
-        key = service.rotate_key()
+        key = service.rotate_key(tool.key_secret())
         db.session.commit()
         click.echo(f"new key {key.kid}")
 

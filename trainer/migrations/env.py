@@ -91,10 +91,10 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
-    # SQLite's FTS5 search index (search_fts and its shadow tables) is derived data that the content sync
-    # builds beside search_entry; it has no model, so comparing the schema with the models leaves it out.
-    conf_args.setdefault("include_object", lambda obj, name, type_, reflected, compare_to: not (
-        type_ == "table" and reflected and compare_to is None and (name or "").startswith("search_fts")))
+    # The search index's derived objects (SQLite's FTS5 tables, PostgreSQL's tsvector column and indexes) have no
+    # model, so comparing the schema with the models leaves them out.
+    from trainer.models import modelled
+    conf_args.setdefault("include_object", modelled)
 
     connectable = get_engine()
 

@@ -11,8 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from cryptography.hazmat.primitives import serialization
+from base64 import urlsafe_b64encode
+
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from jwcrypto.jwk import JWK
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -44,15 +48,40 @@ class LtiError(ValueError):
 
 
 # --- keys ----------------------------------------------------------------------------------------------
+# A private key is stored sealed (Fernet: AES-128-CBC with HMAC-SHA256) under a key derived from a secret of the
+# app's, so a copy of the database alone cannot sign as the tool. Keys stored before sealing (plain PEM) are read
+# as they are and sealed when next used.
 
-def _new_key(now: datetime) -> LtiKey:
+PLAIN_PEM = "-----BEGIN"
+
+
+def _cipher(secret: str) -> Fernet:
+    """The cipher of the tool's private keys: its key is derived from ``secret`` for this use only (HKDF-SHA256)."""
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"trainer lti private keys")
+    return Fernet(urlsafe_b64encode(derived.derive(secret.encode())))
+
+
+def private_pem(key: LtiKey, secret: str) -> str:
+    """The key's private PEM, unsealed with ``secret`` (a key stored before sealing is plain PEM already)."""
+    if key.private_pem.startswith(PLAIN_PEM):
+        return key.private_pem
+    try:
+        return _cipher(secret).decrypt(key.private_pem.encode()).decode()
+    except InvalidToken:
+        raise LtiError("The tool's signing key cannot be read: it was sealed under another TRAINER_LTI_KEY (or "
+                       "SECRET_KEY). Set the one it was made with again, or add a new key with "
+                       "`trainer lti rotate-key`.", 500) from None
+
+
+def _new_key(now: datetime, secret: str) -> LtiKey:
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption()).decode()
     jwk = JWK.from_pem(pem.encode())
     public = json.loads(jwk.export_public())
     public.update({"kid": jwk.thumbprint(), "alg": "RS256", "use": "sig"})
-    key = LtiKey(kid=public["kid"], private_pem=pem, public_jwk=public, created_at=now)
+    key = LtiKey(kid=public["kid"], private_pem=_cipher(secret).encrypt(pem.encode()).decode(), public_jwk=public,
+                 created_at=now)
     db.session.add(key)
     db.session.flush()
     return key
@@ -62,15 +91,19 @@ def live_keys() -> list[LtiKey]:
     return list(db.session.scalars(select(LtiKey).where(LtiKey.retired_at.is_(None)).order_by(LtiKey.id)))
 
 
-def signing_key(now: datetime | None = None) -> LtiKey:
-    """The newest unretired key (made on first use). Flushes."""
+def signing_key(secret: str, now: datetime | None = None) -> LtiKey:
+    """The newest unretired key (made on first use); any key still stored in plain is sealed under ``secret``.
+    Flushes."""
+    for key in db.session.scalars(select(LtiKey).where(LtiKey.private_pem.startswith(PLAIN_PEM))):
+        key.private_pem = _cipher(secret).encrypt(key.private_pem.encode()).decode()
+    db.session.flush()
     keys = live_keys()
-    return keys[-1] if keys else _new_key(now or utcnow())
+    return keys[-1] if keys else _new_key(now or utcnow(), secret)
 
 
-def rotate_key(now: datetime | None = None) -> LtiKey:
-    """Add a new signing key; the old ones stay published until retired. Flushes."""
-    return _new_key(now or utcnow())
+def rotate_key(secret: str, now: datetime | None = None) -> LtiKey:
+    """Add a new signing key, sealed under ``secret``; the old ones stay published until retired. Flushes."""
+    return _new_key(now or utcnow(), secret)
 
 
 def retire_key(key_id: int, now: datetime | None = None) -> LtiKey:

@@ -12,7 +12,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from .search import _sections
+from .search import lesson_sections
 
 #: below this cosine similarity the words say too little: no suggestion, the instructor chooses
 MIN_SCORE = 0.08
@@ -54,7 +54,7 @@ def _index(course) -> _Index:
         return cached[1]
     raw = []
     for lesson in course.lessons.values():
-        for anchor, heading, text in _sections(lesson):
+        for anchor, heading, text in lesson_sections(lesson):
             ref = f"{lesson.id}#{anchor}" if anchor and course.anchor_exists(f"{lesson.id}#{anchor}") else lesson.id
             title = f"{lesson.title} › {heading}" if anchor else lesson.title
             area = lesson.exam_areas[0] if lesson.exam_areas else None

@@ -1,5 +1,8 @@
 """Full-text search in the database's own engine: SQLite FTS5 or PostgreSQL text search with pg_trgm.
 
+PostgreSQL searches each passage's stored, GIN-indexed tsvector (``search_entry.doc``) and corrects a misspelling
+through a trigram index on the vocabulary; both are kept by the database itself (see ``models.SEARCH_INDEX_OBJECTS``).
+
 Lesson sections, question explanations and glossary terms are indexed as plain text when content syncs.
 Lesson sections and glossary terms rank above explanations. A query is matched as a phrase first, then as all of its words, then (only if nothing matched) as any of them;
 a word the index has never seen is replaced by the closest one it has ("fibromyalga" -> "fibromyalgia")."""
@@ -15,7 +18,7 @@ from sqlalchemy import delete, func, insert, select, text
 
 from ..content.store import markdown_html
 from ..extensions import db
-from ..models import SearchEntry, SearchWord
+from ..models import TRGM_SCHEMA, SearchEntry, SearchWord
 
 START, STOP = "\u27e6", "\u27e7"          # highlight markers: characters no lesson uses
 WORD_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
@@ -48,8 +51,10 @@ def plain_text(fragment: str) -> str:
     return re.sub(r"\s+", " ", htmlmod.unescape(text_only)).strip()
 
 
-def _sections(lesson) -> list[tuple[str, str, str]]:
-    """(anchor, heading, plain text) per h2/h3 section of a rendered lesson; the intro has anchor ""."""
+def lesson_sections(lesson) -> list[tuple[str, str, str]]:
+    """(anchor, heading, plain text) per h2/h3 section of a rendered lesson; the intro has anchor "".
+
+    The search index and the placement suggestions for imported questions both read lessons in these sections."""
     out, cuts = [], list(HEADING_RE.finditer(lesson.html))
     intro = plain_text(lesson.html[:cuts[0].start()] if cuts else lesson.html)
     out.append(("", "", intro or " ".join(lesson.objectives)))  # the lesson itself, found by its title
@@ -68,7 +73,7 @@ def rebuild(content) -> int:
     course = content.course
     rows = []
     for lesson in course.ordered_lessons():
-        for anchor, heading, body in _sections(lesson):
+        for anchor, heading, body in lesson_sections(lesson):
             if anchor == "references":
                 continue
             rows.append({"kind": "section", "lesson_slug": lesson.id, "anchor": anchor,
@@ -114,7 +119,7 @@ def ensure_fts() -> None:
 
 
 def _trgm_schema() -> str:
-    name = db.session.scalar(text("SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'"))
+    name = db.session.scalar(text(TRGM_SCHEMA))
     if not name:
         raise RuntimeError("the pg_trgm extension is missing: run `flask db upgrade`")
     return name
@@ -130,8 +135,11 @@ def _correct(words: list[str]) -> list[str]:
             continue
         if db.engine.dialect.name == "postgresql":
             schema = _trgm_schema()
+            # The % operator (similarity at least pg_trgm.similarity_threshold, 0.3 unless set) lets the trigram
+            # index pick the candidates; the 0.35 cut and the order are the correction's own.
             best = db.session.scalar(text(
-                f"SELECT word FROM search_word WHERE {schema}.similarity(word, :w) >= 0.35 "
+                f"SELECT word FROM search_word WHERE word OPERATOR({schema}.%) :w "
+                f"AND {schema}.similarity(word, :w) >= 0.35 "
                 f"ORDER BY {schema}.similarity(word, :w) DESC, word LIMIT 1"), {"w": word})
         else:
             near = db.session.scalars(select(SearchWord.word).where(
@@ -162,14 +170,13 @@ def _query_postgres(words: list[str], mode: str, exclude: set[int], limit: int) 
     query = {"phrase": "phraseto_tsquery('english', :q)", "all": "plainto_tsquery('english', :q)",
              "both": "plainto_tsquery('english', :q)",
              "any": " || ".join(f"plainto_tsquery('english', :w{i})" for i in range(len(words)))}[mode]
-    # Rank first, then excerpt only the passages shown: ts_headline is the costly part.
+    # Rank first, then excerpt only the passages shown: ts_headline is the costly part. ``doc`` is the passage's
+    # stored, GIN-indexed tsvector (title weighted A, body D).
     rows = db.session.execute(text(
-        f"WITH q AS (SELECT {query} AS query, phraseto_tsquery('english', :q) AS phrase), d AS MATERIALIZED "
-        "(SELECT e.*, setweight(to_tsvector('english', e.title), 'A') || setweight(to_tsvector('english', e.body), "
-        "'D') AS doc FROM search_entry e), "
+        f"WITH q AS (SELECT {query} AS query, phraseto_tsquery('english', :q) AS phrase), "
         "ranked AS (SELECT e.id, e.kind, e.lesson_slug, e.anchor, e.title, e.body, "
         f"{'(e.doc @@ q.phrase)' if mode == 'both' else 'false'} AS exact, ts_rank_cd(e.doc, q.query, 1) AS rank "
-        "FROM d e, q WHERE e.doc @@ q.query "
+        f"FROM search_entry e, q WHERE e.doc @@ ({query}) "
         "ORDER BY exact DESC, CASE e.kind WHEN 'explanation' THEN 1 ELSE 0 END, rank DESC, e.id LIMIT :limit) "
         "SELECT r.id, r.kind, r.lesson_slug, r.anchor, r.title, "
         f"ts_headline('english', r.body, q.query, 'StartSel={START}, StopSel={STOP}, MaxWords=30, MinWords=15, "
