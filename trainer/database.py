@@ -6,6 +6,7 @@ import sqlite3
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.sql.expression import Executable
 
 
 def configure_engine_events(app: Flask) -> None:
@@ -39,6 +40,19 @@ def configure_engine_events(app: Flask) -> None:
 
 def _power(base, exponent):
     return None if base is None or exponent is None else float(base) ** float(exponent)
+
+
+def plain_rows(statement: Executable) -> list[tuple]:
+    """Run a query on the session's connection and fetch from the driver's own cursor: plain tuples of the
+    driver's values (no result types applied), without SQLAlchemy's Row objects, which at 100,000 rows cost
+    about a third of the whole item analysis. Bound parameters go through their types as usual."""
+    from .extensions import db
+
+    result = db.session.connection().execute(statement)
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
 
 
 def describe_url(raw: str) -> str:

@@ -4,10 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+import numpy as np
 from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.types import Float
+from sqlalchemy.types import BigInteger, Float
 
 from ..content.source import EXAM_AREAS, EXAM_WEIGHTS
 from ..domain import readiness as rd
@@ -54,6 +55,38 @@ def _days_sqlite(element, compiler, **kw):
     # julianday() parses faster than strftime('%s'); whole milliseconds first, as the timestamps are stored.
     now, then = (compiler.process(c, **kw) for c in element.clauses)
     return f"MAX(0, CAST((julianday({now}) - julianday({then})) * 86400000 + 0.5 AS INTEGER) / 86400000.0)"
+
+
+class instant(FunctionElement):
+    """A timestamp as whole microseconds since 1970, for arithmetic outside SQL (see :func:`days_between`)."""
+
+    type = BigInteger()
+    inherit_cache = True
+    name = "instant"
+
+
+@compiles(instant)
+def _instant_default(element, compiler, **kw):  # PostgreSQL: EXTRACT() is exact (numeric)
+    return f"CAST(EXTRACT(epoch FROM {compiler.process(element.clauses, **kw)}) * 1000000 AS BIGINT)"
+
+
+@compiles(instant, "sqlite")
+def _instant_sqlite(element, compiler, **kw):
+    # julianday() keeps whole milliseconds: the whole seconds from it, the microseconds from the stored text
+    # (SQLAlchemy writes "YYYY-MM-DD HH:MM:SS.ffffff"); 210866760000000000 is 1970-01-01 in Julian microseconds.
+    value = compiler.process(element.clauses, **kw)
+    return (f"(CAST(julianday(substr({value}, 1, 19)) * 86400000 + 0.5 AS INTEGER) * 1000 - 210866760000000000"
+            f" + CAST(substr({value}, 21, 6) AS INTEGER))")
+
+
+def days_between(since: np.ndarray, until: int, dialect: str) -> np.ndarray:
+    """Days, with their fraction, from each of ``since`` to ``until`` (``instant`` values, ``since`` not later),
+    counted as ``days_since`` counts them on the ``dialect`` database, to the last bit: SQLite's julianday()
+    rounds each instant to the millisecond first.
+    """
+    if dialect == "sqlite":
+        return ((until + 500) // 1000 - (since + 500) // 1000) / 86_400_000
+    return (until - since) / 1e6 / 86400.0
 
 
 def recall_expression(now: datetime):
