@@ -157,6 +157,32 @@ def members_query(cohort_id: int):
             .where(Enrolment.cohort_id == cohort_id, Enrolment.active.is_(True), User.active.is_(True)))
 
 
+def memory_figures(members, now: datetime) -> tuple[dict[int, int], dict[int, dict[str, float]]]:
+    """Overdue reviews and recall sums per exam area of ``members`` (a subquery of learner ids), in one pass over
+    their memory states (read from a covering index, grouped in index order).
+
+    Returns learner id -> reviews due before ``now`` (any question, suspended ones left out), and learner id ->
+    exam area -> the sum of predicted recall at ``now`` over the live shipped questions studied: the input of
+    mastery and readiness. Learners without a studied question are absent from both. FILTER rather than a CASE
+    per area: the other areas' sums skip a row without evaluating an expression (same figures; about 5 % less
+    time on SQLite for 300 learners, 127k memory states).
+    """
+    recall = recall_expression(now)
+    live = and_(Question.id == ItemState.question_id, Question.retired_at.is_(None), Question.school_id.is_(None))
+    overdue: dict[int, int] = {}
+    recall_sums: dict[int, dict[str, float]] = {}
+    for lid, late, *totals in db.session.execute(
+            select(ItemState.learner_id,
+                   func.count(case((and_(ItemState.due_at < now, ItemState.suspended.is_(False)), 1))),
+                   *[func.sum(recall).filter(Question.exam_area == area) for area in EXAM_AREAS])
+            .outerjoin(Question, live)
+            .where(ItemState.learner_id.in_(members), ItemState.state != sched.NEW)
+            .group_by(ItemState.learner_id)):
+        overdue[lid] = late
+        recall_sums[lid] = {area: float(total or 0.0) for area, total in zip(EXAM_AREAS, totals)}
+    return overdue, recall_sums
+
+
 def build_dashboard(cohort: Cohort, now: datetime | None = None, risk_readiness: float = 0.5) -> CohortDashboard:
     """Every active learner of the cohort with their figures, level, priority and reasons.
 
@@ -173,7 +199,8 @@ def build_dashboard(cohort: Cohort, now: datetime | None = None, risk_readiness:
                    func.count(case((StudyDay.day > today - timedelta(days=14), 1))).label("active_days"),
                    func.max(StudyDay.day).label("last_day"))
             .where(StudyDay.learner_id.in_(members)).group_by(StudyDay.learner_id).subquery())
-    in_review = and_(ReviewLog.state_before == sched.REVIEW, ReviewLog.reviewed_at >= now - timedelta(days=30))
+    # Every row is of the last 30 days (the WHERE clause), so retention only asks for the state before.
+    in_review = ReviewLog.state_before == sched.REVIEW
     logs = (select(ReviewLog.learner_id.label("lid"),
                    func.count(case((ReviewLog.reviewed_at >= now - timedelta(days=7), 1))).label("reviews_7d"),
                    func.count(case((in_review, 1))).label("ret_n"),
@@ -199,23 +226,7 @@ def build_dashboard(cohort: Cohort, now: datetime | None = None, risk_readiness:
     area_totals = dict(db.session.execute(
         select(Question.exam_area, func.count(Question.id))
         .where(Question.retired_at.is_(None), Question.school_id.is_(None)).group_by(Question.exam_area)).all())
-    # One pass over each learner's memory states (read from a covering index, grouped in index order):
-    # overdue reviews of any question, and a recall sum per area over the live shipped questions. FILTER
-    # rather than a CASE per area: the other areas' sums skip a row without evaluating an expression
-    # (same figures; about 5 % less time on SQLite for 300 learners, 127k memory states).
-    recall = recall_expression(now)
-    live = and_(Question.id == ItemState.question_id, Question.retired_at.is_(None), Question.school_id.is_(None))
-    overdue: dict[int, int] = {}
-    recall_sums: dict[int, dict[str, float]] = {}
-    for lid, late, *totals in db.session.execute(
-            select(ItemState.learner_id,
-                   func.count(case((and_(ItemState.due_at < now, ItemState.suspended.is_(False)), 1))),
-                   *[func.sum(recall).filter(Question.exam_area == area) for area in EXAM_AREAS])
-            .outerjoin(Question, live)
-            .where(ItemState.learner_id.in_(members), ItemState.state != sched.NEW)
-            .group_by(ItemState.learner_id)):
-        overdue[lid] = late
-        recall_sums[lid] = {area: float(total or 0.0) for area, total in zip(EXAM_AREAS, totals)}
+    overdue, recall_sums = memory_figures(members, now)
 
     lesson_totals = {slug: (title, n) for slug, title, n in db.session.execute(
         select(Module.slug, Module.title, func.count(Lesson.id)).join(Lesson, Lesson.module_id == Module.id)
