@@ -246,7 +246,8 @@ def week_ends(start: datetime, now: datetime, weeks: int = WEEKS_SHOWN) -> list[
 
 
 def weekly_readiness(cohort: Cohort, now: datetime | None = None, learners: int | None = None) -> list[WeekPoint]:
-    """The cohort's mean readiness at each week end (see the module docstring), in three statements.
+    """The cohort's mean readiness at each week end (see the module docstring), in four statements whatever the
+    number of learners and weeks (the live questions, the answers, the memory states, the week ends' instants).
 
     Reads the answers since the first week end shown, and of the earlier history only each question's last
     answer time per learner; figures equal those of a window over the whole history
