@@ -7,7 +7,9 @@ Syncs the real content, then bulk-inserts per learner: item states for the quest
 completed (a spread of stabilities, review dates and due dates, some overdue), review logs over the last
 90 days (scheduled reviews, practice and exam answers), study days, lesson progress and a few open safety
 errors. Then drives the app in-process (Flask test client: app, middleware, session, database; no network)
-as the school admin and prints percentiles of GET /school/cohorts/<id> and of its CSV export.
+as the school admin and prints percentiles of GET /school/cohorts/<id> and of its CSV export, then of
+``cohort_stats.build_dashboard`` alone and of its pass over memory states (``memory_figures``: overdue counts
+and the recall sums behind mastery and readiness) alone.
 
 The schema is built by the migrations (in a throw-away schema on PostgreSQL), as `trainer init` does.
 Writes this database's part of bench/out/cohort_dashboard.md and refreshes bench/REPORT.md (--no-report: print only).
@@ -200,6 +202,21 @@ def main() -> None:
                              + ", ".join(f"{v:,} {k}" for k, v in totals.items())
                              + f"; database {app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]}")
                 lines.append(f"first request (cold) {first * 1000:.1f} ms")
+        with app.app_context():
+            # The pass over memory states on its own (overdue counts and the recall sums behind mastery and
+            # readiness), so figures can be read with and without the readiness part.
+            from trainer.models import Cohort
+            from trainer.services import cohort_stats
+            cohort = db.session.get(Cohort, cohort_id)
+            members = cohort_stats.members_query(cohort_id)
+            for name, work in (("  build_dashboard only", lambda: cohort_stats.build_dashboard(cohort)),
+                               ("    memory-state pass", lambda: cohort_stats.memory_figures(members, utcnow()))):
+                runs = []
+                for _ in range(args.runs):
+                    started = time.perf_counter()
+                    work()
+                    runs.append(time.perf_counter() - started)
+                timings[name] = runs
         lines += [line(name, runs) for name, runs in timings.items()]
         lines.append(f"machine calibration: {min(calibration_ms() for _ in range(3)):.0f} ms for the reference loop")
         print("\n".join(lines))

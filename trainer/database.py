@@ -1,11 +1,13 @@
 """Engine set-up per database: SQLite pragmas, and a readable message when the database is unreachable."""
 from __future__ import annotations
 
+import gc
 import sqlite3
 
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.sql.expression import Executable
 
 
 def configure_engine_events(app: Flask) -> None:
@@ -39,6 +41,25 @@ def configure_engine_events(app: Flask) -> None:
 
 def _power(base, exponent):
     return None if base is None or exponent is None else float(base) ** float(exponent)
+
+
+def plain_rows(statement: Executable) -> list[tuple]:
+    """Run a query on the session's connection and fetch from the driver's own cursor: plain tuples of the
+    driver's values (no result types applied), without SQLAlchemy's Row objects, which at 100,000 rows cost
+    about a third of the whole item analysis. Bound parameters go through their types as usual. The garbage
+    collector waits until the rows are in: tuples are not cycles, and a million of them would set off several
+    full collections of the whole heap."""
+    from .extensions import db
+
+    result = db.session.connection().execute(statement)
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return result.cursor.fetchall()
+    finally:
+        if collecting:
+            gc.enable()
+        result.close()
 
 
 def describe_url(raw: str) -> str:

@@ -402,6 +402,8 @@ class ReviewLog(db.Model):
         Index("ix_review_log_question", "question_id", "reviewed_at"),
         # Covers the cohort dashboard's 7- and 30-day review counts and retention.
         Index("ix_review_log_learner_kind_time", "learner_id", "kind", "reviewed_at", "state_before", "correct"),
+        # Covers the cohort's weekly readiness: each question's last answer before the weeks shown.
+        Index("ix_review_log_learner_question_time", "learner_id", "question_id", "reviewed_at", "kind"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     learner_id: Mapped[int] = mapped_column(ForeignKey("user.id"))

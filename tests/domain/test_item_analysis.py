@@ -1,4 +1,5 @@
 """Item analysis: Moodle's statistics checked against hand-computed values, edge cases and every flag."""
+import json
 import math
 import random
 import statistics
@@ -309,3 +310,34 @@ def test_test_statistics_from_columns_equals_test_statistics(seed):
 def test_item_statistics_from_scores_wants_aligned_columns(rest, responses):
     with pytest.raises(ValueError, match="aligned"):
         ia.item_statistics_from_scores("A", [1.0, 0.0], rest, responses=responses)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_numpy_entry_points_give_the_column_figures(seed):
+    """Do the whole-quiz (numpy) functions give the column functions' figures: counts exactly, the strong third's
+    ties at the cut included, and every other figure to 12 significant digits (numpy's sums are not fsum's)?"""
+    np = pytest.importorskip("numpy")
+    attempts, responses = _random_attempts(seed)
+    held = [i for i, a in enumerate(attempts) if "B" in a]
+    scores = [attempts[i]["B"] for i in held]
+    rest = [sum(attempts[i].values()) - attempts[i]["B"] for i in held]
+    picked = [responses[i] for i in held]
+    texts = [json.dumps(r) for r in picked]                 # as stored: each distinct response once
+    index = {text: n for n, text in enumerate(dict.fromkeys(texts))}
+    distinct, codes = [json.loads(text) for text in index], np.array([index[t] for t in texts], dtype=np.int64)
+    options = ["a", "b", "c", "d"]
+    expected = ia.item_statistics_from_scores("B", scores, rest, responses=picked, options=options,
+                                              random_guess_score=0.25)
+    found = ia.item_statistics_from_arrays("B", np.array(scores), np.array(rest), response_codes=codes,
+                                           distinct=distinct, options=options, random_guess_score=0.25)
+    for name in ("facility", "sd", "discrimination_index", "discriminative_efficiency"):
+        assert getattr(found, name) == pytest.approx(getattr(expected, name), rel=1e-12, abs=1e-15), name
+    assert (found.attempts, found.choice_counts, found.strong_choice_counts, found.random_guess_score) == \
+        (expected.attempts, expected.choice_counts, expected.strong_choice_counts, expected.random_guess_score)
+    columns = {k: [a[k] for a in attempts if k in a] for k in set().union(*attempts)}
+    totals = [sum(a.values()) for a in attempts]
+    test, fast = ia.test_statistics_from_columns(totals, columns), ia.test_statistics_from_arrays(
+        np.array(totals), {k: np.array(v) for k, v in columns.items()})
+    assert (fast.attempts, fast.items) == (test.attempts, test.items)
+    for name in ("mean", "sd", "cronbach_alpha"):
+        assert getattr(fast, name) == pytest.approx(getattr(test, name), rel=1e-12, abs=1e-15), name

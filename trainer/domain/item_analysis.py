@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from operator import itemgetter, mul, sub
 from typing import Any, Union
 
+import numpy as np
+
 #: facility below this: very hard
 HARD_FACILITY = 0.20
 #: facility above this: very easy
@@ -125,6 +127,24 @@ def _tally(counts: dict[str, int], responses: Sequence[Any]) -> None:
                 counted.update(response)
             elif not isinstance(response, dict):
                 counted[response] += 1
+    _add_counted(counts, counted)
+
+
+def _tally_distinct(counts: dict[str, int], distinct: Sequence[Any], picks: Iterable[int]) -> None:
+    """:func:`_tally` of responses given as how often each of the ``distinct`` ones was picked (aligned)."""
+    counted: Counter[Any] = Counter()
+    for response, times in zip(distinct, picks):
+        if not times:
+            continue
+        if isinstance(response, (list, set)):
+            for one in response:
+                counted[one] += times
+        elif not isinstance(response, dict):
+            counted[response] += times
+    _add_counted(counts, counted)
+
+
+def _add_counted(counts: dict[str, int], counted: Counter[Any]) -> None:
     for value, count in counted.items():
         if value is None:
             continue
@@ -240,6 +260,82 @@ def item_statistics_from_scores(item: str, scores: Sequence[float], rest: Sequen
                      choice_counts=choice_counts, strong_choice_counts=strong_counts)
 
 
+def _np_dot(a: np.ndarray, b: np.ndarray) -> float:
+    # Multiply and sum rather than BLAS: one thread, and pairwise summation (as numpy's sums elsewhere here).
+    return float(np.multiply(a, b).sum())
+
+
+def item_statistics_from_arrays(item: str, scores: np.ndarray, rest: np.ndarray, *,
+                                response_codes: np.ndarray | None = None, distinct: Sequence[Any] = (),
+                                options: Sequence[str] = (), random_guess_score: float | None = None) -> ItemStats:
+    """:func:`item_statistics_from_scores` over numpy columns, for a whole quiz of 100,000 attempts: the same
+    definitions, with numpy's sums (pairwise, where ``fsum`` rounds exactly: figures may differ in the last bits).
+
+    :param item: the item key the figures are reported under.
+    :param scores: float array, the item score of each attempt that held the item, in attempt order.
+    :param rest: aligned with ``scores``: each attempt's test total minus its score for this item.
+    :param response_codes: optional int array aligned with ``scores``: each raw response as its index in ``distinct``.
+    :param distinct: the distinct raw responses (as for :func:`item_statistics`), indexed by ``response_codes``.
+    :param options: option ids to report even when nobody picked them.
+    :param random_guess_score: the item's expected score under blind guessing.
+    """
+    if len(rest) != len(scores) or (response_codes is not None and len(response_codes) != len(scores)):
+        raise ValueError("rest and response codes must be aligned with scores (one per attempt)")
+    choice_counts = {_choice_key(o): 0 for o in options}
+    strong_counts = dict(choice_counts)
+    n = len(scores)
+    if response_codes is not None and n:
+        _tally_distinct(choice_counts, distinct, np.bincount(response_codes, minlength=len(distinct)).tolist())
+    facility = float(scores.mean()) if n else None
+    sd = discrimination = efficiency = None
+    sorted_rest = np.sort(rest)
+    if n >= 2:
+        mean_rest = float(rest.mean())
+        dx, dr = scores - facility, rest - mean_rest
+        var_x, var_r, cov = _np_dot(dx, dx) / (n - 1), _np_dot(dr, dr) / (n - 1), _np_dot(dx, dr) / (n - 1)
+        sd = math.sqrt(var_x)
+        if var_x > _ZERO and var_r > _ZERO:
+            discrimination = max(-1.0, min(1.0, cov / math.sqrt(var_x * var_r)))
+        # Rearrangement inequality: pairing both columns in ascending order gives the largest covariance.
+        cov_max = _np_dot(np.sort(dx), sorted_rest - mean_rest) / (n - 1)
+        if cov_max > _ZERO:
+            efficiency = cov / cov_max
+    if response_codes is not None and n >= 3:
+        strong = n // 3
+        cut = sorted_rest[n - strong]
+        above = rest > cut
+        at_cut = rest == cut
+        # Ties at the cut go to the earlier attempts.
+        chosen = above | (at_cut & (np.cumsum(at_cut) <= strong - int(above.sum())))
+        _tally_distinct(strong_counts, distinct,
+                        np.bincount(response_codes[chosen], minlength=len(distinct)).tolist())
+    return ItemStats(item=item, attempts=n, facility=facility, sd=sd, discrimination_index=discrimination,
+                     discriminative_efficiency=efficiency, random_guess_score=random_guess_score,
+                     choice_counts=choice_counts, strong_choice_counts=strong_counts)
+
+
+def test_statistics_from_arrays(totals: np.ndarray, columns: Mapping[str, np.ndarray]) -> TestStats:
+    """:func:`test_statistics_from_columns` over numpy arrays, with numpy's sums (figures may differ in the last bits).
+
+    :param totals: float array, each attempt's test score.
+    :param columns: item key -> float array of the scores of the attempts that held the item.
+    """
+    n, k = len(totals), len(columns)
+    if not n:
+        return TestStats(attempts=0, items=k, mean=None, sd=None, cronbach_alpha=None)
+    mean = float(totals.mean())
+    if n < 2:
+        return TestStats(attempts=n, items=k, mean=mean, sd=None, cronbach_alpha=None)
+    dt = totals - mean
+    var_total = _np_dot(dt, dt) / (n - 1)
+    alpha = None
+    if k >= 2 and var_total > _ZERO:
+        variances = [max(0.0, _np_dot(c, c) - float(c.sum()) ** 2 / len(c)) / (len(c) - 1)
+                     for c in columns.values() if len(c) >= 2]
+        alpha = k / (k - 1) * (1 - math.fsum(variances) / var_total)
+    return TestStats(attempts=n, items=k, mean=mean, sd=math.sqrt(var_total), cronbach_alpha=alpha)
+
+
 def test_statistics(attempts: Sequence[Attempt]) -> TestStats:
     """Mean, SD and Cronbach's alpha of the test totals (sum of item scores per attempt).
 
@@ -290,6 +386,7 @@ def test_statistics_from_columns(totals: Sequence[float], columns: Mapping[str, 
 # Imported by name into a test module, pytest would otherwise collect it as a test.
 test_statistics.__test__ = False  # type: ignore[attr-defined]
 test_statistics_from_columns.__test__ = False  # type: ignore[attr-defined]
+test_statistics_from_arrays.__test__ = False  # type: ignore[attr-defined]
 
 
 def flags(stats: ItemStats, choice_counts: Mapping[str, int], key: str | Collection[str],

@@ -19,22 +19,26 @@ Definitions (shown on the cohort dashboard as well):
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
 
-from sqlalchemy import and_, case, func, literal, or_, select, union_all
-from sqlalchemy.types import Float
+import numpy as np
+from sqlalchemy import and_, case, func, literal, select, union_all
+from sqlalchemy.types import Float, Integer
 
 from ..content.source import EXAM_AREAS, EXAM_WEIGHTS
 from ..domain import readiness as rd
 from ..domain import scheduling as sched
+from ..database import plain_rows
 from ..extensions import db
 from ..models import (Attempt, AttemptItem, Cohort, CohortModule, Enrolment, ItemState, Module, Question,
                       QuestionVersion, Quiz, QuizAssignment, ReviewLog, User, UTCDateTime, utcnow)
 from ..spreadsheet import csv_bytes, csv_chunks
 from . import study
-from .cohorts import cohort_school_rows, days_since, members_query, percent
+from .cohort_stats import days_between, instant
+from .cohorts import cohort_school_rows, members_query, percent
 
 #: how many finished weeks the readiness chart shows
 WEEKS_SHOWN = 12
@@ -242,7 +246,8 @@ def week_ends(start: datetime, now: datetime, weeks: int = WEEKS_SHOWN) -> list[
 
 
 def weekly_readiness(cohort: Cohort, now: datetime | None = None, learners: int | None = None) -> list[WeekPoint]:
-    """The cohort's mean readiness at each week end (see the module docstring), in two statements.
+    """The cohort's mean readiness at each week end (see the module docstring), in four statements whatever the
+    number of learners and weeks (the live questions, the answers, the memory states, the week ends' instants).
 
     Reads the answers since the first week end shown, and of the earlier history only each question's last
     answer time per learner; figures equal those of a window over the whole history
@@ -259,58 +264,90 @@ def weekly_readiness(cohort: Cohort, now: datetime | None = None, learners: int 
         learners = db.session.scalar(select(func.count()).select_from(members_query(cohort.id).subquery()))
     if not learners:
         return [WeekPoint(_label(end, now), end, 0.0) for end in ends]
-    area_totals = dict(db.session.execute(
-        select(Question.exam_area, func.count(Question.id))
-        .where(Question.retired_at.is_(None), Question.school_id.is_(None)).group_by(Question.exam_area)).all())
-    # Only the answers since the first week end shown can be a week's last answer, plus, per learner and
-    # question, the last answer before it (its time only: what it left is the next answer's stability_before).
-    # So the history before the chart is one grouped pass, not a window over every answer.
-    members = members_query(cohort.id)
-    scheduling = ReviewLog.kind.not_in(study.UNSCHEDULED_KINDS)
-    recent = select(ReviewLog.learner_id.label("lid"), ReviewLog.question_id.label("qid"),
-                    ReviewLog.reviewed_at.label("at"), ReviewLog.id.label("id"),
-                    ReviewLog.stability_before.label("s_before")) \
-        .where(ReviewLog.learner_id.in_(members), ReviewLog.reviewed_at >= ends[0], ReviewLog.reviewed_at < now,
-               scheduling)
-    earlier = select(ReviewLog.learner_id, ReviewLog.question_id, func.max(ReviewLog.reviewed_at),
-                     func.max(ReviewLog.id), literal(None, Float())) \
-        .where(ReviewLog.learner_id.in_(members), ReviewLog.reviewed_at < ends[0], scheduling) \
-        .group_by(ReviewLog.learner_id, ReviewLog.question_id)
-    answers = union_all(recent, earlier).subquery()
-    pair, order = (answers.c.lid, answers.c.qid), (answers.c.at, answers.c.id)
-    # The question's area and the memory state are joined once per answer here, not once per answer and week.
-    logs = (select(answers.c.at, Question.exam_area.label("area"), ItemState.stability.label("state_s"),
-                   func.lead(answers.c.at).over(partition_by=pair, order_by=order).label("next_at"),
-                   func.lead(answers.c.s_before).over(partition_by=pair, order_by=order).label("next_s"))
-            .select_from(answers)
-            .join(Question, and_(Question.id == answers.c.qid, Question.retired_at.is_(None),
-                                 Question.school_id.is_(None)))
-            .outerjoin(ItemState, and_(ItemState.learner_id == answers.c.lid, ItemState.question_id == answers.c.qid))
-            .subquery())
-    stability = case((logs.c.next_at.is_(None), logs.c.state_s), else_=logs.c.next_s)
-    decay, factor = sched.forgetting_curve()
-    weekly = []
-    for end in ends:
-        end_at = literal(end, UTCDateTime())
-        # The week's last answer of a question: before the week end, and the next one (if any) not before it.
-        covers = and_(logs.c.at < end_at, or_(logs.c.next_at.is_(None), logs.c.next_at >= end_at))
-        recall = func.power(1.0 + literal(factor, Float()) * days_since(end_at, logs.c.at) / stability,
-                            literal(decay, Float()))
-        weekly.append(func.sum(case((covers, recall), else_=0.0)))
-    sums: dict[int, dict[str, float]] = {}
-    # One pass over the answers, a sum per week (no join of answers x weeks to group); an answer whose
-    # stability is not positive adds 0 at every week, so it is left out.
-    for area, *totals in db.session.execute(select(logs.c.area, *weekly).where(stability > 0)
-                                            .group_by(logs.c.area)):
-        for w, total in enumerate(totals):
-            sums.setdefault(w, {})[area] = float(total or 0.0)
+    live = dict(plain_rows(select(Question.id, Question.exam_area)
+                           .where(Question.retired_at.is_(None), Question.school_id.is_(None))))
+    area_totals = Counter(live.values())
+    sums = _weekly_recall_sums(members_query(cohort.id), live, ends, now)
     points = []
     for i, end in enumerate(ends):
         # Readiness is linear in area mastery, so the mean of the learners' readiness is the readiness of
         # the mean mastery: sum of recall over learners and questions / (questions of the area x learners).
-        mastery = {a: sums.get(i, {}).get(a, 0.0) / (n * learners) for a, n in area_totals.items() if n}
+        mastery = {a: sums.get(a, [0.0] * len(ends))[i] / (n * learners) for a, n in area_totals.items() if n}
         points.append(WeekPoint(_label(end, now), end, rd.readiness(mastery, EXAM_WEIGHTS)))
     return points
+
+
+#: a time after every answer: the next answer's time when there is none
+_NEVER = np.iinfo(np.int64).max
+
+
+def _weekly_recall_sums(members, live: dict[int, str], ends: list[datetime], now: datetime) -> dict[str, list[float]]:
+    """Exam area -> at each week end, the sum over the members' ``live`` questions (id -> area) of the recall their
+    last answer before it predicts (see the module docstring).
+
+    Only the answers since the first week end can be a week's last answer, plus, per learner and question, the last
+    answer before it (its time only: what it left is the next answer's ``stability_before``), which
+    ``ix_review_log_learner_question_time`` gives from the index alone. Three plain reads (those answers, the
+    memory states, the week ends as instants); numpy pairs each answer with the next one of its question (the
+    stability it left, else the memory state's) and decays it to every week end it is the last answer before.
+    """
+    scheduling = ReviewLog.kind.not_in(study.UNSCHEDULED_KINDS)
+    recent = select(ReviewLog.learner_id, ReviewLog.question_id, instant(ReviewLog.reviewed_at), ReviewLog.id,
+                    ReviewLog.stability_before) \
+        .where(ReviewLog.learner_id.in_(members), ReviewLog.reviewed_at >= ends[0], ReviewLog.reviewed_at < now,
+               scheduling)
+    # Its id only orders answers at the same instant, and every recent answer is later: -1 will do.
+    earlier = select(ReviewLog.learner_id, ReviewLog.question_id, instant(func.max(ReviewLog.reviewed_at)),
+                     literal(-1, Integer()), literal(None, Float())) \
+        .where(ReviewLog.learner_id.in_(members), ReviewLog.reviewed_at < ends[0], scheduling) \
+        .group_by(ReviewLog.learner_id, ReviewLog.question_id)
+    answers = plain_rows(union_all(recent, earlier))
+    states = plain_rows(select(ItemState.learner_id, ItemState.question_id, ItemState.stability)
+                        .where(ItemState.learner_id.in_(members)))
+    ticks = plain_rows(select(*[instant(literal(end, UTCDateTime())) for end in ends]))[0]
+    if not answers or not live:
+        return {}
+    # One conversion of the whole result (a column at a time would build 50,000-item tuples the collector scans);
+    # instants (about 2**51 microseconds) and ids are exact as float64, None (the earlier answers') becomes nan.
+    table = np.array(answers, dtype=np.float64)
+    learner, question, at, order_id = table[:, :4].astype(np.int64).T
+    left = table[:, 4]
+    order = np.lexsort((order_id, at, question, learner))
+    learner, question, at, left = learner[order], question[order], at[order], left[order]
+    areas = sorted(set(live.values()))
+    code_of = np.full(max(max(live), int(question.max())) + 1, -1)
+    code_of[list(live)] = [areas.index(area) for area in live.values()]
+    code = code_of[question]
+    # lead() by hand: the next answer of the same learner and question, if any.
+    has_next = np.append((learner[1:] == learner[:-1]) & (question[1:] == question[:-1]), False)
+    following = np.where(has_next, np.append(at[1:], 0), _NEVER)
+    stability = np.where(has_next, np.append(left[1:], np.nan), _state_stability(states, learner, question))
+    keep = (code >= 0) & (stability > 0)      # an answer whose stability is not positive adds 0 every week
+    at, following, stability, code = at[keep], following[keep], stability[keep], code[keep]
+    decay, factor = sched.forgetting_curve()
+    dialect = db.engine.dialect.name
+    weekly = np.zeros((len(areas), len(ends)))
+    for w, end in enumerate(ticks):
+        # The week's last answer of a question: before the week end, and the next one (if any) not before it.
+        last = (at < end) & (following >= end)
+        recall = np.power(1.0 + factor * days_between(at[last], end, dialect) / stability[last], decay)
+        weekly[:, w] = np.bincount(code[last], weights=recall, minlength=len(areas))
+    return {area: weekly[i].tolist() for i, area in enumerate(areas)}
+
+
+def _state_stability(states: list[tuple], learner: np.ndarray, question: np.ndarray) -> np.ndarray:
+    """The memory state's stability for each (learner, question) pair; nan where there is no state or no stability."""
+    if not states:
+        return np.full(len(learner), np.nan)
+    table = np.array(states, dtype=np.float64)
+    s_learner, s_question = table[:, :2].astype(np.int64).T
+    width = int(max(s_question.max(), question.max())) + 1
+    keys = s_learner * width + s_question
+    order = np.argsort(keys)
+    keys, stability = keys[order], table[order, 2]
+    wanted = learner * width + question
+    at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+    return np.where(keys[at] == wanted, stability[at], np.nan)
 
 
 def _label(end: datetime, now: datetime) -> str:

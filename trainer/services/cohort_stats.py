@@ -4,10 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+import numpy as np
 from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.types import Float
+from sqlalchemy.types import BigInteger, Float
 
 from ..content.source import EXAM_AREAS, EXAM_WEIGHTS
 from ..domain import readiness as rd
@@ -54,6 +55,38 @@ def _days_sqlite(element, compiler, **kw):
     # julianday() parses faster than strftime('%s'); whole milliseconds first, as the timestamps are stored.
     now, then = (compiler.process(c, **kw) for c in element.clauses)
     return f"MAX(0, CAST((julianday({now}) - julianday({then})) * 86400000 + 0.5 AS INTEGER) / 86400000.0)"
+
+
+class instant(FunctionElement):
+    """A timestamp as whole microseconds since 1970, for arithmetic outside SQL (see :func:`days_between`)."""
+
+    type = BigInteger()
+    inherit_cache = True
+    name = "instant"
+
+
+@compiles(instant)
+def _instant_default(element, compiler, **kw):  # PostgreSQL: EXTRACT() is exact (numeric)
+    return f"CAST(EXTRACT(epoch FROM {compiler.process(element.clauses, **kw)}) * 1000000 AS BIGINT)"
+
+
+@compiles(instant, "sqlite")
+def _instant_sqlite(element, compiler, **kw):
+    # julianday() keeps whole milliseconds: the whole seconds from it, the microseconds from the stored text
+    # (SQLAlchemy writes "YYYY-MM-DD HH:MM:SS.ffffff"); 210866760000000000 is 1970-01-01 in Julian microseconds.
+    value = compiler.process(element.clauses, **kw)
+    return (f"(CAST(julianday(substr({value}, 1, 19)) * 86400000 + 0.5 AS INTEGER) * 1000 - 210866760000000000"
+            f" + CAST(substr({value}, 21, 6) AS INTEGER))")
+
+
+def days_between(since: np.ndarray, until: int, dialect: str) -> np.ndarray:
+    """Days, with their fraction, from each of ``since`` to ``until`` (``instant`` values, ``since`` not later),
+    counted as ``days_since`` counts them on the ``dialect`` database, to the last bit: SQLite's julianday()
+    rounds each instant to the millisecond first.
+    """
+    if dialect == "sqlite":
+        return ((until + 500) // 1000 - (since + 500) // 1000) / 86_400_000
+    return (until - since) / 1e6 / 86400.0
 
 
 def recall_expression(now: datetime):
@@ -124,6 +157,32 @@ def members_query(cohort_id: int):
             .where(Enrolment.cohort_id == cohort_id, Enrolment.active.is_(True), User.active.is_(True)))
 
 
+def memory_figures(members, now: datetime) -> tuple[dict[int, int], dict[int, dict[str, float]]]:
+    """Overdue reviews and recall sums per exam area of ``members`` (a subquery of learner ids), in one pass over
+    their memory states (read from a covering index, grouped in index order).
+
+    Returns learner id -> reviews due before ``now`` (any question, suspended ones left out), and learner id ->
+    exam area -> the sum of predicted recall at ``now`` over the live shipped questions studied: the input of
+    mastery and readiness. Learners without a studied question are absent from both. FILTER rather than a CASE
+    per area: the other areas' sums skip a row without evaluating an expression (same figures; about 5 % less
+    time on SQLite for 300 learners, 127k memory states).
+    """
+    recall = recall_expression(now)
+    live = and_(Question.id == ItemState.question_id, Question.retired_at.is_(None), Question.school_id.is_(None))
+    overdue: dict[int, int] = {}
+    recall_sums: dict[int, dict[str, float]] = {}
+    for lid, late, *totals in db.session.execute(
+            select(ItemState.learner_id,
+                   func.count(case((and_(ItemState.due_at < now, ItemState.suspended.is_(False)), 1))),
+                   *[func.sum(recall).filter(Question.exam_area == area) for area in EXAM_AREAS])
+            .outerjoin(Question, live)
+            .where(ItemState.learner_id.in_(members), ItemState.state != sched.NEW)
+            .group_by(ItemState.learner_id)):
+        overdue[lid] = late
+        recall_sums[lid] = {area: float(total or 0.0) for area, total in zip(EXAM_AREAS, totals)}
+    return overdue, recall_sums
+
+
 def build_dashboard(cohort: Cohort, now: datetime | None = None, risk_readiness: float = 0.5) -> CohortDashboard:
     """Every active learner of the cohort with their figures, level, priority and reasons.
 
@@ -140,7 +199,8 @@ def build_dashboard(cohort: Cohort, now: datetime | None = None, risk_readiness:
                    func.count(case((StudyDay.day > today - timedelta(days=14), 1))).label("active_days"),
                    func.max(StudyDay.day).label("last_day"))
             .where(StudyDay.learner_id.in_(members)).group_by(StudyDay.learner_id).subquery())
-    in_review = and_(ReviewLog.state_before == sched.REVIEW, ReviewLog.reviewed_at >= now - timedelta(days=30))
+    # Every row is of the last 30 days (the WHERE clause), so retention only asks for the state before.
+    in_review = ReviewLog.state_before == sched.REVIEW
     logs = (select(ReviewLog.learner_id.label("lid"),
                    func.count(case((ReviewLog.reviewed_at >= now - timedelta(days=7), 1))).label("reviews_7d"),
                    func.count(case((in_review, 1))).label("ret_n"),
@@ -166,23 +226,7 @@ def build_dashboard(cohort: Cohort, now: datetime | None = None, risk_readiness:
     area_totals = dict(db.session.execute(
         select(Question.exam_area, func.count(Question.id))
         .where(Question.retired_at.is_(None), Question.school_id.is_(None)).group_by(Question.exam_area)).all())
-    # One pass over each learner's memory states (read from a covering index, grouped in index order):
-    # overdue reviews of any question, and a recall sum per area over the live shipped questions. FILTER
-    # rather than a CASE per area: the other areas' sums skip a row without evaluating an expression
-    # (same figures; about 5 % less time on SQLite for 300 learners, 127k memory states).
-    recall = recall_expression(now)
-    live = and_(Question.id == ItemState.question_id, Question.retired_at.is_(None), Question.school_id.is_(None))
-    overdue: dict[int, int] = {}
-    recall_sums: dict[int, dict[str, float]] = {}
-    for lid, late, *totals in db.session.execute(
-            select(ItemState.learner_id,
-                   func.count(case((and_(ItemState.due_at < now, ItemState.suspended.is_(False)), 1))),
-                   *[func.sum(recall).filter(Question.exam_area == area) for area in EXAM_AREAS])
-            .outerjoin(Question, live)
-            .where(ItemState.learner_id.in_(members), ItemState.state != sched.NEW)
-            .group_by(ItemState.learner_id)):
-        overdue[lid] = late
-        recall_sums[lid] = {area: float(total or 0.0) for area, total in zip(EXAM_AREAS, totals)}
+    overdue, recall_sums = memory_figures(members, now)
 
     lesson_totals = {slug: (title, n) for slug, title, n in db.session.execute(
         select(Module.slug, Module.title, func.count(Lesson.id)).join(Lesson, Lesson.module_id == Module.id)

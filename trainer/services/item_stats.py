@@ -8,14 +8,17 @@ Only submitted attempts (``Attempt.submitted_at`` set) of kind ``quiz`` count; a
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from itertools import groupby
-from operator import sub
+from operator import itemgetter
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Select, Text, cast, false, func, select
 
 from ..content.store import markdown_html
+from ..database import plain_rows
 from .dashboard import _short
 from ..domain import item_analysis as ia
 from ..extensions import db
@@ -159,34 +162,24 @@ class QuizAnalysis:
 
 @dataclass
 class _Column:
-    """One question version's rows over the counted attempts, in attempt order, as plain parallel lists."""
+    """One question version's rows over the counted attempts, in attempt order, as numpy arrays."""
 
-    scores: list[float]
-    rest: list[float]
-    responses: list[Any]
+    scores: np.ndarray
+    rest: np.ndarray
+    #: each response as its index in ``distinct``
+    codes: np.ndarray
+    #: the distinct raw responses of the whole read (shared by its columns)
+    distinct: list[Any]
     #: the smallest position the version held
     position: int
 
 
-def _decoded(texts: tuple[str | None, ...]) -> list[Any]:
-    """JSON response texts -> values, parsing each distinct text once (100,000 answers hold a handful)."""
-    parsed = {t: json.loads(t) for t in set(texts) if t is not None}
-    parsed[None] = None
-    return list(map(parsed.__getitem__, texts))
-
-
-def _plain_rows(statement: Select) -> list[tuple]:
-    """Run a query on the session's connection through the driver's own cursor: plain tuples, without
-    SQLAlchemy's Row objects (at 100,000 rows they cost about a third of the whole item analysis)."""
-    connection = db.session.connection()
-    compiled = statement.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
-    params = [compiled.params[name] for name in compiled.positiontup] if compiled.positional else compiled.params
-    cursor = connection.connection.dbapi_connection.cursor()
-    try:
-        cursor.execute(str(compiled), params)
-        return cursor.fetchall()
-    finally:
-        cursor.close()
+def _decoded(texts: Sequence[str | None]) -> tuple[np.ndarray, list[Any]]:
+    """JSON response texts -> a code per text and the distinct values, parsing each distinct text once
+    (100,000 answers hold a handful)."""
+    index = {text: code for code, text in enumerate(set(texts))}
+    codes = np.fromiter(map(index.__getitem__, texts), dtype=np.int64, count=len(texts))
+    return codes, [None if text is None else json.loads(text) for text in index]
 
 
 def _response_text():
@@ -194,60 +187,49 @@ def _response_text():
     return cast(AttemptItem.response, Text)
 
 
-def _columns(rows: list[tuple]) -> tuple[dict[int, _Column], list[float]]:
-    """(version_id, attempt_id, score, response text, position) rows of whole attempts, ordered by attempt and
-    position -> one column set per version (attempt order), and the attempts' totals (for the test statistics).
+def _array(rows: list[tuple], column: int, dtype) -> np.ndarray:
+    # Through an iterator: no per-column tuple of a million values for the garbage collector to scan.
+    return np.fromiter(map(itemgetter(column), rows), dtype=dtype, count=len(rows))
 
-    Column work runs in builtins: an attempt's total is ``sum`` of its scores in position order, as
-    :func:`trainer.domain.item_analysis.test_statistics` adds them.
+
+def _columns(rows: list[tuple]) -> tuple[dict[int, _Column], np.ndarray]:
+    """(version_id, attempt_id, score, response text, position) rows of whole attempts, ordered by attempt and
+    position, unanswered scores 0 -> one column set per version (attempt order), and the attempts' totals (for
+    the test statistics), in numpy.
     """
     if not rows:
-        return {}, []
-    version_ids, attempt_ids, scores, texts, positions = zip(*rows)
-    xs = [0.0 if x is None else float(x) for x in scores]
-    responses = _decoded(texts)
-    k = next(n for n, a in enumerate(attempt_ids + (None,)) if a != attempt_ids[0])
-    attempts = attempt_ids[::k]
-    if len(xs) % k == 0 and len(set(attempts)) == len(attempts) and all(
-            attempt_ids[j::k] == attempts and version_ids[j::k].count(version_ids[j]) == len(attempts)
-            for j in range(k)):
-        # A fixed quiz: every attempt holds the same k versions at the same positions, so each version's
-        # column is a stride of the rows and an attempt's total the sum of one row of k.
-        totals = list(map(sum, zip(*[xs[j::k] for j in range(k)])))
-        return {version_ids[j]: _Column(xs[j::k], list(map(sub, totals, xs[j::k])), responses[j::k],
-                                        min(positions[j::k])) for j in range(k)}, totals
-    totals, whole, first = [], [], 0
-    for _attempt, run in groupby(attempt_ids):
-        last = first + sum(1 for _ in run)
-        total = sum(xs[first:last])
-        totals.append(total)
-        whole.extend([total] * (last - first))
-        first = last
-    rest = list(map(sub, whole, xs))
-    rows_of: dict[int, list[int]] = {}
-    for i, version_id in enumerate(version_ids):
-        rows_of.setdefault(version_id, []).append(i)
+        return {}, np.zeros(0)
+    versions, attempts, positions = (_array(rows, i, np.int64) for i in (0, 1, 4))
+    scores = _array(rows, 2, np.float64)
+    codes, distinct = _decoded(list(map(itemgetter(3), rows)))
+    starts = np.flatnonzero(np.diff(attempts, prepend=attempts[0] - 1))
+    totals = np.add.reduceat(scores, starts)
+    rest = np.repeat(totals, np.diff(starts, append=len(rows))) - scores
+    order = np.argsort(versions, kind="stable")               # each version's rows, still in attempt order
+    bounds = np.flatnonzero(np.diff(versions[order], prepend=-1, append=-1))
     columns = {}
-    for version_id, held in rows_of.items():
-        columns[version_id] = _Column(list(map(xs.__getitem__, held)), list(map(rest.__getitem__, held)),
-                                      list(map(responses.__getitem__, held)), min(map(positions.__getitem__, held)))
+    for first, last in zip(bounds[:-1], bounds[1:]):
+        held = order[first:last]
+        columns[int(versions[held[0]])] = _Column(scores[held], rest[held], codes[held], distinct,
+                                                  int(positions[held].min()))
     return columns, totals
 
 
 def _analyse(column: _Column, version: QuestionVersion,
              render: bool = False) -> tuple[ia.ItemStats, list[ia.Flag], Choices]:
     offered = choices(version.data, render)
-    stats = ia.item_statistics_from_scores(str(version.id), column.scores, column.rest,
-                                           responses=column.responses if offered.options else None,
-                                           options=offered.options, random_guess_score=offered.guess)
+    stats = ia.item_statistics_from_arrays(str(version.id), column.scores, column.rest,
+                                           response_codes=column.codes if offered.options else None,
+                                           distinct=column.distinct, options=offered.options,
+                                           random_guess_score=offered.guess)
     found = ia.flags(stats, stats.choice_counts, offered.key, stats.strong_choice_counts)
     return stats, found, offered
 
 
 def _item_rows(attempt_ids: Select) -> Select:
     """Every item row of the counted attempts in attempt and position order (the unique index's order)."""
-    return (select(AttemptItem.question_version_id, AttemptItem.attempt_id, AttemptItem.score, _response_text(),
-                   AttemptItem.position)
+    return (select(AttemptItem.question_version_id, AttemptItem.attempt_id, func.coalesce(AttemptItem.score, 0.0),
+                   _response_text(), AttemptItem.position)
             .where(AttemptItem.attempt_id.in_(attempt_ids)).order_by(AttemptItem.attempt_id, AttemptItem.position))
 
 
@@ -264,7 +246,7 @@ def quiz_analysis(user: User, quiz: Quiz, assignment_id: int | None = None,
     :param cohort_id: only the attempts made in this cohort.
     """
     # Core execution: plain rows, without the ORM's per-row bookkeeping (a third of the time at 1M rows).
-    columns, totals = _columns(_plain_rows(_item_rows(_attempts(user, quiz.id, assignment_id, cohort_id))))
+    columns, totals = _columns(plain_rows(_item_rows(_attempts(user, quiz.id, assignment_id, cohort_id))))
     versions = {v.id: (v, q) for v, q in db.session.execute(
         select(QuestionVersion, Question).join(Question, Question.id == QuestionVersion.question_id)
         .where(QuestionVersion.id.in_(list(columns))))} if columns else {}
@@ -279,7 +261,7 @@ def quiz_analysis(user: User, quiz: Quiz, assignment_id: int | None = None,
     items.sort(key=lambda row: (order.get(row.question_id, len(order)), row.position, row.slug, row.number))
     for number, row in enumerate(items, 1):
         row.position = number
-    test = ia.test_statistics_from_columns(totals, {str(v): c.scores for v, c in columns.items()})
+    test = ia.test_statistics_from_arrays(totals, {str(v): c.scores for v, c in columns.items()})
     return QuizAnalysis(quiz, test, items, visible_assignments(user, quiz.id))
 
 
@@ -360,22 +342,25 @@ def version_analysis(user: User, quiz: Quiz, version: QuestionVersion, question:
     """
     score = func.coalesce(AttemptItem.score, 0.0)
     counted = _attempts(user, quiz.id, assignment_id, cohort_id)
-    rows = _plain_rows(
+    rows = plain_rows(
         select(score, Attempt.total - score, _response_text(), AttemptItem.attempt_id)
         .select_from(AttemptItem).join(Attempt, Attempt.id == AttemptItem.attempt_id)
         .where(AttemptItem.question_version_id == version.id, AttemptItem.attempt_id.in_(counted))
         .order_by(AttemptItem.attempt_id))
-    scores, rest, texts, attempt_ids = zip(*rows) if rows else ((), (), (), ())
-    if None in rest:
+    scores = _array(rows, 0, np.float64)
+    rest = np.array(list(map(itemgetter(1), rows)), dtype=np.float64)   # None (no stored total) -> nan
+    if np.isnan(rest).any():
         # Attempts stored without a raw total: sum their items (a separate query, so the common path stays a
         # plain index read that PostgreSQL does not cost high enough to JIT-compile).
-        summed = dict(_plain_rows(
+        summed = dict(plain_rows(
             select(AttemptItem.attempt_id, func.sum(func.coalesce(AttemptItem.score, 0.0)))
             .where(AttemptItem.attempt_id.in_(counted),
                    AttemptItem.attempt_id.in_(select(Attempt.id).where(Attempt.total.is_(None))))
             .group_by(AttemptItem.attempt_id)))
-        rest = tuple(summed[a] - x if r is None else r for x, r, a in zip(scores, rest, attempt_ids))
-    column = _Column(list(map(float, scores)), list(map(float, rest)), _decoded(texts), 0)
+        missing = np.flatnonzero(np.isnan(rest))
+        rest[missing] = [summed[rows[i][3]] - scores[i] for i in missing]
+    codes, distinct = _decoded(list(map(itemgetter(2), rows)))
+    column = _Column(scores, rest, codes, distinct, 0)
     stats, found, offered = _analyse(column, version, render=True)
     n = stats.attempts
     strong = n // 3 if n >= 3 else 0
@@ -400,19 +385,22 @@ def flagged_question_ids(user: User) -> set[int]:
     """
     if user.role not in STAFF:
         return set()
-    rows = _plain_rows(
-        select(QuizAssignment.quiz_id, AttemptItem.question_version_id, AttemptItem.attempt_id, AttemptItem.score,
-               _response_text(), AttemptItem.position)
+    rows = plain_rows(
+        select(AttemptItem.question_version_id, AttemptItem.attempt_id, func.coalesce(AttemptItem.score, 0.0),
+               _response_text(), AttemptItem.position, QuizAssignment.quiz_id)
         .select_from(AttemptItem).join(Attempt, Attempt.id == AttemptItem.attempt_id)
         .join(QuizAssignment, QuizAssignment.id == Attempt.assignment_id)
         .where(AttemptItem.attempt_id.in_(_visible(user, _submitted())))
         .order_by(QuizAssignment.quiz_id, AttemptItem.attempt_id, AttemptItem.position))
-    ids = {r[1] for r in rows}
+    ids = set(map(itemgetter(0), rows))
     versions = {v.id: v for v in db.session.scalars(select(QuestionVersion).where(QuestionVersion.id.in_(ids)))} \
         if ids else {}
     flagged: set[int] = set()
-    for _quiz_id, quiz_rows in groupby(rows, key=lambda r: r[0]):
-        columns, _ = _columns([r[1:] for r in quiz_rows])
+    first = 0
+    for _quiz_id, run in groupby(map(itemgetter(5), rows)):
+        last = first + sum(1 for _ in run)
+        columns, _ = _columns(rows[first:last])
+        first = last
         for version_id, column in columns.items():
             version = versions[version_id]
             if version.question_id not in flagged and _analyse(column, version)[1]:
