@@ -2,7 +2,7 @@
 question's last answer before the weeks shown from the index alone
 
 Revision ID: sperf01weekly
-Revises: staff01risk
+Revises: perf01search
 Create Date: 2026-12-06 05:10:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 
 revision = 'sperf01weekly'
-down_revision = 'staff01risk'
+down_revision = 'perf01search'
 branch_labels = None
 depends_on = None
 
