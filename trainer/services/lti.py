@@ -18,14 +18,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from jwcrypto.jwk import JWK
-from sqlalchemy import select
+from sqlalchemy import Select, false, select
 from sqlalchemy.exc import IntegrityError
 
 from ..domain.fields import PLACEHOLDER_DOMAIN
 from ..extensions import db
 from ..lti.models import (LtiContext, LtiGrade, LtiKey, LtiLaunch, LtiLink, LtiNonce, LtiPlatform, LtiState,
                           LtiUser)
-from ..models import Attempt, Enrolment, Lesson, Module, Quiz, User, utcnow
+from ..models import Attempt, CohortInstructor, Enrolment, Lesson, Module, Quiz, User, utcnow
 from . import accounts
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
@@ -503,6 +503,43 @@ def deep_link_item(platform_id: int, claims: dict, choice: str, max_score: str, 
             "resource_id": f"{kind}-{target or 'all'}"}
 
 
+# --- who sees which scores and courses ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StaffScope:
+    """The LTI rows (scores, LMS courses) a staff member answers for: every school's for a site admin, their
+    school's for a school admin, those of the courses mapped to the cohorts they teach for an instructor."""
+
+    everything: bool = False
+    school_id: int | None = None
+    #: set for an instructor: only the cohorts they are attached to
+    instructor_id: int | None = None
+
+
+def staff_scope(role: str, user_id: int, school_id: int | None) -> StaffScope:
+    """What the account ``user_id`` with ``role`` in ``school_id`` may see; nothing for a learner (or staff
+    without a school)."""
+    if role == "site_admin":
+        return StaffScope(everything=True)
+    if role in ("school_admin", "instructor") and school_id is not None:
+        return StaffScope(school_id=school_id, instructor_id=user_id if role == "instructor" else None)
+    return StaffScope()
+
+
+def _within(query: Select, scope: StaffScope) -> Select:
+    """``query`` (which joins LtiPlatform and LtiContext) kept to ``scope``'s rows. A row outside any course (no
+    LtiContext) is no instructor's."""
+    if scope.everything:
+        return query
+    if scope.school_id is None:
+        return query.where(false())
+    query = query.where(LtiPlatform.school_id == scope.school_id)
+    if scope.instructor_id is not None:
+        query = query.where(LtiContext.cohort_id.in_(select(CohortInstructor.cohort_id)
+                                                     .where(CohortInstructor.instructor_id == scope.instructor_id)))
+    return query
+
+
 # --- grade outbox --------------------------------------------------------------------------------------
 
 def queue_attempt(attempt: Attempt) -> list[LtiGrade]:
@@ -566,10 +603,10 @@ def mark_failed(grade: LtiGrade, reason: str, now: datetime | None = None) -> No
     db.session.flush()
 
 
-def resend(grade_id: int, school_id: int | None, now: datetime | None = None) -> LtiGrade:
-    grade = db.session.get(LtiGrade, grade_id)
-    if grade is None or (school_id is not None and grade.link.platform_id not in
-                         {p.id for p in school_platforms(school_id)}):
+def resend(grade_id: int, scope: StaffScope, now: datetime | None = None) -> LtiGrade:
+    """Send a score again from now on; LtiError 404 when it is not one of ``scope``'s (or there is none). Flushes."""
+    grade = db.session.scalar(_within(_grades().where(LtiGrade.id == grade_id), scope))
+    if grade is None:
         raise LtiError("No such grade.", 404)
     grade.status, grade.next_try_at, grade.tries = "pending", now or utcnow(), 0
     db.session.flush()
@@ -586,11 +623,17 @@ def status_label(grade: LtiGrade) -> str:
     return "waiting to send"
 
 
-def school_grades(school_id: int | None, limit: int = 200) -> list[LtiGrade]:
-    query = select(LtiGrade).join(LtiLink, LtiLink.id == LtiGrade.link_id).order_by(LtiGrade.id.desc()).limit(limit)
-    if school_id is not None:
-        query = query.join(LtiPlatform, LtiPlatform.id == LtiLink.platform_id).where(LtiPlatform.school_id == school_id)
-    return list(db.session.scalars(query))
+def _grades() -> Select:
+    """Outbox scores with their placement's platform and (outer) course, ready for :func:`_within`."""
+    return (select(LtiGrade).join(LtiLink, LtiLink.id == LtiGrade.link_id)
+            .join(LtiPlatform, LtiPlatform.id == LtiLink.platform_id)
+            .outerjoin(LtiContext, LtiContext.id == LtiLink.context_row_id))
+
+
+def visible_grades(scope: StaffScope, limit: int = 200) -> list[LtiGrade]:
+    """The newest outbox scores ``scope`` may see (a score of a placement outside any course: admins only)."""
+    query = _within(_grades(), scope)
+    return list(db.session.scalars(query.order_by(LtiGrade.id.desc()).limit(limit)))
 
 
 # --- roster sync ---------------------------------------------------------------------------------------
@@ -603,11 +646,18 @@ class RosterSync:
     unchanged: int = 0
 
 
-def school_contexts(school_id: int | None) -> list[LtiContext]:
-    query = select(LtiContext).join(LtiPlatform, LtiPlatform.id == LtiContext.platform_id).order_by(LtiContext.id)
-    if school_id is not None:
-        query = query.where(LtiPlatform.school_id == school_id)
-    return list(db.session.scalars(query))
+def _contexts() -> Select:
+    return select(LtiContext).join(LtiPlatform, LtiPlatform.id == LtiContext.platform_id)
+
+
+def visible_contexts(scope: StaffScope) -> list[LtiContext]:
+    """The LMS courses ``scope`` may see and pull members into."""
+    return list(db.session.scalars(_within(_contexts(), scope).order_by(LtiContext.id)))
+
+
+def visible_context(context_id: int, scope: StaffScope) -> LtiContext | None:
+    """One LMS course if ``scope`` may see it; None otherwise, whether or not it exists."""
+    return db.session.scalar(_within(_contexts().where(LtiContext.id == context_id), scope))
 
 
 def apply_roster(context_row_id: int, members: list[dict], now: datetime | None = None) -> RosterSync:
