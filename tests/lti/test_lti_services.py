@@ -106,9 +106,10 @@ def take_quiz(client, start_url: str) -> str:
     return submitted.headers["Location"]
 
 
-def learner_launch(tool, lms, item: dict, sub: str = "student-1"):
+def learner_launch(tool, lms, item: dict, sub: str = "student-1", **spec):
+    """A learner opens the placed quiz; the launch names line item 7 unless ``spec`` says otherwise."""
     client, form = start(tool, lms, sub=sub, name="Sam Student", roles=[LEARNER], custom=item["custom"],
-                         lineitem="7", resource_link="rl-quiz")
+                         resource_link="rl-quiz", **{"lineitem": "7", **spec})
     response = post_launch(client, form)
     assert response.status_code == 302, response.get_data(as_text=True)
     return client, response.headers["Location"]
@@ -128,6 +129,26 @@ def test_a_learner_launched_quiz_sends_its_score_to_the_lms(tool, lms, school):
     from trainer.lti.models import LtiGrade
     with tool.app_context():
         assert [g.status for g in db.session.scalars(select(LtiGrade))] == ["sent"]
+
+
+@pytest.mark.parametrize("grant", ["lineitem", "readonly"])
+def test_a_quiz_launched_without_a_line_item_makes_one_in_the_course_when_allowed_and_reuses_it(tool, lms, school,
+                                                                                              grant):
+    """The LMS names no line item but offers its line items service: with the lineitem scope the first score makes
+    the placement's column (named after the quiz) and later scores go to the same one; read-only, no score is owed."""
+    item = deep_link_quiz(tool, lms, make_quiz(tool, school[0]))
+    for sub in ("student-1", "student-2"):
+        client, location = learner_launch(tool, lms, item, sub=sub, lineitem=None, lineitems=grant)
+        take_quiz(client, location)
+    if grant == "readonly":
+        assert lms.lineitems == [] and lms.scores == []
+        return
+    target = item["custom"]["trainer_target"]
+    assert [(i["label"], i["scoreMaximum"], i["resourceLinkId"], i["resourceId"], i["tag"]) for i in lms.lineitems] \
+        == [("Week 1 check", 10, "rl-quiz", f"quiz-{target}", "score")]
+    made = lms.lineitems[0]["id"].rsplit("/", 1)[1]
+    assert [(s["lineitem"], s["userId"], s["scoreGiven"]) for s in lms.scores] == [
+        (made, "student-1", 10), (made, "student-2", 10)]
 
 
 def test_a_score_the_lms_cannot_take_waits_in_the_outbox_and_is_sent_by_the_worker(tool, lms, school):

@@ -18,14 +18,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from jwcrypto.jwk import JWK
-from sqlalchemy import Select, false, select
+from sqlalchemy import Select, false, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from ..domain.fields import PLACEHOLDER_DOMAIN
 from ..extensions import db
 from ..lti.models import (LtiContext, LtiGrade, LtiKey, LtiLaunch, LtiLink, LtiNonce, LtiPlatform, LtiState,
                           LtiUser)
-from ..models import Attempt, CohortInstructor, Enrolment, Lesson, Module, Quiz, User, utcnow
+from ..models import (Attempt, CohortInstructor, Enrolment, Lesson, Module, Quiz, QuizAssignment, User,
+                      utcnow)
 from . import accounts
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
@@ -37,6 +38,13 @@ RETRY_DELAYS = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=1
 MAX_TRIES = 8
 KINDS = {"quiz": "Assigned quiz", "lesson": "Lesson", "module": "Module", "review": "Daily review",
          "exam": "Mock exam"}
+#: the placements that report a score
+GRADED = ("quiz", "exam")
+AGS_ENDPOINT = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
+#: the AGS scope that lets the tool create line items (the platform lists it in the endpoint claim when granted)
+LINEITEM_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
+#: the tag of the line items the tool makes (what they hold: the activity's score)
+LINEITEM_TAG = "score"
 
 
 class LtiError(ValueError):
@@ -388,9 +396,11 @@ def provision(platform_id: int, claims: dict, now: datetime | None = None) -> Pr
         except ValueError:
             pass
         link.context_row_id = context.id if context is not None else None
-        endpoint = claims.get("https://purl.imsglobal.org/spec/lti-ags/claim/endpoint") or {}
+        endpoint = claims.get(AGS_ENDPOINT) or {}
         if endpoint.get("lineitem"):
             link.lineitem_url = str(endpoint["lineitem"])[:500]
+        elif link.kind in GRADED and endpoint.get("lineitems") and LINEITEM_SCOPE in (endpoint.get("scope") or []):
+            link.lineitems_url = str(endpoint["lineitems"])[:500]
         db.session.flush()
     code = secrets.token_urlsafe(32)
     if link is not None:
@@ -474,7 +484,7 @@ def deep_link_item(platform_id: int, claims: dict, choice: str, max_score: str, 
         raise LtiError("The maximum score must be a number.", 400) from None
     if maximum is not None and not 0 < maximum <= 1000:
         raise LtiError("The maximum score must be between 0 and 1000.", 400)
-    target, title, graded = "", KINDS[kind], kind in ("quiz", "exam")
+    target, title, graded = "", KINDS[kind], kind in GRADED
     if kind == "quiz":
         quiz = db.session.get(Quiz, int(value)) if value.isdigit() and len(value) < 10 else None
         if quiz is None or quiz.school_id != platform.school_id or quiz.retired_at is not None:
@@ -500,7 +510,12 @@ def deep_link_item(platform_id: int, claims: dict, choice: str, max_score: str, 
     if graded:
         custom["trainer_max"] = f"{maximum:g}"
     return {"title": title, "url": launch_url, "custom": custom, "score_maximum": maximum if graded else None,
-            "resource_id": f"{kind}-{target or 'all'}"}
+            "resource_id": _resource_id(kind, target)}
+
+
+def _resource_id(kind: str, target: str) -> str:
+    """The activity a line item holds the scores of, as the tool names it to the LMS (stable across placements)."""
+    return f"{kind}-{target or 'all'}"
 
 
 # --- who sees which scores and courses ------------------------------------------------------------------
@@ -551,7 +566,8 @@ def queue_attempt(attempt: Attempt) -> list[LtiGrade]:
     if attempt.submitted_at is None or attempt.kind not in ("quiz", "exam"):
         return []
     query = (select(LtiLaunch).join(LtiLink, LtiLink.id == LtiLaunch.link_id)
-             .where(LtiLaunch.user_id == attempt.learner_id, LtiLink.lineitem_url.is_not(None),
+             .where(LtiLaunch.user_id == attempt.learner_id,
+                    or_(LtiLink.lineitem_url.is_not(None), LtiLink.lineitems_url.is_not(None)),
                     LtiLaunch.launched_at <= attempt.submitted_at))
     if attempt.kind == "quiz":
         query = query.where(LtiLink.kind == "quiz", LtiLink.target == str(attempt.assignment_id))
@@ -611,6 +627,30 @@ def resend(grade_id: int, scope: StaffScope, now: datetime | None = None) -> Lti
     grade.status, grade.next_try_at, grade.tries = "pending", now or utcnow(), 0
     db.session.flush()
     return grade
+
+
+def link_to_score(link_id: int) -> LtiLink:
+    """The placement, locked until the transaction ends, while its line item is looked for or made: two scores
+    sent at once make one line item, not two. Flushes."""
+    return db.session.scalar(select(LtiLink).where(LtiLink.id == link_id).with_for_update()
+                             .execution_options(populate_existing=True))
+
+
+def lineitem_spec(link: LtiLink, score_maximum: float) -> dict:
+    """The AGS line item the tool makes for a placement's scores: bound to the placement (``resourceLinkId``, by
+    which it is found again), labelled with the activity's name, with a stable ``resourceId`` and ``tag``."""
+    label = KINDS[link.kind]
+    if link.kind == "quiz" and link.target.isdigit():
+        assignment = db.session.get(QuizAssignment, int(link.target))
+        label = assignment.quiz.title if assignment is not None else label
+    return {"scoreMaximum": score_maximum, "label": label, "resourceId": _resource_id(link.kind, link.target),
+            "tag": LINEITEM_TAG, "resourceLinkId": link.resource_link_id}
+
+
+def keep_lineitem(link: LtiLink, lineitem_url: str) -> None:
+    """Remember the line item found or made for the placement: its next scores go straight to it. Flushes."""
+    link.lineitem_url = lineitem_url[:500]
+    db.session.flush()
 
 
 def status_label(grade: LtiGrade) -> str:
