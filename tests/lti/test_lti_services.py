@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 import requests
 from jwcrypto.jwk import JWK
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from tests.conftest import Browser, client_as
 from tests.lti.conftest import post_launch, start
@@ -40,10 +41,10 @@ def make_quiz(tool, school_id: int) -> int:
         return quiz.id
 
 
-def deep_link_quiz(tool, lms, quiz_id: int, max_score: str = "10") -> dict:
+def deep_link_quiz(tool, lms, quiz_id: int, max_score: str = "10", **spec) -> dict:
     """An instructor picks the quiz in the LMS's deep-linking dialog; returns the content item the LMS got."""
     client, form = start(tool, lms, sub="teacher-1", name="Tess Teacher", roles=[INSTRUCTOR], deep_link=True,
-                         resource_link=None)
+                         resource_link=None, **spec)
     picker = post_launch(client, form, **{"Sec-Fetch-Dest": "iframe"})
     body = picker.get_data(as_text=True)
     assert picker.status_code == 200 and "Week 1 check" in body, body
@@ -62,16 +63,38 @@ def deep_link_quiz(tool, lms, quiz_id: int, max_score: str = "10") -> dict:
 
 
 def test_an_instructor_deep_links_a_quiz_and_the_lms_gets_a_graded_item(tool, lms, school):
+    """An LMS that does not fill in the course's end (the variable is left as written) gets a quiz open a year."""
     quiz_id = make_quiz(tool, school[0])
-    item = deep_link_quiz(tool, lms, quiz_id)
+    item = deep_link_quiz(tool, lms, quiz_id, custom={"trainer_course_end": "$CourseSection.timeFrame.end"})
     assert item["type"] == "ltiResourceLink" and item["title"] == "Week 1 check"
     assert item["lineItem"]["scoreMaximum"] == 10 and item["url"] == f"{TOOL}/lti/launch"
     from trainer.lti.models import LtiContext
-    from trainer.models import QuizAssignment
+    from trainer.models import QuizAssignment, utcnow
     with tool.app_context():
         assignment = db.session.get(QuizAssignment, int(item["custom"]["trainer_target"]))
         assert assignment.quiz_id == quiz_id
         assert assignment.cohort_id == db.session.scalar(select(LtiContext)).cohort_id
+        assert timedelta(days=364) < assignment.closes_at - utcnow() <= timedelta(days=365)
+
+
+def test_placing_a_quiz_again_reuses_its_open_assignment_which_closes_when_the_course_ends(tool, lms, school):
+    """The second placement in the course opens the same assignment (one set of results); once it has closed, a
+    new placement makes a new one."""
+    from trainer.models import QuizAssignment, utcnow
+    quiz_id = make_quiz(tool, school[0])
+    course_end = (utcnow() + timedelta(days=90)).replace(microsecond=0)
+    first = deep_link_quiz(tool, lms, quiz_id, custom={"trainer_course_end": course_end.isoformat()})
+    again = deep_link_quiz(tool, lms, quiz_id)
+    assert again["custom"]["trainer_target"] == first["custom"]["trainer_target"]
+    with tool.app_context():
+        assignment = db.session.scalar(select(QuizAssignment))
+        assert assignment.closes_at == course_end
+        assignment.closes_at = utcnow() - timedelta(minutes=1)
+        db.session.commit()
+    later = deep_link_quiz(tool, lms, quiz_id)
+    assert later["custom"]["trainer_target"] != first["custom"]["trainer_target"]
+    with tool.app_context():
+        assert db.session.scalar(select(func.count()).select_from(QuizAssignment)) == 2
 
 
 def test_a_learner_cannot_open_the_deep_linking_picker(tool, lms):

@@ -8,7 +8,7 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from urllib.parse import urlsplit
 
 from base64 import urlsafe_b64encode
@@ -25,7 +25,7 @@ from ..domain.fields import PLACEHOLDER_DOMAIN
 from ..extensions import db
 from ..lti.models import (LtiContext, LtiGrade, LtiKey, LtiLaunch, LtiLink, LtiNonce, LtiPlatform, LtiState,
                           LtiUser)
-from ..models import (Attempt, CohortInstructor, Enrolment, Lesson, Module, Quiz, QuizAssignment, User,
+from ..models import (Attempt, Cohort, CohortInstructor, Enrolment, Lesson, Module, Quiz, QuizAssignment, User,
                       utcnow)
 from . import accounts
 
@@ -43,6 +43,10 @@ GRADED = ("quiz", "exam")
 AGS_ENDPOINT = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
 #: the AGS scope that lets the tool create line items (the platform lists it in the endpoint claim when granted)
 LINEITEM_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
+#: the custom parameter an LMS may fill with the course's end date (a placed quiz is open until then)
+COURSE_END = "trainer_course_end"
+#: how long a placed quiz is open when the LMS does not say when the course ends
+DEFAULT_OPEN = timedelta(days=365)
 #: the tag of the line items the tool makes (what they hold: the activity's score)
 LINEITEM_TAG = "score"
 
@@ -471,8 +475,8 @@ def deep_link_choices(school_id: int) -> list[tuple[str, str, list[tuple[str, st
 
 def deep_link_item(platform_id: int, claims: dict, choice: str, max_score: str, launch_url: str,
                    now: datetime | None = None) -> dict:
-    """The content item for the instructor's choice; a quiz is assigned to the course's cohort. Flushes."""
-    from . import quizzes as quiz_service
+    """The content item for the instructor's choice; a quiz is assigned to the course's cohort (see
+    :func:`course_assignment`). Flushes."""
     now = now or utcnow()
     platform = db.session.get(LtiPlatform, platform_id)
     kind, _, value = choice.partition(":")
@@ -492,10 +496,7 @@ def deep_link_item(platform_id: int, claims: dict, choice: str, max_score: str, 
         context = context_cohort(platform, claims)
         if context is None:
             raise LtiError("A quiz can only be placed inside a course.", 400)
-        try:
-            assignment = quiz_service.assign(quiz, context.cohort, now, now + timedelta(days=365), None, now)
-        except quiz_service.QuizError as exc:
-            raise LtiError(str(exc), 409) from None
+        assignment = course_assignment(quiz, context.cohort, course_end(claims, now), now)
         target, title = str(assignment.id), quiz.title
         maximum = maximum or 100.0
     elif kind in ("lesson", "module"):
@@ -511,6 +512,40 @@ def deep_link_item(platform_id: int, claims: dict, choice: str, max_score: str, 
         custom["trainer_max"] = f"{maximum:g}"
     return {"title": title, "url": launch_url, "custom": custom, "score_maximum": maximum if graded else None,
             "resource_id": _resource_id(kind, target)}
+
+
+def course_end(claims: dict, now: datetime) -> datetime | None:
+    """When the LMS course ends, from the custom parameter ``trainer_course_end`` the LMS fills in (with
+    ``$CourseSection.timeFrame.end``, or ``$Canvas.course.endAt`` on Canvas): ISO 8601, a date alone meaning the
+    end of that day (UTC). None when the LMS sends none, leaves the variable unsubstituted, or gives an unreadable
+    or past date."""
+    raw = str((claims.get(CLAIM + "custom") or {}).get(COURSE_END) or "").strip()
+    try:
+        if len(raw) == len("2026-12-31"):
+            end = datetime.combine(date.fromisoformat(raw) + timedelta(days=1), time(), timezone.utc)
+        else:
+            end = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    end = end if end.tzinfo is not None else end.replace(tzinfo=timezone.utc)
+    return end if end > now else None
+
+
+def course_assignment(quiz: Quiz, cohort: Cohort, ends_at: datetime | None, now: datetime) -> QuizAssignment:
+    """The quiz's assignment to a course's cohort for a deep link: the open one (closing last) when there is one,
+    else a new one open from now until the course ends (a year when its end is unknown). Flushes; LtiError 409
+    when the quiz cannot be assigned."""
+    from . import quizzes as quiz_service
+    open_now = db.session.scalar(
+        select(QuizAssignment).where(QuizAssignment.quiz_id == quiz.id, QuizAssignment.cohort_id == cohort.id,
+                                     QuizAssignment.opens_at <= now, QuizAssignment.closes_at > now)
+        .order_by(QuizAssignment.closes_at.desc(), QuizAssignment.id.desc()).limit(1))
+    if open_now is not None:
+        return open_now
+    try:
+        return quiz_service.assign(quiz, cohort, now, ends_at or now + DEFAULT_OPEN, None, now)
+    except quiz_service.QuizError as exc:
+        raise LtiError(str(exc), 409) from None
 
 
 def _resource_id(kind: str, target: str) -> str:
