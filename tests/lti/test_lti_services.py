@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 import pytest
 import requests
@@ -83,7 +83,8 @@ def test_placing_a_quiz_again_reuses_its_open_assignment_which_closes_when_the_c
     from trainer.models import QuizAssignment, utcnow
     quiz_id = make_quiz(tool, school[0])
     course_end = (utcnow() + timedelta(days=90)).replace(microsecond=0)
-    first = deep_link_quiz(tool, lms, quiz_id, custom={"trainer_course_end": course_end.isoformat()})
+    as_canvas_sends_it = course_end.astimezone(timezone(timedelta(hours=-7))).strftime("%Y-%m-%d %H:%M:%S %z")
+    first = deep_link_quiz(tool, lms, quiz_id, custom={"trainer_course_end": as_canvas_sends_it})
     again = deep_link_quiz(tool, lms, quiz_id)
     assert again["custom"]["trainer_target"] == first["custom"]["trainer_target"]
     with tool.app_context():
@@ -271,3 +272,54 @@ def test_private_keys_are_stored_sealed_and_a_key_stored_in_plain_still_launches
         assert lti.private_pem(key, key_secret()) == pem
         with pytest.raises(lti.LtiError, match="another TRAINER_LTI_KEY"):
             lti.private_pem(key, "not-the-secret-it-was-sealed-under")
+
+
+def test_staff_see_the_scores_of_their_own_reach_and_a_score_outside_any_course_only_admins(tool, lms, school):
+    """An instructor sees (and may resend) only scores of placements in the courses of the cohorts they teach; a
+    placement outside any course reports to admins only; a learner (or staff of no school) sees none."""
+    from trainer.lti.models import LtiContext, LtiGrade, LtiLink
+    from trainer.models import utcnow
+    from trainer.services import accounts, exams, lti
+    with tool.app_context():
+        cohort = accounts.create_cohort(school[0], "Anatomy 101")
+        teacher = accounts.create_invited_user("t@harbour.example", "Tess", "instructor", school[0])
+        colleague = accounts.create_invited_user("c@harbour.example", "Cole", "instructor", school[0])
+        learner = accounts.create_invited_user("l@harbour.example", "Lena", "learner")
+        accounts.attach_instructor(cohort.id, teacher.id)
+        context = LtiContext(platform_id=lms.row_id, context_id="course-1", cohort_id=cohort.id, title="Anatomy 101")
+        db.session.add(context)
+        db.session.flush()
+        grades = {}
+        for name, context_row_id in (("in course", context.id), ("no course", None)):
+            link = LtiLink(platform_id=lms.row_id, resource_link_id=name, kind="exam", context_row_id=context_row_id,
+                           lineitem_url=f"{lms.url}/lineitems/1")
+            db.session.add(link)
+            db.session.flush()
+            attempt = exams.start_exam(learner.id, length=5)
+            grade = LtiGrade(attempt_id=attempt.id, link_id=link.id, sub="s-1", score_given=1, score_maximum=5,
+                             submitted_at=utcnow(), status="failed")
+            db.session.add(grade)
+            db.session.flush()
+            grades[grade.id] = name
+        scopes = {"site admin": lti.staff_scope("site_admin", 0, None),
+                  "school admin": lti.staff_scope("school_admin", 0, school[0]),
+                  "other school's admin": lti.staff_scope("school_admin", 0, school[1]),
+                  "teacher": lti.staff_scope("instructor", teacher.id, school[0]),
+                  "colleague": lti.staff_scope("instructor", colleague.id, school[0]),
+                  "learner": lti.staff_scope("learner", learner.id, None)}
+        seen = {who: {grades[g.id] for g in lti.visible_grades(scope)} for who, scope in scopes.items()}
+        courses = {who: [c.title for c in lti.visible_contexts(scope)] for who, scope in scopes.items()}
+        resendable = {}
+        for who, scope in scopes.items():
+            resendable[who] = set()
+            for grade_id, name in grades.items():
+                try:
+                    lti.resend(grade_id, scope)
+                    resendable[who].add(name)
+                except lti.LtiError as exc:
+                    assert exc.status == 404
+    both, course_only = {"in course", "no course"}, {"in course"}
+    assert seen == resendable == {"site admin": both, "school admin": both, "other school's admin": set(),
+                                  "teacher": course_only, "colleague": set(), "learner": set()}
+    assert courses == {"site admin": ["Anatomy 101"], "school admin": ["Anatomy 101"], "other school's admin": [],
+                       "teacher": ["Anatomy 101"], "colleague": [], "learner": []}
