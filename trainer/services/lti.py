@@ -598,7 +598,7 @@ def queue_attempt(attempt: Attempt) -> list[LtiGrade]:
     A quiz reports to graded placements of its assignment's quiz; a mock exam to graded "exam" placements.
     Only launches before the submission count. Flushes.
     """
-    if attempt.submitted_at is None or attempt.kind not in ("quiz", "exam"):
+    if attempt.submitted_at is None or attempt.kind not in GRADED:
         return []
     query = (select(LtiLaunch).join(LtiLink, LtiLink.id == LtiLaunch.link_id)
              .where(LtiLaunch.user_id == attempt.learner_id,
@@ -665,8 +665,8 @@ def resend(grade_id: int, scope: StaffScope, now: datetime | None = None) -> Lti
 
 
 def link_to_score(link_id: int) -> LtiLink:
-    """The placement, locked until the transaction ends, while its line item is looked for or made: two scores
-    sent at once make one line item, not two. Flushes."""
+    """The placement, its row locked until the transaction ends while its line item is looked for or made: two
+    scores sent at once make one line item, not two."""
     return db.session.scalar(select(LtiLink).where(LtiLink.id == link_id).with_for_update()
                              .execution_options(populate_existing=True))
 
