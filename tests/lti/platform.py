@@ -68,6 +68,8 @@ class Launch(LTIAdvantageMessageLaunchAbstract):
             self.set_custom_parameters_claim(spec["custom"])
         if spec.get("lineitem"):
             self.set_ags(f"{self.lms.url}/lineitems", f"{self.lms.url}/lineitems/{spec['lineitem']}")
+        elif spec.get("lineitems"):  # the course's line items service only; "readonly": the tool may not add any
+            self.set_ags(f"{self.lms.url}/lineitems", allow_creating_lineitems=spec["lineitems"] != "readonly")
         if spec.get("context"):
             self.set_nrps(f"{self.lms.url}/memberships")
         if spec.get("deep_link"):
@@ -92,6 +94,7 @@ class Lms:
         self.client_id, self.deployment_id = "tool-client-1", "deployment-1"
         self.next_launch: dict = {}
         self.scores: list[dict] = []
+        self.lineitems: list[dict] = []
         self.members: list[dict] = []
         self.content_items: list[dict] = []
         self.down = False
@@ -122,8 +125,8 @@ class Lms:
         lms = self
 
         class Ags(AssignmentsGradesService):
-            def find_lineitems(self, page=1, limit=None):
-                return {"content": [], "has_next": False}
+            def find_lineitems(self, page=1, limit=None, **filters):
+                return {"content": [dict(item) for item in lms.lineitems], "has_next": False}
 
             def update_score(self, line_item_id, score):
                 lms.scores.append({"lineitem": line_item_id, **score})
@@ -136,7 +139,8 @@ class Lms:
                 return {"id": line_item_id}
 
             def create_lineitem(self, lineitem):
-                return lineitem
+                lms.lineitems.append({**lineitem, "id": f"{lms.url}/lineitems/made-{len(lms.lineitems) + 1}"})
+                return lms.lineitems[-1]
 
             def update_lineitem(self, lineitem):
                 return lineitem
@@ -188,6 +192,16 @@ class Lms:
             service = Ags(FlaskPlatformRequest(request), lms.conf(), f"{lms.url}/lineitems",
                           f"{lms.url}/lineitems/{item}")
             return reply(service.handle_resp(service.handle_update_score, line_item_id=item))
+
+        @app.route("/lineitems", methods=["GET", "POST"])
+        def lineitems():
+            service = Ags(FlaskPlatformRequest(request), lms.conf(), f"{lms.url}/lineitems")
+            if request.method == "POST":
+                return reply(service.handle_resp(service.handle_create_lineitem))
+            page = service.handle_resp(service.handle_get_lineitems)
+            if page.code == 200:  # AGS: a line item container is a JSON array (the next page in a Link header)
+                page.result = page.result["content"]
+            return reply(page)
 
         @app.get("/memberships")
         def memberships():

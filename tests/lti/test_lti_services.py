@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta, timezone
 
 import pytest
 import requests
 from jwcrypto.jwk import JWK
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from tests.conftest import Browser, client_as
 from tests.lti.conftest import post_launch, start
@@ -40,10 +41,10 @@ def make_quiz(tool, school_id: int) -> int:
         return quiz.id
 
 
-def deep_link_quiz(tool, lms, quiz_id: int, max_score: str = "10") -> dict:
+def deep_link_quiz(tool, lms, quiz_id: int, max_score: str = "10", **spec) -> dict:
     """An instructor picks the quiz in the LMS's deep-linking dialog; returns the content item the LMS got."""
     client, form = start(tool, lms, sub="teacher-1", name="Tess Teacher", roles=[INSTRUCTOR], deep_link=True,
-                         resource_link=None)
+                         resource_link=None, **spec)
     picker = post_launch(client, form, **{"Sec-Fetch-Dest": "iframe"})
     body = picker.get_data(as_text=True)
     assert picker.status_code == 200 and "Week 1 check" in body, body
@@ -62,16 +63,39 @@ def deep_link_quiz(tool, lms, quiz_id: int, max_score: str = "10") -> dict:
 
 
 def test_an_instructor_deep_links_a_quiz_and_the_lms_gets_a_graded_item(tool, lms, school):
+    """An LMS that does not fill in the course's end (the variable is left as written) gets a quiz open a year."""
     quiz_id = make_quiz(tool, school[0])
-    item = deep_link_quiz(tool, lms, quiz_id)
+    item = deep_link_quiz(tool, lms, quiz_id, custom={"trainer_course_end": "$CourseSection.timeFrame.end"})
     assert item["type"] == "ltiResourceLink" and item["title"] == "Week 1 check"
     assert item["lineItem"]["scoreMaximum"] == 10 and item["url"] == f"{TOOL}/lti/launch"
     from trainer.lti.models import LtiContext
-    from trainer.models import QuizAssignment
+    from trainer.models import QuizAssignment, utcnow
     with tool.app_context():
         assignment = db.session.get(QuizAssignment, int(item["custom"]["trainer_target"]))
         assert assignment.quiz_id == quiz_id
         assert assignment.cohort_id == db.session.scalar(select(LtiContext)).cohort_id
+        assert timedelta(days=364) < assignment.closes_at - utcnow() <= timedelta(days=365)
+
+
+def test_placing_a_quiz_again_reuses_its_open_assignment_which_closes_when_the_course_ends(tool, lms, school):
+    """The second placement in the course opens the same assignment (one set of results); once it has closed, a
+    new placement makes a new one."""
+    from trainer.models import QuizAssignment, utcnow
+    quiz_id = make_quiz(tool, school[0])
+    course_end = (utcnow() + timedelta(days=90)).replace(microsecond=0)
+    as_canvas_sends_it = course_end.astimezone(timezone(timedelta(hours=-7))).strftime("%Y-%m-%d %H:%M:%S %z")
+    first = deep_link_quiz(tool, lms, quiz_id, custom={"trainer_course_end": as_canvas_sends_it})
+    again = deep_link_quiz(tool, lms, quiz_id)
+    assert again["custom"]["trainer_target"] == first["custom"]["trainer_target"]
+    with tool.app_context():
+        assignment = db.session.scalar(select(QuizAssignment))
+        assert assignment.closes_at == course_end
+        assignment.closes_at = utcnow() - timedelta(minutes=1)
+        db.session.commit()
+    later = deep_link_quiz(tool, lms, quiz_id)
+    assert later["custom"]["trainer_target"] != first["custom"]["trainer_target"]
+    with tool.app_context():
+        assert db.session.scalar(select(func.count()).select_from(QuizAssignment)) == 2
 
 
 def test_a_learner_cannot_open_the_deep_linking_picker(tool, lms):
@@ -106,9 +130,10 @@ def take_quiz(client, start_url: str) -> str:
     return submitted.headers["Location"]
 
 
-def learner_launch(tool, lms, item: dict, sub: str = "student-1"):
+def learner_launch(tool, lms, item: dict, sub: str = "student-1", **spec):
+    """A learner opens the placed quiz; the launch names line item 7 unless ``spec`` says otherwise."""
     client, form = start(tool, lms, sub=sub, name="Sam Student", roles=[LEARNER], custom=item["custom"],
-                         lineitem="7", resource_link="rl-quiz")
+                         resource_link="rl-quiz", **{"lineitem": "7", **spec})
     response = post_launch(client, form)
     assert response.status_code == 302, response.get_data(as_text=True)
     return client, response.headers["Location"]
@@ -128,6 +153,26 @@ def test_a_learner_launched_quiz_sends_its_score_to_the_lms(tool, lms, school):
     from trainer.lti.models import LtiGrade
     with tool.app_context():
         assert [g.status for g in db.session.scalars(select(LtiGrade))] == ["sent"]
+
+
+@pytest.mark.parametrize("grant", ["lineitem", "readonly"])
+def test_a_quiz_launched_without_a_line_item_makes_one_in_the_course_when_allowed_and_reuses_it(tool, lms, school,
+                                                                                              grant):
+    """The LMS names no line item but offers its line items service: with the lineitem scope the first score makes
+    the placement's column (named after the quiz) and later scores go to the same one; read-only, no score is owed."""
+    item = deep_link_quiz(tool, lms, make_quiz(tool, school[0]))
+    for sub in ("student-1", "student-2"):
+        client, location = learner_launch(tool, lms, item, sub=sub, lineitem=None, lineitems=grant)
+        take_quiz(client, location)
+    if grant == "readonly":
+        assert lms.lineitems == [] and lms.scores == []
+        return
+    target = item["custom"]["trainer_target"]
+    assert [(i["label"], i["scoreMaximum"], i["resourceLinkId"], i["resourceId"], i["tag"]) for i in lms.lineitems] \
+        == [("Week 1 check", 10, "rl-quiz", f"quiz-{target}", "score")]
+    made = lms.lineitems[0]["id"].rsplit("/", 1)[1]
+    assert [(s["lineitem"], s["userId"], s["scoreGiven"]) for s in lms.scores] == [
+        (made, "student-1", 10), (made, "student-2", 10)]
 
 
 def test_a_score_the_lms_cannot_take_waits_in_the_outbox_and_is_sent_by_the_worker(tool, lms, school):
@@ -227,3 +272,54 @@ def test_private_keys_are_stored_sealed_and_a_key_stored_in_plain_still_launches
         assert lti.private_pem(key, key_secret()) == pem
         with pytest.raises(lti.LtiError, match="another TRAINER_LTI_KEY"):
             lti.private_pem(key, "not-the-secret-it-was-sealed-under")
+
+
+def test_staff_see_the_scores_of_their_own_reach_and_a_score_outside_any_course_only_admins(tool, lms, school):
+    """An instructor sees (and may resend) only scores of placements in the courses of the cohorts they teach; a
+    placement outside any course reports to admins only; a learner (or staff of no school) sees none."""
+    from trainer.lti.models import LtiContext, LtiGrade, LtiLink
+    from trainer.models import utcnow
+    from trainer.services import accounts, exams, lti
+    with tool.app_context():
+        cohort = accounts.create_cohort(school[0], "Anatomy 101")
+        teacher = accounts.create_invited_user("t@harbour.example", "Tess", "instructor", school[0])
+        colleague = accounts.create_invited_user("c@harbour.example", "Cole", "instructor", school[0])
+        learner = accounts.create_invited_user("l@harbour.example", "Lena", "learner")
+        accounts.attach_instructor(cohort.id, teacher.id)
+        context = LtiContext(platform_id=lms.row_id, context_id="course-1", cohort_id=cohort.id, title="Anatomy 101")
+        db.session.add(context)
+        db.session.flush()
+        grades = {}
+        for name, context_row_id in (("in course", context.id), ("no course", None)):
+            link = LtiLink(platform_id=lms.row_id, resource_link_id=name, kind="exam", context_row_id=context_row_id,
+                           lineitem_url=f"{lms.url}/lineitems/1")
+            db.session.add(link)
+            db.session.flush()
+            attempt = exams.start_exam(learner.id, length=5)
+            grade = LtiGrade(attempt_id=attempt.id, link_id=link.id, sub="s-1", score_given=1, score_maximum=5,
+                             submitted_at=utcnow(), status="failed")
+            db.session.add(grade)
+            db.session.flush()
+            grades[grade.id] = name
+        scopes = {"site admin": lti.staff_scope("site_admin", 0, None),
+                  "school admin": lti.staff_scope("school_admin", 0, school[0]),
+                  "other school's admin": lti.staff_scope("school_admin", 0, school[1]),
+                  "teacher": lti.staff_scope("instructor", teacher.id, school[0]),
+                  "colleague": lti.staff_scope("instructor", colleague.id, school[0]),
+                  "learner": lti.staff_scope("learner", learner.id, None)}
+        seen = {who: {grades[g.id] for g in lti.visible_grades(scope)} for who, scope in scopes.items()}
+        courses = {who: [c.title for c in lti.visible_contexts(scope)] for who, scope in scopes.items()}
+        resendable = {}
+        for who, scope in scopes.items():
+            resendable[who] = set()
+            for grade_id, name in grades.items():
+                try:
+                    lti.resend(grade_id, scope)
+                    resendable[who].add(name)
+                except lti.LtiError as exc:
+                    assert exc.status == 404
+    both, course_only = {"in course", "no course"}, {"in course"}
+    assert seen == resendable == {"site admin": both, "school admin": both, "other school's admin": set(),
+                                  "teacher": course_only, "colleague": set(), "learner": set()}
+    assert courses == {"site admin": ["Anatomy 101"], "school admin": ["Anatomy 101"], "other school's admin": [],
+                       "teacher": ["Anatomy 101"], "colleague": [], "learner": []}

@@ -132,7 +132,8 @@ def build_things(app) -> Things:
 
 
 def _lti_things(w, attempt) -> dict:
-    """An LMS registered by school S, one of its courses mapped to cohort X, and a score already sent."""
+    """An LMS registered by school S, one of its courses mapped to cohort X, and a score of a placement in that
+    course that the LMS refused (so the scores page offers to send it again)."""
     from trainer.lti.models import LtiContext, LtiGrade, LtiLink
     from trainer.models import utcnow
     from trainer.lti.tool import key_secret
@@ -143,12 +144,14 @@ def _lti_things(w, attempt) -> dict:
         auth_login_url="https://moodle.example.org/auth", auth_token_url="https://moodle.example.org/token",
         key_set_url="https://moodle.example.org/jwks"))
     context = LtiContext(platform_id=platform.id, context_id="course-1", cohort_id=w.cohort_x, title="Course 1")
-    link = LtiLink(platform_id=platform.id, resource_link_id="rl-1", kind="exam",
+    db.session.add(context)
+    db.session.flush()
+    link = LtiLink(platform_id=platform.id, resource_link_id="rl-1", kind="exam", context_row_id=context.id,
                    lineitem_url="https://moodle.example.org/lineitems/1")
-    db.session.add_all([context, link])
+    db.session.add(link)
     db.session.flush()
     grade = LtiGrade(attempt_id=attempt.id, link_id=link.id, sub="s-1", score_given=1, score_maximum=5,
-                     submitted_at=utcnow(), status="sent")
+                     submitted_at=utcnow(), status="failed", last_error="the LMS refused the score")
     db.session.add(grade)
     db.session.commit()
     return {"lti_platform": platform.id, "lti_context": context.id, "lti_grade": grade.id}
@@ -196,6 +199,9 @@ class Rule:
     method: str = "GET"
     form: Callable[[Things], dict] | None = None
     post: Callable[[Things], dict] | None = None
+    #: texts of cohort X's rows that a page answered with 200 shows to the roles in ``shown_to`` and to no other
+    private: Callable[[Things], list[str]] | None = None
+    shown_to: frozenset[str] = frozenset()
 
 
 def _roster(t: Things) -> dict:
@@ -204,6 +210,12 @@ def _roster(t: Things) -> dict:
 
 
 NEW_PASSWORD = "a-brand-new-password-9"
+
+
+def _lti_course_rows(t: Things) -> list[str]:
+    """What a page shows of cohort X's LMS course: its roster pull."""
+    return [f"/lti/courses/{t.extra['lti_context']}/sync"]
+
 
 #: endpoint -> rule
 #:                                  anon   A      B      instr_x instr_y admin_s admin_t site_admin
@@ -407,6 +419,7 @@ RULES: dict[str, Rule] = {
     "lti.launch": Rule(lambda t: "/lti/launch", cells(400, 400, 400, 400, 400, 400, 400, 400), "POST"),
     "lti.go": Rule(lambda t: "/lti/go/not-a-code", cells(410, 410, 410, 410, 410, 410, 410, 410)),
     "lti.platforms": Rule(lambda t: "/lti/platforms", cells(LOGIN, 403, 403, 403, 403, 200, 200, 200),
+                          private=_lti_course_rows, shown_to=frozenset({"admin_s", "site_admin"}),
                           post=lambda t: {"school_id": str(t.w.school_s), "name": "Mallory LMS",
                                           "issuer": "https://evil.example.org", "client_id": "x",
                                           "deployment_ids": "1", "auth_login_url": "https://evil.example.org/a",
@@ -422,13 +435,16 @@ RULES: dict[str, Rule] = {
     "lti.rotate_key": Rule(lambda t: "/lti/keys/rotate", cells(LOGIN, 403, 403, 403, 403, 403, 403, AWAY), "POST"),
     # the only live key cannot be retired: the site admin is sent back with a message, nothing changes
     "lti.retire_key": Rule(lambda t: "/lti/keys/1/retire", cells(LOGIN, 403, 403, 403, 403, 403, 403, AWAY), "POST"),
-    # the scores and courses page is for the school's staff (instructors too); T's staff get a 404 on S's rows
-    "lti.grades": Rule(lambda t: "/lti/grades", staff()),
+    # the scores and courses page is for staff, each seeing only the rows of their own cohorts' courses:
+    # instructor Y (cohort Y of school S) neither sees, resends nor syncs cohort X's; T's staff get a 404 on S's
+    "lti.grades": Rule(lambda t: "/lti/grades", staff(), private=lambda t: [
+        f"/lti/grades/{t.extra['lti_grade']}/resend", *_lti_course_rows(t)],
+        shown_to=frozenset({"instructor_x", "admin_s", "site_admin"})),
     "lti.resend_grade": Rule(lambda t: f"/lti/grades/{t.extra['lti_grade']}/resend",
-                             cells(LOGIN, 403, 403, AWAY, AWAY, AWAY, 404, AWAY), "POST"),
-    # the course has no member list yet (no launch carried one): S's admin is told so, nothing changes
+                             cells(LOGIN, 403, 403, AWAY, 404, AWAY, 404, AWAY), "POST"),
+    # the course has no member list yet (no launch carried one): its staff are told so, nothing changes
     "lti.sync_roster": Rule(lambda t: f"/lti/courses/{t.extra['lti_context']}/sync",
-                            cells(LOGIN, 403, 403, AWAY, AWAY, AWAY, 404, AWAY), "POST"),
+                            cells(LOGIN, 403, 403, AWAY, 404, AWAY, 404, AWAY), "POST"),
     "analysis.list_quizzes": Rule(lambda t: "/analysis/", staff()),
     "analysis.show_quiz": Rule(lambda t: f"/analysis/quizzes/{t.extra['quiz']}", staff(200, 200, 200, 404, 200)),
     "analysis.show_version": Rule(lambda t: f"/analysis/quizzes/{t.extra['quiz']}/versions/{t.extra['quiz_version']}",

@@ -93,6 +93,9 @@ def test_access_matrix(matrix_app, endpoint, role, method, kind):
     response.close()                           # a file response holds its file open until closed
     got = outcome(response)
     assert got == expected, f"{role} {method} {url}: expected {expected}, got {got} ({response.status_code})"
+    if rule.private is not None and got == 200:
+        for text in rule.private(things):
+            assert (text in body) is (role in rule.shown_to), f"{role} {url}: {text} shown wrongly"
     if expected in REFUSED or (kind == "post" and expected == AWAY):
         assert every_row(matrix_app) == before, f"{role} {method} {url} was refused but changed rows"
         assert "The second option reads oddly." not in body and things.w.emails["learner_x"] not in body

@@ -6,6 +6,7 @@ from datetime import datetime
 from pylti1p3.assignments_grades import AssignmentsGradesService
 from pylti1p3.exception import LtiException, LtiServiceException
 from pylti1p3.grade import Grade
+from pylti1p3.lineitem import LineItem
 from pylti1p3.names_roles import NamesRolesProvisioningService
 from pylti1p3.service_connector import ServiceConnector
 import requests
@@ -43,7 +44,8 @@ def send_grade(grade, now: datetime | None = None) -> bool:
     platform = db.session.get(LtiPlatform, link.platform_id)
     try:
         connector = ServiceConnector(registration_for(platform), requests_session=_TimeoutSession())
-        ags = AssignmentsGradesService(connector, {"scope": [SCORE_SCOPE], "lineitem": link.lineitem_url})
+        lineitem_url = link.lineitem_url or _found_or_made_lineitem(connector, grade)
+        ags = AssignmentsGradesService(connector, {"scope": [SCORE_SCOPE], "lineitem": lineitem_url})
         score = (Grade().set_score_given(grade.score_given).set_score_maximum(grade.score_maximum)
                  .set_timestamp(grade.submitted_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"))
                  .set_activity_progress("Completed").set_grading_progress("FullyGraded").set_user_id(grade.sub))
@@ -55,6 +57,21 @@ def send_grade(grade, now: datetime | None = None) -> bool:
         return False
     service.mark_sent(grade, now)
     return True
+
+
+def _found_or_made_lineitem(connector: ServiceConnector, grade) -> str:
+    """The placement's line item, when the launch named none: found by its resource link in the course's line
+    items service, else created there (AGS), and kept on the placement. Raises LtiException, requests errors."""
+    link = service.link_to_score(grade.link_id)
+    if link.lineitem_url:  # made meanwhile for another score
+        return link.lineitem_url
+    ags = AssignmentsGradesService(connector, {"scope": [service.LINEITEM_SCOPE], "lineitems": link.lineitems_url})
+    lineitem = ags.find_or_create_lineitem(LineItem(service.lineitem_spec(link, grade.score_maximum)),
+                                           find_by="resource_link_id")
+    if not lineitem.get_id():
+        raise LtiException("the LMS made a line item without an id")
+    service.keep_lineitem(link, lineitem.get_id())
+    return link.lineitem_url
 
 
 def fetch_members(context) -> list[dict]:

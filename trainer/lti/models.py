@@ -113,8 +113,11 @@ class LtiLink(db.Model):
     kind: Mapped[str] = mapped_column(String(20))
     #: quiz assignment id, lesson slug, module slug (empty for review and exam)
     target: Mapped[str] = mapped_column(String(120), default="")
-    #: the AGS line item the scores go to (None: not graded)
+    #: the AGS line item the scores go to (None: not graded, or not made yet from ``lineitems_url``)
     lineitem_url: Mapped[str | None] = mapped_column(String(500))
+    #: the course's AGS line items service, kept when a launch of a quiz or mock exam named no line item but let the
+    #: tool create them: the first score finds or makes the placement's line item there
+    lineitems_url: Mapped[str | None] = mapped_column(String(500))
     score_maximum: Mapped[float | None] = mapped_column(Float)
 
 

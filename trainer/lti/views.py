@@ -14,7 +14,7 @@ from ..services import lti as service
 from ..web import roles_required
 from . import client, tool
 from .forms import PlatformForm
-from .models import LtiContext, LtiPlatform
+from .models import LtiPlatform
 
 bp = Blueprint("lti", __name__, url_prefix="/lti")
 staff_only = roles_required("school_admin", "site_admin")
@@ -238,6 +238,11 @@ def _scope() -> int | None:
     return None if current_user.role == "site_admin" else current_user.school_id
 
 
+def _staff_scope() -> service.StaffScope:
+    """The scores and LMS courses the signed-in staff member may see and act on."""
+    return service.staff_scope(current_user.role, current_user.id, current_user.school_id)
+
+
 def _form(platform: LtiPlatform | None = None) -> PlatformForm:
     form = PlatformForm(obj=platform)
     if platform is not None and request.method == "GET":
@@ -286,7 +291,7 @@ def platforms():
     service.signing_key(tool.key_secret())
     db.session.commit()
     return render_template("lti/platforms.html", form=form, platforms=service.school_platforms(_scope()),
-                           keys=service.live_keys(), contexts=service.school_contexts(_scope()),
+                           keys=service.live_keys(), contexts=service.visible_contexts(_staff_scope()),
                            show_school=_scope() is None, **_tool_urls()), 400 if request.method == "POST" else 200
 
 
@@ -340,8 +345,9 @@ def retire_key(key_id: int):
 @school_staff
 def grades():
     client_sync(limit=5)
-    rows = [(g, service.status_label(g)) for g in service.school_grades(_scope())]
-    return render_template("lti/grades.html", rows=rows, contexts=service.school_contexts(_scope()))
+    scope = _staff_scope()
+    rows = [(g, service.status_label(g)) for g in service.visible_grades(scope)]
+    return render_template("lti/grades.html", rows=rows, contexts=service.visible_contexts(scope))
 
 
 def client_sync(limit: int = 100, learner_id: int | None = None) -> int:
@@ -358,7 +364,7 @@ def client_sync(limit: int = 100, learner_id: int | None = None) -> int:
 @school_staff
 def resend_grade(grade_id: int):
     try:
-        service.resend(grade_id, _scope())
+        service.resend(grade_id, _staff_scope())
     except service.LtiError:
         db.session.rollback()
         abort(404)
@@ -370,8 +376,8 @@ def resend_grade(grade_id: int):
 @bp.route("/courses/<int:context_id>/sync", methods=["POST"])
 @school_staff
 def sync_roster(context_id: int):
-    context = db.session.get(LtiContext, context_id)
-    if context is None or (_scope() is not None and context.platform.school_id != _scope()):
+    context = service.visible_context(context_id, _staff_scope())
+    if context is None:
         abort(404)
     try:
         members = client.fetch_members(context)

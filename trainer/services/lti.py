@@ -8,7 +8,7 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from urllib.parse import urlsplit
 
 from base64 import urlsafe_b64encode
@@ -18,14 +18,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from jwcrypto.jwk import JWK
-from sqlalchemy import select
+from sqlalchemy import Select, false, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from ..domain.fields import PLACEHOLDER_DOMAIN
 from ..extensions import db
 from ..lti.models import (LtiContext, LtiGrade, LtiKey, LtiLaunch, LtiLink, LtiNonce, LtiPlatform, LtiState,
                           LtiUser)
-from ..models import Attempt, Enrolment, Lesson, Module, Quiz, User, utcnow
+from ..models import (Attempt, Cohort, CohortInstructor, Enrolment, Lesson, Module, Quiz, QuizAssignment, User,
+                      utcnow)
 from . import accounts
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
@@ -37,6 +38,17 @@ RETRY_DELAYS = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=1
 MAX_TRIES = 8
 KINDS = {"quiz": "Assigned quiz", "lesson": "Lesson", "module": "Module", "review": "Daily review",
          "exam": "Mock exam"}
+#: the placements that report a score
+GRADED = ("quiz", "exam")
+AGS_ENDPOINT = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
+#: the AGS scope that lets the tool create line items (the platform lists it in the endpoint claim when granted)
+LINEITEM_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
+#: the custom parameter an LMS may fill with the course's end date (a placed quiz is open until then)
+COURSE_END = "trainer_course_end"
+#: how long a placed quiz is open when the LMS does not say when the course ends
+DEFAULT_OPEN = timedelta(days=365)
+#: the tag of the line items the tool makes (what they hold: the activity's score)
+LINEITEM_TAG = "score"
 
 
 class LtiError(ValueError):
@@ -388,9 +400,11 @@ def provision(platform_id: int, claims: dict, now: datetime | None = None) -> Pr
         except ValueError:
             pass
         link.context_row_id = context.id if context is not None else None
-        endpoint = claims.get("https://purl.imsglobal.org/spec/lti-ags/claim/endpoint") or {}
+        endpoint = claims.get(AGS_ENDPOINT) or {}
         if endpoint.get("lineitem"):
             link.lineitem_url = str(endpoint["lineitem"])[:500]
+        elif link.kind in GRADED and endpoint.get("lineitems") and LINEITEM_SCOPE in (endpoint.get("scope") or []):
+            link.lineitems_url = str(endpoint["lineitems"])[:500]
         db.session.flush()
     code = secrets.token_urlsafe(32)
     if link is not None:
@@ -461,8 +475,8 @@ def deep_link_choices(school_id: int) -> list[tuple[str, str, list[tuple[str, st
 
 def deep_link_item(platform_id: int, claims: dict, choice: str, max_score: str, launch_url: str,
                    now: datetime | None = None) -> dict:
-    """The content item for the instructor's choice; a quiz is assigned to the course's cohort. Flushes."""
-    from . import quizzes as quiz_service
+    """The content item for the instructor's choice; a quiz is assigned to the course's cohort (see
+    :func:`course_assignment`). Flushes."""
     now = now or utcnow()
     platform = db.session.get(LtiPlatform, platform_id)
     kind, _, value = choice.partition(":")
@@ -474,7 +488,7 @@ def deep_link_item(platform_id: int, claims: dict, choice: str, max_score: str, 
         raise LtiError("The maximum score must be a number.", 400) from None
     if maximum is not None and not 0 < maximum <= 1000:
         raise LtiError("The maximum score must be between 0 and 1000.", 400)
-    target, title, graded = "", KINDS[kind], kind in ("quiz", "exam")
+    target, title, graded = "", KINDS[kind], kind in GRADED
     if kind == "quiz":
         quiz = db.session.get(Quiz, int(value)) if value.isdigit() and len(value) < 10 else None
         if quiz is None or quiz.school_id != platform.school_id or quiz.retired_at is not None:
@@ -482,10 +496,7 @@ def deep_link_item(platform_id: int, claims: dict, choice: str, max_score: str, 
         context = context_cohort(platform, claims)
         if context is None:
             raise LtiError("A quiz can only be placed inside a course.", 400)
-        try:
-            assignment = quiz_service.assign(quiz, context.cohort, now, now + timedelta(days=365), None, now)
-        except quiz_service.QuizError as exc:
-            raise LtiError(str(exc), 409) from None
+        assignment = course_assignment(quiz, context.cohort, course_end(claims, now), now)
         target, title = str(assignment.id), quiz.title
         maximum = maximum or 100.0
     elif kind in ("lesson", "module"):
@@ -500,7 +511,83 @@ def deep_link_item(platform_id: int, claims: dict, choice: str, max_score: str, 
     if graded:
         custom["trainer_max"] = f"{maximum:g}"
     return {"title": title, "url": launch_url, "custom": custom, "score_maximum": maximum if graded else None,
-            "resource_id": f"{kind}-{target or 'all'}"}
+            "resource_id": _resource_id(kind, target)}
+
+
+def course_end(claims: dict, now: datetime) -> datetime | None:
+    """When the LMS course ends, from the custom parameter ``trainer_course_end`` the LMS fills in (with
+    ``$CourseSection.timeFrame.end``, or ``$Canvas.course.endAt`` on Canvas): ISO 8601, a date alone meaning the
+    end of that day (UTC). None when the LMS sends none, leaves the variable unsubstituted, or gives an unreadable
+    or past date."""
+    raw = str((claims.get(CLAIM + "custom") or {}).get(COURSE_END) or "").strip()
+    try:
+        if len(raw) == len("2026-12-31"):
+            end = datetime.combine(date.fromisoformat(raw) + timedelta(days=1), time(), timezone.utc)
+        else:
+            end = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    end = end if end.tzinfo is not None else end.replace(tzinfo=timezone.utc)
+    return end if end > now else None
+
+
+def course_assignment(quiz: Quiz, cohort: Cohort, ends_at: datetime | None, now: datetime) -> QuizAssignment:
+    """The quiz's assignment to a course's cohort for a deep link: the open one (closing last) when there is one,
+    else a new one open from now until the course ends (a year when its end is unknown). Flushes; LtiError 409
+    when the quiz cannot be assigned."""
+    from . import quizzes as quiz_service
+    open_now = db.session.scalar(
+        select(QuizAssignment).where(QuizAssignment.quiz_id == quiz.id, QuizAssignment.cohort_id == cohort.id,
+                                     QuizAssignment.opens_at <= now, QuizAssignment.closes_at > now)
+        .order_by(QuizAssignment.closes_at.desc(), QuizAssignment.id.desc()).limit(1))
+    if open_now is not None:
+        return open_now
+    try:
+        return quiz_service.assign(quiz, cohort, now, ends_at or now + DEFAULT_OPEN, None, now)
+    except quiz_service.QuizError as exc:
+        raise LtiError(str(exc), 409) from None
+
+
+def _resource_id(kind: str, target: str) -> str:
+    """The activity a line item holds the scores of, as the tool names it to the LMS (stable across placements)."""
+    return f"{kind}-{target or 'all'}"
+
+
+# --- who sees which scores and courses ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StaffScope:
+    """The LTI rows (scores, LMS courses) a staff member answers for: every school's for a site admin, their
+    school's for a school admin, those of the courses mapped to the cohorts they teach for an instructor."""
+
+    everything: bool = False
+    school_id: int | None = None
+    #: set for an instructor: only the cohorts they are attached to
+    instructor_id: int | None = None
+
+
+def staff_scope(role: str, user_id: int, school_id: int | None) -> StaffScope:
+    """What the account ``user_id`` with ``role`` in ``school_id`` may see; nothing for a learner (or staff
+    without a school)."""
+    if role == "site_admin":
+        return StaffScope(everything=True)
+    if role in ("school_admin", "instructor") and school_id is not None:
+        return StaffScope(school_id=school_id, instructor_id=user_id if role == "instructor" else None)
+    return StaffScope()
+
+
+def _within(query: Select, scope: StaffScope) -> Select:
+    """``query`` (which joins LtiPlatform and LtiContext) kept to ``scope``'s rows. A row outside any course (no
+    LtiContext) is no instructor's."""
+    if scope.everything:
+        return query
+    if scope.school_id is None:
+        return query.where(false())
+    query = query.where(LtiPlatform.school_id == scope.school_id)
+    if scope.instructor_id is not None:
+        query = query.where(LtiContext.cohort_id.in_(select(CohortInstructor.cohort_id)
+                                                     .where(CohortInstructor.instructor_id == scope.instructor_id)))
+    return query
 
 
 # --- grade outbox --------------------------------------------------------------------------------------
@@ -511,10 +598,11 @@ def queue_attempt(attempt: Attempt) -> list[LtiGrade]:
     A quiz reports to graded placements of its assignment's quiz; a mock exam to graded "exam" placements.
     Only launches before the submission count. Flushes.
     """
-    if attempt.submitted_at is None or attempt.kind not in ("quiz", "exam"):
+    if attempt.submitted_at is None or attempt.kind not in GRADED:
         return []
     query = (select(LtiLaunch).join(LtiLink, LtiLink.id == LtiLaunch.link_id)
-             .where(LtiLaunch.user_id == attempt.learner_id, LtiLink.lineitem_url.is_not(None),
+             .where(LtiLaunch.user_id == attempt.learner_id,
+                    or_(LtiLink.lineitem_url.is_not(None), LtiLink.lineitems_url.is_not(None)),
                     LtiLaunch.launched_at <= attempt.submitted_at))
     if attempt.kind == "quiz":
         query = query.where(LtiLink.kind == "quiz", LtiLink.target == str(attempt.assignment_id))
@@ -566,14 +654,38 @@ def mark_failed(grade: LtiGrade, reason: str, now: datetime | None = None) -> No
     db.session.flush()
 
 
-def resend(grade_id: int, school_id: int | None, now: datetime | None = None) -> LtiGrade:
-    grade = db.session.get(LtiGrade, grade_id)
-    if grade is None or (school_id is not None and grade.link.platform_id not in
-                         {p.id for p in school_platforms(school_id)}):
+def resend(grade_id: int, scope: StaffScope, now: datetime | None = None) -> LtiGrade:
+    """Send a score again from now on; LtiError 404 when it is not one of ``scope``'s (or there is none). Flushes."""
+    grade = db.session.scalar(_within(_grades().where(LtiGrade.id == grade_id), scope))
+    if grade is None:
         raise LtiError("No such grade.", 404)
     grade.status, grade.next_try_at, grade.tries = "pending", now or utcnow(), 0
     db.session.flush()
     return grade
+
+
+def link_to_score(link_id: int) -> LtiLink:
+    """The placement, its row locked until the transaction ends while its line item is looked for or made: two
+    scores sent at once make one line item, not two."""
+    return db.session.scalar(select(LtiLink).where(LtiLink.id == link_id).with_for_update()
+                             .execution_options(populate_existing=True))
+
+
+def lineitem_spec(link: LtiLink, score_maximum: float) -> dict:
+    """The AGS line item the tool makes for a placement's scores: bound to the placement (``resourceLinkId``, by
+    which it is found again), labelled with the activity's name, with a stable ``resourceId`` and ``tag``."""
+    label = KINDS[link.kind]
+    if link.kind == "quiz" and link.target.isdigit():
+        assignment = db.session.get(QuizAssignment, int(link.target))
+        label = assignment.quiz.title if assignment is not None else label
+    return {"scoreMaximum": score_maximum, "label": label, "resourceId": _resource_id(link.kind, link.target),
+            "tag": LINEITEM_TAG, "resourceLinkId": link.resource_link_id}
+
+
+def keep_lineitem(link: LtiLink, lineitem_url: str) -> None:
+    """Remember the line item found or made for the placement: its next scores go straight to it. Flushes."""
+    link.lineitem_url = lineitem_url[:500]
+    db.session.flush()
 
 
 def status_label(grade: LtiGrade) -> str:
@@ -586,11 +698,17 @@ def status_label(grade: LtiGrade) -> str:
     return "waiting to send"
 
 
-def school_grades(school_id: int | None, limit: int = 200) -> list[LtiGrade]:
-    query = select(LtiGrade).join(LtiLink, LtiLink.id == LtiGrade.link_id).order_by(LtiGrade.id.desc()).limit(limit)
-    if school_id is not None:
-        query = query.join(LtiPlatform, LtiPlatform.id == LtiLink.platform_id).where(LtiPlatform.school_id == school_id)
-    return list(db.session.scalars(query))
+def _grades() -> Select:
+    """Outbox scores with their placement's platform and (outer) course, ready for :func:`_within`."""
+    return (select(LtiGrade).join(LtiLink, LtiLink.id == LtiGrade.link_id)
+            .join(LtiPlatform, LtiPlatform.id == LtiLink.platform_id)
+            .outerjoin(LtiContext, LtiContext.id == LtiLink.context_row_id))
+
+
+def visible_grades(scope: StaffScope, limit: int = 200) -> list[LtiGrade]:
+    """The newest outbox scores ``scope`` may see (a score of a placement outside any course: admins only)."""
+    query = _within(_grades(), scope)
+    return list(db.session.scalars(query.order_by(LtiGrade.id.desc()).limit(limit)))
 
 
 # --- roster sync ---------------------------------------------------------------------------------------
@@ -603,11 +721,18 @@ class RosterSync:
     unchanged: int = 0
 
 
-def school_contexts(school_id: int | None) -> list[LtiContext]:
-    query = select(LtiContext).join(LtiPlatform, LtiPlatform.id == LtiContext.platform_id).order_by(LtiContext.id)
-    if school_id is not None:
-        query = query.where(LtiPlatform.school_id == school_id)
-    return list(db.session.scalars(query))
+def _contexts() -> Select:
+    return select(LtiContext).join(LtiPlatform, LtiPlatform.id == LtiContext.platform_id)
+
+
+def visible_contexts(scope: StaffScope) -> list[LtiContext]:
+    """The LMS courses ``scope`` may see and pull members into."""
+    return list(db.session.scalars(_within(_contexts(), scope).order_by(LtiContext.id)))
+
+
+def visible_context(context_id: int, scope: StaffScope) -> LtiContext | None:
+    """One LMS course if ``scope`` may see it; None otherwise, whether or not it exists."""
+    return db.session.scalar(_within(_contexts().where(LtiContext.id == context_id), scope))
 
 
 def apply_roster(context_row_id: int, members: list[dict], now: datetime | None = None) -> RosterSync:
