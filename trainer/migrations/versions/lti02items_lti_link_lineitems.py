@@ -1,7 +1,7 @@
 """an LMS placement may keep the course's line items service, to create its score column there
 
 Revision ID: lti02items
-Revises: staff01risk
+Revises: sperf01weekly
 Create Date: 2026-12-06 05:45:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'lti02items'
-down_revision = 'staff01risk'
+down_revision = 'sperf01weekly'
 branch_labels = None
 depends_on = None
 
