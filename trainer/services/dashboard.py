@@ -12,7 +12,7 @@ from ..domain import readiness as rd
 from ..domain import scheduling as sched
 from ..extensions import db
 from ..models import ItemState, Question, QuestionVersion, ReviewLog, SafetyError, User, utcnow
-from .study import Today, today_counts
+from .study import Today, live_bank, today_counts
 
 
 @dataclass
@@ -158,8 +158,7 @@ def build(learner_id: int, now: datetime | None = None, school_id: int | None = 
         select(ItemState.question_id, ItemState.state, ItemState.step, ItemState.stability, ItemState.difficulty,
                ItemState.due_at, ItemState.last_review_at, ItemState.reps, ItemState.lapses)
         .where(ItemState.learner_id == learner_id, ItemState.state != sched.NEW))}
-    questions = db.session.execute(select(Question.id, Question.module_slug, Question.lesson_ref, Question.exam_area)
-                                   .where(Question.retired_at.is_(None), Question.school_id.is_(None))).all()
+    questions = live_bank()
     recalls = []
     bins = Counter()
     for qid, module, lesson_ref, area in questions:
@@ -185,7 +184,7 @@ def build(learner_id: int, now: datetime | None = None, school_id: int | None = 
     leeches = db.session.scalar(select(func.count(ItemState.id)).where(
         ItemState.learner_id == learner_id, ItemState.lapses >= sched.LEECH_LAPSES)) or 0
     from . import readiness as pass_readiness
-    return Dashboard(today_counts(learner_id, now), forecast, retention, reviewed, weeks, learner.desired_retention,
+    return Dashboard(today_counts(learner_id, now, questions), forecast, retention, reviewed, weeks, learner.desired_retention,
                      module_mastery, area_mastery, weakest, rd.readiness(area_mastery, EXAM_WEIGHTS), errors,
                      leeches, len(states), true_retention(learner, now), [(b, bins.get(b, 0)) for b in RECALL_BINS],
                      pass_readiness.forecast(learner_id, pass_mark=pass_mark, now=now))

@@ -48,10 +48,9 @@ def _upcoming(learner: User, now: datetime, size: int) -> list[int]:
                ItemState.suspended.is_(False), Question.retired_at.is_(None))
         .order_by(ItemState.due_at).limit(size)))
     ids = list(due)
-    query = study.new_question_query(learner.id)
-    if query is not None and len(ids) < size:
+    if len(ids) < size:
         left = max(0, learner.new_per_day - study.new_done_today(learner, now))
-        ids += list(db.session.scalars(query.order_by(Question.lesson_ref, Question.id).limit(min(left, size - len(ids)))))
+        ids += study.in_review_order(study.new_question_ids(learner.id) if left else [], min(left, size - len(ids)))
     if len(ids) < size:
         ids += list(db.session.scalars(
             select(ItemState.question_id).join(Question, Question.id == ItemState.question_id)

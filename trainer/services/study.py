@@ -457,30 +457,67 @@ class Today:
     new_done: int
 
 
-def _completed_lesson_slugs():
-    return (select(Lesson.slug)
-            .join(LessonProgress, LessonProgress.lesson_id == Lesson.id)
-            .where(LessonProgress.completed_at.is_not(None)))
+#: every live question of the shipped bank, (id, module_slug, lesson_ref, exam_area): a few thousand short rows,
+#: read whole (an exact answer with no cache to invalidate) and matched to lessons in Python, which costs a
+#: fraction of building and running one OR-ed LIKE per completed lesson in SQL. Core columns: the ORM's row
+#: loading would double the cost of reading them.
+_QUESTION = Question.__table__.c
+_LIVE_BANK = select(_QUESTION.id, _QUESTION.module_slug, _QUESTION.lesson_ref, _QUESTION.exam_area).where(
+    _QUESTION.retired_at.is_(None), _QUESTION.school_id.is_(None))
+_COMPLETED_SLUGS = (select(Lesson.slug).join(LessonProgress, LessonProgress.lesson_id == Lesson.id)
+                    .where(LessonProgress.learner_id == bindparam("learner_id"),
+                           LessonProgress.completed_at.is_not(None)))
+_SEEN = select(ItemState.question_id).where(ItemState.learner_id == bindparam("learner_id"))
+_IN_REVIEW_ORDER = (select(Question.id).where(Question.id.in_(bindparam("ids", expanding=True)))
+                    .order_by(Question.lesson_ref, Question.id).limit(bindparam("limit")))
 
 
-def new_question_query(learner_id: int):
-    """Live questions of the learner's completed lessons that have no memory state yet."""
-    done = [slug for slug in db.session.scalars(_completed_lesson_slugs().where(LessonProgress.learner_id == learner_id))]
+def live_bank() -> list:
+    """Every live question of the shipped bank as rows of (id, module_slug, lesson_ref, exam_area)."""
+    return db.session.execute(_LIVE_BANK).all()
+
+
+def lesson_of(lesson_ref: str) -> str:
+    """The lesson slug of a question's ``lesson-slug#section`` reference."""
+    return lesson_ref.split("#", 1)[0]
+
+
+def new_question_ids(learner_id: int, bank: list | None = None) -> list[int]:
+    """Live questions of the learner's completed lessons that have no memory state yet.
+
+    :param learner_id: the learner
+    :param bank: ``live_bank()`` when the caller has read it already
+    """
+    done = set(db.session.scalars(_COMPLETED_SLUGS, {"learner_id": learner_id}))
     if not done:
-        return None
-    seen = select(ItemState.question_id).where(ItemState.learner_id == learner_id)
-    lesson_match = or_(*[or_(Question.lesson_ref == slug, Question.lesson_ref.like(f"{slug}#%")) for slug in done])
-    return (select(Question.id).where(Question.retired_at.is_(None), Question.school_id.is_(None),
-                                      lesson_match, Question.id.not_in(seen)))
+        return []
+    seen = set(db.session.scalars(_SEEN, {"learner_id": learner_id}))
+    return [row.id for row in (live_bank() if bank is None else bank)
+            if row.id not in seen and lesson_of(row.lesson_ref) in done]
+
+
+def in_review_order(question_ids: list[int], limit: int) -> list[int]:
+    """The first ``limit`` of these questions in the order the review introduces new ones (lesson, then id)."""
+    if not question_ids or limit <= 0:
+        return []
+    return list(db.session.scalars(_IN_REVIEW_ORDER, {"ids": question_ids, "limit": limit}))
+
+
+# count(*), not count(id): PostgreSQL can then answer from the (learner, kind, time, state) index alone.
+_NEW_DONE = select(func.count()).select_from(ReviewLog).where(
+    ReviewLog.learner_id == bindparam("learner_id"), ReviewLog.state_before == sched.NEW, ReviewLog.kind == "review",
+    ReviewLog.reviewed_at >= bindparam("day_start"), ReviewLog.reviewed_at < bindparam("day_end"))
+
+
+def _day_params(learner: User, now: datetime) -> dict:
+    start, end = sched.day_bounds(sched.study_day(now, learner.timezone, learner.day_start_hour),
+                                  learner.timezone, learner.day_start_hour)
+    return {"learner_id": learner.id, "day_start": start, "day_end": end}
 
 
 def new_done_today(learner: User, now: datetime) -> int:
-    start, end = sched.day_bounds(sched.study_day(now, learner.timezone, learner.day_start_hour),
-                                  learner.timezone, learner.day_start_hour)
-    # count(*), not count(id): PostgreSQL can then answer from the (learner, kind, time, state) index alone.
-    return db.session.scalar(select(func.count()).select_from(ReviewLog).where(
-        ReviewLog.learner_id == learner.id, ReviewLog.state_before == sched.NEW, ReviewLog.kind == "review",
-        ReviewLog.reviewed_at >= start, ReviewLog.reviewed_at < end)) or 0
+    """New questions the learner has met in today's review (their study day)."""
+    return db.session.scalar(_NEW_DONE, _day_params(learner, now)) or 0
 
 
 def due_clause(learner: User, now: datetime, ahead: bool = False):
@@ -493,12 +530,23 @@ def due_clause(learner: User, now: datetime, ahead: bool = False):
                     ItemState.due_at <= (cut.learning if ahead else cut.now)))
 
 
+#: ``due_clause(learner, now, ahead=True)`` counted, with the learner's cut-offs as parameters
+_DUE = select(func.count(ItemState.id)).where(
+    ItemState.learner_id == bindparam("learner_id"), ItemState.suspended.is_(False),
+    or_(and_(ItemState.state == sched.REVIEW, ItemState.due_at < bindparam("review_cut")),
+        and_(ItemState.state.in_((sched.LEARNING, sched.RELEARNING)), ItemState.due_at <= bindparam("learning_cut"))))
+#: today's due count and new questions met, in one round trip
+_DUE_AND_NEW_DONE = select(_DUE.scalar_subquery(), _NEW_DONE.scalar_subquery())
+
+
+def _due_params(learner: User, now: datetime) -> dict:
+    cut = sched.due_cutoffs(now, learner.timezone, learner.day_start_hour)
+    return {"learner_id": learner.id, "review_cut": cut.review, "learning_cut": cut.learning}
+
+
 def due_count(learner_id: int, now: datetime) -> int:
     """Items due today, counting learning steps a few minutes away (they come back in this sitting)."""
-    learner = db.session.get(User, learner_id)
-    return db.session.scalar(select(func.count(ItemState.id)).where(
-        ItemState.learner_id == learner_id, due_clause(learner, now, ahead=True),
-        ItemState.suspended.is_(False))) or 0
+    return db.session.scalar(_DUE, _due_params(db.session.get(User, learner_id), now)) or 0
 
 
 def _next_due(learner: User, now: datetime, ahead: bool) -> int | None:
@@ -539,14 +587,18 @@ def streak(learner: User, now: datetime, limit: int = 400) -> int:
     return count
 
 
-def today_counts(learner_id: int, now: datetime | None = None) -> Today:
+def today_counts(learner_id: int, now: datetime | None = None, bank: list | None = None) -> Today:
+    """Due and new questions left today, the streak, and the new questions met today.
+
+    :param bank: ``live_bank()`` when the caller has read it already
+    """
     now = now or utcnow()
     learner = db.session.get(User, learner_id)
-    query = new_question_query(learner_id)
-    available = db.session.scalar(select(func.count()).select_from(query.subquery())) if query is not None else 0
-    done_new = new_done_today(learner, now)
-    new = max(0, min(available, learner.new_per_day - done_new))
-    return Today(due_count(learner_id, now), new, streak(learner, now), done_new)
+    due, done_new = db.session.execute(_DUE_AND_NEW_DONE, {**_due_params(learner, now),
+                                                           **_day_params(learner, now)}).one()
+    done_new = done_new or 0
+    available = len(new_question_ids(learner_id, bank)) if done_new < learner.new_per_day else 0
+    return Today(due or 0, max(0, min(available, learner.new_per_day - done_new)), streak(learner, now), done_new)
 
 
 def next_review_question(learner_id: int, now: datetime | None = None) -> int | None:
@@ -560,9 +612,9 @@ def next_review_question(learner_id: int, now: datetime | None = None) -> int | 
     due = _next_due(learner, now, ahead=False)
     if due is not None:
         return due
-    query = new_question_query(learner_id) if new_done_today(learner, now) < learner.new_per_day else None
-    fresh = db.session.scalar(query.order_by(Question.lesson_ref, Question.id).limit(1)) if query is not None else None
-    return fresh if fresh is not None else _next_due(learner, now, ahead=True)
+    fresh = (in_review_order(new_question_ids(learner_id), 1)
+             if new_done_today(learner, now) < learner.new_per_day else [])
+    return fresh[0] if fresh else _next_due(learner, now, ahead=True)
 
 
 def set_suspended(learner_id: int, question_id: int, suspended: bool, now: datetime | None = None) -> ItemState:
