@@ -5,6 +5,7 @@ import hashlib
 import random
 import secrets
 import weakref
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -149,6 +150,8 @@ class AnswerTarget:
     #: id and optimistic-lock counter of the learner's ItemState row (None before the first answer)
     state_id: int | None = None
     state_version: int | None = None
+    #: whether the learner has a reset of this question they have not seen yet (its notice is then cleared)
+    reset_open: bool = True
 
 
 #: (version id, content hash) -> QuestionVersion.data, per engine. The hash is read with every answer, so a
@@ -175,11 +178,18 @@ def version_data(version_id: int, digest: str) -> dict:
     return data
 
 
+def reset_open(learner_id, question_id):
+    """SQL: the learner has a reset of the question not yet noticed (see ``AnswerTarget.reset_open``)."""
+    return (select(ItemReset.id).where(ItemReset.learner_id == learner_id, ItemReset.question_id == question_id,
+                                       ItemReset.noticed_at.is_(None)).exists().label("reset_open"))
+
+
 def _target_statement(version):
     return (select(Question.safety, Question.retired_at, QuestionVersion.id.label("version_id"),
                    QuestionVersion.content_hash, ItemState.id.label("state_id"),
                    ItemState.version.label("state_version"), ItemState.state, ItemState.step, ItemState.stability,
-                   ItemState.difficulty, ItemState.due_at, ItemState.last_review_at, ItemState.reps, ItemState.lapses)
+                   ItemState.difficulty, ItemState.due_at, ItemState.last_review_at, ItemState.reps, ItemState.lapses,
+                   reset_open(bindparam("learner_id"), Question.id))
             .select_from(Question).outerjoin(QuestionVersion, QuestionVersion.id == version)
             .outerjoin(ItemState, and_(ItemState.question_id == Question.id,
                                        ItemState.learner_id == bindparam("learner_id")))
@@ -207,7 +217,8 @@ def answer_target(learner_id: int, question_id: int, version_id: int | None = No
         return None
     data = version_data(row.version_id, row.content_hash) if row.version_id is not None else None
     return AnswerTarget(question_id, row.version_id, data, bool(row.safety), row.retired_at is not None,
-                        memory_of(row if row.state_id is not None else None), row.state_id, row.state_version)
+                        memory_of(row if row.state_id is not None else None), row.state_id, row.state_version,
+                        bool(row.reset_open))
 
 
 def _duplicate(token: str) -> AnswerOutcome | None:
@@ -242,11 +253,16 @@ def _conflict_statements() -> tuple | None:
             return None
         _CONFLICT_STATEMENTS[name] = (
             insert(_REVIEW_LOG).on_conflict_do_nothing(index_elements=["token"]).returning(_REVIEW_LOG.c.id),
-            insert(_STUDY_DAY).on_conflict_do_update(index_elements=["learner_id", "day"],
-                                                     set_={"answers": _STUDY_DAY.c.answers + 1}),
+            _add_answers(insert(_STUDY_DAY)),
             insert(_ITEM_STATE).on_conflict_do_nothing(index_elements=["learner_id", "question_id"])
             .returning(_ITEM_STATE.c.id))
     return _CONFLICT_STATEMENTS[name]
+
+
+def _add_answers(statement):
+    """The StudyDay upsert: a new day starts with its answers, a day already there adds them."""
+    return statement.on_conflict_do_update(index_elements=["learner_id", "day"],
+                                           set_={"answers": _STUDY_DAY.c.answers + statement.excluded.answers})
 
 
 def _insert_log_once(values: dict) -> ReviewLog | None:
@@ -302,7 +318,8 @@ def _save_memory(learner_id: int, target: AnswerTarget, after: sched.MemoryState
 
 def record_answer(learner_id: int, token: str, response: Any, *, secret: str, kind: str,
                   now: datetime | None = None, duration_ms: int | None = None,
-                  attempt_item: AttemptItem | None = None, target: AnswerTarget | None = None) -> AnswerOutcome:
+                  attempt_item: AttemptItem | None = None, target: AnswerTarget | None = None,
+                  count_day: bool = True) -> AnswerOutcome:
     """Grade and record one answer with its FSRS update and ReviewLog, once per token. Flushes.
 
     A token already used returns the stored answer with ``duplicate=True`` and changes nothing.
@@ -316,6 +333,8 @@ def record_answer(learner_id: int, token: str, response: Any, *, secret: str, ki
     :param duration_ms: time the learner took, if the page measured it
     :param attempt_item: the attempt item answered (its frozen version is graded)
     :param target: ``answer_target`` of this question already read by the caller (saves reading it again)
+    :param count_day: count the answer towards its study day here; False when the caller counts a batch of
+        answers at once (``note_study_days``)
     """
     now = now or utcnow()
     data_token = read_token(secret, token, learner_id)
@@ -365,11 +384,12 @@ def record_answer(learner_id: int, token: str, response: Any, *, secret: str, ki
         raise StudyError("This answer is being recorded already. Reload the page in a moment.", 409)
     if after is not None:
         _save_memory(learner_id, target, after)
-        # The learner has now seen the question since its key changed (the page said so).
-        db.session.execute(update(ItemReset).where(
-            ItemReset.learner_id == learner_id, ItemReset.question_id == question_id,
-            ItemReset.noticed_at.is_(None)).values(noticed_at=now))
-    note_study_day(learner, now)
+        if target.reset_open:  # the learner has now seen the question since its key changed (the page said so)
+            db.session.execute(update(ItemReset).where(
+                ItemReset.learner_id == learner_id, ItemReset.question_id == question_id,
+                ItemReset.noticed_at.is_(None)).values(noticed_at=now))
+    if count_day:
+        note_study_day(learner, now)
     _track_safety(learner, question_id, target.safety, log, result, now)
     memory = after or before
     return AnswerOutcome(log, result, target.data,
@@ -561,17 +581,30 @@ def note_study_day(learner: User, moment: datetime) -> None:
     :param learner: the learner who answered
     :param moment: when they answered (their time zone and day-start hour pick the study day)
     """
-    day = sched.study_day(moment, learner.timezone, learner.day_start_hour)
+    note_study_days(learner, [moment])
+
+
+def note_study_days(learner: User, moments: list[datetime]) -> None:
+    """Count answers towards the learner's study days, one write per day. Writes at once.
+
+    :param learner: the learner who answered
+    :param moments: when they answered (their time zone and day-start hour pick each study day)
+    """
+    per_day = Counter(sched.study_day(m, learner.timezone, learner.day_start_hour) for m in moments)
+    if not per_day:
+        return
     statements = _conflict_statements()
     if statements is not None:
-        # One upsert instead of a look-up and a write; concurrent first answers of a day cannot collide.
-        db.session.execute(statements[1], {"learner_id": learner.id, "day": day, "answers": 1})
+        # One upsert per day instead of a look-up and a write; concurrent first answers of a day cannot collide.
+        rows = [{"learner_id": learner.id, "day": day, "answers": n} for day, n in sorted(per_day.items())]
+        db.session.execute(statements[1], rows[0] if len(rows) == 1 else rows)
         return
-    row = db.session.scalar(select(StudyDay).where(StudyDay.learner_id == learner.id, StudyDay.day == day))
-    if row is None:
-        db.session.add(StudyDay(learner_id=learner.id, day=day, answers=1))
-    else:
-        row.answers += 1
+    for day, n in sorted(per_day.items()):
+        row = db.session.scalar(select(StudyDay).where(StudyDay.learner_id == learner.id, StudyDay.day == day))
+        if row is None:
+            db.session.add(StudyDay(learner_id=learner.id, day=day, answers=n))
+        else:
+            row.answers += n
 
 
 def streak(learner: User, now: datetime, limit: int = 400) -> int:
