@@ -187,3 +187,24 @@ def test_true_retention_counts_young_and_mature_reviews_by_period(ctx, learner):
     assert (yesterday.mature_passed, yesterday.mature_total, yesterday.young_total) == (0, 1, 0)
     assert table["Last 7 days"].young_total == 3 and table["Last 30 days"].mature_total == 3
     assert table["Last 30 days"].total == 4 / 6
+
+
+def test_new_questions_are_those_of_completed_lessons_only_by_slug_not_by_prefix(ctx, learner):
+    """A question counts as new for review once its lesson (``slug`` or ``slug#section``) is completed, until it
+    is first answered; a lesson whose slug merely starts with another's does not bring its questions along."""
+    lesson = db.session.scalar(select(Lesson).where(Lesson.slug == "basics-nociception"))
+    mine = db.session.scalars(select(Question).where(Question.retired_at.is_(None), Question.school_id.is_(None),
+                                                     Question.lesson_ref.like("basics-nociception%"))).all()
+    assert mine, "the test course has questions of this lesson"
+    lookalike = mine[-1]
+    lookalike.lesson_ref = "basics-nociception-extra#section"  # another lesson's question, same prefix
+    db.session.commit()
+    assert study.new_question_ids(learner[0]) == [] and study.today_counts(learner[0]).new == 0
+    progress.mark_complete(learner[0], lesson.id)
+    db.session.commit()
+    expected = sorted((q.lesson_ref, q.id) for q in mine if q is not lookalike)
+    assert study.new_question_ids(learner[0]) == [qid for _, qid in expected]
+    assert study.new_question_count(learner[0]) == len(expected)
+    answer(learner[0], db.session.get(Question, expected[0][1]).slug, "a", datetime.now(timezone.utc))
+    assert study.new_question_ids(learner[0]) == [qid for _, qid in expected[1:]]
+    assert study.next_review_question(learner[0]) in {qid for _, qid in expected}

@@ -50,7 +50,7 @@ def _upcoming(learner: User, now: datetime, size: int) -> list[int]:
     ids = list(due)
     if len(ids) < size:
         left = max(0, learner.new_per_day - study.new_done_today(learner, now))
-        ids += study.in_review_order(study.new_question_ids(learner.id) if left else [], min(left, size - len(ids)))
+        ids += study.new_question_ids(learner.id)[:min(left, size - len(ids))] if left > 0 else []
     if len(ids) < size:
         ids += list(db.session.scalars(
             select(ItemState.question_id).join(Question, Question.id == ItemState.question_id)

@@ -477,24 +477,20 @@ class Today:
     new_done: int
 
 
-#: every live question of the shipped bank, (id, module_slug, lesson_ref, exam_area): a few thousand short rows,
-#: read whole (an exact answer with no cache to invalidate) and matched to lessons in Python, which costs a
-#: fraction of building and running one OR-ed LIKE per completed lesson in SQL. Core columns: the ORM's row
-#: loading would double the cost of reading them.
-_QUESTION = Question.__table__.c
-_LIVE_BANK = select(_QUESTION.id, _QUESTION.module_slug, _QUESTION.lesson_ref, _QUESTION.exam_area).where(
-    _QUESTION.retired_at.is_(None), _QUESTION.school_id.is_(None))
+# New questions are matched to the learner's completed lessons in Python: a lesson's questions are those whose
+# reference is ``slug`` or ``slug#section``. One OR-ed LIKE per completed lesson in SQL cost more to build and
+# to run than reading the live bank's unseen questions (Core columns: no ORM row loading) and matching them here.
+_QUESTION, _ITEM_STATE_C = Question.__table__.c, ItemState.__table__.c
+_UNSEEN = and_(_QUESTION.retired_at.is_(None), _QUESTION.school_id.is_(None), _QUESTION.id.not_in(
+    select(_ITEM_STATE_C.question_id).where(_ITEM_STATE_C.learner_id == bindparam("learner_id"))))
+#: the learner's unseen live questions in the order the review introduces them (lesson, then id)
+_UNSEEN_IN_ORDER = select(_QUESTION.id, _QUESTION.lesson_ref).where(_UNSEEN).order_by(_QUESTION.lesson_ref,
+                                                                                      _QUESTION.id)
+#: the learner's unseen live questions counted per lesson section
+_UNSEEN_PER_SECTION = select(_QUESTION.lesson_ref, func.count()).where(_UNSEEN).group_by(_QUESTION.lesson_ref)
 _COMPLETED_SLUGS = (select(Lesson.slug).join(LessonProgress, LessonProgress.lesson_id == Lesson.id)
                     .where(LessonProgress.learner_id == bindparam("learner_id"),
                            LessonProgress.completed_at.is_not(None)))
-_SEEN = select(ItemState.question_id).where(ItemState.learner_id == bindparam("learner_id"))
-_IN_REVIEW_ORDER = (select(Question.id).where(Question.id.in_(bindparam("ids", expanding=True)))
-                    .order_by(Question.lesson_ref, Question.id).limit(bindparam("limit")))
-
-
-def live_bank() -> list:
-    """Every live question of the shipped bank as rows of (id, module_slug, lesson_ref, exam_area)."""
-    return db.session.execute(_LIVE_BANK).all()
 
 
 def lesson_of(lesson_ref: str) -> str:
@@ -502,25 +498,25 @@ def lesson_of(lesson_ref: str) -> str:
     return lesson_ref.split("#", 1)[0]
 
 
-def new_question_ids(learner_id: int, bank: list | None = None) -> list[int]:
-    """Live questions of the learner's completed lessons that have no memory state yet.
-
-    :param learner_id: the learner
-    :param bank: ``live_bank()`` when the caller has read it already
-    """
+def _new_from(statement, learner_id: int) -> list:
+    """Rows of ``statement`` (first column the lesson reference or id, then the reference) whose lesson the
+    learner has completed; [] when they have completed none."""
     done = set(db.session.scalars(_COMPLETED_SLUGS, {"learner_id": learner_id}))
     if not done:
         return []
-    seen = set(db.session.scalars(_SEEN, {"learner_id": learner_id}))
-    return [row.id for row in (live_bank() if bank is None else bank)
-            if row.id not in seen and lesson_of(row.lesson_ref) in done]
+    return [row for row in db.session.execute(statement, {"learner_id": learner_id})
+            if lesson_of(row.lesson_ref) in done]
 
 
-def in_review_order(question_ids: list[int], limit: int) -> list[int]:
-    """The first ``limit`` of these questions in the order the review introduces new ones (lesson, then id)."""
-    if not question_ids or limit <= 0:
-        return []
-    return list(db.session.scalars(_IN_REVIEW_ORDER, {"ids": question_ids, "limit": limit}))
+def new_question_ids(learner_id: int) -> list[int]:
+    """Live questions of the learner's completed lessons that have no memory state yet, in the order the
+    review introduces them (lesson reference, then id)."""
+    return [row.id for row in _new_from(_UNSEEN_IN_ORDER, learner_id)]
+
+
+def new_question_count(learner_id: int) -> int:
+    """How many questions ``new_question_ids`` would list, counted per lesson section in SQL."""
+    return sum(row[1] for row in _new_from(_UNSEEN_PER_SECTION, learner_id))
 
 
 # count(*), not count(id): PostgreSQL can then answer from the (learner, kind, time, state) index alone.
@@ -620,17 +616,14 @@ def streak(learner: User, now: datetime, limit: int = 400) -> int:
     return count
 
 
-def today_counts(learner_id: int, now: datetime | None = None, bank: list | None = None) -> Today:
-    """Due and new questions left today, the streak, and the new questions met today.
-
-    :param bank: ``live_bank()`` when the caller has read it already
-    """
+def today_counts(learner_id: int, now: datetime | None = None) -> Today:
+    """Due and new questions left today, the streak, and the new questions met today."""
     now = now or utcnow()
     learner = db.session.get(User, learner_id)
     due, done_new = db.session.execute(_DUE_AND_NEW_DONE, {**_due_params(learner, now),
                                                            **_day_params(learner, now)}).one()
     done_new = done_new or 0
-    available = len(new_question_ids(learner_id, bank)) if done_new < learner.new_per_day else 0
+    available = new_question_count(learner_id) if done_new < learner.new_per_day else 0
     return Today(due or 0, max(0, min(available, learner.new_per_day - done_new)), streak(learner, now), done_new)
 
 
@@ -645,8 +638,7 @@ def next_review_question(learner_id: int, now: datetime | None = None) -> int | 
     due = _next_due(learner, now, ahead=False)
     if due is not None:
         return due
-    fresh = (in_review_order(new_question_ids(learner_id), 1)
-             if new_done_today(learner, now) < learner.new_per_day else [])
+    fresh = new_question_ids(learner_id) if new_done_today(learner, now) < learner.new_per_day else []
     return fresh[0] if fresh else _next_due(learner, now, ahead=True)
 
 
