@@ -121,8 +121,7 @@ def lesson(slug: str):
     prev, nxt = loaded.neighbours(slug)
     completed = False
     if current_user.role == "learner":
-        record = progress.record_open(current_user.id, row.id)
-        completed = record.completed_at is not None
+        completed = progress.open_lesson(current_user.id, row.id)
         db.session.commit()
     terms = [loaded.glossary[t.lower()] for t in item.key_terms if t.lower() in loaded.glossary]
     return render_template("learn/lesson.html", lesson=item, module=mod, terms=terms, completed=completed,
