@@ -344,11 +344,16 @@ def summarise(results: dict, args, info: dict) -> tuple[str, dict]:
             if ph is None:  # a run saved before this phase existed
                 continue
             s = ph["routes"].get(SOLO_ROUTE[p], {})
+            cpu_ms, cpu_floor = server_cpu_ms(r, p), server_cpu_ms(r, "floor")
             solo_rows.append([SOLO_ROUTE[p], s.get("requests"), s.get("rps"), share_of_floor(r, p), s.get("p50"),
-                              s.get("p95"), s.get("p99"), (s.get("failures") or 0), ph["server_cpu"],
-                              ph["locust_cpu"]])
+                              s.get("p95"), s.get("p99"), (s.get("failures") or 0), ph["server_cpu"], cpu_ms,
+                              cpu_floor / cpu_ms if cpu_ms and cpu_floor else None, ph["locust_cpu"]])
         md.append(rep.table(["route", "requests", "req/s", "÷ floor", "p50 ms", "p95 ms", "p99 ms", "errors",
-                             "server CPU s", "locust CPU s"], solo_rows))
+                             "server CPU s", "server CPU ms/request", "floor's CPU ÷ route's", "locust CPU s"],
+                            solo_rows))
+        md.append("On a machine shared with other work the throughput share moves with what else runs during each "
+                  "phase; the server CPU per request (and the floor's CPU per request divided by the route's) "
+                  "depends less on it.\n")
         md.append(f"Worker RSS after start: {r['rss_start_mb']} MB; after the load: {r['rss_end_mb']} MB.\n")
         failures = [f for ph in r["phases"].values() for f in ph["failures"]]
         if failures:
@@ -389,6 +394,13 @@ def summarise(results: dict, args, info: dict) -> tuple[str, dict]:
                                                              for k in dbs}, "×", target=TARGET_SHARE)
     md.append(f"![p95 per route](./{chart.name})\n\n![throughput ratio to floor](./{chart2.name})\n")
     return "\n".join(md), results
+
+
+def server_cpu_ms(result: dict, phase: str) -> float | None:
+    """Milliseconds of gunicorn worker CPU per request of a solo phase; None when it was not measured."""
+    ph = result["phases"].get(f"solo:{phase}")
+    requests = (ph or {}).get("routes", {}).get(SOLO_ROUTE[phase], {}).get("requests")
+    return ph["server_cpu"] * 1000 / requests if requests else None
 
 
 def share_of_floor(result: dict, phase: str) -> float | None:
