@@ -178,7 +178,7 @@ def version_data(version_id: int, digest: str) -> dict:
     return data
 
 
-def reset_open(learner_id, question_id):
+def reset_open(learner_id: Any, question_id: Any):
     """SQL: the learner has a reset of the question not yet noticed (see ``AnswerTarget.reset_open``)."""
     return (select(ItemReset.id).where(ItemReset.learner_id == learner_id, ItemReset.question_id == question_id,
                                        ItemReset.noticed_at.is_(None)).exists().label("reset_open"))
@@ -499,8 +499,8 @@ def lesson_of(lesson_ref: str) -> str:
 
 
 def _new_from(statement, learner_id: int) -> list:
-    """Rows of ``statement`` (first column the lesson reference or id, then the reference) whose lesson the
-    learner has completed; [] when they have completed none."""
+    """The rows of ``statement`` (each with a ``lesson_ref``) whose lesson the learner has completed; [] when
+    they have completed none (no need to run it)."""
     done = set(db.session.scalars(_COMPLETED_SLUGS, {"learner_id": learner_id}))
     if not done:
         return []
