@@ -17,6 +17,7 @@ import random
 import re
 import secrets
 from html.parser import HTMLParser
+from http.cookiejar import Cookie
 
 from itsdangerous import URLSafeSerializer
 from locust import between, constant, task
@@ -81,6 +82,9 @@ class _Base(FastHttpUser):
     def on_start(self):
         accounts = PLAN["accounts"][self.role]
         self.account = accounts[next(_counters[self.role]) % len(accounts)]
+        if "session" in self.account:
+            self.resume(self.account["session"])
+            return
         page = self.client.get("/login", name="GET /login")
         token = CSRF.search(page.text).group(1)
         with self.client.post("/login", data={"email": self.account["email"], "password": PLAN["password"],
@@ -89,6 +93,13 @@ class _Base(FastHttpUser):
             if response.status_code != 302:
                 response.failure(f"login failed: {response.status_code}")
         self.csrf = token
+
+    def resume(self, session: dict) -> None:
+        """Sign in with the cookies of the login bench/load.py made for this account (no password check)."""
+        for name, value, domain, path in session["cookies"]:
+            self.client.cookiejar.set_cookie(Cookie(
+                0, name, value, None, False, domain, False, False, path, True, False, None, True, None, None, {}))
+        self.csrf = session["csrf"]
 
     def get(self, path: str, name: str):
         return self.client.get(path, name=name)
@@ -124,6 +135,18 @@ class _Base(FastHttpUser):
         if page.status_code == 200 and 'id="answer-form"' in page.text:
             self.post("/study/review/answer", "POST /study/review/answer", AnswerForm(page.text).fields)
 
+    def practice_question(self):
+        """The open question of the learner's practice set made by bench/load.py (it stays open: no answer)."""
+        self.get(f"/study/practice/{self.account['practice']}", "GET /study/practice/<id>")
+
+    def feedback(self):
+        """The feedback page of the learner's latest answer."""
+        self.get(f"/study/answers/{self.account['feedback']}", "GET /study/answers/<id>")
+
+    def exam_question(self):
+        """The current question of the learner's mock exam in progress, made by bench/load.py."""
+        self.get(f"/study/exams/{self.account['exam']}", "GET /study/exams/<id>")
+
     def answer_only(self):
         """A review answer with a token made here (as the app would issue it), so only the POST is timed."""
         token = URLSafeSerializer(PLAN["secret"], salt="answer-token").dumps(
@@ -133,7 +156,8 @@ class _Base(FastHttpUser):
 
 
 class LearnerUser(_Base):
-    """Home, a lesson, a practice question and its answer, the review queue and an answer, the dashboard."""
+    """Home, a lesson, a practice question, its answer and feedback, the review queue and an answer, a question
+    of their mock exam, the dashboard."""
     weight = 8
     wait_time = THINK
 
@@ -146,6 +170,8 @@ class LearnerUser(_Base):
         self.practice_question_and_answer()
         self.wait()
         self.review_and_answer()
+        self.wait()
+        self.exam_question()
         self.wait()
         self.get("/study/dashboard", "GET /study/dashboard")
 
@@ -183,9 +209,12 @@ SOLO = {
     "floor": ("learner", lambda u: u.get("/_bench/floor", "GET /_bench/floor")),
     "home": ("learner", lambda u: u.get("/home", "GET /home")),
     "lesson": ("learner", _Base.lesson),
+    "practice": ("learner", _Base.practice_question),
+    "feedback": ("learner", _Base.feedback),
     "review_next": ("learner", lambda u: u.get("/study/review/next", "GET /study/review/next")),
     "answer": ("learner", _Base.answer_only),
     "dashboard": ("learner", lambda u: u.get("/study/dashboard", "GET /study/dashboard")),
+    "exam": ("learner", _Base.exam_question),
     "cohort": ("admin", lambda u: u.get(f"/school/cohorts/{random.choice(u.account['cohorts'])}",
                                        "GET /school/cohorts/<id>")),
 }

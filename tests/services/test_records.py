@@ -187,3 +187,47 @@ def test_true_retention_counts_young_and_mature_reviews_by_period(ctx, learner):
     assert (yesterday.mature_passed, yesterday.mature_total, yesterday.young_total) == (0, 1, 0)
     assert table["Last 7 days"].young_total == 3 and table["Last 30 days"].mature_total == 3
     assert table["Last 30 days"].total == 4 / 6
+
+
+def test_new_questions_are_those_of_completed_lessons_only_by_slug_not_by_prefix(ctx, learner):
+    """A question counts as new for review once its lesson (``slug`` or ``slug#section``) is completed, until it
+    is first answered; a lesson whose slug merely starts with another's does not bring its questions along."""
+    lesson = db.session.scalar(select(Lesson).where(Lesson.slug == "basics-nociception"))
+    mine = db.session.scalars(select(Question).where(Question.retired_at.is_(None), Question.school_id.is_(None),
+                                                     Question.lesson_ref.like("basics-nociception%"))).all()
+    assert mine, "the test course has questions of this lesson"
+    lookalike = mine[-1]
+    lookalike.lesson_ref = "basics-nociception-extra#section"  # another lesson's question, same prefix
+    db.session.commit()
+    assert study.new_question_ids(learner[0]) == [] and study.today_counts(learner[0]).new == 0
+    progress.mark_complete(learner[0], lesson.id)
+    db.session.commit()
+    expected = sorted((q.lesson_ref, q.id) for q in mine if q is not lookalike)
+    assert study.new_question_ids(learner[0]) == [qid for _, qid in expected]
+    assert study.new_question_count(learner[0]) == len(expected)
+    answer(learner[0], db.session.get(Question, expected[0][1]).slug, "a", datetime.now(timezone.utc))
+    assert study.new_question_ids(learner[0]) == [qid for _, qid in expected[1:]]
+    assert study.next_review_question(learner[0]) in {qid for _, qid in expected}
+
+
+def test_dashboard_mastery_is_the_mean_recall_per_module_area_and_studied_lesson(ctx, learner):
+    """The dashboard's one-pass mastery gives the very means of averaging every live question's recall (0 when
+    unstudied) per module, exam area and studied lesson, and bins only the studied questions."""
+    from trainer.domain import readiness as rd
+    from trainer.domain.scheduling import retrievability
+    from trainer.services import dashboard
+    when = datetime(2026, 5, 1, 12, tzinfo=timezone.utc)
+    for slug, response in (("b-single", "a"), ("b-single", "b")):
+        answer(learner[0], slug, response, when)
+        when += timedelta(days=2)
+    questions = db.session.execute(select(Question.id, Question.module_slug, Question.lesson_ref, Question.exam_area)
+                                   .where(Question.retired_at.is_(None), Question.school_id.is_(None))).all()
+    states = {s.question_id: s for s in db.session.scalars(select(ItemState).where(ItemState.learner_id == learner[0]))}
+    now = when + timedelta(days=3)
+    recalls = [rd.ItemRecall(m, ref.split("#")[0], a, retrievability(dashboard._mem(states[q]), now, 0.9)
+                             if q in states else 0.0) for q, m, ref, a in questions]
+    studied = {r.lesson for r, q in zip(recalls, questions) if q[0] in states}
+    module, area, lesson, bins = dashboard.mastery(questions, states, now, 0.9)
+    assert module == rd.mean_by(recalls, "module") and area == rd.mean_by(recalls, "area")
+    assert lesson == rd.mean_by([r for r in recalls if r.lesson in studied], "lesson") and len(lesson) == 1
+    assert sum(bins.values()) == len(states) == 1 and 0 < max(lesson.values()) < 1

@@ -2,7 +2,7 @@
 from sqlalchemy import select
 
 from trainer.extensions import db
-from trainer.models import LessonProgress
+from trainer.models import Lesson, LessonProgress
 
 
 def test_course_map_module_and_lesson(logged_in):
@@ -44,6 +44,21 @@ def test_mark_complete_updates_module_progress_and_continue(app, logged_in, lear
     assert response.headers["Location"] == "/lessons/basics-sensitisation"
     assert "1 of 2 complete" in logged_in.get("/course").get_data(as_text=True)
     assert 'id="continue-link">Piriformis and sensitisation' in logged_in.get("/home").get_data(as_text=True)
+
+
+def test_reopening_lessons_moves_continue_and_keeps_the_completed_badge(app, logged_in, learner):
+    """Opening a lesson again counts as its latest opening (continue follows it); a completed one says so."""
+    logged_in.get("/lessons/basics-nociception")
+    logged_in.get("/lessons/basics-sensitisation")
+    assert 'id="continue-link">Piriformis and sensitisation' in logged_in.get("/home").get_data(as_text=True)
+    assert 'badge done' not in logged_in.get("/lessons/basics-nociception").get_data(as_text=True)
+    assert 'id="continue-link">Nociception and pain' in logged_in.get("/home").get_data(as_text=True)
+    logged_in.post("/lessons/basics-nociception/complete", {})
+    assert 'badge done">Completed' in logged_in.get("/lessons/basics-nociception").get_data(as_text=True)
+    with app.app_context():
+        row = db.session.scalar(select(LessonProgress).join(Lesson).where(
+            LessonProgress.learner_id == learner[0], Lesson.slug == "basics-nociception"))
+        assert row.first_opened_at < row.last_opened_at
 
 
 def test_time_on_page_is_recorded_and_capped(app, logged_in, learner):

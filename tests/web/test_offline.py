@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import client_as
 from trainer.extensions import db
-from trainer.models import ItemState, Lesson, Question, ReviewLog, utcnow
+from trainer.models import ItemState, Lesson, Question, ReviewLog, StudyDay, utcnow
 from trainer.services import integrity, progress
 
 
@@ -85,6 +85,8 @@ def test_queued_answers_are_applied_once_in_answer_time_order_at_their_offline_t
     assert len(logs(app, learner_id)) == 3
     with app.app_context():
         assert integrity.verify().ok
+        # Each saved answer counts once towards its study day (the streak and active days), however sent.
+        assert db.session.scalar(select(func.sum(StudyDay.answers)).where(StudyDay.learner_id == learner_id)) == 3
 
 
 @pytest.mark.parametrize("change, reason", [

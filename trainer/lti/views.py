@@ -401,7 +401,7 @@ def register_lti(app) -> None:
         if (request.method == "POST" and response.status_code < 400 and current_user.is_authenticated
                 and current_user.role == "learner"):
             try:  # the learner's own scores (the one just submitted, or one the LMS refused earlier)
-                if service.due_grades(limit=1, learner_id=current_user.id):
+                if service.has_due_grades(current_user.id):
                     client_sync(limit=3, learner_id=current_user.id)
             except Exception:  # noqa: BLE001  (the outbox keeps the score; the worker sends it later)
                 db.session.rollback()

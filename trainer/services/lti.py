@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from jwcrypto.jwk import JWK
-from sqlalchemy import Select, false, or_, select
+from sqlalchemy import Select, bindparam, false, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from ..domain.fields import PLACEHOLDER_DOMAIN
@@ -634,6 +634,18 @@ def due_grades(now: datetime | None = None, limit: int = 100, learner_id: int | 
     if learner_id is not None:
         query = query.join(Attempt, Attempt.id == LtiGrade.attempt_id).where(Attempt.learner_id == learner_id)
     return list(db.session.scalars(query.order_by(LtiGrade.next_try_at, LtiGrade.id).limit(limit)))
+
+
+_GRADE, _ATTEMPT = LtiGrade.__table__.c, Attempt.__table__.c
+#: ``due_grades(limit=1, learner_id=...)`` as a yes/no, built once: every learner POST asks it
+_LEARNER_HAS_DUE = select(_GRADE.id).join(Attempt.__table__, _ATTEMPT.id == _GRADE.attempt_id).where(
+    _ATTEMPT.learner_id == bindparam("learner_id"), _GRADE.status.in_(("pending", "retrying")),
+    _GRADE.next_try_at <= bindparam("now")).limit(1)
+
+
+def has_due_grades(learner_id: int, now: datetime | None = None) -> bool:
+    """Whether any score of the learner's attempts is waiting to be sent."""
+    return db.session.execute(_LEARNER_HAS_DUE, {"learner_id": learner_id, "now": now or utcnow()}).first() is not None
 
 
 def mark_sent(grade: LtiGrade, now: datetime | None = None) -> None:

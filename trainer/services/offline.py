@@ -48,10 +48,9 @@ def _upcoming(learner: User, now: datetime, size: int) -> list[int]:
                ItemState.suspended.is_(False), Question.retired_at.is_(None))
         .order_by(ItemState.due_at).limit(size)))
     ids = list(due)
-    query = study.new_question_query(learner.id)
-    if query is not None and len(ids) < size:
+    if len(ids) < size:
         left = max(0, learner.new_per_day - study.new_done_today(learner, now))
-        ids += list(db.session.scalars(query.order_by(Question.lesson_ref, Question.id).limit(min(left, size - len(ids)))))
+        ids += study.new_question_ids(learner.id)[:min(left, size - len(ids))] if left > 0 else []
     if len(ids) < size:
         ids += list(db.session.scalars(
             select(ItemState.question_id).join(Question, Question.id == ItemState.question_id)
@@ -205,6 +204,9 @@ def sync(learner_id: int, answers: Any, *, secret: str, now: datetime | None = N
     for moment, index, token, response, duration, entry in checked:
         result.results[index] = _apply_one(learner_id, token, response, moment, duration, entry, secret,
                                            first.pop(entry["question_id"], None))
+    # The batch's answers count towards their study days in one write per day, not one per answer.
+    study.note_study_days(db.session.get(User, learner_id),
+                          [c[0] for c in checked if result.results[c[1]]["status"] == "saved"])
     touched = {r["question_id"] for r in result.results if r and r.get("question_id")}
     for row in db.session.scalars(select(ItemState).where(ItemState.learner_id == learner_id,
                                                           ItemState.question_id.in_(touched or [0]))):
@@ -221,14 +223,15 @@ def _targets(learner_id: int, question_ids: set[int]) -> dict[int, study.AnswerT
         select(Question.id.label("question_id"), Question.safety, Question.retired_at,
                QuestionVersion.id.label("version_id"), QuestionVersion.data, ItemState.id.label("state_id"),
                ItemState.version.label("state_version"), ItemState.state, ItemState.step, ItemState.stability,
-               ItemState.difficulty, ItemState.due_at, ItemState.last_review_at, ItemState.reps, ItemState.lapses)
+               ItemState.difficulty, ItemState.due_at, ItemState.last_review_at, ItemState.reps, ItemState.lapses,
+               study.reset_open(learner_id, Question.id))
         .select_from(Question).outerjoin(QuestionVersion, QuestionVersion.id == Question.current_version_id)
         .outerjoin(ItemState, and_(ItemState.question_id == Question.id, ItemState.learner_id == learner_id))
         .where(Question.id.in_(sorted(question_ids))))
     return {row.question_id: study.AnswerTarget(
         row.question_id, row.version_id, row.data, bool(row.safety), row.retired_at is not None,
-        study.memory_of(row if row.state_id is not None else None), row.state_id, row.state_version)
-        for row in rows}
+        study.memory_of(row if row.state_id is not None else None), row.state_id, row.state_version,
+        bool(row.reset_open)) for row in rows}
 
 
 def _apply_one(learner_id: int, token: str, response: Any, moment: datetime, duration: int | None, entry: dict,
@@ -244,7 +247,7 @@ def _apply_one(learner_id: int, token: str, response: Any, moment: datetime, dur
                               "tab), and that review is already saved, so this earlier answer was not applied.")
     try:
         outcome = study.record_answer(learner_id, token, response, secret=secret, kind="review", now=moment,
-                                      duration_ms=duration, target=target)
+                                      duration_ms=duration, target=target, count_day=False)
     except study.AnsweredElsewhere:
         raise
     except (study.StudyError, ResponseError) as exc:

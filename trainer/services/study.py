@@ -5,6 +5,7 @@ import hashlib
 import random
 import secrets
 import weakref
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -149,6 +150,8 @@ class AnswerTarget:
     #: id and optimistic-lock counter of the learner's ItemState row (None before the first answer)
     state_id: int | None = None
     state_version: int | None = None
+    #: whether the learner has a reset of this question they have not seen yet (its notice is then cleared)
+    reset_open: bool = True
 
 
 #: (version id, content hash) -> QuestionVersion.data, per engine. The hash is read with every answer, so a
@@ -175,11 +178,18 @@ def version_data(version_id: int, digest: str) -> dict:
     return data
 
 
+def reset_open(learner_id: Any, question_id: Any):
+    """SQL: the learner has a reset of the question not yet noticed (see ``AnswerTarget.reset_open``)."""
+    return (select(ItemReset.id).where(ItemReset.learner_id == learner_id, ItemReset.question_id == question_id,
+                                       ItemReset.noticed_at.is_(None)).exists().label("reset_open"))
+
+
 def _target_statement(version):
     return (select(Question.safety, Question.retired_at, QuestionVersion.id.label("version_id"),
                    QuestionVersion.content_hash, ItemState.id.label("state_id"),
                    ItemState.version.label("state_version"), ItemState.state, ItemState.step, ItemState.stability,
-                   ItemState.difficulty, ItemState.due_at, ItemState.last_review_at, ItemState.reps, ItemState.lapses)
+                   ItemState.difficulty, ItemState.due_at, ItemState.last_review_at, ItemState.reps, ItemState.lapses,
+                   reset_open(bindparam("learner_id"), Question.id))
             .select_from(Question).outerjoin(QuestionVersion, QuestionVersion.id == version)
             .outerjoin(ItemState, and_(ItemState.question_id == Question.id,
                                        ItemState.learner_id == bindparam("learner_id")))
@@ -207,7 +217,8 @@ def answer_target(learner_id: int, question_id: int, version_id: int | None = No
         return None
     data = version_data(row.version_id, row.content_hash) if row.version_id is not None else None
     return AnswerTarget(question_id, row.version_id, data, bool(row.safety), row.retired_at is not None,
-                        memory_of(row if row.state_id is not None else None), row.state_id, row.state_version)
+                        memory_of(row if row.state_id is not None else None), row.state_id, row.state_version,
+                        bool(row.reset_open))
 
 
 def _duplicate(token: str) -> AnswerOutcome | None:
@@ -242,11 +253,16 @@ def _conflict_statements() -> tuple | None:
             return None
         _CONFLICT_STATEMENTS[name] = (
             insert(_REVIEW_LOG).on_conflict_do_nothing(index_elements=["token"]).returning(_REVIEW_LOG.c.id),
-            insert(_STUDY_DAY).on_conflict_do_update(index_elements=["learner_id", "day"],
-                                                     set_={"answers": _STUDY_DAY.c.answers + 1}),
+            _add_answers(insert(_STUDY_DAY)),
             insert(_ITEM_STATE).on_conflict_do_nothing(index_elements=["learner_id", "question_id"])
             .returning(_ITEM_STATE.c.id))
     return _CONFLICT_STATEMENTS[name]
+
+
+def _add_answers(statement):
+    """The StudyDay upsert: a new day starts with its answers, a day already there adds them."""
+    return statement.on_conflict_do_update(index_elements=["learner_id", "day"],
+                                           set_={"answers": _STUDY_DAY.c.answers + statement.excluded.answers})
 
 
 def _insert_log_once(values: dict) -> ReviewLog | None:
@@ -302,7 +318,8 @@ def _save_memory(learner_id: int, target: AnswerTarget, after: sched.MemoryState
 
 def record_answer(learner_id: int, token: str, response: Any, *, secret: str, kind: str,
                   now: datetime | None = None, duration_ms: int | None = None,
-                  attempt_item: AttemptItem | None = None, target: AnswerTarget | None = None) -> AnswerOutcome:
+                  attempt_item: AttemptItem | None = None, target: AnswerTarget | None = None,
+                  count_day: bool = True) -> AnswerOutcome:
     """Grade and record one answer with its FSRS update and ReviewLog, once per token. Flushes.
 
     A token already used returns the stored answer with ``duplicate=True`` and changes nothing.
@@ -316,6 +333,8 @@ def record_answer(learner_id: int, token: str, response: Any, *, secret: str, ki
     :param duration_ms: time the learner took, if the page measured it
     :param attempt_item: the attempt item answered (its frozen version is graded)
     :param target: ``answer_target`` of this question already read by the caller (saves reading it again)
+    :param count_day: count the answer towards its study day here; False when the caller counts a batch of
+        answers at once (``note_study_days``)
     """
     now = now or utcnow()
     data_token = read_token(secret, token, learner_id)
@@ -365,11 +384,12 @@ def record_answer(learner_id: int, token: str, response: Any, *, secret: str, ki
         raise StudyError("This answer is being recorded already. Reload the page in a moment.", 409)
     if after is not None:
         _save_memory(learner_id, target, after)
-        # The learner has now seen the question since its key changed (the page said so).
-        db.session.execute(update(ItemReset).where(
-            ItemReset.learner_id == learner_id, ItemReset.question_id == question_id,
-            ItemReset.noticed_at.is_(None)).values(noticed_at=now))
-    note_study_day(learner, now)
+        if target.reset_open:  # the learner has now seen the question since its key changed (the page said so)
+            db.session.execute(update(ItemReset).where(
+                ItemReset.learner_id == learner_id, ItemReset.question_id == question_id,
+                ItemReset.noticed_at.is_(None)).values(noticed_at=now))
+    if count_day:
+        note_study_day(learner, now)
     _track_safety(learner, question_id, target.safety, log, result, now)
     memory = after or before
     return AnswerOutcome(log, result, target.data,
@@ -457,30 +477,63 @@ class Today:
     new_done: int
 
 
-def _completed_lesson_slugs():
-    return (select(Lesson.slug)
-            .join(LessonProgress, LessonProgress.lesson_id == Lesson.id)
-            .where(LessonProgress.completed_at.is_not(None)))
+# New questions are matched to the learner's completed lessons in Python: a lesson's questions are those whose
+# reference is ``slug`` or ``slug#section``. One OR-ed LIKE per completed lesson in SQL cost more to build and
+# to run than reading the live bank's unseen questions (Core columns: no ORM row loading) and matching them here.
+_QUESTION, _ITEM_STATE_C = Question.__table__.c, ItemState.__table__.c
+_UNSEEN = and_(_QUESTION.retired_at.is_(None), _QUESTION.school_id.is_(None), _QUESTION.id.not_in(
+    select(_ITEM_STATE_C.question_id).where(_ITEM_STATE_C.learner_id == bindparam("learner_id"))))
+#: the learner's unseen live questions in the order the review introduces them (lesson, then id)
+_UNSEEN_IN_ORDER = select(_QUESTION.id, _QUESTION.lesson_ref).where(_UNSEEN).order_by(_QUESTION.lesson_ref,
+                                                                                      _QUESTION.id)
+#: the learner's unseen live questions counted per lesson section
+_UNSEEN_PER_SECTION = select(_QUESTION.lesson_ref, func.count()).where(_UNSEEN).group_by(_QUESTION.lesson_ref)
+_COMPLETED_SLUGS = (select(Lesson.slug).join(LessonProgress, LessonProgress.lesson_id == Lesson.id)
+                    .where(LessonProgress.learner_id == bindparam("learner_id"),
+                           LessonProgress.completed_at.is_not(None)))
 
 
-def new_question_query(learner_id: int):
-    """Live questions of the learner's completed lessons that have no memory state yet."""
-    done = [slug for slug in db.session.scalars(_completed_lesson_slugs().where(LessonProgress.learner_id == learner_id))]
+def lesson_of(lesson_ref: str) -> str:
+    """The lesson slug of a question's ``lesson-slug#section`` reference."""
+    return lesson_ref.split("#", 1)[0]
+
+
+def _new_from(statement, learner_id: int) -> list:
+    """The rows of ``statement`` (each with a ``lesson_ref``) whose lesson the learner has completed; [] when
+    they have completed none (no need to run it)."""
+    done = set(db.session.scalars(_COMPLETED_SLUGS, {"learner_id": learner_id}))
     if not done:
-        return None
-    seen = select(ItemState.question_id).where(ItemState.learner_id == learner_id)
-    lesson_match = or_(*[or_(Question.lesson_ref == slug, Question.lesson_ref.like(f"{slug}#%")) for slug in done])
-    return (select(Question.id).where(Question.retired_at.is_(None), Question.school_id.is_(None),
-                                      lesson_match, Question.id.not_in(seen)))
+        return []
+    return [row for row in db.session.execute(statement, {"learner_id": learner_id})
+            if lesson_of(row.lesson_ref) in done]
+
+
+def new_question_ids(learner_id: int) -> list[int]:
+    """Live questions of the learner's completed lessons that have no memory state yet, in the order the
+    review introduces them (lesson reference, then id)."""
+    return [row.id for row in _new_from(_UNSEEN_IN_ORDER, learner_id)]
+
+
+def new_question_count(learner_id: int) -> int:
+    """How many questions ``new_question_ids`` would list, counted per lesson section in SQL."""
+    return sum(row[1] for row in _new_from(_UNSEEN_PER_SECTION, learner_id))
+
+
+# count(*), not count(id): PostgreSQL can then answer from the (learner, kind, time, state) index alone.
+_NEW_DONE = select(func.count()).select_from(ReviewLog).where(
+    ReviewLog.learner_id == bindparam("learner_id"), ReviewLog.state_before == sched.NEW, ReviewLog.kind == "review",
+    ReviewLog.reviewed_at >= bindparam("day_start"), ReviewLog.reviewed_at < bindparam("day_end"))
+
+
+def _day_params(learner: User, now: datetime) -> dict:
+    start, end = sched.day_bounds(sched.study_day(now, learner.timezone, learner.day_start_hour),
+                                  learner.timezone, learner.day_start_hour)
+    return {"learner_id": learner.id, "day_start": start, "day_end": end}
 
 
 def new_done_today(learner: User, now: datetime) -> int:
-    start, end = sched.day_bounds(sched.study_day(now, learner.timezone, learner.day_start_hour),
-                                  learner.timezone, learner.day_start_hour)
-    # count(*), not count(id): PostgreSQL can then answer from the (learner, kind, time, state) index alone.
-    return db.session.scalar(select(func.count()).select_from(ReviewLog).where(
-        ReviewLog.learner_id == learner.id, ReviewLog.state_before == sched.NEW, ReviewLog.kind == "review",
-        ReviewLog.reviewed_at >= start, ReviewLog.reviewed_at < end)) or 0
+    """New questions the learner has met in today's review (their study day)."""
+    return db.session.scalar(_NEW_DONE, _day_params(learner, now)) or 0
 
 
 def due_clause(learner: User, now: datetime, ahead: bool = False):
@@ -493,12 +546,23 @@ def due_clause(learner: User, now: datetime, ahead: bool = False):
                     ItemState.due_at <= (cut.learning if ahead else cut.now)))
 
 
+#: ``due_clause(learner, now, ahead=True)`` counted, with the learner's cut-offs as parameters
+_DUE = select(func.count(ItemState.id)).where(
+    ItemState.learner_id == bindparam("learner_id"), ItemState.suspended.is_(False),
+    or_(and_(ItemState.state == sched.REVIEW, ItemState.due_at < bindparam("review_cut")),
+        and_(ItemState.state.in_((sched.LEARNING, sched.RELEARNING)), ItemState.due_at <= bindparam("learning_cut"))))
+#: today's due count and new questions met, in one round trip
+_DUE_AND_NEW_DONE = select(_DUE.scalar_subquery(), _NEW_DONE.scalar_subquery())
+
+
+def _due_params(learner: User, now: datetime) -> dict:
+    cut = sched.due_cutoffs(now, learner.timezone, learner.day_start_hour)
+    return {"learner_id": learner.id, "review_cut": cut.review, "learning_cut": cut.learning}
+
+
 def due_count(learner_id: int, now: datetime) -> int:
     """Items due today, counting learning steps a few minutes away (they come back in this sitting)."""
-    learner = db.session.get(User, learner_id)
-    return db.session.scalar(select(func.count(ItemState.id)).where(
-        ItemState.learner_id == learner_id, due_clause(learner, now, ahead=True),
-        ItemState.suspended.is_(False))) or 0
+    return db.session.scalar(_DUE, _due_params(db.session.get(User, learner_id), now)) or 0
 
 
 def _next_due(learner: User, now: datetime, ahead: bool) -> int | None:
@@ -513,17 +577,30 @@ def note_study_day(learner: User, moment: datetime) -> None:
     :param learner: the learner who answered
     :param moment: when they answered (their time zone and day-start hour pick the study day)
     """
-    day = sched.study_day(moment, learner.timezone, learner.day_start_hour)
+    note_study_days(learner, [moment])
+
+
+def note_study_days(learner: User, moments: list[datetime]) -> None:
+    """Count answers towards the learner's study days, one write per day. Writes at once.
+
+    :param learner: the learner who answered
+    :param moments: when they answered (their time zone and day-start hour pick each study day)
+    """
+    per_day = Counter(sched.study_day(m, learner.timezone, learner.day_start_hour) for m in moments)
+    if not per_day:
+        return
     statements = _conflict_statements()
     if statements is not None:
-        # One upsert instead of a look-up and a write; concurrent first answers of a day cannot collide.
-        db.session.execute(statements[1], {"learner_id": learner.id, "day": day, "answers": 1})
+        # One upsert per day instead of a look-up and a write; concurrent first answers of a day cannot collide.
+        rows = [{"learner_id": learner.id, "day": day, "answers": n} for day, n in sorted(per_day.items())]
+        db.session.execute(statements[1], rows[0] if len(rows) == 1 else rows)
         return
-    row = db.session.scalar(select(StudyDay).where(StudyDay.learner_id == learner.id, StudyDay.day == day))
-    if row is None:
-        db.session.add(StudyDay(learner_id=learner.id, day=day, answers=1))
-    else:
-        row.answers += 1
+    for day, n in sorted(per_day.items()):
+        row = db.session.scalar(select(StudyDay).where(StudyDay.learner_id == learner.id, StudyDay.day == day))
+        if row is None:
+            db.session.add(StudyDay(learner_id=learner.id, day=day, answers=n))
+        else:
+            row.answers += n
 
 
 def streak(learner: User, now: datetime, limit: int = 400) -> int:
@@ -540,13 +617,14 @@ def streak(learner: User, now: datetime, limit: int = 400) -> int:
 
 
 def today_counts(learner_id: int, now: datetime | None = None) -> Today:
+    """Due and new questions left today, the streak, and the new questions met today."""
     now = now or utcnow()
     learner = db.session.get(User, learner_id)
-    query = new_question_query(learner_id)
-    available = db.session.scalar(select(func.count()).select_from(query.subquery())) if query is not None else 0
-    done_new = new_done_today(learner, now)
-    new = max(0, min(available, learner.new_per_day - done_new))
-    return Today(due_count(learner_id, now), new, streak(learner, now), done_new)
+    due, done_new = db.session.execute(_DUE_AND_NEW_DONE, {**_due_params(learner, now),
+                                                           **_day_params(learner, now)}).one()
+    done_new = done_new or 0
+    available = new_question_count(learner_id) if done_new < learner.new_per_day else 0
+    return Today(due or 0, max(0, min(available, learner.new_per_day - done_new)), streak(learner, now), done_new)
 
 
 def next_review_question(learner_id: int, now: datetime | None = None) -> int | None:
@@ -560,9 +638,8 @@ def next_review_question(learner_id: int, now: datetime | None = None) -> int | 
     due = _next_due(learner, now, ahead=False)
     if due is not None:
         return due
-    query = new_question_query(learner_id) if new_done_today(learner, now) < learner.new_per_day else None
-    fresh = db.session.scalar(query.order_by(Question.lesson_ref, Question.id).limit(1)) if query is not None else None
-    return fresh if fresh is not None else _next_due(learner, now, ahead=True)
+    fresh = new_question_ids(learner_id) if new_done_today(learner, now) < learner.new_per_day else []
+    return fresh[0] if fresh else _next_due(learner, now, ahead=True)
 
 
 def set_suspended(learner_id: int, question_id: int, suspended: bool, now: datetime | None = None) -> ItemState:
