@@ -60,7 +60,8 @@ def run(app, truth: str, args) -> dict:
     secret = app.config["SECRET_KEY"]
     pass_mark = app.config["PRACTICE_PASS_MARK"]
     fmean, fsd = TRUTHS[truth]["forget"]
-    items, _, _ = rs._bank()
+    bank = rs._bank()
+    items = list(zip(bank.ids.tolist(), (bank.areas[a] for a in bank.area.tolist()), bank.guess.tolist()))
     rs.clear_cache()
     from trainer.models import Question, QuestionVersion
     data = {qid: d for qid, d in db.session.execute(select(Question.id, QuestionVersion.data).join(
