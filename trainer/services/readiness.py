@@ -113,23 +113,16 @@ def _bank() -> Bank:
     return bank
 
 
+def _cohort_exam_date():
+    """The exam date of the learner's (``User.id``'s) most recently joined active cohort that has one."""
+    return (select(Cohort.exam_date).join(Enrolment, Enrolment.cohort_id == Cohort.id)
+            .where(Enrolment.learner_id == User.id, Enrolment.active.is_(True), Cohort.exam_date.is_not(None))
+            .order_by(Enrolment.enrolled_at.desc()).limit(1).scalar_subquery())
+
+
 def exam_date(learner_id: int) -> date | None:
     """The learner's own exam date, else that of their active cohort, if any."""
-    own = db.session.scalar(select(User.exam_date).where(User.id == learner_id))
-    if own is not None:
-        return own
-    return _cohort_exam_dates([learner_id]).get(learner_id)
-
-
-def _cohort_exam_dates(learner_ids: list[int]) -> dict[int, date]:
-    """Each learner's exam date from their most recently joined active cohort that has one."""
-    dates: dict[int, date] = {}
-    for learner_id, on in db.session.execute(
-            select(Enrolment.learner_id, Cohort.exam_date).join(Cohort, Cohort.id == Enrolment.cohort_id)
-            .where(Enrolment.learner_id.in_(learner_ids), Enrolment.active.is_(True), Cohort.exam_date.is_not(None))
-            .order_by(Enrolment.learner_id, Enrolment.enrolled_at.desc())):
-        dates.setdefault(learner_id, on)
-    return dates
+    return db.session.scalar(select(func.coalesce(User.exam_date, _cohort_exam_date())).where(User.id == learner_id))
 
 
 @dataclass(frozen=True)
@@ -171,28 +164,24 @@ def hour_start(now: datetime, tz_name: str) -> datetime:
     return now - timedelta(minutes=local.minute, seconds=local.second, microseconds=local.microsecond)
 
 
-def _learners(learner_ids: list[int], on: date | None) -> list[_Learner]:
-    cohort_dates = _cohort_exam_dates(learner_ids) if on is None else {}
-    return [_Learner(uid, dr, tuple(params) if params else None, fit_id, tz, hour,
-                     on or own or cohort_dates.get(uid))
-            for uid, dr, params, fit_id, tz, hour, own in db.session.execute(
-                select(User.id, User.desired_retention, User.srs_parameters, User.srs_fit_id, User.timezone,
-                       User.day_start_hour, User.exam_date).where(User.id.in_(learner_ids)))]
-
-
-def _answer_stamps(learner_ids: list[int]) -> dict[int, tuple]:
-    """Per learner, what changes with any answer: their memory states and their quiz and mock answers."""
-    stamps: dict[int, list] = defaultdict(lambda: [None, None])
-    for lid, *state in db.session.execute(
-            select(ItemState.learner_id, func.count(), func.sum(ItemState.version), func.max(ItemState.id))
-            .where(ItemState.learner_id.in_(learner_ids)).group_by(ItemState.learner_id)):
-        stamps[lid][0] = tuple(state)
-    for lid, *logs in db.session.execute(
-            select(ReviewLog.learner_id, func.count(), func.max(ReviewLog.id))
-            .where(ReviewLog.learner_id.in_(learner_ids), ReviewLog.kind.in_(UNSCHEDULED_KINDS))
-            .group_by(ReviewLog.learner_id)):
-        stamps[lid][1] = tuple(logs)
-    return {lid: tuple(v) for lid, v in stamps.items()}
+def _learners(learner_ids: list[int], on: date | None) -> list[tuple[_Learner, tuple]]:
+    """Each learner's settings that enter the forecast, and what changes with any of their answers: their
+    memory states (count, sum of versions, newest id) and their quiz and mock answers (count, newest id),
+    which leave the memory states alone. One statement."""
+    states = (select(ItemState.learner_id.label("lid"), func.count().label("n"),
+                     func.sum(ItemState.version).label("versions"), func.max(ItemState.id).label("newest"))
+              .where(ItemState.learner_id.in_(learner_ids)).group_by(ItemState.learner_id).subquery())
+    mocks = (select(ReviewLog.learner_id.label("lid"), func.count().label("n"), func.max(ReviewLog.id).label("newest"))
+             .where(ReviewLog.learner_id.in_(learner_ids), ReviewLog.kind.in_(UNSCHEDULED_KINDS))
+             .group_by(ReviewLog.learner_id).subquery())
+    rows = db.session.execute(
+        select(User.id, User.desired_retention, User.srs_parameters, User.srs_fit_id, User.timezone,
+               User.day_start_hour, func.coalesce(User.exam_date, _cohort_exam_date()),
+               states.c.n, states.c.versions, states.c.newest, mocks.c.n, mocks.c.newest)
+        .outerjoin(states, states.c.lid == User.id).outerjoin(mocks, mocks.c.lid == User.id)
+        .where(User.id.in_(learner_ids)))
+    return [(_Learner(uid, dr, tuple(params) if params else None, fit_id, tz, hour, on or exam_on), tuple(answers))
+            for uid, dr, params, fit_id, tz, hour, exam_on, *answers in rows]
 
 
 class _Store:
@@ -240,18 +229,18 @@ def forecasts(learner_ids: list[int], *, pass_mark: float, now: datetime | None 
               length: int = 100, cached: bool = True) -> dict[int, Readiness]:
     """P(pass) of a ``length``-item mock today and on each learner's exam date (or ``on``), for many learners.
 
-    A few statements whatever their number: the cache keys (three grouped reads), then, for the learners
-    whose forecast is not cached, their memory states and their first and mock answers (two reads).
+    A few statements whatever their number: the bank's shape, the learners' settings with their cache keys
+    (one read), then, for the learners whose forecast is not kept, their memory states and their first and
+    mock answers (two reads).
     ``cached=False`` computes everything afresh (the reference the cache is tested against).
     """
     now = now or utcnow()
     bank = _bank()
     learners = _learners(list(dict.fromkeys(learner_ids)), on)
-    stamps = _answer_stamps([lr.id for lr in learners]) if cached else {}
-    keys = {lr.id: _key(lr, bank, stamps.get(lr.id), now, pass_mark, length) for lr in learners}
+    keys = {lr.id: _key(lr, bank, answers, now, pass_mark, length) for lr, answers in learners}
     store = _store()
     found = dict(zip(keys, store.get_many(list(keys.values())))) if cached else {}
-    missing = [lr for lr in learners if found.get(lr.id) is None]
+    missing = [lr for lr, _ in learners if found.get(lr.id) is None]
     if missing:
         fresh = _compute(missing, bank, now, pass_mark, length)
         if cached:
