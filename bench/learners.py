@@ -15,10 +15,10 @@ tokens; all due reviews, then ``--new`` new items), sit one full mock at two thi
 and the old formula are compared with the truth: the expected mock score from the true per-item P, and a
 pass outcome drawn from a simulated 100-item blueprint mock. The oracle is P(pass) from the true P.
 
-The learners form one cohort, and every ``--optimize-every`` days (at 03:00 UTC, before that day's study)
-the bench runs ``srs_fits.optimize_all()`` as the nightly ``trainer srs optimize --all`` cron line does in
-production, so the schedule and the forecast use parameters fitted to the learners' own forgetting once
-they have enough answers (``--optimize-every 0``: never, the default parameters throughout).
+The learners form one cohort, and every ``--optimize-every`` days (before that day's study) the bench fits
+their cohort and each learner with enough answers of their own, as the nightly ``trainer srs optimize --all``
+cron line does in production, so the schedule and the forecast use parameters fitted to the learners' own
+forgetting (``--optimize-every 0``: never, the default parameters throughout).
 """
 from __future__ import annotations
 
@@ -111,7 +111,8 @@ def run(app, truth: str, args) -> dict:
     answers = 0
     for day in range(args.days):
         if args.optimize_every and day and day % args.optimize_every == 0:
-            fits += [(day, o.scope, o.fit.kept) for o in srs_fits.optimize_all()]
+            outcomes = [srs_fits.optimize_cohort(cohort.id)] + [srs_fits.optimize_learner(L["id"]) for L in learners]
+            fits += [(day, o.scope, o.fit.kept) for o in outcomes if o]
             db.session.commit()
         for L in learners:
             now = start + timedelta(days=day, minutes=rng.randint(0, 60))
