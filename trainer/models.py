@@ -8,7 +8,7 @@ from flask_login import UserMixin
 from datetime import date
 
 from sqlalchemy import (JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer,
-                        String, Text, UniqueConstraint, TypeDecorator, false)
+                        String, Text, UniqueConstraint, TypeDecorator, false, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .domain.fields import EMAIL_MAX, NAME_MAX
@@ -402,6 +402,10 @@ class ReviewLog(db.Model):
         Index("ix_review_log_question", "question_id", "reviewed_at"),
         # Covers the cohort dashboard's 7- and 30-day review counts and retention.
         Index("ix_review_log_learner_kind_time", "learner_id", "kind", "reviewed_at", "state_before", "correct"),
+        # A learner's first answer to each question (at most one per question and memory reset), read by the
+        # readiness forecast without touching the rest of their history.
+        Index("ix_review_log_first_answers", "learner_id", "question_id", "correct", "kind",
+              sqlite_where=text("state_before = 0"), postgresql_where=text("state_before = 0")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     learner_id: Mapped[int] = mapped_column(ForeignKey("user.id"))

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 from cachetools import LRUCache
 from flask import current_app, has_app_context
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, literal, null, select, union_all, update
 
 from ..content.generate import UNCHECKED_TAG
 from ..content.source import EXAM_WEIGHTS
@@ -95,7 +95,8 @@ def _bank() -> Bank:
              for qid, area, tags, data in rows if UNCHECKED_TAG not in (tags or [])]
     firsts = {qid: (int(k or 0), int(n)) for qid, n, k in db.session.execute(
         select(ReviewLog.question_id, func.count(), func.sum(case((ReviewLog.correct.is_(True), 1), else_=0)))
-        .where(ReviewLog.state_before == sched.NEW).group_by(ReviewLog.question_id))}
+        .where(ReviewLog.state_before == literal(sched.NEW, literal_execute=True))  # its partial index
+        .group_by(ReviewLog.question_id))}
     total = sum(n for _, n in firsts.values())
     mean_right = (sum(k for k, _ in firsts.values()) / total) if total else 0.5
     difficulty = [rd.item_difficulty(*firsts.get(qid, (0, 0)), g, max(mean_right, g + 0.02)) for qid, _, g in items]
@@ -271,12 +272,17 @@ def _compute(learners: list[_Learner], bank: Bank, now: datetime, pass_mark: flo
                    ItemState.due_at)
             .where(ItemState.learner_id.in_(ids), ItemState.state != sched.NEW)):
         states[row[0]].append(row[1:])
+    # First answers from their partial index (a literal NEW, so the planner can use it), mock answers to
+    # studied questions from the (learner, kind) index: neither reads the rest of the history.
+    new = literal(sched.NEW, literal_execute=True)
+    firsts = select(ReviewLog.learner_id, ReviewLog.question_id, ReviewLog.correct, ReviewLog.kind,
+                    null().label("retrievability"), new.label("state_before")).where(
+        ReviewLog.learner_id.in_(ids), ReviewLog.state_before == new)
+    mocks = select(ReviewLog.learner_id, ReviewLog.question_id, ReviewLog.correct, ReviewLog.kind,
+                   ReviewLog.retrievability, ReviewLog.state_before).where(
+        ReviewLog.learner_id.in_(ids), ReviewLog.kind == "exam", ReviewLog.state_before != new)
     answers: dict[int, list] = defaultdict(list)
-    for row in db.session.execute(
-            select(ReviewLog.learner_id, ReviewLog.question_id, ReviewLog.correct, ReviewLog.kind,
-                   ReviewLog.retrievability, ReviewLog.state_before)
-            .where(ReviewLog.learner_id.in_(ids),
-                   (ReviewLog.state_before == sched.NEW) | (ReviewLog.kind == "exam"))):
+    for row in db.session.execute(union_all(firsts, mocks)):
         answers[row[0]].append(row[1:])
     return {lr.id: _one(lr, bank, states[lr.id], answers[lr.id], now, pass_mark, length) for lr in learners}
 
