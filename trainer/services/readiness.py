@@ -27,14 +27,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 from cachetools import LRUCache
 from flask import current_app, has_app_context
-from sqlalchemy import case, func, literal, null, select, union_all, update
+from sqlalchemy import bindparam, case, func, literal, null, select, union_all, update
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import Float
 
 from ..content.generate import UNCHECKED_TAG
 from ..content.source import EXAM_WEIGHTS
 from ..domain import readiness as rd
 from ..domain import scheduling as sched
 from ..extensions import db
-from ..models import Cohort, Enrolment, ItemState, Question, QuestionVersion, ReviewLog, User, utcnow
+from ..models import Cohort, Enrolment, ItemState, Question, QuestionVersion, ReviewLog, User, UTCDateTime, utcnow
 from .study import UNSCHEDULED_KINDS
 
 #: seconds the platform's item difficulties are reused before they are counted again
@@ -165,24 +168,32 @@ def hour_start(now: datetime, tz_name: str) -> datetime:
     return now - timedelta(minutes=local.minute, seconds=local.second, microseconds=local.microsecond)
 
 
+def _ids():
+    return bindparam("ids", expanding=True)
+
+
+_STATE_STAMPS = (select(ItemState.learner_id.label("lid"), func.count().label("n"),
+                        func.sum(ItemState.version).label("versions"), func.max(ItemState.id).label("newest"))
+                 .where(ItemState.learner_id.in_(_ids())).group_by(ItemState.learner_id).subquery())
+_MOCK_STAMPS = (select(ReviewLog.learner_id.label("lid"), func.count().label("n"), func.max(ReviewLog.id).label("newest"))
+                .where(ReviewLog.learner_id.in_(_ids()), ReviewLog.kind.in_(UNSCHEDULED_KINDS))
+                .group_by(ReviewLog.learner_id).subquery())
+#: each learner's settings that enter the forecast, and what changes with any of their answers: their memory
+#: states (count, sum of versions, newest id) and their quiz and mock answers (count, newest id), which leave
+#: the memory states alone (built once: only the ids change)
+_LEARNERS = (select(User.id, User.desired_retention, User.srs_parameters, User.srs_fit_id, User.timezone,
+                    User.day_start_hour, func.coalesce(User.exam_date, _cohort_exam_date()),
+                    _STATE_STAMPS.c.n, _STATE_STAMPS.c.versions, _STATE_STAMPS.c.newest,
+                    _MOCK_STAMPS.c.n, _MOCK_STAMPS.c.newest)
+             .outerjoin(_STATE_STAMPS, _STATE_STAMPS.c.lid == User.id)
+             .outerjoin(_MOCK_STAMPS, _MOCK_STAMPS.c.lid == User.id).where(User.id.in_(_ids())))
+
+
 def _learners(learner_ids: list[int], on: date | None) -> list[tuple[_Learner, tuple]]:
-    """Each learner's settings that enter the forecast, and what changes with any of their answers: their
-    memory states (count, sum of versions, newest id) and their quiz and mock answers (count, newest id),
-    which leave the memory states alone. One statement."""
-    states = (select(ItemState.learner_id.label("lid"), func.count().label("n"),
-                     func.sum(ItemState.version).label("versions"), func.max(ItemState.id).label("newest"))
-              .where(ItemState.learner_id.in_(learner_ids)).group_by(ItemState.learner_id).subquery())
-    mocks = (select(ReviewLog.learner_id.label("lid"), func.count().label("n"), func.max(ReviewLog.id).label("newest"))
-             .where(ReviewLog.learner_id.in_(learner_ids), ReviewLog.kind.in_(UNSCHEDULED_KINDS))
-             .group_by(ReviewLog.learner_id).subquery())
-    rows = db.session.execute(
-        select(User.id, User.desired_retention, User.srs_parameters, User.srs_fit_id, User.timezone,
-               User.day_start_hour, func.coalesce(User.exam_date, _cohort_exam_date()),
-               states.c.n, states.c.versions, states.c.newest, mocks.c.n, mocks.c.newest)
-        .outerjoin(states, states.c.lid == User.id).outerjoin(mocks, mocks.c.lid == User.id)
-        .where(User.id.in_(learner_ids)))
+    """Each learner with the part of their cache key that changes with their answers. One statement."""
     return [(_Learner(uid, dr, tuple(params) if params else None, fit_id, tz, hour, on or exam_on), tuple(answers))
-            for uid, dr, params, fit_id, tz, hour, exam_on, *answers in rows]
+            for uid, dr, params, fit_id, tz, hour, exam_on, *answers
+            in db.session.execute(_LEARNERS, {"ids": learner_ids})]
 
 
 class _Store:
@@ -262,28 +273,54 @@ def _key(learner: _Learner, bank: Bank, answers: tuple | None, now: datetime, pa
     return "trainer:readiness:" + hashlib.sha1(repr(parts).encode()).hexdigest()
 
 
+class days_after(FunctionElement):
+    """Signed days, with their fraction, from ``earlier`` to ``later`` (computed by the database: parsing two
+    timestamps per memory state in Python cost more than the rest of the forecast)."""
+
+    type = Float()
+    inherit_cache = True
+    name = "days_after"
+
+
+@compiles(days_after)
+def _days_after_default(element, compiler, **kw):  # PostgreSQL
+    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(date_part('epoch', {later} - {earlier}) / 86400.0)"
+
+
+@compiles(days_after, "sqlite")
+def _days_after_sqlite(element, compiler, **kw):
+    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(julianday({later}) - julianday({earlier}))"
+
+
+_NOW = bindparam("now", type_=UTCDateTime())
+#: memory states of studied questions: (learner, question, stability, days since the last review, days until due)
+_STATES = (select(ItemState.learner_id, ItemState.question_id, ItemState.stability,
+                  days_after(_NOW, ItemState.last_review_at), days_after(ItemState.due_at, _NOW))
+           .where(ItemState.learner_id.in_(_ids()), ItemState.state != sched.NEW))
+# First answers from their partial index (a literal NEW, so the planner can use it), mock answers to studied
+# questions from the (learner, kind) index: neither reads the rest of the history.
+_NEW = literal(sched.NEW, literal_execute=True)
+_ANSWERS = union_all(
+    select(ReviewLog.learner_id, ReviewLog.question_id, ReviewLog.correct, ReviewLog.kind,
+           null().label("retrievability"), _NEW.label("state_before"))
+    .where(ReviewLog.learner_id.in_(_ids()), ReviewLog.state_before == _NEW),
+    select(ReviewLog.learner_id, ReviewLog.question_id, ReviewLog.correct, ReviewLog.kind,
+           ReviewLog.retrievability, ReviewLog.state_before)
+    .where(ReviewLog.learner_id.in_(_ids()), ReviewLog.kind == "exam", ReviewLog.state_before != _NEW))
+
+
 def _compute(learners: list[_Learner], bank: Bank, now: datetime, pass_mark: float,
              length: int) -> dict[int, Readiness]:
     """The forecasts of ``learners``, from two reads for all of them."""
     ids = [lr.id for lr in learners]
     states: dict[int, list] = defaultdict(list)
-    for row in db.session.execute(
-            select(ItemState.learner_id, ItemState.question_id, ItemState.stability, ItemState.last_review_at,
-                   ItemState.due_at)
-            .where(ItemState.learner_id.in_(ids), ItemState.state != sched.NEW)):
-        states[row[0]].append(row[1:])
-    # First answers from their partial index (a literal NEW, so the planner can use it), mock answers to
-    # studied questions from the (learner, kind) index: neither reads the rest of the history.
-    new = literal(sched.NEW, literal_execute=True)
-    firsts = select(ReviewLog.learner_id, ReviewLog.question_id, ReviewLog.correct, ReviewLog.kind,
-                    null().label("retrievability"), new.label("state_before")).where(
-        ReviewLog.learner_id.in_(ids), ReviewLog.state_before == new)
-    mocks = select(ReviewLog.learner_id, ReviewLog.question_id, ReviewLog.correct, ReviewLog.kind,
-                   ReviewLog.retrievability, ReviewLog.state_before).where(
-        ReviewLog.learner_id.in_(ids), ReviewLog.kind == "exam", ReviewLog.state_before != new)
+    for lid, *row in db.session.execute(_STATES, {"ids": ids, "now": now}):
+        states[lid].append(row)
     answers: dict[int, list] = defaultdict(list)
-    for row in db.session.execute(union_all(firsts, mocks)):
-        answers[row[0]].append(row[1:])
+    for lid, *row in db.session.execute(_ANSWERS, {"ids": ids}):
+        answers[lid].append(row)
     return {lr.id: _one(lr, bank, states[lr.id], answers[lr.id], now, pass_mark, length) for lr in learners}
 
 
@@ -306,31 +343,31 @@ def _ability_and_residuals(bank: Bank, answers: list) -> tuple[rd.Ability, list[
 
 def _one(learner: _Learner, bank: Bank, states: list, answers: list, now: datetime, pass_mark: float,
          length: int) -> Readiness:
-    """One learner's forecast from their memory states and answers (pure computation)."""
-    now = hour_start(now, learner.timezone)
+    """One learner's forecast from their memory states ``(question, stability, days since the last review,
+    days until due)`` at ``now`` and their answers (pure computation), at the start of their local hour."""
+    at = hour_start(now, learner.timezone)
+    shift = (now - at).total_seconds() / 86400
     ability, residuals = _ability_and_residuals(bank, answers)
-    qids = np.array([s[0] for s in states], dtype=np.int64)
-    held, at = bank.position(qids)
-    reviewed = [s for s, h in zip(states, held) if h]
-    ok = np.array([bool(s[1]) and s[2] is not None for s in reviewed], dtype=bool)
-    stability = np.array([s[1] if o else 0.0 for s, o in zip(reviewed, ok)], dtype=float)
-    since = np.array([(now - s[2]).total_seconds() / 86400 if o else 0.0 for s, o in zip(reviewed, ok)])
-    due_in = np.array([(s[3] - now).total_seconds() / 86400 if s[3] else 0.0 for s in reviewed])
+    rows = np.array(states, dtype=float).reshape(-1, 4)  # NULL -> NaN
+    held, position = bank.position(rows[:, 0].astype(np.int64))
+    stability, since, due_in = rows[held, 1], rows[held, 2] - shift, np.nan_to_num(rows[held, 3] + shift)
+    studied = (stability > 0) & ~np.isnan(since)
     curve = sched.forgetting_curve(learner.parameters)
     dr = learner.desired_retention
 
     def on_day(until_days: float) -> rd.PassForecast:
         recall = np.full(len(bank.ids), np.nan)
-        recall[at] = np.where(ok, rd.recall_on(stability, since, due_in, until_days, dr, curve), np.nan)
+        recall[position] = np.where(studied, rd.recall_on(np.where(studied, stability, 0.0),
+                                                          np.nan_to_num(since), due_in, until_days, dr, curve), np.nan)
         return rd.pass_forecast(bank.items(recall), ability, EXAM_WEIGHTS, pass_mark=pass_mark, length=length,
                                 residuals=residuals, desired_retention=dr)
 
     today = on_day(0.0)
     exam, due_before, on = None, 0, learner.exam_on
-    if on is not None and on > sched.study_day(now, learner.timezone, learner.day_start_hour):
-        exam_start = sched.day_bounds(on, learner.timezone, learner.day_start_hour)[0]
-        exam = on_day((exam_start - now).total_seconds() / 86400)
-        due_before = sum(1 for s in states if s[3] and s[3] < exam_start)
+    if on is not None and on > sched.study_day(at, learner.timezone, learner.day_start_hour):
+        until = (sched.day_bounds(on, learner.timezone, learner.day_start_hour)[0] - at).total_seconds() / 86400
+        exam = on_day(until)
+        due_before = int(np.sum(rows[:, 3] + shift < until))  # NaN (no due date) compares False
     return Readiness(today, exam, on if exam else None, due_before)
 
 
