@@ -15,7 +15,6 @@ from ..extensions import db
 from ..models import (Cohort, CohortModule, Enrolment, ItemState, Lesson, LessonProgress, Module, Question, ReviewLog,
                       SafetyError, StudyDay, User, UTCDateTime, utcnow)
 from . import cohort_risk as risk
-from . import readiness as pass_readiness
 
 
 def live_modules() -> list[tuple[str, str]]:
@@ -202,6 +201,7 @@ def build_dashboard(cohort: Cohort, now: datetime | None = None, risk_readiness:
         completed.setdefault(lid, {})[slug] = n
 
     areas = [a for a in EXAM_AREAS if area_totals.get(a)]
+    from . import readiness as pass_readiness  # it reads memory states with this module's days_since
     ready = pass_readiness.forecasts([r.id for r in roster], pass_mark=pass_mark, now=now)
     rows = []
     for r in roster:

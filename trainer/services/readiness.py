@@ -28,9 +28,6 @@ import numpy as np
 from cachetools import LRUCache
 from flask import current_app, has_app_context
 from sqlalchemy import bindparam, case, func, literal, null, select, union_all, update
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.types import Float
 
 from ..content.generate import UNCHECKED_TAG
 from ..content.source import EXAM_WEIGHTS
@@ -38,6 +35,7 @@ from ..domain import readiness as rd
 from ..domain import scheduling as sched
 from ..extensions import db
 from ..models import Cohort, Enrolment, ItemState, Question, QuestionVersion, ReviewLog, User, UTCDateTime, utcnow
+from .cohort_stats import days_since
 from .study import UNSCHEDULED_KINDS
 
 #: seconds the platform's item difficulties are reused before they are counted again
@@ -273,31 +271,13 @@ def _key(learner: _Learner, bank: Bank, answers: tuple | None, now: datetime, pa
     return "trainer:readiness:" + hashlib.sha1(repr(parts).encode()).hexdigest()
 
 
-class days_after(FunctionElement):
-    """Signed days, with their fraction, from ``earlier`` to ``later`` (computed by the database: parsing two
-    timestamps per memory state in Python cost more than the rest of the forecast)."""
-
-    type = Float()
-    inherit_cache = True
-    name = "days_after"
-
-
-@compiles(days_after)
-def _days_after_default(element, compiler, **kw):  # PostgreSQL
-    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
-    return f"(date_part('epoch', {later} - {earlier}) / 86400.0)"
-
-
-@compiles(days_after, "sqlite")
-def _days_after_sqlite(element, compiler, **kw):
-    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
-    return f"(julianday({later}) - julianday({earlier}))"
-
-
 _NOW = bindparam("now", type_=UTCDateTime())
-#: memory states of studied questions: (learner, question, stability, days since the last review, days until due)
+#: memory states of studied questions: (learner, question, stability, days since the last review, days until
+#: due, negative when overdue), the days computed by the database: parsing two timestamps per state in Python
+#: cost more than the rest of the forecast
 _STATES = (select(ItemState.learner_id, ItemState.question_id, ItemState.stability,
-                  days_after(_NOW, ItemState.last_review_at), days_after(ItemState.due_at, _NOW))
+                  days_since(_NOW, ItemState.last_review_at),
+                  days_since(ItemState.due_at, _NOW) - days_since(_NOW, ItemState.due_at))
            .where(ItemState.learner_id.in_(_ids()), ItemState.state != sched.NEW))
 # First answers from their partial index (a literal NEW, so the planner can use it), mock answers to studied
 # questions from the (learner, kind) index: neither reads the rest of the history.
