@@ -197,8 +197,12 @@ def report(truth: str, res: dict, desired: float) -> None:
     print(f"true expected mock score: mean {statistics.fmean(r[3] for r in rows):.3f}; "
           f"true pass rate {sum(r[5] for r in rows) / n:.2f}")
     print(f"readiness bias (predicted - true expected score): before {bias_old:+.3f}  after {bias_new:+.3f}")
+    gaps = [(r[1] - r[5]) ** 2 - (r[4] - r[5]) ** 2 for r in rows]  # paired: the same learners and outcomes
     print(f"Brier of P(pass): after {brier:.3f}  oracle {brier_oracle:.3f}  "
           f"(before, old readiness >= pass mark as 0/1: {brier_old:.3f})")
+    print(f"Brier gap to the oracle: {statistics.fmean(gaps):+.3f} +- {statistics.stdev(gaps) / math.sqrt(n):.3f} "
+          f"(standard error over learners); against the expected outcome (oracle P, no draw noise): "
+          f"{statistics.fmean((r[1] - r[4]) ** 2 for r in rows):.3f}")
     print(f"true passers flagged at risk: before (readiness < 50 %) {at_risk_old:.2f}  after (P(pass) < 0.5) {at_risk_new:.2f}")
     print("decile of predicted P(pass): n, mean predicted, observed pass rate, mean oracle")
     ranked = sorted(rows, key=lambda r: r[1])
