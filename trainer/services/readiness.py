@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 from cachetools import LRUCache
 from flask import current_app, has_app_context
-from sqlalchemy import bindparam, case, func, literal, null, select, union_all, update
+from sqlalchemy import bindparam, case, func, literal_column, select, update
 
 from ..content.generate import UNCHECKED_TAG
 from ..content.source import EXAM_WEIGHTS
@@ -44,6 +44,8 @@ EXAM_TYPES = ("single",)
 #: forecasts kept per process without Redis (a few hundred bytes each), and how long Redis keeps one
 LOCAL_ENTRIES = 4096
 REDIS_SECONDS = 2 * 3600
+#: "never studied" and "mock exam" as literals in SQL, so that the planner matches the partial index's WHERE
+_READ = literal_column(f"{sched.NEW}"), literal_column("'exam'")
 
 _cache: dict = {}
 
@@ -96,7 +98,7 @@ def _bank() -> Bank:
              for qid, area, tags, data in rows if UNCHECKED_TAG not in (tags or [])]
     firsts = {qid: (int(k or 0), int(n)) for qid, n, k in db.session.execute(
         select(ReviewLog.question_id, func.count(), func.sum(case((ReviewLog.correct.is_(True), 1), else_=0)))
-        .where(ReviewLog.state_before == literal(sched.NEW, literal_execute=True))  # its partial index
+        .where(ReviewLog.state_before == _READ[0])  # from the partial index
         .group_by(ReviewLog.question_id))}
     total = sum(n for _, n in firsts.values())
     mean_right = (sum(k for k, _ in firsts.values()) / total) if total else 0.5
@@ -279,16 +281,10 @@ _STATES = (select(ItemState.learner_id, ItemState.question_id, ItemState.stabili
                   days_since(_NOW, ItemState.last_review_at),
                   days_since(ItemState.due_at, _NOW) - days_since(_NOW, ItemState.due_at))
            .where(ItemState.learner_id.in_(_ids()), ItemState.state != sched.NEW))
-# First answers from their partial index (a literal NEW, so the planner can use it), mock answers to studied
-# questions from the (learner, kind) index: neither reads the rest of the history.
-_NEW = literal(sched.NEW, literal_execute=True)
-_ANSWERS = union_all(
-    select(ReviewLog.learner_id, ReviewLog.question_id, ReviewLog.correct, ReviewLog.kind,
-           null().label("retrievability"), _NEW.label("state_before"))
-    .where(ReviewLog.learner_id.in_(_ids()), ReviewLog.state_before == _NEW),
-    select(ReviewLog.learner_id, ReviewLog.question_id, ReviewLog.correct, ReviewLog.kind,
-           ReviewLog.retrievability, ReviewLog.state_before)
-    .where(ReviewLog.learner_id.in_(_ids()), ReviewLog.kind == "exam", ReviewLog.state_before != _NEW))
+# First answers and mock answers from their partial index: the rest of the learner's history is not read.
+_ANSWERS = (select(ReviewLog.learner_id, ReviewLog.question_id, ReviewLog.correct, ReviewLog.kind,
+                   ReviewLog.retrievability, ReviewLog.state_before)
+            .where(ReviewLog.learner_id.in_(_ids()), (ReviewLog.state_before == _READ[0]) | (ReviewLog.kind == _READ[1])))
 
 
 def _compute(learners: list[_Learner], bank: Bank, now: datetime, pass_mark: float,
