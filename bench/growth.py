@@ -14,6 +14,8 @@ p95 of --runs requests each, rotating over 10 of the cohort's learners:
   due queue             GET /study/review/next
   answer submission     POST /study/review/answer (a fresh answer token each time)
   learner dashboard     GET /study/dashboard
+  readiness             services.readiness.forecast for one learner, computed afresh (cached=False), and as
+                        kept (the cache key read from the database, the forecast from the per-process store)
   cohort dashboard      GET /school/cohorts/<id> as the school admin, and cohorts.build_dashboard alone (the
                         page adds the weekly readiness chart and quiz results of services/cohort_results.py)
   item analysis         GET /analysis/ as the cohort's instructor (when the route exists)
@@ -41,9 +43,9 @@ import report as rep  # noqa: E402  (bench/report.py)
 from scaledb import BENCH_SECRET, ScaleDB  # noqa: E402
 from timing import pct  # noqa: E402
 
-OPERATIONS = ["due queue", "answer submission", "learner dashboard", "cohort dashboard",
-              "  build_dashboard only", "item analysis"]
-TARGET_GROWTH = 1.5  # from the middle to the largest size, for the learner dashboard and the due queue
+OPERATIONS = ["due queue", "answer submission", "learner dashboard", "readiness", "  readiness kept",
+              "cohort dashboard", "  build_dashboard only", "item analysis"]
+TARGET_GROWTH = 1.5  # from the middle to the largest size, for the learner dashboard, the due queue and readiness
 CSRF = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
 
 
@@ -102,13 +104,23 @@ def measure(db: ScaleDB, people: dict, runs: int, rng: random.Random) -> dict[st
 
     from trainer.extensions import db as sa
     from trainer.models import Cohort
-    from trainer.services import cohorts
+    from trainer.services import cohorts, readiness
 
     def build(i=0):
         with app.app_context():
             cohorts.build_dashboard(sa.session.scalar(select(Cohort).where(Cohort.id == people["cohort"])))
             sa.session.remove()
     out["  build_dashboard only"] = timed(build)
+
+    def ready(i=0, cached=False):
+        with app.app_context():
+            readiness.forecast(learners[i % len(learners)][0], pass_mark=app.config["PRACTICE_PASS_MARK"],
+                               cached=cached)
+            sa.session.remove()
+    out["readiness"] = timed(ready)
+    for i in range(len(learners)):  # keep every learner's forecast once, then time the kept ones
+        ready(i, cached=True)
+    out["  readiness kept"] = timed(lambda i=0: ready(i, cached=True))
     if has_analysis:
         out["item analysis"] = timed(lambda i=0: get(instructor, "/analysis/"))
     return out
@@ -266,7 +278,7 @@ def summarise(results: dict, args, info: dict) -> str:
     trows = []
     for kind, r in results.items():
         steps = r["steps"]
-        for op in ("learner dashboard", "due queue"):
+        for op in ("learner dashboard", "due queue", "readiness"):
             if "median" not in steps[1]["timings"][op] or "median" not in steps[2]["timings"][op]:
                 trows.append([kind, f"{op} grows < {TARGET_GROWTH}×", "error (see table)", "MISS"])
                 continue

@@ -14,6 +14,11 @@ tokens; all due reviews, then ``--new`` new items), sit one full mock at two thi
 (exams.start_exam / exams.answer / exams.finish), and at the end the new readiness (services/readiness.py)
 and the old formula are compared with the truth: the expected mock score from the true per-item P, and a
 pass outcome drawn from a simulated 100-item blueprint mock. The oracle is P(pass) from the true P.
+
+The learners form one cohort, and every ``--optimize-every`` days (before that day's study) the bench fits
+their cohort and each learner with enough answers of their own, as the nightly ``trainer srs optimize --all``
+cron line does in production, so the schedule and the forecast use parameters fitted to the learners' own
+forgetting (``--optimize-every 0``: never, the default parameters throughout).
 """
 from __future__ import annotations
 
@@ -48,14 +53,15 @@ def run(app, truth: str, args) -> dict:
     from trainer.domain.blueprint import draw
     from trainer.extensions import db
     from trainer.models import ItemState, User
-    from trainer.services import accounts, exams, study
+    from trainer.services import accounts, cohorts, exams, srs_fits, study
     from trainer.services import readiness as rs
 
     rng = random.Random(11 if truth == "default" else 12)
     secret = app.config["SECRET_KEY"]
     pass_mark = app.config["PRACTICE_PASS_MARK"]
     fmean, fsd = TRUTHS[truth]["forget"]
-    items, _, _ = rs._bank()
+    bank = rs._bank()
+    items = list(zip(bank.ids.tolist(), (bank.areas[a] for a in bank.area.tolist()), bank.guess.tolist()))
     rs.clear_cache()
     from trainer.models import Question, QuestionVersion
     data = {qid: d for qid, d in db.session.execute(select(Question.id, QuestionVersion.data).join(
@@ -68,11 +74,14 @@ def run(app, truth: str, args) -> dict:
     order = [qid for qid, _, _ in items]
     start = datetime(2026, 1, 5, 18, 0, tzinfo=timezone.utc)
     learners = []
+    cohort = accounts.create_cohort(accounts.create_school(f"Sim school {truth}").id, f"Sim {truth}")
+    fits = []
     for n in range(args.learners):
         u = accounts.create_user(f"sim-{truth}-{n}@example.com", f"Sim {n}", "sim-password-123", "learner")
         u.timezone, u.day_start_hour = "UTC", 4
         learners.append({"id": u.id, "theta": rng.gauss(0, 1), "mult": math.exp(rng.gauss(math.log(fmean), fsd)),
                          "S": {}, "last": {}, "queue": rng.sample(order, len(order))})
+        cohorts.enrol(u.id, cohort)
     db.session.commit()
     true_r_at_review, late, reviews = [], 0, 0
 
@@ -101,6 +110,10 @@ def run(app, truth: str, args) -> dict:
     t0 = time.perf_counter()
     answers = 0
     for day in range(args.days):
+        if args.optimize_every and day and day % args.optimize_every == 0:
+            outcomes = [srs_fits.optimize_cohort(cohort.id)] + [srs_fits.optimize_learner(L["id"]) for L in learners]
+            fits += [(day, o.scope, o.fit.kept) for o in outcomes if o]
+            db.session.commit()
         for L in learners:
             now = start + timedelta(days=day, minutes=rng.randint(0, 60))
             learner = db.session.get(User, L["id"])
@@ -164,7 +177,7 @@ def run(app, truth: str, args) -> dict:
         old = rs.old_readiness(L["id"], end)
         rows.append((f.expected_score, f.probability, old, true_score, oracle, passed))
     return {"rows": rows, "timings": timings, "recall_at_review": true_r_at_review, "late": late,
-            "reviews": reviews, "sim_s": sim_s, "answers": answers}
+            "reviews": reviews, "sim_s": sim_s, "answers": answers, "fits": fits}
 
 
 def report(truth: str, res: dict, desired: float) -> None:
@@ -184,8 +197,12 @@ def report(truth: str, res: dict, desired: float) -> None:
     print(f"true expected mock score: mean {statistics.fmean(r[3] for r in rows):.3f}; "
           f"true pass rate {sum(r[5] for r in rows) / n:.2f}")
     print(f"readiness bias (predicted - true expected score): before {bias_old:+.3f}  after {bias_new:+.3f}")
+    gaps = [(r[1] - r[5]) ** 2 - (r[4] - r[5]) ** 2 for r in rows]  # paired: the same learners and outcomes
     print(f"Brier of P(pass): after {brier:.3f}  oracle {brier_oracle:.3f}  "
           f"(before, old readiness >= pass mark as 0/1: {brier_old:.3f})")
+    print(f"Brier gap to the oracle: {statistics.fmean(gaps):+.3f} +- {statistics.stdev(gaps) / math.sqrt(n):.3f} "
+          f"(standard error over learners); against the expected outcome (oracle P, no draw noise): "
+          f"{statistics.fmean((r[1] - r[4]) ** 2 for r in rows):.3f}")
     print(f"true passers flagged at risk: before (readiness < 50 %) {at_risk_old:.2f}  after (P(pass) < 0.5) {at_risk_new:.2f}")
     print("decile of predicted P(pass): n, mean predicted, observed pass rate, mean oracle")
     ranked = sorted(rows, key=lambda r: r[1])
@@ -199,6 +216,8 @@ def report(truth: str, res: dict, desired: float) -> None:
           f"(desired {desired:.2f}, {len(rr)} reviews)")
     print(f"reviews a study day or more late (learners study daily): {res['late']}/{res['reviews']} "
           f"= {res['late'] / max(res['reviews'], 1):.3f}")
+    kept = [f"day {day} {scope}" for day, scope, ok in res["fits"] if ok]
+    print(f"optimizer runs: {len(res['fits'])}, kept: {len(kept)}" + (f" ({', '.join(kept[:6])})" if kept else ""))
     t = sorted(res["timings"])
     print(f"readiness per learner: median {t[len(t) // 2]:.1f} ms, p95 {t[int(len(t) * .95)]:.1f} ms")
 
@@ -209,6 +228,8 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=45)
     parser.add_argument("--new", type=int, default=6, help="new items per learner per day")
     parser.add_argument("--truth", choices=("default", "fast", "both"), default="both")
+    parser.add_argument("--optimize-every", type=int, default=7,
+                        help="days between simulated nightly optimizer runs (0: never)")
     args = parser.parse_args()
     from flask_migrate import upgrade
 

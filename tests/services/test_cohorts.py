@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, insert, select
 
+from trainer.domain import readiness as rd
 from trainer.domain import scheduling as sched
 from trainer.extensions import db
 from trainer.models import (Cohort, Enrolment, ItemState, Lesson, LessonProgress, Question, ReviewLog, SafetyError,
@@ -129,7 +130,7 @@ def test_a_known_history_gives_the_expected_row(cohort):
     assert row.last_active == TODAY - timedelta(days=1)
     mine = learner_dashboard.build(learner.id, NOW)
     assert row.area_mastery == pytest.approx({a: mine.area_mastery[a] for a in dash.areas}, abs=1e-12)
-    assert row.readiness == pytest.approx(mine.readiness, abs=1e-12)
+    assert row.readiness == mine.pass_forecast.shown.probability  # the figure the learner sees
     assert row.level == "act" and row.risks[0] == "1 open safety error"
 
 
@@ -211,6 +212,21 @@ def test_default_thresholds_follow_the_exam_date_then_the_cohort_and_the_admin_w
     own = cohort_risk.thresholds(TODAY, start, exam, [0.5], act_readiness=0.35, watch_readiness=0.5, inactive_days=4)
     assert (own.act_readiness, own.watch_readiness, own.inactive_days, own.source) == \
         (0.35, 0.5, 4, "set for this cohort")
+
+
+@pytest.mark.parametrize("limits", [
+    cohort_risk.thresholds(TODAY, TODAY - timedelta(days=90), TODAY, [0.2, 0.64, 0.9]),   # exam day: the pace's end
+    cohort_risk.thresholds(TODAY, None, None, [0.64, 0.95, 1.0]),                           # a strong cohort's median
+    cohort_risk.thresholds(TODAY, None, None, [], fallback=0.5),                            # the school default
+])
+def test_a_learner_at_64_percent_to_pass_is_watched_as_borderline_not_flagged_for_action(limits):
+    """Readiness is the pass probability: 64 % is "borderline" on the learner's own page, so no default line
+    asks a teacher to act on it, while "unlikely to pass" (under 40 %) always does."""
+    def level(p):
+        return cohort_risk.judge(readiness=p, overdue=0, safety_errors=0, last_active=TODAY, enrolled_on=TODAY,
+                                 today=TODAY, limits=limits).level
+    assert rd.BORDERLINE <= 0.64 < rd.LIKELY
+    assert (level(0.64), level(0.39)) == ("watch", "act")
 
 
 def test_sorting_puts_missing_values_last_either_way():

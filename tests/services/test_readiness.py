@@ -1,5 +1,8 @@
 """The learner's pass probability from their answers, today and on the cohort's exam date, on the dashboard."""
+import os
 from datetime import date, datetime, timedelta, timezone
+
+import pytest
 
 from sqlalchemy import select
 
@@ -83,3 +86,95 @@ def test_pre_exam_mode_brings_every_item_due_after_the_exam_back_before_it(app, 
         forecast = dashboard.build(learner_id, now).forecast
         assert sum(n for _, n in forecast) == moved  # the 14-day forecast shows them
         assert rs.forecast(learner_id, pass_mark=0.7, now=now).exam_on == exam_on  # the learner's own date
+
+
+def _first_unanswered(learner_id):
+    from trainer.models import ItemState
+    answered = select(ItemState.question_id).where(ItemState.learner_id == learner_id)
+    return db.session.execute(select(Question.id, QuestionVersion.data).join(
+        QuestionVersion, QuestionVersion.id == Question.current_version_id).where(
+        Question.type == "single", Question.retired_at.is_(None), Question.id.not_in(answered))
+        .order_by(Question.id)).first()
+
+
+def _check_cache_is_never_stale(app, make_user):
+    """An answer, a quiz answer, a settings change and an exam-date change each show at once, and the kept
+    figure always equals the one computed afresh."""
+    from trainer.models import Cohort, User
+    with app.app_context():
+        school = accounts.create_school("Cache School")
+        cohort = accounts.create_cohort(school.id, "April")
+        cohort.exam_date = date(2026, 3, 30)
+        db.session.commit()
+        cohort_id = cohort.id
+    learner_id, _ = make_user(cohort=cohort_id)
+    secret = app.config["SECRET_KEY"]
+    at = NOW + timedelta(days=2, minutes=20)
+    with app.app_context():
+        answer_all(app, learner_id, True, count=12)
+
+        def fresh_and_kept():
+            kept = rs.forecast(learner_id, pass_mark=0.7, now=at)
+            again = rs.forecast(learner_id, pass_mark=0.7, now=at)
+            assert kept == again == rs.forecast(learner_id, pass_mark=0.7, now=at, cached=False)
+            return kept
+
+        before = fresh_and_kept()
+        assert before.exam_on == date(2026, 3, 30)
+        qid, data = _first_unanswered(learner_id)
+        wrong = next(o["id"] for o in data["options"] if not o.get("correct"))
+        study.record_answer(learner_id, study.review_token(secret, learner_id, qid), wrong, secret=secret,
+                            kind="review", now=at)
+        answered = fresh_and_kept()
+        assert answered.today != before.today and answered.due_before_exam == before.due_before_exam + 1
+        qid, data = _first_unanswered(learner_id)
+        study.record_answer(learner_id, study.review_token(secret, learner_id, qid), wrong, secret=secret,
+                            kind="quiz", now=at)  # leaves the memory states alone
+        quizzed = fresh_and_kept()
+        assert quizzed.today.expected_score < answered.today.expected_score  # a wrong first answer: lower ability
+        db.session.get(User, learner_id).desired_retention = 0.95
+        db.session.flush()
+        retained = fresh_and_kept()
+        assert retained.exam.expected_score > quizzed.exam.expected_score  # reviews keep recall higher
+        db.session.get(Cohort, cohort_id).exam_date = date(2026, 3, 20)
+        db.session.flush()
+        moved = fresh_and_kept()
+        assert moved.exam_on == date(2026, 3, 20) and retained.exam_on == date(2026, 3, 30)
+
+
+def test_a_kept_forecast_is_never_stale_in_the_process(app, make_user):
+    _check_cache_is_never_stale(app, make_user)
+
+
+def test_a_kept_forecast_is_never_stale_in_redis(app, make_user):
+    """The same through Redis, which every worker and host shares (a database of its own, emptied)."""
+    import redis
+    url = "redis://127.0.0.1:6379/3"
+    try:
+        redis.Redis.from_url(url).flushdb()
+    except redis.ConnectionError:
+        if os.environ.get("CI"):
+            pytest.fail("Redis is expected on 127.0.0.1:6379 in CI")
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    app.config["REDIS_URL"] = url
+    try:
+        _check_cache_is_never_stale(app, make_user)
+        assert redis.Redis.from_url(url).dbsize() > 0  # the forecasts were kept there
+    finally:
+        redis.Redis.from_url(url).flushdb()
+
+
+def test_a_cohorts_forecasts_equal_each_learners_own(app, make_user):
+    with app.app_context():
+        cohort = accounts.create_cohort(accounts.create_school("Batch School").id, "May")
+        db.session.commit()
+        cohort_id = cohort.id
+    ids = [make_user(cohort=cohort_id)[0] for _ in range(3)]
+    with app.app_context():
+        answer_all(app, ids[0], True, count=20)
+        answer_all(app, ids[1], False, count=20)
+        later = NOW + timedelta(days=3)
+        together = rs.forecasts(ids, pass_mark=0.7, now=later, cached=False)
+        alone = {lid: rs.forecast(lid, pass_mark=0.7, now=later, cached=False) for lid in ids}
+    assert together == alone
+    assert together[ids[0]].today.probability > together[ids[2]].today.probability

@@ -347,3 +347,22 @@ def test_settings_take_an_exam_date_and_refuse_a_bad_one(app, logged_in, learner
     home = logged_in.get("/home").get_data(as_text=True)
     assert 'id="home-pass-forecast"' in home and "on 12 Mar 2027" in home
     assert page.status_code == 200
+
+
+def _choice_orders(html: str) -> list[list[str]]:
+    """The option ids of each single- or multiple-answer question on a page, in the order shown."""
+    return [re.findall(r'value="([^"]+)"', block) for block in re.findall(r'<ol class="choices">(.*?)</ol>', html, re.S)]
+
+
+def test_exam_options_are_shuffled_per_item_and_reviewed_in_the_same_order(app, logged_in):
+    url = logged_in.post("/study/exams", {"length": "14"}).headers["Location"]
+    shown = []
+    for _ in range(14):
+        page = logged_in.get(url)
+        token, position, text = form_of(page)
+        assert _choice_orders(text) == _choice_orders(logged_in.get(url).get_data(as_text=True))  # a reload keeps it
+        shown += _choice_orders(text)
+        logged_in.post(url + "/answer", {"token": token, "position": position, "choice": "a"})
+    assert any(order != sorted(order) for order in shown)  # not always in the authored order
+    result = logged_in.get(logged_in.post(url + "/submit").headers["Location"]).get_data(as_text=True)
+    assert _choice_orders(result) == shown

@@ -48,6 +48,8 @@ def readiness(area_mastery: dict[str, float], weights: dict[str, float]) -> floa
 
 import math  # noqa: E402
 
+import numpy as np  # noqa: E402
+
 #: prior standard deviation of ability (logits) and its shrinkage: a learner with few first answers sits
 #: near the platform mean
 ABILITY_PRIOR_SD = 1.0
@@ -60,8 +62,11 @@ INTERVAL_Z = 1.2816
 LIKELY, BORDERLINE = 0.70, 0.40
 
 
-def sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-x)) if x > -35 else 0.0
+def sigmoid(x):
+    """The logistic function of a number or an array (0 below -35, where exp would overflow)."""
+    x = np.asarray(x, dtype=float)
+    out = np.where(x > -35, 1.0 / (1.0 + np.exp(-np.maximum(x, -35.0))), 0.0)
+    return float(out) if out.ndim == 0 else out
 
 
 def logit(p: float) -> float:
@@ -69,7 +74,7 @@ def logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
-def p_right(recall: float, guess: float) -> float:
+def p_right(recall, guess):
     """Probability of a right answer given recall probability and the chance of guessing right."""
     return guess + (1.0 - guess) * recall
 
@@ -92,19 +97,17 @@ class Ability:
 def fit_ability(answers: list[tuple[float, bool, float]], prior_mean: float = 0.0,
                 prior_sd: float = ABILITY_PRIOR_SD) -> Ability:
     """Posterior mode and standard error of one learner's ability from first answers ``(difficulty, right,
-    guess)`` under the Rasch model with a guessing floor and a normal prior (shrinkage for small samples)."""
+    guess)`` under the Rasch model with a guessing floor and a normal prior (shrinkage for small samples).
+    Newton steps over all answers at once (numpy), at most 2 logits each."""
+    b, right, g = (np.array(column, dtype=float) for column in zip(*answers)) if answers else (np.zeros(0),) * 3
     theta = prior_mean
     info = 1.0 / prior_sd ** 2
     for _ in range(25):
-        grad = -(theta - prior_mean) / prior_sd ** 2
-        info = 1.0 / prior_sd ** 2
-        for b, right, g in answers:
-            k = sigmoid(theta - b)
-            p = g + (1 - g) * k
-            dp = (1 - g) * k * (1 - k)
-            p = min(max(p, 1e-9), 1 - 1e-9)
-            grad += dp * ((1.0 if right else 0.0) - p) / (p * (1 - p))
-            info += dp * dp / (p * (1 - p))
+        k = sigmoid(theta - b)
+        p = np.clip(g + (1 - g) * k, 1e-9, 1 - 1e-9)
+        dp = (1 - g) * k * (1 - k)
+        grad = -(theta - prior_mean) / prior_sd ** 2 + float(np.sum(dp * (right - p) / (p * (1 - p))))
+        info = 1.0 / prior_sd ** 2 + float(np.sum(dp * dp / (p * (1 - p))))
         step = grad / info
         theta += max(min(step, 2.0), -2.0)
         if abs(step) < 1e-6:
@@ -120,6 +123,27 @@ class ExamItem:
     guess: float
     recall: float | None  # predicted recall on the exam date if studied, else None
     difficulty: float  # Rasch difficulty, used when unstudied
+
+
+@dataclass(frozen=True)
+class ExamItems:
+    """Every live exam item as parallel arrays, the shape the forecast computes on (one numpy pass per figure)."""
+
+    #: the areas, in the order ``area`` indexes them
+    areas: tuple[str, ...]
+    area: np.ndarray  # int: index into ``areas``
+    guess: np.ndarray
+    recall: np.ndarray  # predicted recall on the date if studied, NaN if not
+    difficulty: np.ndarray
+
+    @classmethod
+    def of(cls, items: list[ExamItem]) -> ExamItems:
+        areas = tuple(dict.fromkeys(i.area for i in items))
+        index = {a: n for n, a in enumerate(areas)}
+        return cls(areas, np.array([index[i.area] for i in items], dtype=np.intp),
+                   np.array([i.guess for i in items], dtype=float),
+                   np.array([np.nan if i.recall is None else i.recall for i in items], dtype=float),
+                   np.array([i.difficulty for i in items], dtype=float))
 
 
 @dataclass(frozen=True)
@@ -154,15 +178,20 @@ def area_counts(weights: dict[str, float], length: int) -> dict[str, int]:
     return counts
 
 
-def _area_means(items: list[ExamItem], theta: float, shift: float) -> dict[str, float]:
-    sums: dict[str, float] = {}
-    counts: dict[str, int] = {}
-    for it in items:
-        r = it.recall if it.recall is not None else sigmoid(theta - it.difficulty)
-        p = min(max(p_right(r, it.guess) + shift, 0.0), 1.0)
-        sums[it.area] = sums.get(it.area, 0.0) + p
-        counts[it.area] = counts.get(it.area, 0) + 1
-    return {a: sums[a] / counts[a] for a in sums}
+def _known(items: ExamItems, theta: float) -> np.ndarray:
+    """Recall of each item: predicted if studied, the Rasch estimate at ``theta`` if not."""
+    return np.where(np.isnan(items.recall), sigmoid(theta - items.difficulty), items.recall)
+
+
+def _per_area(items: ExamItems, values: np.ndarray) -> dict[str, float]:
+    """Mean of ``values`` per area."""
+    sums = np.bincount(items.area, weights=values, minlength=len(items.areas))
+    counts = np.bincount(items.area, minlength=len(items.areas))
+    return {a: float(sums[n] / counts[n]) for n, a in enumerate(items.areas) if counts[n]}
+
+
+def _area_means(items: ExamItems, theta: float, shift: float) -> dict[str, float]:
+    return _per_area(items, np.clip(p_right(_known(items, theta), items.guess) + shift, 0.0, 1.0))
 
 
 def _normal_cdf(x: float) -> float:
@@ -185,43 +214,50 @@ def mock_shift(residuals: list[float]) -> float:
     return sum(residuals) / (len(residuals) + MOCK_PRIOR_ANSWERS) if residuals else 0.0
 
 
-def pass_forecast(items: list[ExamItem], ability: Ability, weights: dict[str, float], *, pass_mark: float,
-                  length: int = 100, residuals: list[float] | None = None,
+def _gains(items: ExamItems, means: dict[str, float], counts: dict[str, int], theta: float,
+           desired_retention: float) -> tuple[AreaGain, ...]:
+    """Expected exam points per area if every item of it were recalled at least at the desired retention."""
+    studied = np.nan_to_num(items.recall, nan=0.0)
+    target = _per_area(items, np.maximum(p_right(np.maximum(studied, desired_retention), items.guess),
+                                         p_right(_known(items, theta), items.guess)))
+    gains = [AreaGain(area, means.get(area, 0.0), n * max(target[area] - means.get(area, 0.0), 0.0))
+             for area, n in counts.items() if area in target]
+    return tuple(sorted(gains, key=lambda g: g.gain, reverse=True))
+
+
+def pass_forecast(items: ExamItems | list[ExamItem], ability: Ability, weights: dict[str, float], *,
+                  pass_mark: float, length: int = 100, residuals: list[float] | None = None,
                   desired_retention: float = 0.9) -> PassForecast:
     """The probability of passing the mock on the date ``items`` are predicted for, with an 80 % interval
     from the ability's standard error, and the areas where studying would gain most."""
+    if not isinstance(items, ExamItems):
+        items = ExamItems.of(items)
     residuals = residuals or []
     shift = mock_shift(residuals)
-    counts = area_counts({a: w for a, w in weights.items() if any(i.area == a for i in items)} or weights, length)
+    present = set(items.areas)
+    counts = area_counts({a: w for a, w in weights.items() if a in present} or weights, length)
     means = _area_means(items, ability.theta, shift)
     prob, expected = pass_probability_from_means(means, counts, pass_mark)
     lo = pass_probability_from_means(_area_means(items, ability.theta - INTERVAL_Z * ability.se, shift),
                                      counts, pass_mark)[0]
     hi = pass_probability_from_means(_area_means(items, ability.theta + INTERVAL_Z * ability.se, shift),
                                      counts, pass_mark)[0]
-    gains = []
-    for area, n in counts.items():
-        area_items = [i for i in items if i.area == area]
-        if not area_items:
-            continue
-        target = sum(max(p_right(max(i.recall if i.recall is not None else 0.0, desired_retention), i.guess),
-                         p_right(i.recall if i.recall is not None else sigmoid(ability.theta - i.difficulty), i.guess))
-                     for i in area_items) / len(area_items)
-        gains.append(AreaGain(area, means.get(area, 0.0), n * max(target - means.get(area, 0.0), 0.0)))
-    gains.sort(key=lambda g: g.gain, reverse=True)
     band = "likely" if prob >= LIKELY else "borderline" if prob >= BORDERLINE else "unlikely"
-    return PassForecast(prob, min(lo, prob), max(hi, prob), expected, band, tuple(gains), len(residuals))
+    return PassForecast(prob, min(lo, prob), max(hi, prob), expected, band,
+                        _gains(items, means, counts, ability.theta, desired_retention), len(residuals))
 
 
-def recall_on(stability: float, days_since_review: float, due_in_days: float, until_days: float,
-              desired_retention: float, curve: tuple[float, float]) -> float:
-    """Predicted recall ``until_days`` from now of an item last reviewed ``days_since_review`` ago with
-    ``stability``: forgetting from the last review, except that an item due before then is assumed
-    reviewed on time (its recall does not fall below the desired retention)."""
+def recall_on(stability, days_since_review, due_in_days, until_days: float, desired_retention: float,
+              curve: tuple[float, float]):
+    """Predicted recall ``until_days`` from now of items (numbers or arrays) last reviewed
+    ``days_since_review`` ago with ``stability``: forgetting from the last review, except that an item due
+    before then is assumed reviewed on time (its recall does not fall below the desired retention).
+    A stability of 0 (never scheduled) recalls nothing."""
     decay, factor = curve
-    if not stability:
-        return 0.0
-    r = (1 + factor * max(days_since_review + until_days, 0.0) / stability) ** decay
-    if until_days > 0 and due_in_days <= until_days:
-        r = max(r, desired_retention)
-    return r
+    stability = np.asarray(stability, dtype=float)
+    elapsed = np.maximum(np.asarray(days_since_review, dtype=float) + until_days, 0.0)
+    held = stability > 0
+    r = np.where(held, (1 + factor * elapsed / np.where(held, stability, 1.0)) ** decay, 0.0)
+    if until_days > 0:
+        r = np.where(held & (np.asarray(due_in_days) <= until_days), np.maximum(r, desired_retention), r)
+    return float(r) if r.ndim == 0 else r

@@ -165,7 +165,8 @@ def _table_args() -> tuple[str, bool, bool]:
 
 
 def _dashboard_rows(cohort: Cohort):
-    dash = cohorts.build_dashboard(cohort, risk_readiness=current_app.config["RISK_READINESS"])
+    dash = cohorts.build_dashboard(cohort, risk_readiness=current_app.config["RISK_READINESS"],
+                                     pass_mark=current_app.config["PRACTICE_PASS_MARK"])
     sort, descending, risk_only = _table_args()
     rows = cohorts.sort_rows([r for r in dash.rows if r.at_risk or not risk_only], sort, descending)
     return dash, rows, sort, descending, risk_only

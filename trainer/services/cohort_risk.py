@@ -1,9 +1,12 @@
 """Rules that decide which learners of a cohort need a teacher's attention, and how urgently.
 
 Each learner gets a level (``act``, ``watch`` or ``on track``), a priority (higher: sooner) and the reasons
-behind both, in plain words. Thresholds are the cohort's own when its school admin set them; otherwise they
+behind both, in plain words. Readiness is the learner's probability of passing the mock (services/readiness.py),
+the figure on their own page. Thresholds are the cohort's own when its school admin set them; otherwise they
 follow from the exam date (the readiness a learner should have by now, on a straight line to the exam) or,
-without dates, from the cohort's own spread (its median readiness).
+without dates, from the cohort's own spread (its median readiness). The defaults agree with the learner's own
+bands: at the exam, under 48 % needs action and under 68 % is watched, so "borderline" (40-70 %) is at most
+watched and "unlikely to pass" (under 40 %) always needs action.
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from statistics import median
 #: at-risk rules besides readiness: days without study, overdue reviews (defaults; a cohort may change the first)
 RISK_INACTIVE_DAYS = 7
 RISK_OVERDUE = 100
-#: readiness a learner should reach by the exam day; the pace line runs from 0 at the start to this
+#: P(pass) a learner should reach by the exam day; the pace line runs from 0 at the start to this
 EXAM_TARGET = 0.80
 #: under this share of the expected readiness: act; under WATCH_SHARE of it: watch (shares, not points,
 #: so that early in a course, when everyone's readiness is low, the lines stay apart and meaningful)

@@ -10,8 +10,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import BigInteger, Float
 
-from ..content.source import EXAM_AREAS, EXAM_WEIGHTS
-from ..domain import readiness as rd
+from ..content.source import EXAM_AREAS
 from ..domain import scheduling as sched
 from ..extensions import db
 from ..models import (Cohort, CohortModule, Enrolment, ItemState, Lesson, LessonProgress, Module, Question, ReviewLog,
@@ -112,6 +111,7 @@ class StudentRow:
     retention: float | None
     retention_reviews: int
     area_mastery: dict[str, float]
+    #: P(pass) of the mock as the learner sees it (on their exam date when there is one ahead, else today)
     readiness: float
     safety_errors: int
     last_active: date | None
@@ -163,7 +163,7 @@ def memory_figures(members, now: datetime) -> tuple[dict[int, int], dict[int, di
 
     Returns learner id -> reviews due before ``now`` (any question, suspended ones left out), and learner id ->
     exam area -> the sum of predicted recall at ``now`` over the live shipped questions studied: the input of
-    mastery and readiness. Learners without a studied question are absent from both. FILTER rather than a CASE
+    mastery. Learners without a studied question are absent from both. FILTER rather than a CASE
     per area: the other areas' sums skip a row without evaluating an expression (same figures; about 5 % less
     time on SQLite for 300 learners, 127k memory states).
     """
@@ -183,12 +183,14 @@ def memory_figures(members, now: datetime) -> tuple[dict[int, int], dict[int, di
     return overdue, recall_sums
 
 
-def build_dashboard(cohort: Cohort, now: datetime | None = None, risk_readiness: float = 0.5) -> CohortDashboard:
+def build_dashboard(cohort: Cohort, now: datetime | None = None, risk_readiness: float = 0.5,
+                    pass_mark: float = 0.7) -> CohortDashboard:
     """Every active learner of the cohort with their figures, level, priority and reasons.
 
     Aggregates in SQL with GROUP BY over all the cohort's learners: the number of statements is the same
     for 5 learners or 500. ``risk_readiness`` is the readiness cut-off used when the cohort has
-    neither its own thresholds, dates nor learners.
+    neither its own thresholds, dates nor learners; readiness is each learner's P(pass) of the mock at
+    ``pass_mark`` (services/readiness.py, batched and cached per learner), the figure they see themselves.
     """
     now = now or utcnow()
     today = now.date()
@@ -243,6 +245,8 @@ def build_dashboard(cohort: Cohort, now: datetime | None = None, risk_readiness:
         completed.setdefault(lid, {})[slug] = n
 
     areas = [a for a in EXAM_AREAS if area_totals.get(a)]
+    from . import readiness as pass_readiness  # it reads memory states with this module's days_since
+    ready = pass_readiness.forecasts([r.id for r in roster], pass_mark=pass_mark, now=now)
     rows = []
     for r in roster:
         sums = recall_sums.get(r.id, {})
@@ -253,7 +257,7 @@ def build_dashboard(cohort: Cohort, now: datetime | None = None, risk_readiness:
             learner_id=r.id, name=r.name, email=r.email, enrolled_at=r.enrolled_at,
             lessons_completed=sum(done.values()), active_days=r.active_days or 0, reviews_7d=r.reviews_7d or 0,
             overdue=overdue.get(r.id, 0), retention=(r.ret_ok / r.ret_n) if r.ret_n else None,
-            retention_reviews=r.ret_n or 0, area_mastery=mastery, readiness=rd.readiness(mastery, EXAM_WEIGHTS),
+            retention_reviews=r.ret_n or 0, area_mastery=mastery, readiness=ready[r.id].shown.probability,
             safety_errors=r.errors or 0, last_active=max(last_days) if last_days else None,
             modules={slug: (done.get(slug, 0), n) for slug, _, n in modules})
         rows.append(row)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, bindparam, case, func, or_, select, true
 
-from ..content.source import EXAM_AREAS, EXAM_WEIGHTS
+from ..content.source import EXAM_AREAS
 from ..domain import readiness as rd
 from ..domain import scheduling as sched
 from ..extensions import db
@@ -121,14 +121,13 @@ class Dashboard:
     module_mastery: dict[str, float]
     area_mastery: dict[str, float]
     weakest: list[tuple[str, float]]
-    readiness: float
     safety_errors: list[OpenSafetyError] = field(default_factory=list)
     leeches: int = 0
     studied: int = 0
     true_retention: list[RetentionRow] = field(default_factory=list)
     #: how many studied questions fall in each predicted-recall bin now
     recall_distribution: list[tuple[str, int]] = field(default_factory=list)
-    #: P(pass) of the mock today and on the exam date (services/readiness.py)
+    #: P(pass) of the mock today and on the exam date (services/readiness.py): the readiness learners see
     pass_forecast: object | None = None
 
 
@@ -196,7 +195,7 @@ def build(learner_id: int, now: datetime | None = None, school_id: int | None = 
         ItemState.learner_id == learner_id, ItemState.lapses >= sched.LEECH_LAPSES)) or 0
     from . import readiness as pass_readiness
     return Dashboard(today_counts(learner_id, now), forecast, retention, reviewed, weeks, learner.desired_retention,
-                     module_mastery, area_mastery, weakest, rd.readiness(area_mastery, EXAM_WEIGHTS), errors,
+                     module_mastery, area_mastery, weakest, errors,
                      leeches, len(states), true_retention(learner, now), [(b, bins.get(b, 0)) for b in RECALL_BINS],
                      pass_readiness.forecast(learner_id, pass_mark=pass_mark, now=now))
 

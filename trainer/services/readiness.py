@@ -2,36 +2,87 @@
 
 Item difficulties come from every learner's first answers (one grouped statement, cached per process for
 ``DIFFICULTY_TTL`` seconds: they move slowly); the learner's own first answers give their ability, their
-mock answers correct the prediction. The exam date is the learner's active cohort's, else today.
+mock answers correct the prediction. The exam date is the learner's own, else their active cohort's.
+
+``forecasts`` serves a whole cohort in a few statements; ``forecast`` is the same for one learner. Both keep
+each result in a cache (Redis when ``REDIS_URL`` is set, shared by every worker and host; else a small LRU per
+process) under a key read from the database on every call, so nothing stale is ever shown: the learner's
+memory states (count, sum of their optimistic-locking versions, newest id: any answer, reset, suspension or
+pre-exam move changes it), their quiz and mock answers (count, newest id: these leave the memory states
+alone), the settings that enter the forecast (desired retention, fitted parameters, time zone, day start,
+exam dates), the bank's shape and the difficulties' fingerprint, the pass mark and mock length, and the
+hour. Recall decays continuously, so "now" is taken as the start of the learner's current local hour: an
+hour of forgetting moves P(pass) by far less than its interval, and the day the forecast is for never moves.
 """
 from __future__ import annotations
 
+import hashlib
+import pickle
 import time
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import case, func, select, update
+import numpy as np
+from cachetools import LRUCache
+from flask import current_app, has_app_context
+from sqlalchemy import bindparam, case, func, literal_column, select, update
 
 from ..content.generate import UNCHECKED_TAG
 from ..content.source import EXAM_WEIGHTS
 from ..domain import readiness as rd
 from ..domain import scheduling as sched
 from ..extensions import db
-from ..models import Cohort, Enrolment, ItemState, Question, QuestionVersion, ReviewLog, User, utcnow
+from ..models import Cohort, Enrolment, ItemState, Question, QuestionVersion, ReviewLog, User, UTCDateTime, utcnow
+from .cohort_stats import days_since
+from .study import UNSCHEDULED_KINDS
 
 #: seconds the platform's item difficulties are reused before they are counted again
 DIFFICULTY_TTL = 600.0
 EXAM_TYPES = ("single",)
+#: forecasts kept per process without Redis (a few hundred bytes each), and how long Redis keeps one
+LOCAL_ENTRIES = 4096
+REDIS_SECONDS = 2 * 3600
+#: "never studied" and "mock exam" as literals in SQL, so that the planner matches the partial index's WHERE
+_READ = literal_column(f"{sched.NEW}"), literal_column("'exam'")
 
 _cache: dict = {}
 
 
 def clear_cache() -> None:
+    """Forget the item difficulties, and the forecasts this process keeps for the current app."""
     _cache.clear()
+    if has_app_context() and "readiness_cache" in current_app.extensions:
+        current_app.extensions["readiness_cache"].clear()
 
 
-def _bank() -> tuple[list[tuple[int, str, float]], dict[int, float], float]:
-    """Live exam items ``(id, area, guess)``, their Rasch difficulty, and the guess of the average item."""
+@dataclass(frozen=True)
+class Bank:
+    """The live exam items as arrays (sorted by question id), their Rasch difficulty and a fingerprint of both."""
+
+    ids: np.ndarray
+    areas: tuple[str, ...]
+    area: np.ndarray
+    guess: np.ndarray
+    difficulty: np.ndarray
+    #: the bank's shape and a hash of every item's area, guess and difficulty: part of every forecast's key
+    stamp: str
+
+    def position(self, question_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(mask of ``question_ids`` that are live exam items, their positions in the bank)."""
+        at = np.searchsorted(self.ids, question_ids)
+        inside = at < len(self.ids)
+        found = np.zeros(len(question_ids), dtype=bool)
+        found[inside] = self.ids[at[inside]] == question_ids[inside]
+        return found, at[found]
+
+    def items(self, recall: np.ndarray) -> rd.ExamItems:
+        return rd.ExamItems(self.areas, self.area, self.guess, recall, self.difficulty)
+
+
+def _bank() -> Bank:
+    """The live exam items with their Rasch difficulty, recounted every ``DIFFICULTY_TTL`` seconds."""
     # The bank's shape is part of the key: a content sync (or another database at the same URL) is seen at once.
     shape = db.session.execute(select(func.count(), func.max(Question.current_version_id)).where(
         Question.retired_at.is_(None))).one()
@@ -42,33 +93,40 @@ def _bank() -> tuple[list[tuple[int, str, float]], dict[int, float], float]:
     rows = db.session.execute(select(Question.id, Question.exam_area, Question.tags, QuestionVersion.data)
                               .join(QuestionVersion, QuestionVersion.id == Question.current_version_id)
                               .where(Question.retired_at.is_(None), Question.school_id.is_(None),
-                                     Question.type.in_(EXAM_TYPES))).all()
+                                     Question.type.in_(EXAM_TYPES)).order_by(Question.id)).all()
     items = [(qid, area, 1.0 / max(len((data or {}).get("options") or []), 2))
              for qid, area, tags, data in rows if UNCHECKED_TAG not in (tags or [])]
-    firsts = {qid: (int(n), int(k or 0)) for qid, n, k in db.session.execute(
+    firsts = {qid: (int(k or 0), int(n)) for qid, n, k in db.session.execute(
         select(ReviewLog.question_id, func.count(), func.sum(case((ReviewLog.correct.is_(True), 1), else_=0)))
-        .where(ReviewLog.state_before == sched.NEW).group_by(ReviewLog.question_id))}
-    total = sum(n for n, _ in firsts.values())
-    mean_right = (sum(k for _, k in firsts.values()) / total) if total else 0.5
-    difficulty = {}
-    for qid, _area, g in items:
-        n, k = firsts.get(qid, (0, 0))
-        difficulty[qid] = rd.item_difficulty(k, n, g, max(mean_right, g + 0.02))
-    guess = sum(g for _, _, g in items) / len(items) if items else 0.25
-    value = (items, difficulty, guess)
+        .where(ReviewLog.state_before == _READ[0])  # from the partial index
+        .group_by(ReviewLog.question_id))}
+    total = sum(n for _, n in firsts.values())
+    mean_right = (sum(k for k, _ in firsts.values()) / total) if total else 0.5
+    difficulty = [rd.item_difficulty(*firsts.get(qid, (0, 0)), g, max(mean_right, g + 0.02)) for qid, _, g in items]
+    areas = tuple(dict.fromkeys(area for _, area, _ in items))
+    index = {a: n for n, a in enumerate(areas)}
+    bank = Bank(np.array([qid for qid, _, _ in items], dtype=np.int64), areas,
+                np.array([index[a] for _, a, _ in items], dtype=np.intp),
+                np.array([g for _, _, g in items], dtype=float), np.array(difficulty, dtype=float), "")
+    digest = hashlib.sha1(repr((key, areas)).encode())
+    for column in (bank.ids, bank.area, bank.guess, bank.difficulty):
+        digest.update(column.tobytes())
+    bank = Bank(bank.ids, areas, bank.area, bank.guess, bank.difficulty, digest.hexdigest())
     _cache.clear()
-    _cache[key] = (time.monotonic(), value)
-    return value
+    _cache[key] = (time.monotonic(), bank)
+    return bank
+
+
+def _cohort_exam_date():
+    """The exam date of the learner's (``User.id``'s) most recently joined active cohort that has one."""
+    return (select(Cohort.exam_date).join(Enrolment, Enrolment.cohort_id == Cohort.id)
+            .where(Enrolment.learner_id == User.id, Enrolment.active.is_(True), Cohort.exam_date.is_not(None))
+            .order_by(Enrolment.enrolled_at.desc()).limit(1).scalar_subquery())
 
 
 def exam_date(learner_id: int) -> date | None:
     """The learner's own exam date, else that of their active cohort, if any."""
-    own = db.session.scalar(select(User.exam_date).where(User.id == learner_id))
-    if own is not None:
-        return own
-    return db.session.scalar(select(Cohort.exam_date).join(Enrolment, Enrolment.cohort_id == Cohort.id).where(
-        Enrolment.learner_id == learner_id, Enrolment.active.is_(True), Cohort.exam_date.is_not(None))
-        .order_by(Enrolment.enrolled_at.desc()).limit(1))
+    return db.session.scalar(select(func.coalesce(User.exam_date, _cohort_exam_date())).where(User.id == learner_id))
 
 
 @dataclass(frozen=True)
@@ -78,56 +136,214 @@ class Readiness:
     exam_on: date | None
     due_before_exam: int = 0
 
+    @property
+    def shown(self) -> rd.PassForecast:
+        """The figure learners and staff see: on the exam date when there is one ahead, else today."""
+        return self.exam or self.today
+
+
+@dataclass(frozen=True)
+class _Learner:
+    """What one learner's forecast depends on besides their answers and memory states."""
+
+    id: int
+    desired_retention: float
+    parameters: tuple[float, ...] | None
+    fit_id: int | None
+    timezone: str
+    day_start_hour: int
+    exam_on: date | None
+
+
+def _zone(name: str):
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return timezone.utc
+
+
+def hour_start(now: datetime, tz_name: str) -> datetime:
+    """The start of the learner's current local hour (a whole local hour: half-hour zones included)."""
+    local = now.astimezone(_zone(tz_name))
+    return now - timedelta(minutes=local.minute, seconds=local.second, microseconds=local.microsecond)
+
+
+def _ids():
+    return bindparam("ids", expanding=True)
+
+
+_STATE_STAMPS = (select(ItemState.learner_id.label("lid"), func.count().label("n"),
+                        func.sum(ItemState.version).label("versions"), func.max(ItemState.id).label("newest"))
+                 .where(ItemState.learner_id.in_(_ids())).group_by(ItemState.learner_id).subquery())
+_MOCK_STAMPS = (select(ReviewLog.learner_id.label("lid"), func.count().label("n"), func.max(ReviewLog.id).label("newest"))
+                .where(ReviewLog.learner_id.in_(_ids()), ReviewLog.kind.in_(UNSCHEDULED_KINDS))
+                .group_by(ReviewLog.learner_id).subquery())
+#: each learner's settings that enter the forecast, and what changes with any of their answers: their memory
+#: states (count, sum of versions, newest id) and their quiz and mock answers (count, newest id), which leave
+#: the memory states alone (built once: only the ids change)
+_LEARNERS = (select(User.id, User.desired_retention, User.srs_parameters, User.srs_fit_id, User.timezone,
+                    User.day_start_hour, func.coalesce(User.exam_date, _cohort_exam_date()),
+                    _STATE_STAMPS.c.n, _STATE_STAMPS.c.versions, _STATE_STAMPS.c.newest,
+                    _MOCK_STAMPS.c.n, _MOCK_STAMPS.c.newest)
+             .outerjoin(_STATE_STAMPS, _STATE_STAMPS.c.lid == User.id)
+             .outerjoin(_MOCK_STAMPS, _MOCK_STAMPS.c.lid == User.id).where(User.id.in_(_ids())))
+
+
+def _learners(learner_ids: list[int], on: date | None) -> list[tuple[_Learner, tuple]]:
+    """Each learner with the part of their cache key that changes with their answers. One statement."""
+    return [(_Learner(uid, dr, tuple(params) if params else None, fit_id, tz, hour, on or exam_on), tuple(answers))
+            for uid, dr, params, fit_id, tz, hour, exam_on, *answers
+            in db.session.execute(_LEARNERS, {"ids": learner_ids})]
+
+
+class _Store:
+    """Forecasts by key: in Redis when the app has ``REDIS_URL`` (every worker and host shares them), else in
+    this process's LRU. A Redis that cannot be reached is a miss, never an error."""
+
+    def __init__(self, redis_url: str | None):
+        import redis
+        self.redis = redis.Redis.from_url(redis_url) if redis_url else None
+        self.local: LRUCache = LRUCache(LOCAL_ENTRIES)
+        self.errors = redis.RedisError
+
+    def get_many(self, keys: list[str]) -> list[Readiness | None]:
+        if self.redis is None:
+            return [self.local.get(k) for k in keys]
+        try:
+            return [pickle.loads(v) if v is not None else None for v in self.redis.mget(keys)]
+        except self.errors:
+            return [None] * len(keys)
+
+    def put_many(self, values: dict[str, Readiness]) -> None:
+        if self.redis is None:
+            self.local.update(values)
+            return
+        try:
+            pipe = self.redis.pipeline(transaction=False)
+            for key, value in values.items():
+                pipe.set(key, pickle.dumps(value), ex=REDIS_SECONDS)
+            pipe.execute()
+        except self.errors:
+            pass
+
+    def clear(self) -> None:
+        self.local.clear()
+
+
+def _store() -> _Store:
+    store = current_app.extensions.get("readiness_cache")
+    if store is None:
+        store = current_app.extensions["readiness_cache"] = _Store(current_app.config.get("REDIS_URL"))
+    return store
+
+
+def forecasts(learner_ids: list[int], *, pass_mark: float, now: datetime | None = None, on: date | None = None,
+              length: int = 100, cached: bool = True) -> dict[int, Readiness]:
+    """P(pass) of a ``length``-item mock today and on each learner's exam date (or ``on``), for many learners.
+
+    A few statements whatever their number: the bank's shape, the learners' settings with their cache keys
+    (one read), then, for the learners whose forecast is not kept, their memory states and their first and
+    mock answers (two reads).
+    ``cached=False`` computes everything afresh (the reference the cache is tested against).
+    """
+    now = now or utcnow()
+    bank = _bank()
+    learners = _learners(list(dict.fromkeys(learner_ids)), on)
+    keys = {lr.id: _key(lr, bank, answers, now, pass_mark, length) for lr, answers in learners}
+    store = _store()
+    found = dict(zip(keys, store.get_many(list(keys.values())))) if cached else {}
+    missing = [lr for lr, _ in learners if found.get(lr.id) is None]
+    if missing:
+        fresh = _compute(missing, bank, now, pass_mark, length)
+        if cached:
+            store.put_many({keys[lid]: value for lid, value in fresh.items()})
+        found.update(fresh)
+    return {lid: found[lid] for lid in keys}
+
 
 def forecast(learner_id: int, *, pass_mark: float, now: datetime | None = None, on: date | None = None,
-             length: int = 100) -> Readiness:
-    """P(pass) of a ``length``-item mock today and on ``on`` (default: the cohort's exam date)."""
-    now = now or utcnow()
-    learner = db.session.get(User, learner_id)
-    items, difficulty, _ = _bank()
-    guess_of = {qid: g for qid, _, g in items}
-    on = on or exam_date(learner_id)
-    states = {row.question_id: row for row in db.session.execute(
-        select(ItemState.question_id, ItemState.stability, ItemState.last_review_at, ItemState.due_at)
-        .where(ItemState.learner_id == learner_id, ItemState.state != sched.NEW))}
-    logs = db.session.execute(select(ReviewLog.question_id, ReviewLog.correct, ReviewLog.kind,
-                                     ReviewLog.retrievability, ReviewLog.state_before)
-                              .where(ReviewLog.learner_id == learner_id,
-                                     (ReviewLog.state_before == sched.NEW) | (ReviewLog.kind == "exam"))).all()
-    firsts = [(difficulty[q], bool(ok), guess_of[q]) for q, ok, _k, _r, st in logs
-              if st == sched.NEW and q in difficulty]
-    ability = rd.fit_ability(firsts)
-    residuals = []
-    for q, ok, kind, retr, st in logs:
-        if kind != "exam" or q not in difficulty:
-            continue
-        r = retr if (st != sched.NEW and retr is not None) else rd.sigmoid(ability.theta - difficulty[q])
-        residuals.append((1.0 if ok else 0.0) - rd.p_right(r, guess_of[q]))
-    curve = sched.forgetting_curve(learner.srs_parameters)
+             length: int = 100, cached: bool = True) -> Readiness:
+    """P(pass) of a ``length``-item mock today and on ``on`` (default: the learner's or their cohort's exam date)."""
+    return forecasts([learner_id], pass_mark=pass_mark, now=now, on=on, length=length, cached=cached)[learner_id]
+
+
+def _key(learner: _Learner, bank: Bank, answers: tuple | None, now: datetime, pass_mark: float, length: int) -> str:
+    at = hour_start(now, learner.timezone)
+    parts = (str(db.engine.url), bank.stamp, learner, answers, at.isoformat(), pass_mark, length)
+    return "trainer:readiness:" + hashlib.sha1(repr(parts).encode()).hexdigest()
+
+
+_NOW = bindparam("now", type_=UTCDateTime())
+#: memory states of studied questions: (learner, question, stability, days since the last review, days until
+#: due, negative when overdue), the days computed by the database: parsing two timestamps per state in Python
+#: cost more than the rest of the forecast
+_STATES = (select(ItemState.learner_id, ItemState.question_id, ItemState.stability,
+                  days_since(_NOW, ItemState.last_review_at),
+                  days_since(ItemState.due_at, _NOW) - days_since(_NOW, ItemState.due_at))
+           .where(ItemState.learner_id.in_(_ids()), ItemState.state != sched.NEW))
+# First answers and mock answers from their partial index: the rest of the learner's history is not read.
+_ANSWERS = (select(ReviewLog.learner_id, ReviewLog.question_id, ReviewLog.correct, ReviewLog.kind,
+                   ReviewLog.retrievability, ReviewLog.state_before)
+            .where(ReviewLog.learner_id.in_(_ids()), (ReviewLog.state_before == _READ[0]) | (ReviewLog.kind == _READ[1])))
+
+
+def _compute(learners: list[_Learner], bank: Bank, now: datetime, pass_mark: float,
+             length: int) -> dict[int, Readiness]:
+    """The forecasts of ``learners``, from two reads for all of them."""
+    ids = [lr.id for lr in learners]
+    states: dict[int, list] = defaultdict(list)
+    for lid, *row in db.session.execute(_STATES, {"ids": ids, "now": now}):
+        states[lid].append(row)
+    answers: dict[int, list] = defaultdict(list)
+    for lid, *row in db.session.execute(_ANSWERS, {"ids": ids}):
+        answers[lid].append(row)
+    return {lr.id: _one(lr, bank, states[lr.id], answers[lr.id], now, pass_mark, length) for lr in learners}
+
+
+def _ability_and_residuals(bank: Bank, answers: list) -> tuple[rd.Ability, list[float]]:
+    """The learner's ability from their first answers, and the residuals of their mock answers."""
+    if not answers:
+        return rd.fit_ability([]), []
+    qid, ok, kind, retr, before = (np.array(column, dtype=object) for column in zip(*answers))
+    live, at = bank.position(qid.astype(np.int64))
+    ok, kind, retr, before = ok[live].astype(bool), kind[live], retr[live], before[live]
+    first = before == sched.NEW
+    ability = rd.fit_ability(list(zip(bank.difficulty[at[first]], ok[first], bank.guess[at[first]])))
+    mock = kind == "exam"
+    logged = np.array([r is not None for r in retr], dtype=bool) & ~first
+    recall = np.where(logged, np.where(logged, retr, 0.0).astype(float),
+                      rd.sigmoid(ability.theta - bank.difficulty[at]))
+    residuals = ok[mock].astype(float) - rd.p_right(recall[mock], bank.guess[at[mock]])
+    return ability, [float(r) for r in residuals]
+
+
+def _one(learner: _Learner, bank: Bank, states: list, answers: list, now: datetime, pass_mark: float,
+         length: int) -> Readiness:
+    """One learner's forecast from their memory states ``(question, stability, days since the last review,
+    days until due)`` at ``now`` and their answers (pure computation), at the start of their local hour."""
+    at = hour_start(now, learner.timezone)
+    shift = (now - at).total_seconds() / 86400
+    ability, residuals = _ability_and_residuals(bank, answers)
+    rows = np.array(states, dtype=float).reshape(-1, 4)  # NULL -> NaN
+    held, position = bank.position(rows[:, 0].astype(np.int64))
+    stability, since, due_in = rows[held, 1], rows[held, 2] - shift, np.nan_to_num(rows[held, 3] + shift)
+    studied = (stability > 0) & ~np.isnan(since)
+    curve = sched.forgetting_curve(learner.parameters)
     dr = learner.desired_retention
 
-    def exam_items(until_days: float) -> list[rd.ExamItem]:
-        out = []
-        for qid, area, g in items:
-            st = states.get(qid)
-            recall = None
-            if st is not None and st.stability and st.last_review_at is not None:
-                since = (now - st.last_review_at).total_seconds() / 86400
-                due_in = (st.due_at - now).total_seconds() / 86400 if st.due_at else 0.0
-                recall = rd.recall_on(st.stability, since, due_in, until_days, dr, curve)
-            out.append(rd.ExamItem(area, g, recall, difficulty[qid]))
-        return out
-
-    today = rd.pass_forecast(exam_items(0.0), ability, EXAM_WEIGHTS, pass_mark=pass_mark, length=length,
-                             residuals=residuals, desired_retention=dr)
-    exam, due_before = None, 0
-    today_day = sched.study_day(now, learner.timezone, learner.day_start_hour)
-    if on is not None and on > today_day:
-        exam_start = sched.day_bounds(on, learner.timezone, learner.day_start_hour)[0]
-        until = (exam_start - now).total_seconds() / 86400
-        exam = rd.pass_forecast(exam_items(until), ability, EXAM_WEIGHTS, pass_mark=pass_mark, length=length,
+    def on_day(until_days: float) -> rd.PassForecast:
+        recall = np.full(len(bank.ids), np.nan)
+        recall[position] = np.where(studied, rd.recall_on(np.where(studied, stability, 0.0),
+                                                          np.nan_to_num(since), due_in, until_days, dr, curve), np.nan)
+        return rd.pass_forecast(bank.items(recall), ability, EXAM_WEIGHTS, pass_mark=pass_mark, length=length,
                                 residuals=residuals, desired_retention=dr)
-        due_before = sum(1 for st in states.values() if st.due_at and st.due_at < exam_start)
+
+    today = on_day(0.0)
+    exam, due_before, on = None, 0, learner.exam_on
+    if on is not None and on > sched.study_day(at, learner.timezone, learner.day_start_hour):
+        until = (sched.day_bounds(on, learner.timezone, learner.day_start_hour)[0] - at).total_seconds() / 86400
+        exam = on_day(until)
+        due_before = int(np.sum(rows[:, 3] + shift < until))  # NaN (no due date) compares False
     return Readiness(today, exam, on if exam else None, due_before)
 
 
@@ -136,19 +352,17 @@ def old_readiness(learner_id: int, now: datetime | None = None) -> float:
     kept for the calibration bench's before/after comparison."""
     now = now or utcnow()
     learner = db.session.get(User, learner_id)
-    items, _, _ = _bank()
+    bank = _bank()
     states = {row.question_id: row for row in db.session.execute(
         select(ItemState.question_id, ItemState.state, ItemState.step, ItemState.stability, ItemState.difficulty,
                ItemState.due_at, ItemState.last_review_at, ItemState.reps, ItemState.lapses)
         .where(ItemState.learner_id == learner_id, ItemState.state != sched.NEW))}
     sums: dict[str, list[float]] = {}
-    for qid, area, _g in items:
+    for qid, area in zip(bank.ids.tolist(), bank.area.tolist()):
         st = states.get(qid)
         r = sched.retrievability(sched.MemoryState(*st[1:]), now, learner.desired_retention) if st else 0.0
-        sums.setdefault(area, []).append(r)
+        sums.setdefault(bank.areas[area], []).append(r)
     return rd.readiness({a: sum(v) / len(v) for a, v in sums.items()}, EXAM_WEIGHTS)
-
-
 
 
 #: the pre-exam mode works in the last this-many days before the exam

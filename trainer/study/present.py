@@ -44,6 +44,12 @@ def option_order(options: list[dict], seed: str, shuffle: bool = True) -> list[i
     return order
 
 
+def exam_order_seed(item_id: int) -> str:
+    """The seed of a mock-exam item's option order: the attempt item, so the question page (however often it is
+    shown) and the result page's review list show the options in the same shuffled order."""
+    return f"exam-item-{item_id}"
+
+
 def present(q: dict, seed: str = "", grade: Grade | None = None, response: Any = None,
             order_seed: str | None = None) -> dict:
     """A dict for templates/macros/question.html; ``grade``/``response`` add feedback. With ``order_seed``

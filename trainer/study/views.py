@@ -15,7 +15,7 @@ from ..services import exams, memory, reports, study
 from ..services.study import StudyError
 from ..web import int_arg, roles_required, safe_next
 from .forms import AnswerMissing, ExamForm, SettingsForm, parse_response
-from .present import ask_again, present
+from .present import ask_again, exam_order_seed, present
 
 bp = Blueprint("study", __name__, url_prefix="/study")
 
@@ -242,7 +242,7 @@ def _running_exam(attempt_id: int):
 
 
 def _exam_page(attempt, item, token: str, missing: AnswerMissing | None = None):
-    q = present(item.version.data, token, None, item.response)
+    q = present(item.version.data, token, None, item.response, order_seed=exam_order_seed(item.id))
     if missing:
         q = ask_again(q, missing)
     remaining = int((attempt.deadline_at - utcnow()).total_seconds())
@@ -352,7 +352,8 @@ def exam_result(attempt_id: int):
     review = []
     for item in attempt.items:
         graded = grade(item.version.data, item.response) if item.response is not None else None
-        review.append((item, present(item.version.data, str(item.id), graded, item.response)))
+        review.append((item, present(item.version.data, str(item.id), graded, item.response,
+                                     order_seed=exam_order_seed(item.id))))
     return render_template("study/exam_result.html", attempt=attempt, review=review,
                            report_logs=reports.attempt_logs(current_user.id, attempt.id),
                            result=exams.result(attempt, current_app.config["PRACTICE_PASS_MARK"]),
