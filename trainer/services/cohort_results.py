@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
 
 import numpy as np
-from sqlalchemy import and_, case, func, literal, select, union_all
+from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.types import Float, Integer
 
 from ..content.source import EXAM_AREAS, EXAM_WEIGHTS

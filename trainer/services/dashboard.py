@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, bindparam, case, func, or_, select, true
 
 from ..content.source import EXAM_AREAS
-from ..domain import readiness as rd
 from ..domain import scheduling as sched
 from ..extensions import db
 from ..models import ItemState, Question, QuestionVersion, ReviewLog, SafetyError, User, utcnow
