@@ -64,7 +64,8 @@ def commit_change(change: Callable[[], object], field: Field | Callable[[str], F
     try:
         change()
     except accounts.AccountError as exc:
-        refuse(field(str(exc)) if callable(field) else field, exc)
+        # A bound form field is callable too (it renders itself): tell the two apart by type.
+        refuse(field if isinstance(field, Field) else field(str(exc)), exc)
         return False
     db.session.commit()
     return True
