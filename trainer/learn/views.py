@@ -32,11 +32,12 @@ def home():
     running = exams.in_progress(current_user.id)
     assigned = sorted((status_row(row, current_user.timezone) for row in quizzes.learner_assignments(current_user.id)),
                       key=lambda q: QUIZ_ORDER.get(q["status"], 5))
+    db.session.commit()  # quiz attempts whose time ran out are now submitted
     if not running and onboarding.is_first_visit(current_user.id):
-        return _committed(_welcome(StudyGoalForm(new_per_day=current_user.new_per_day, timezone=current_user.timezone),
-                                   [q for q in assigned if q["status"] != "closed"]))
+        return _welcome(StudyGoalForm(new_per_day=current_user.new_per_day, timezone=current_user.timezone),
+                        [q for q in assigned if q["status"] != "closed"])
     target = progress.continue_target(course, current_user.id)
-    return _committed(render_template(
+    return render_template(
         "learn/home.html",
         continue_lesson=course.lessons.get(target) if target else None,
         module_progress=progress.module_progress(current_user.id),
@@ -50,14 +51,7 @@ def home():
         exam_answered=sum(1 for i in running.items if i.answered_at) if running else 0,
         pass_forecast=pass_readiness.forecast(current_user.id, pass_mark=current_app.config["PRACTICE_PASS_MARK"])
         if current_user.role == "learner" else None,
-    ))
-
-
-def _committed(page):
-    """The page, once the request's writes are committed (quiz attempts whose time ran out are now submitted).
-    Committing before making the page expired the learner and their exam, which rendering then read again."""
-    db.session.commit()
-    return page
+    )
 
 
 def _welcome(form: StudyGoalForm, open_quizzes: list, status: int = 200):
