@@ -2,6 +2,7 @@
 import os
 import shutil
 import threading
+import time
 
 import pytest
 from werkzeug.serving import make_server
@@ -21,6 +22,12 @@ def live_server(app):
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=5)
+    # A request Chromium gave up on may still be running and holding a database connection until its app
+    # context ends; wait for those threads, so the app's engine is disposed with every connection back in it.
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(t.name.endswith("(process_request_thread)")
+                                              for t in threading.enumerate()):
+        time.sleep(0.05)
 
 
 @pytest.fixture(scope="session")
