@@ -48,7 +48,7 @@ def make_app(modules: Path = COURSE / "modules", bank: Path = COURSE / "question
     config, drop = _database_config()
     config.update({"TESTING": True, "SECRET_KEY": "test-secret", "MODULES_DIR": modules,
                    "QUESTION_BANK_DIR": bank, "RATELIMIT_STORAGE_URI": "memory://",
-                   "BASE_URL": "http://localhost", **extra})
+                   "BASE_URL": "http://localhost", "PAGE_CACHE_VERIFY": True, **extra})
     app = create_app(config)
     with app.app_context():
         db.create_all()

@@ -84,6 +84,9 @@ class User(UserMixin, db.Model):
     #: part of every session's id: raising it (logout, password change or reset, deactivation) ends every
     #: session of the account on every worker and host
     session_version: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    #: raised by database triggers whenever this learner's study records change (trainer/page_versions.py); pages
+    #: kept for the learner (services/page_cache.py) are kept under it. Application code never writes it.
+    data_version: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
 
     school: Mapped[School | None] = relationship()
 
@@ -567,6 +570,14 @@ class PendingImport(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
+class SiteState(db.Model):
+    """One row: ``version`` rises (by database trigger, see trainer/page_versions.py) with any change to the bank,
+    the lessons, the modules or a school, so every page kept for a learner is built again."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+
+
 class SearchEntry(db.Model):
     """One searchable passage: a lesson section, a question's explanation or a glossary term.
 
@@ -616,6 +627,14 @@ def _index_word_trigrams(table, connection, **_kw) -> None:
         name = connection.dialect.identifier_preparer.format_table(table)
         connection.execute(text(f"CREATE INDEX ix_search_word_trgm ON {name} USING gin (word {schema}.gin_trgm_ops) "
                                 "WITH (fastupdate = off)"))
+
+
+@event.listens_for(db.metadata, "after_create")
+def _page_version_triggers(target, connection, **_kw) -> None:
+    """The page counters' triggers, in a database built by ``db.create_all`` (migration page01versions makes
+    them in a migrated one)."""
+    from .page_versions import install
+    install(connection)
 
 
 def modelled(obj, name: str | None, type_: str, reflected: bool, compare_to) -> bool:

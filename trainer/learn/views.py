@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import zoneinfo
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request,
@@ -10,8 +11,7 @@ from flask_login import current_user, login_required
 
 from ..content.store import content
 from ..extensions import db
-from ..models import utcnow
-from ..services import accounts, cohort_results, onboarding, progress, search as search_service
+from ..services import accounts, cohort_results, onboarding, page_cache, progress, search as search_service
 from .forms import StudyGoalForm
 from ..web import roles_required
 
@@ -25,33 +25,71 @@ QUIZ_ORDER = {"in_progress": 0, "not_started": 1, "upcoming": 2, "submitted": 3,
 @bp.route("/home")
 @roles_required("learner")
 def home():
+    from ..services import readiness as pass_readiness
+    pass_mark = current_app.config["PRACTICE_PASS_MARK"]
+    block = page_cache.page("home", current_user, lambda now: _home_block(now, pass_mark), pass_mark,
+                            pass_readiness.bank_stamp())
+    if block == FIRST_VISIT:
+        from ..quizzes.present import status_row
+        from ..services import quizzes
+        assigned = [status_row(row, current_user.timezone) for row in quizzes.learner_assignments(current_user.id)]
+        return _welcome(StudyGoalForm(new_per_day=current_user.new_per_day, timezone=current_user.timezone),
+                        [q for q in sorted(assigned, key=lambda q: QUIZ_ORDER.get(q["status"], 5))
+                         if q["status"] != "closed"])
+    return render_template("learn/home.html", block=block)
+
+
+def _quiz_change(row, now: datetime) -> datetime | None:
+    """The next instant the clock alone changes an assignment's line on the home page: it opens, closes, an open
+    attempt's time runs out (it is submitted just after), or it leaves the list ``closed_days`` after closing."""
+    a = row.assignment
+    deadline = row.open_attempt.deadline_at if row.open_attempt and row.open_attempt.deadline_at else None
+    moments = [a.opens_at, a.closes_at, a.closes_at + timedelta(days=30),
+               deadline + timedelta(microseconds=1) if deadline else None]
+    return min((m for m in moments if m and m > now), default=None)
+
+
+#: what the home block is for a learner who has not started yet: the welcome page, built per request
+FIRST_VISIT = "first-visit"
+
+
+def _home_block(now: datetime, pass_mark: float) -> tuple[str, datetime]:
+    """The home page's main block at ``now`` (HTML with the CSRF placeholder), and the instant it stops holding:
+    a quiz opening, closing or leaving the list, an attempt's time running out, the next learning step entering
+    the learn-ahead window, a running exam's next minute."""
     from ..quizzes.present import status_row
     from ..services import exams, quizzes, study
     from ..services import readiness as pass_readiness
     course = content().course
-    running = exams.in_progress(current_user.id)
-    assigned = sorted((status_row(row, current_user.timezone) for row in quizzes.learner_assignments(current_user.id)),
+    running = exams.in_progress(current_user.id, now)
+    statuses = quizzes.learner_assignments(current_user.id, now)
+    assigned = sorted((status_row(row, current_user.timezone) for row in statuses),
                       key=lambda q: QUIZ_ORDER.get(q["status"], 5))
     db.session.commit()  # quiz attempts whose time ran out are now submitted
+    changes = [_quiz_change(row, now) for row in statuses]
     if not running and onboarding.is_first_visit(current_user.id):
-        return _welcome(StudyGoalForm(new_per_day=current_user.new_per_day, timezone=current_user.timezone),
-                        [q for q in assigned if q["status"] != "closed"])
+        return FIRST_VISIT, min([c for c in changes if c] or [now + page_cache.STEP])
+    if running:
+        left = (running.deadline_at - now).total_seconds()
+        changes.append(now + timedelta(seconds=left % 60 or 60))
+    today = study.today_counts(current_user.id, now)
+    changes.append(study.next_due_change(current_user.id, now))
     target = progress.continue_target(course, current_user.id)
-    return render_template(
-        "learn/home.html",
+    html = render_template(
+        "learn/_home_block.html", csrf_token=lambda: page_cache.CSRF_MARK,
         continue_lesson=course.lessons.get(target) if target else None,
         module_progress=progress.module_progress(current_user.id),
         modules=course.modules,
-        today=study.today_counts(current_user.id),
+        today=today,
         cohorts=accounts.learner_cohorts(current_user.id),
         open_quizzes=[q for q in assigned if q["status"] != "closed"],
         closed_quizzes=[q for q in assigned if q["status"] == "closed"],
         exam=running,
-        exam_minutes_left=max(1, -int(-(running.deadline_at - utcnow()).total_seconds() // 60)) if running else None,
+        exam_minutes_left=max(1, -int(-(running.deadline_at - now).total_seconds() // 60)) if running else None,
         exam_answered=sum(1 for i in running.items if i.answered_at) if running else 0,
-        pass_forecast=pass_readiness.forecast(current_user.id, pass_mark=current_app.config["PRACTICE_PASS_MARK"])
-        if current_user.role == "learner" else None,
+        pass_forecast=pass_readiness.forecast(current_user.id, pass_mark=pass_mark, now=now),
     )
+    return html, min([c for c in changes if c] or [now + page_cache.STEP])
 
 
 def _welcome(form: StudyGoalForm, open_quizzes: list, status: int = 200):

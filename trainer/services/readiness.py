@@ -117,6 +117,16 @@ def _bank() -> Bank:
     return bank
 
 
+def bank_stamp() -> str:
+    """The stamp of the item difficulties this process forecasts with now: a part of the key of any page that
+    shows a forecast (services/page_cache.py). No statement while the process's difficulties are fresh."""
+    url = str(db.engine.url)
+    for (kept_url, _), (at, bank) in _cache.items():
+        if kept_url == url and time.monotonic() - at < DIFFICULTY_TTL:
+            return bank.stamp
+    return _bank().stamp
+
+
 def _cohort_exam_date():
     """The exam date of the learner's (``User.id``'s) most recently joined active cohort that has one."""
     return (select(Cohort.exam_date).join(Enrolment, Enrolment.cohort_id == Cohort.id)

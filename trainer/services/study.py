@@ -627,6 +627,17 @@ def today_counts(learner_id: int, now: datetime | None = None) -> Today:
     return Today(due or 0, max(0, min(available, learner.new_per_day - done_new)), streak(learner, now), done_new)
 
 
+def next_due_change(learner_id: int, now: datetime) -> datetime | None:
+    """When today's due count next grows by the clock alone: a learning step entering the learn-ahead window
+    (review cards fall due by study day, so they change only when the day does)."""
+    learner = db.session.get(User, learner_id)
+    cut = sched.due_cutoffs(now, learner.timezone, learner.day_start_hour)
+    soonest = db.session.scalar(select(func.min(ItemState.due_at)).where(
+        ItemState.learner_id == learner_id, ItemState.suspended.is_(False),
+        ItemState.state.in_((sched.LEARNING, sched.RELEARNING)), ItemState.due_at > cut.learning))
+    return soonest - (cut.learning - now) if soonest else None
+
+
 def next_review_question(learner_id: int, now: datetime | None = None) -> int | None:
     """The next question of today's review: the most overdue due item, else a new one within today's limit,
     else a learning step due within the learn-ahead limit."""

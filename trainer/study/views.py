@@ -365,9 +365,23 @@ def exam_result(attempt_id: int):
 @bp.route("/dashboard")
 @roles_required("learner")
 def dashboard():
+    from ..services import page_cache
+    from ..services import readiness as pass_readiness
+    pass_mark = current_app.config["PRACTICE_PASS_MARK"]
+    block = page_cache.page("dashboard", current_user, lambda now: _dashboard_block(now, pass_mark), pass_mark,
+                            pass_readiness.bank_stamp())
+    return render_template("study/dashboard.html", block=block)
+
+
+def _dashboard_block(now, pass_mark: float):
+    """The progress page's main block at ``now`` (HTML with the CSRF placeholder), and the instant it stops
+    holding: the next learning step entering the learn-ahead window."""
     from ..content.store import content
-    return render_template("study/dashboard.html", d=dash.build(current_user.id, pass_mark=current_app.config["PRACTICE_PASS_MARK"]), course=content().course,
+    from ..services import page_cache
+    html = render_template("study/_dashboard_block.html", csrf_token=lambda: page_cache.CSRF_MARK,
+                           d=dash.build(current_user.id, now=now, pass_mark=pass_mark), course=content().course,
                            learner=current_user, read_only=False)
+    return html, study.next_due_change(current_user.id, now) or now + page_cache.STEP
 
 
 @bp.route("/anki.apkg")

@@ -1,0 +1,166 @@
+"""Kept learner pages (services/page_cache.py): the home and progress pages are built once and kept until a
+database trigger says the learner's records, their cohorts or the bank changed, or the clock moves them on.
+
+The whole suite runs with ``PAGE_CACHE_VERIFY``: every kept page served is compared with one built afresh. These
+tests prove that the counters move for each kind of change (and only for that learner), that a kept page is
+really served, that each change shows at once, and that the verification itself catches a stale page."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event, select, text, update
+
+from trainer import page_versions
+from trainer.extensions import db
+from trainer.models import Cohort, ItemState, Question, utcnow
+from trainer.services import accounts, page_cache
+from trainer.domain import scheduling as sched
+
+from tests.web.test_study import complete_basics, form_of
+
+
+def counters(app, learner_id):
+    with app.app_context():
+        return page_cache.versions(learner_id)
+
+
+def count_statements(app):
+    """A list that collects the statements run on the app's engine while it is kept."""
+    seen = []
+    with app.app_context():
+        engine = db.engine
+
+    def note(conn, cursor, statement, *args):
+        seen.append(statement)
+    event.listen(engine, "before_cursor_execute", note)
+    return seen, lambda: event.remove(engine, "before_cursor_execute", note)
+
+
+def test_every_trigger_is_in_a_database_built_from_the_models(app):
+    with app.app_context(), db.engine.connect() as conn:
+        assert page_versions.trigger_names(conn) == page_versions.expected_names()
+        assert conn.execute(text("SELECT version FROM site_state WHERE id = 1")).scalar() is not None
+
+
+def test_a_learners_changes_move_their_counter_and_no_one_elses(app, logged_in, learner, make_user):
+    other, _ = make_user("learner")
+    before, site = counters(app, learner[0])
+    other_before = counters(app, other)[0]
+    complete_basics(logged_in)  # lesson progress
+    after_lesson = counters(app, learner[0])[0]
+    assert after_lesson > before
+    page = logged_in.get("/study/review/next")
+    token, _, _ = form_of(page)
+    logged_in.post("/study/review/answer", {"token": token, "choice": "a", "text": "x", "number": "0",
+                                            "region": "calf"})  # a review answer: log, memory state, study day
+    assert counters(app, learner[0])[0] > after_lesson
+    assert counters(app, other)[0] == other_before
+    assert counters(app, learner[0])[1] == site  # nothing site-wide changed
+
+
+def test_cohort_and_bank_changes_move_the_members_and_the_site_counters(app, learner, make_user):
+    outsider, _ = make_user("learner")
+    with app.app_context():
+        school = accounts.create_school("Counter School")
+        cohort = accounts.create_cohort(school.id, "Spring")
+        db.session.commit()
+        accounts.join_cohort(learner[0], cohort.join_code)
+        db.session.commit()
+        cohort_id = cohort.id
+    member, site = counters(app, learner[0])
+    outside = counters(app, outsider)[0]
+    with app.app_context():
+        db.session.execute(update(Cohort).where(Cohort.id == cohort_id).values(exam_date=utcnow().date()))
+        db.session.commit()
+    assert counters(app, learner[0])[0] > member and counters(app, outsider)[0] == outside
+    with app.app_context():
+        question = db.session.scalar(select(Question).limit(1))
+        question.updated_at = utcnow()
+        db.session.commit()
+    assert counters(app, learner[0])[1] > site and counters(app, outsider)[1] > site
+
+
+def test_a_kept_home_page_is_served_and_each_change_shows_at_once(app, logged_in, learner):
+    complete_basics(logged_in)
+    logged_in.get("/home")  # shows (and so ends) the "lesson complete" message
+    first = logged_in.get("/home").get_data(as_text=True)
+    app.config["PAGE_CACHE_VERIFY"] = False  # (verifying builds the page again: counted here, it would hide a miss)
+    seen, stop = count_statements(app)
+    again = logged_in.get("/home").get_data(as_text=True)
+    stop()
+    app.config["PAGE_CACHE_VERIFY"] = True
+    assert again == first.replace(re.search(r'name="csrf_token" value="[^"]+"', first).group(0),
+                                  re.search(r'name="csrf_token" value="[^"]+"', again).group(0))
+    # Kept: the user, the two counters and the difficulties' freshness, not the page's dozen reads.
+    assert len(seen) <= 4, seen
+    due_new = re.search(r'<span class="stat">(\d+)</span> due · <span class="stat">(\d+)</span> new', first).groups()
+    page = logged_in.get("/study/review/next")
+    token, _, _ = form_of(page)
+    logged_in.post("/study/review/answer", {"token": token, "choice": "a", "text": "x", "number": "0",
+                                            "region": "calf"})
+    now = logged_in.get("/home").get_data(as_text=True)
+    after = re.search(r'<span class="stat">(\d+)</span> due · <span class="stat">(\d+)</span> new', now).groups()
+    assert after != due_new  # one new question met: the new count falls (or a learning step is now due)
+    assert int(after[1]) == int(due_new[1]) - 1
+
+
+def test_the_progress_page_keeps_its_forms_working_per_session(app, browser, learner):
+    browser.login(learner[1])
+    complete_basics(browser)
+    page = browser.get("/study/dashboard").get_data(as_text=True)
+    assert page_cache.CSRF_MARK not in page
+    other = app.test_client()
+    from tests.conftest import Browser
+    second = Browser(other)
+    second.login(learner[1])
+    kept = second.get("/study/dashboard").get_data(as_text=True)
+    tokens = re.findall(r'name="csrf_token" value="([^"]+)"', kept)
+    assert tokens and page_cache.CSRF_MARK not in kept
+    # a practice form of the kept page works in the second session
+    lesson = re.search(r'name="lesson" value="([^"]+)"', kept)
+    if lesson:
+        response = second.post("/study/practice", {"lesson": lesson.group(1), "csrf_token": tokens[-1]})
+        assert response.status_code in (302, 303)
+
+
+def test_a_learning_step_entering_the_learn_ahead_window_ends_the_kept_page(app, logged_in, learner, monkeypatch):
+    from trainer.services import study
+    complete_basics(logged_in)
+    page = logged_in.get("/study/review/next")
+    token, _, _ = form_of(page)
+    logged_in.post("/study/review/answer", {"token": token, "choice": "a", "text": "x", "number": "0",
+                                            "region": "calf"})
+    with app.app_context():
+        state = db.session.scalar(select(ItemState).where(ItemState.learner_id == learner[0]))
+        # a learning step due 7 minutes after it enters the learn-ahead window
+        db.session.execute(update(ItemState).where(ItemState.id == state.id).values(
+            state=sched.LEARNING, step=0, due_at=utcnow() + sched.LEARN_AHEAD + timedelta(minutes=7)))
+        db.session.commit()
+        change = study.next_due_change(learner[0], utcnow())
+        assert timedelta(minutes=6) < change - utcnow() <= timedelta(minutes=7)
+    # The clock's quarter hour is held still, so only the page's own "holds until" can end it.
+    still = page_cache.step_start(utcnow())
+    monkeypatch.setattr(page_cache, "step_start", lambda now: still)
+    monkeypatch.setattr(page_cache, "STEP", timedelta(days=1))
+    before = logged_in.get("/home").get_data(as_text=True)
+    due_before = int(re.search(r'<span class="stat">(\d+)</span> due', before).group(1))
+    assert logged_in.get("/home").get_data(as_text=True).count(f'<span class="stat">{due_before}</span> due') == 1
+    later = utcnow() + timedelta(minutes=8)
+    monkeypatch.setattr(page_cache, "utcnow", lambda: later)
+    after = logged_in.get("/home").get_data(as_text=True)
+    assert int(re.search(r'<span class="stat">(\d+)</span> due', after).group(1)) == due_before + 1
+
+
+def test_the_verification_catches_a_page_kept_past_a_change_the_counters_missed(app, logged_in, learner):
+    complete_basics(logged_in)
+    logged_in.get("/home")
+    with app.app_context():
+        for statement in page_versions.drop_statements(db.engine.dialect.name):
+            if "lesson_progress" in statement:
+                db.session.execute(text(statement))
+        db.session.commit()
+    logged_in.post("/lessons/basics-sensitisation/complete")  # the module's lessons done: 1 of 2 -> 2 of 2
+    with pytest.raises(page_cache.StaleKeptPage):
+        logged_in.get("/home")

@@ -1,0 +1,115 @@
+"""Counters that say when a learner's pages must be built again (see services/page_cache.py).
+
+``user.data_version`` rises in the transaction that changes any of that learner's study records: memory states,
+answers, study days, lesson progress, attempts and their items, cohort membership, safety errors, memory resets
+and quiz accommodations; and in the transaction that changes a cohort they belong to, its modules, its quiz
+assignments or an assigned quiz. ``site_state.version`` rises with any change to the bank, the lessons, the
+modules or a school. Database triggers keep both, not application code, so no write path (ORM, Core, a
+command, a migration, a hand-typed SQL fix) can change a learner's records and leave a page kept for them.
+
+On PostgreSQL the triggers are deferred to commit: a learner's row is then locked last in the transaction,
+after every other row it writes, so two requests of the same learner can never wait on each other in a cycle.
+
+The statements below are those of migration ``page01versions``. They are frozen: a later change to the triggers
+adds a new list and a new migration, and ``install`` (used where ``db.create_all`` builds a database, as the
+tests do) moves to the new list.
+"""
+from __future__ import annotations
+
+from sqlalchemy import text
+
+#: tables whose rows carry the learner they belong to
+LEARNER_TABLES = ("item_state", "review_log", "study_day", "lesson_progress", "attempt", "enrolment",
+                  "safety_error", "item_reset", "accommodation")
+#: tables whose rows belong to a cohort (every enrolled learner's pages change), with the cohort's column
+COHORT_TABLES = (("cohort", "id"), ("cohort_module", "cohort_id"), ("quiz_assignment", "cohort_id"))
+#: tables every page may show (the bank, lessons, modules, school names)
+SITE_TABLES = ("question", "question_version", "lesson", "module", "school")
+
+_BUMP = 'UPDATE "user" SET data_version = data_version + 1 WHERE {}'
+_MEMBERS = "SELECT learner_id FROM enrolment WHERE cohort_id IN ({})"
+_QUIZ_MEMBERS = ("SELECT e.learner_id FROM enrolment e JOIN quiz_assignment a ON a.cohort_id = e.cohort_id "
+                 "WHERE a.quiz_id IN ({})")
+_SITE = "UPDATE site_state SET version = version + 1"
+
+
+def _targets(table: str, row: str) -> str:
+    """The learners whose pages a change to ``row`` (NEW or OLD) of ``table`` touches, as SQL after ``id IN``."""
+    return f"({_select(table, row)})"
+
+
+def _select(table: str, row: str) -> str:
+    if table in LEARNER_TABLES:
+        return f"{row}.learner_id"
+    if table == "attempt_item":
+        return f"SELECT learner_id FROM attempt WHERE id = {row}.attempt_id"
+    if table == "quiz":
+        return _QUIZ_MEMBERS.format(f"{row}.id")
+    return _MEMBERS.format(f"{row}.{dict(COHORT_TABLES)[table]}")
+
+
+ALL_TABLES = (*LEARNER_TABLES, "attempt_item", "quiz", *(t for t, _ in COHORT_TABLES), *SITE_TABLES)
+
+
+def _body(table: str, op: str) -> str:
+    rows = {"INSERT": ["NEW"], "DELETE": ["OLD"], "UPDATE": ["OLD", "NEW"]}[op]
+    if table in SITE_TABLES:
+        return _SITE
+    return _BUMP.format(" OR ".join(f"id IN {_targets(table, row)}" for row in rows))
+
+
+def sqlite_statements() -> list[str]:
+    """SQLite: one row trigger per table and operation."""
+    return [f"CREATE TRIGGER pv_{table}_{op.lower()} AFTER {op} ON {table} BEGIN {_body(table, op)}; END"
+            for table in ALL_TABLES for op in ("INSERT", "UPDATE", "DELETE")]
+
+
+def postgresql_statements() -> list[str]:
+    """PostgreSQL: one function per table and operation, run by a row trigger deferred to commit."""
+    out = []
+    for table in ALL_TABLES:
+        for op in ("INSERT", "UPDATE", "DELETE"):
+            name = f"pv_{table}_{op.lower()}"
+            out.append(f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                       f"BEGIN {_body(table, op)}; RETURN NULL; END $$")
+            out.append(f'CREATE CONSTRAINT TRIGGER {name} AFTER {op} ON "{table}" DEFERRABLE INITIALLY DEFERRED '
+                       f"FOR EACH ROW EXECUTE FUNCTION {name}()")
+    return out
+
+
+def drop_statements(dialect: str) -> list[str]:
+    """What removes every trigger (and, on PostgreSQL, function) the statements above make."""
+    names = [(table, f"pv_{table}_{op.lower()}") for table in ALL_TABLES for op in ("INSERT", "UPDATE", "DELETE")]
+    if dialect == "postgresql":
+        return [s for table, name in names for s in (f'DROP TRIGGER IF EXISTS {name} ON "{table}"',
+                                                     f"DROP FUNCTION IF EXISTS {name}()")]
+    return [f"DROP TRIGGER IF EXISTS {name}" for _, name in names]
+
+
+def statements(dialect: str) -> list[str]:
+    """The triggers (and functions) for ``dialect``, plus the site counter's one row."""
+    made = postgresql_statements() if dialect == "postgresql" else sqlite_statements()
+    return ["INSERT INTO site_state (id, version) VALUES (1, 0)", *made]
+
+
+def install(connection) -> None:
+    """Make the counters' triggers and the site counter's row on ``connection`` (after ``create_all``), unless
+    they are there already."""
+    if trigger_names(connection):
+        return
+    for statement in statements(connection.dialect.name):
+        connection.execute(text(statement))
+
+
+def trigger_names(connection) -> set[str]:
+    """The names of the counters' triggers present in the database (for tests and ``trainer verify``)."""
+    if connection.dialect.name == "postgresql":
+        found = connection.execute(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgname LIKE 'pv\\_%'"))
+    else:
+        found = connection.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'pv\\_%' "
+                                        "ESCAPE '\\'"))
+    return {row[0] for row in found}
+
+
+def expected_names() -> set[str]:
+    return {f"pv_{table}_{op}" for table in ALL_TABLES for op in ("insert", "update", "delete")}

@@ -1,0 +1,160 @@
+"""Learner pages kept between requests, under a key that changes whenever what they show can change.
+
+The home page and the progress dashboard read a dozen tables. Their main block is rendered once and kept (as
+HTML, with the CSRF token left as a placeholder filled in per request) under a key made of:
+
+- the learner's ``data_version`` and the site's ``version``, read in one statement at the start of the request:
+  database triggers raise them in the same transaction as any change to the learner's records, their cohorts'
+  quizzes and settings, or the bank and lessons (trainer/page_versions.py), so invalidation is exact;
+- the learner's own settings that the pages use (on the row already loaded for the request);
+- the item difficulties' stamp that readiness uses (kept in the process);
+- the quarter hour: ages, "today", the learner's study day and the pass forecast's hour move with the clock.
+
+A kept page also carries the instant it stops being true whatever happens: the next learning step entering the
+learn-ahead window, a quiz opening or closing, an attempt's time running out, a running exam's next minute.
+
+Pages are kept in Redis when ``REDIS_URL`` is set (shared by every worker and host), else in a small LRU per
+process. With ``PAGE_CACHE_VERIFY`` (on in the tests), every page served from the cache is also built afresh
+at the instant it was kept, and a difference is an error: the whole test suite then checks the invalidation.
+"""
+from __future__ import annotations
+
+import hashlib
+import pickle
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Callable
+
+from cachetools import LRUCache
+from flask import current_app, has_app_context
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
+from sqlalchemy import bindparam, select
+
+from ..extensions import db
+from ..models import SiteState, User, utcnow
+
+#: pages kept per process without Redis (a few kB each), and how long Redis keeps one
+LOCAL_ENTRIES = 2048
+REDIS_SECONDS = 3600
+#: the clock's step in the key: every real time zone's offset and day start fall on a quarter hour
+STEP = timedelta(minutes=15)
+#: stands for the request's CSRF token in a kept page
+CSRF_MARK = "\x00csrf\x00"
+
+_VERSIONS = (select(User.data_version, select(SiteState.version).where(SiteState.id == 1).scalar_subquery())
+             .where(User.id == bindparam("learner_id")))
+
+
+class StaleKeptPage(AssertionError):
+    """A kept page differs from the same page built afresh (raised only with ``PAGE_CACHE_VERIFY``)."""
+
+
+@dataclass(frozen=True)
+class Kept:
+    html: str
+    #: when it was built, and the instant after which it no longer holds whatever the learner does
+    built_at: datetime
+    valid_until: datetime
+
+
+def step_start(now: datetime) -> datetime:
+    """The start of ``now``'s quarter hour (UTC)."""
+    seconds = int(now.timestamp()) // int(STEP.total_seconds()) * int(STEP.total_seconds())
+    return datetime.fromtimestamp(seconds, timezone.utc)
+
+
+class _Store:
+    """Kept pages by key: Redis when the app has ``REDIS_URL``, else this process's LRU. An unreachable Redis is
+    a miss, never an error."""
+
+    def __init__(self, redis_url: str | None):
+        import redis
+        self.redis = redis.Redis.from_url(redis_url) if redis_url else None
+        self.local: LRUCache = LRUCache(LOCAL_ENTRIES)
+        self.errors = redis.RedisError
+
+    def get(self, key: str) -> Kept | None:
+        if self.redis is None:
+            return self.local.get(key)
+        try:
+            value = self.redis.get(key)
+        except self.errors:
+            return None
+        return pickle.loads(value) if value is not None else None
+
+    def put(self, key: str, value: Kept) -> None:
+        if self.redis is None:
+            self.local[key] = value
+            return
+        try:
+            self.redis.set(key, pickle.dumps(value), ex=REDIS_SECONDS)
+        except self.errors:
+            pass
+
+    def clear(self) -> None:
+        self.local.clear()
+
+
+def _store() -> _Store:
+    store = current_app.extensions.get("page_cache")
+    if store is None:
+        store = current_app.extensions["page_cache"] = _Store(current_app.config.get("REDIS_URL"))
+    return store
+
+
+def clear() -> None:
+    """Forget the pages this process keeps (Redis entries expire by themselves or by key)."""
+    if has_app_context() and "page_cache" in current_app.extensions:
+        current_app.extensions["page_cache"].clear()
+
+
+def versions(learner_id: int) -> tuple[int, int]:
+    """The learner's and the site's counters, read now (one statement)."""
+    row = db.session.execute(_VERSIONS, {"learner_id": learner_id}).one()
+    return row[0], row[1] or 0
+
+
+def _settings(learner: User) -> tuple:
+    return (learner.name, learner.role, learner.timezone, learner.day_start_hour, learner.new_per_day,
+            learner.desired_retention, learner.exam_date, learner.pre_exam, learner.srs_fit_id,
+            repr(learner.srs_parameters))
+
+
+def page(name: str, learner: User, build: Callable[[datetime], tuple[str, datetime]], *extra) -> Markup:
+    """The main block of page ``name`` for ``learner``: kept, or built by ``build(now)`` and kept.
+
+    :param build: renders the block at ``now`` with ``csrf_token()`` giving ``CSRF_MARK``; returns the HTML and
+        the instant after which it would no longer hold (at most the end of the quarter hour is used)
+    :param extra: anything else the block depends on (the pass mark, the difficulty stamp)
+    """
+    now = utcnow()
+    if not current_app.config.get("PAGE_CACHE", True):
+        return _fill(build(now)[0])
+    learner_version, site_version = versions(learner.id)
+    step = step_start(now)
+    parts = (str(db.engine.url), name, learner.id, learner_version, site_version, _settings(learner), extra,
+             step.isoformat())
+    key = "trainer:page:" + hashlib.sha1(repr(parts).encode()).hexdigest()
+    store = _store()
+    kept = store.get(key)
+    if kept is not None and now < kept.valid_until:
+        if current_app.config.get("PAGE_CACHE_VERIFY"):
+            _verify(name, kept, build)
+        return _fill(kept.html)
+    html, until = build(now)
+    store.put(key, Kept(html, now, min(until, step + STEP)))
+    return _fill(html)
+
+
+def _fill(html: str) -> Markup:
+    return Markup(html.replace(CSRF_MARK, generate_csrf()) if CSRF_MARK in html else html)
+
+
+def _verify(name: str, kept: Kept, build: Callable[[datetime], tuple[str, datetime]]) -> None:
+    fresh, _ = build(kept.built_at)
+    if fresh != kept.html:
+        import difflib
+        diff = "\n".join(difflib.unified_diff(kept.html.splitlines(), fresh.splitlines(), "kept", "fresh",
+                                              lineterm="", n=1))
+        raise StaleKeptPage(f"the kept {name} page differs from one built afresh:\n{diff}")
