@@ -11,7 +11,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import Engine, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Engine, String, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -477,20 +479,41 @@ class Today:
     new_done: int
 
 
-# New questions are matched to the learner's completed lessons in Python: a lesson's questions are those whose
-# reference is ``slug`` or ``slug#section``. One OR-ed LIKE per completed lesson in SQL cost more to build and
-# to run than reading the live bank's unseen questions (Core columns: no ORM row loading) and matching them here.
+# New questions are those of the learner's completed lessons that have no memory state yet. A question's lesson
+# is the slug before "#" in its ``lesson-slug#section`` reference, cut out by the database (``lesson_slug``), so
+# the filter runs where the rows are and only a count, or the first question, comes back: the count stops at
+# the learner's remaining quota for the day, which is all that the review pages show.
 _QUESTION, _ITEM_STATE_C = Question.__table__.c, ItemState.__table__.c
-_UNSEEN = and_(_QUESTION.retired_at.is_(None), _QUESTION.school_id.is_(None), _QUESTION.id.not_in(
-    select(_ITEM_STATE_C.question_id).where(_ITEM_STATE_C.learner_id == bindparam("learner_id"))))
-#: the learner's unseen live questions in the order the review introduces them (lesson, then id)
-_UNSEEN_IN_ORDER = select(_QUESTION.id, _QUESTION.lesson_ref).where(_UNSEEN).order_by(_QUESTION.lesson_ref,
-                                                                                      _QUESTION.id)
-#: the learner's unseen live questions counted per lesson section
-_UNSEEN_PER_SECTION = select(_QUESTION.lesson_ref, func.count()).where(_UNSEEN).group_by(_QUESTION.lesson_ref)
+
+
+class lesson_slug(FunctionElement):
+    """SQL: the lesson slug of a ``lesson-slug#section`` reference."""
+    type = String()
+    inherit_cache = True
+
+
+@compiles(lesson_slug)
+def _lesson_slug_default(element, compiler, **kw):  # PostgreSQL
+    return f"split_part({compiler.process(list(element.clauses)[0], **kw)}, '#', 1)"
+
+
+@compiles(lesson_slug, "sqlite")
+def _lesson_slug_sqlite(element, compiler, **kw):
+    ref = compiler.process(list(element.clauses)[0], **kw)
+    return f"substr({ref}, 1, instr({ref} || '#', '#') - 1)"
+
+
 _COMPLETED_SLUGS = (select(Lesson.slug).join(LessonProgress, LessonProgress.lesson_id == Lesson.id)
                     .where(LessonProgress.learner_id == bindparam("learner_id"),
                            LessonProgress.completed_at.is_not(None)))
+_NEW = and_(_QUESTION.retired_at.is_(None), _QUESTION.school_id.is_(None), _QUESTION.id.not_in(
+    select(_ITEM_STATE_C.question_id).where(_ITEM_STATE_C.learner_id == bindparam("learner_id"))),
+    lesson_slug(_QUESTION.lesson_ref).in_(_COMPLETED_SLUGS))
+#: the learner's new questions in the order the review introduces them (lesson reference, then id)
+_NEW_IN_ORDER = select(_QUESTION.id).where(_NEW).order_by(_QUESTION.lesson_ref, _QUESTION.id)
+#: how many new questions the learner has, counted up to ``cap``
+_NEW_COUNT = select(func.count()).select_from(
+    select(_QUESTION.id).where(_NEW).limit(bindparam("cap")).subquery())
 
 
 def lesson_of(lesson_ref: str) -> str:
@@ -498,25 +521,16 @@ def lesson_of(lesson_ref: str) -> str:
     return lesson_ref.split("#", 1)[0]
 
 
-def _new_from(statement, learner_id: int) -> list:
-    """The rows of ``statement`` (each with a ``lesson_ref``) whose lesson the learner has completed; [] when
-    they have completed none (no need to run it)."""
-    done = set(db.session.scalars(_COMPLETED_SLUGS, {"learner_id": learner_id}))
-    if not done:
-        return []
-    return [row for row in db.session.execute(statement, {"learner_id": learner_id})
-            if lesson_of(row.lesson_ref) in done]
-
-
-def new_question_ids(learner_id: int) -> list[int]:
+def new_question_ids(learner_id: int, limit: int | None = None) -> list[int]:
     """Live questions of the learner's completed lessons that have no memory state yet, in the order the
-    review introduces them (lesson reference, then id)."""
-    return [row.id for row in _new_from(_UNSEEN_IN_ORDER, learner_id)]
+    review introduces them (lesson reference, then id); the first ``limit`` of them when given."""
+    statement = _NEW_IN_ORDER if limit is None else _NEW_IN_ORDER.limit(limit)
+    return list(db.session.scalars(statement, {"learner_id": learner_id}))
 
 
-def new_question_count(learner_id: int) -> int:
-    """How many questions ``new_question_ids`` would list, counted per lesson section in SQL."""
-    return sum(row[1] for row in _new_from(_UNSEEN_PER_SECTION, learner_id))
+def new_question_count(learner_id: int, cap: int = 1_000_000) -> int:
+    """How many questions ``new_question_ids`` would list, or ``cap`` if there are more."""
+    return db.session.scalar(_NEW_COUNT, {"learner_id": learner_id, "cap": cap}) or 0
 
 
 # count(*), not count(id): PostgreSQL can then answer from the (learner, kind, time, state) index alone.
@@ -616,15 +630,16 @@ def streak(learner: User, now: datetime, limit: int = 400) -> int:
     return count
 
 
-def today_counts(learner_id: int, now: datetime | None = None) -> Today:
-    """Due and new questions left today, the streak, and the new questions met today."""
+def today_counts(learner_id: int, now: datetime | None = None, with_streak: bool = True) -> Today:
+    """Due and new questions left today, the streak (0 without ``with_streak``), and the new questions met today."""
     now = now or utcnow()
     learner = db.session.get(User, learner_id)
     due, done_new = db.session.execute(_DUE_AND_NEW_DONE, {**_due_params(learner, now),
                                                            **_day_params(learner, now)}).one()
     done_new = done_new or 0
-    available = new_question_count(learner_id) if done_new < learner.new_per_day else 0
-    return Today(due or 0, max(0, min(available, learner.new_per_day - done_new)), streak(learner, now), done_new)
+    left = learner.new_per_day - done_new
+    available = new_question_count(learner_id, cap=left) if left > 0 else 0
+    return Today(due or 0, max(0, min(available, left)), streak(learner, now) if with_streak else 0, done_new)
 
 
 def next_due_change(learner_id: int, now: datetime) -> datetime | None:
@@ -649,7 +664,7 @@ def next_review_question(learner_id: int, now: datetime | None = None) -> int | 
     due = _next_due(learner, now, ahead=False)
     if due is not None:
         return due
-    fresh = new_question_ids(learner_id) if new_done_today(learner, now) < learner.new_per_day else []
+    fresh = new_question_ids(learner_id, limit=1) if new_done_today(learner, now) < learner.new_per_day else []
     return fresh[0] if fresh else _next_due(learner, now, ahead=True)
 
 

@@ -178,18 +178,20 @@ def review_next():
     question_id = study.next_review_question(current_user.id)
     if question_id is None:
         return render_template("study/review_done.html", today=study.today_counts(current_user.id))
-    from ..models import Question
-    question = db.session.get(Question, question_id)
-    data = db.session.get(QuestionVersion, question.current_version_id).data
-    return _review_page(data, study.review_token(_secret(), current_user.id, question_id), question_id)
+    target = study.answer_target(current_user.id, question_id)
+    if target is None or target.data is None:
+        abort(404)
+    token = study.issue_token(_secret(), current_user.id, question_id, reps=target.memory.reps)
+    return _review_page(target, token)
 
 
-def _review_page(data: dict, token: str, question_id: int, missing: AnswerMissing | None = None):
-    q = present(data, token, order_seed=study.token_key(token))
+def _review_page(target: study.AnswerTarget, token: str, missing: AnswerMissing | None = None):
+    q = present(target.data, token, order_seed=study.token_key(token))
+    reset = memory.unnoticed_reset(current_user.id, target.question_id) if target.reset_open else None
     return render_template("study/question.html", q=ask_again(q, missing) if missing else q, token=token,
                            action=url_for("study.answer_review"), position=None, total=None, mode="review",
-                           today=study.today_counts(current_user.id),
-                           reset=memory.unnoticed_reset(current_user.id, question_id)), 422 if missing else 200
+                           today=study.today_counts(current_user.id, with_streak=False),
+                           reset=reset), 422 if missing else 200
 
 
 @bp.route("/review/answer", methods=["POST"])
@@ -205,7 +207,7 @@ def answer_review():
     try:
         response = _response(target.data)
     except AnswerMissing as missing:
-        return _review_page(target.data, token, data["q"], missing)
+        return _review_page(target, token, missing)
     outcome = study.record_answer(current_user.id, token, response, secret=_secret(), kind="review",
                                   duration_ms=_duration(), target=target)
     log_id = outcome.log.id
