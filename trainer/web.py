@@ -261,3 +261,6 @@ def register_web(app: Flask) -> None:
     def refuse_inactive():
         if current_user.is_authenticated and not current_user.active and request.endpoint != "static":
             abort(403)
+        # Who is signed in, as read at the start: after the request commits, reading it from current_user would
+        # load the account again (a committed session forgets its rows).
+        g.learner_id = current_user.id if current_user.is_authenticated and current_user.role == "learner" else None
