@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import joinedload
 
 from ..content.generate import UNCHECKED_TAG
 from ..content.source import EXAM_AREAS, EXAM_WEIGHTS
@@ -129,17 +130,41 @@ class Progress:
     flagged: list[int]
 
 
-def progress(attempt: Attempt) -> Progress:
-    """Positions answered, unanswered and flagged, for the review screen and the end-exam confirmation."""
-    items = attempt.items
-    return Progress([i.position for i in items if i.answered_at is not None],
-                    [i.position for i in items if i.answered_at is None],
-                    [i.position for i in items if i.flagged])
+_MARKS = (select(AttemptItem.position, AttemptItem.answered_at.is_not(None), AttemptItem.flagged)
+          .where(AttemptItem.attempt_id == bindparam("attempt_id")).order_by(AttemptItem.position))
 
 
-def next_position(attempt: Attempt, after: int | None = None) -> int | None:
+def marks(attempt: Attempt) -> list[tuple[int, bool, bool]]:
+    """(position, answered, flagged) of every item in position order: from the items when they are loaded, else
+    three columns read for the attempt (an exam page needs one item, not a hundred loaded objects)."""
+    if "items" in attempt.__dict__:
+        return [(i.position, i.answered_at is not None, bool(i.flagged)) for i in attempt.items]
+    return [(p, bool(answered), bool(flagged))
+            for p, answered, flagged in db.session.execute(_MARKS, {"attempt_id": attempt.id})]
+
+
+def item_at(attempt: Attempt, position: int) -> AttemptItem | None:
+    """The attempt's item at ``position`` with its question version, or None."""
+    if "items" in attempt.__dict__:
+        return next((i for i in attempt.items if i.position == position), None)
+    return db.session.scalar(select(AttemptItem).options(joinedload(AttemptItem.version)).where(
+        AttemptItem.attempt_id == attempt.id, AttemptItem.position == position))
+
+
+def progress(attempt: Attempt, marked: list[tuple[int, bool, bool]] | None = None) -> Progress:
+    """Positions answered, unanswered and flagged, for the review screen and the end-exam confirmation.
+
+    :param marked: the attempt's ``marks`` when the caller has them already
+    """
+    marked = marks(attempt) if marked is None else marked
+    return Progress([p for p, answered, _ in marked if answered], [p for p, answered, _ in marked if not answered],
+                    [p for p, _, flagged in marked if flagged])
+
+
+def next_position(attempt: Attempt, after: int | None = None,
+                  marked: list[tuple[int, bool, bool]] | None = None) -> int | None:
     """The first unanswered question after ``after`` (wrapping round), or None when all are answered."""
-    open_ = [i.position for i in attempt.items if i.answered_at is None]
+    open_ = [p for p, answered, _ in (marks(attempt) if marked is None else marked) if not answered]
     if not open_:
         return None
     if after is None:

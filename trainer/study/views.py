@@ -243,15 +243,16 @@ def _running_exam(attempt_id: int):
     return attempt, None
 
 
-def _exam_page(attempt, item, token: str, missing: AnswerMissing | None = None):
+def _exam_page(attempt, item, token: str, missing: AnswerMissing | None = None, marked: list | None = None):
     q = present(item.version.data, token, None, item.response, order_seed=exam_order_seed(item.id))
     if missing:
         q = ask_again(q, missing)
     remaining = int((attempt.deadline_at - utcnow()).total_seconds())
+    marked = exams.marks(attempt) if marked is None else marked
     return render_template("study/question.html", q=q, token=token, item=item,
                            action=url_for("study.answer_exam", attempt_id=attempt.id), position=item.position,
-                           total=len(attempt.items), mode="exam", attempt=attempt, remaining=remaining,
-                           progress=exams.progress(attempt)), 422 if missing else 200
+                           total=len(marked), mode="exam", attempt=attempt, remaining=remaining,
+                           progress=exams.progress(attempt, marked)), 422 if missing else 200
 
 
 @bp.route("/exams/<int:attempt_id>")
@@ -261,14 +262,15 @@ def exam(attempt_id: int):
     if done:
         return done
     position = request.args.get("q", type=int)
+    marked = exams.marks(attempt)
     if position is None:
-        position = exams.next_position(attempt)
-    item = next((i for i in attempt.items if i.position == position), None)
+        position = exams.next_position(attempt, marked=marked)
+    item = exams.item_at(attempt, position) if any(p == position for p, _, _ in marked) else None
     if item is None:
         return redirect(url_for("study.exam_review", attempt_id=attempt.id))
     token = study.issue_token(_secret(), current_user.id, item.question_id, attempt.id, item.position,
                               seen=study.answered_mark(item.answered_at))
-    return _exam_page(attempt, item, token)
+    return _exam_page(attempt, item, token, marked=marked)
 
 
 @bp.route("/exams/<int:attempt_id>/answer", methods=["POST"])
