@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable
@@ -34,8 +35,9 @@ from sqlalchemy import bindparam, select
 from ..extensions import db
 from ..models import SiteState, User, utcnow
 
-#: pages kept per process without Redis (a few kB each), and how long Redis keeps one
-LOCAL_ENTRIES = 2048
+#: bytes of pages kept per process without Redis (compressed: about 2 kB for a home page, 5 kB for a progress
+#: page, so some 1,500 learners' pages), and how long Redis keeps one
+LOCAL_BYTES = 12 * 1024 * 1024
 REDIS_SECONDS = 3600
 #: the clock's step in the key: every real time zone's offset and day start fall on a quarter hour
 STEP = timedelta(minutes=15)
@@ -52,7 +54,8 @@ class StaleKeptPage(AssertionError):
 
 @dataclass(frozen=True)
 class Kept:
-    html: str
+    #: the block's HTML, compressed (zlib)
+    packed: bytes
     #: when it was built, and the instant after which it no longer holds whatever the learner does
     built_at: datetime
     valid_until: datetime
@@ -71,7 +74,7 @@ class _Store:
     def __init__(self, redis_url: str | None):
         import redis
         self.redis = redis.Redis.from_url(redis_url) if redis_url else None
-        self.local: LRUCache = LRUCache(LOCAL_ENTRIES)
+        self.local: LRUCache = LRUCache(LOCAL_BYTES, getsizeof=lambda kept: len(kept.packed) + 300)
         self.errors = redis.RedisError
 
     def get(self, key: str) -> Kept | None:
@@ -139,11 +142,12 @@ def page(name: str, learner: User, build: Callable[[datetime], tuple[str, dateti
     store = _store()
     kept = store.get(key)
     if kept is not None and now < kept.valid_until:
+        html = zlib.decompress(kept.packed).decode()
         if current_app.config.get("PAGE_CACHE_VERIFY"):
-            _verify(name, kept, build)
-        return _fill(kept.html)
+            _verify(name, html, kept.built_at, build)
+        return _fill(html)
     html, until = build(now)
-    store.put(key, Kept(html, now, min(until, step + STEP)))
+    store.put(key, Kept(zlib.compress(html.encode(), 1), now, min(until, step + STEP)))
     return _fill(html)
 
 
@@ -151,10 +155,10 @@ def _fill(html: str) -> Markup:
     return Markup(html.replace(CSRF_MARK, generate_csrf()) if CSRF_MARK in html else html)
 
 
-def _verify(name: str, kept: Kept, build: Callable[[datetime], tuple[str, datetime]]) -> None:
-    fresh, _ = build(kept.built_at)
-    if fresh != kept.html:
+def _verify(name: str, html: str, built_at: datetime, build: Callable[[datetime], tuple[str, datetime]]) -> None:
+    fresh, _ = build(built_at)
+    if fresh != html:
         import difflib
-        diff = "\n".join(difflib.unified_diff(kept.html.splitlines(), fresh.splitlines(), "kept", "fresh",
+        diff = "\n".join(difflib.unified_diff(html.splitlines(), fresh.splitlines(), "kept", "fresh",
                                               lineterm="", n=1))
         raise StaleKeptPage(f"the kept {name} page differs from one built afresh:\n{diff}")
