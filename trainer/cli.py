@@ -66,6 +66,10 @@ def initialise(quiet: bool = False, yes: bool = False) -> None:
                    "and the database keeps the content it had. Fix the files and run the command again.", err=True)
         sys.exit(1)
     upgrade()
+    from . import page_versions
+    with db.engine.begin() as connection:
+        for name in page_versions.repair(connection):
+            click.echo(f"made again: trigger {name} (kept learner pages follow that table's changes again)")
     planned = planned_retirements(loaded)
     questions = [name for name in planned if name.startswith("question ")]
     if planned:

@@ -12,7 +12,7 @@ after every other row it writes, so two requests of the same learner can never w
 
 The statements below are those of migration ``page01versions``. They are frozen: a later change to the triggers
 adds a new list and a new migration, and ``install`` (used where ``db.create_all`` builds a database, as the
-tests do) moves to the new list.
+tests do) and ``repair`` (``trainer init``) move to the new list.
 """
 from __future__ import annotations
 
@@ -58,28 +58,24 @@ def _body(table: str, op: str) -> str:
     return _BUMP.format(" OR ".join(f"id IN {_targets(table, row)}" for row in rows))
 
 
-def sqlite_statements() -> list[str]:
-    """SQLite: one row trigger per table and operation."""
-    return [f"CREATE TRIGGER pv_{table}_{op.lower()} AFTER {op} ON {table} BEGIN {_body(table, op)}; END"
-            for table in ALL_TABLES for op in ("INSERT", "UPDATE", "DELETE")]
+def _trigger(dialect: str, table: str, op: str) -> list[str]:
+    """The statements that make trigger ``pv_<table>_<op>`` (and its function, on PostgreSQL)."""
+    name = f"pv_{table}_{op.lower()}"
+    if dialect != "postgresql":  # SQLite: a row trigger
+        return [f"CREATE TRIGGER {name} AFTER {op} ON {table} BEGIN {_body(table, op)}; END"]
+    # PostgreSQL: a function run by a row trigger deferred to commit
+    return [f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {_body(table, op)}; "
+            "RETURN NULL; END $$",
+            f'CREATE CONSTRAINT TRIGGER {name} AFTER {op} ON "{table}" DEFERRABLE INITIALLY DEFERRED '
+            f"FOR EACH ROW EXECUTE FUNCTION {name}()"]
 
 
-def postgresql_statements() -> list[str]:
-    """PostgreSQL: one function per table and operation, run by a row trigger deferred to commit."""
-    out = []
-    for table in ALL_TABLES:
-        for op in ("INSERT", "UPDATE", "DELETE"):
-            name = f"pv_{table}_{op.lower()}"
-            out.append(f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ "
-                       f"BEGIN {_body(table, op)}; RETURN NULL; END $$")
-            out.append(f'CREATE CONSTRAINT TRIGGER {name} AFTER {op} ON "{table}" DEFERRABLE INITIALLY DEFERRED '
-                       f"FOR EACH ROW EXECUTE FUNCTION {name}()")
-    return out
+_OPS = ("INSERT", "UPDATE", "DELETE")
 
 
 def drop_statements(dialect: str) -> list[str]:
     """What removes every trigger (and, on PostgreSQL, function) the statements above make."""
-    names = [(table, f"pv_{table}_{op.lower()}") for table in ALL_TABLES for op in ("INSERT", "UPDATE", "DELETE")]
+    names = [(table, f"pv_{table}_{op.lower()}") for table in ALL_TABLES for op in _OPS]
     if dialect == "postgresql":
         return [s for table, name in names for s in (f'DROP TRIGGER IF EXISTS {name} ON "{table}"',
                                                      f"DROP FUNCTION IF EXISTS {name}()")]
@@ -88,7 +84,7 @@ def drop_statements(dialect: str) -> list[str]:
 
 def statements(dialect: str) -> list[str]:
     """The triggers (and functions) for ``dialect``, plus the site counter's one row."""
-    made = postgresql_statements() if dialect == "postgresql" else sqlite_statements()
+    made = [s for table in ALL_TABLES for op in _OPS for s in _trigger(dialect, table, op)]
     return ["INSERT INTO site_state (id, version) VALUES (1, 0)", *made]
 
 
@@ -99,6 +95,22 @@ def install(connection) -> None:
         return
     for statement in statements(connection.dialect.name):
         connection.execute(text(statement))
+
+
+def repair(connection) -> list[str]:
+    """Make again any trigger that is missing (``trainer init``; a table rebuilt loses its triggers on SQLite) and
+    the site counter's row; returns the names made."""
+    if connection.execute(text("SELECT count(*) FROM site_state WHERE id = 1")).scalar() == 0:
+        connection.execute(text("INSERT INTO site_state (id, version) VALUES (1, 0)"))
+    missing = sorted(expected_names() - trigger_names(connection))
+    dialect = connection.dialect.name
+    for name in missing:
+        table, op = name[3:].rsplit("_", 1)
+        if dialect == "postgresql":
+            connection.execute(text(f"DROP FUNCTION IF EXISTS {name}()"))
+        for statement in _trigger(dialect, table, op.upper()):
+            connection.execute(text(statement))
+    return missing
 
 
 def trigger_names(connection) -> set[str]:
@@ -112,4 +124,4 @@ def trigger_names(connection) -> set[str]:
 
 
 def expected_names() -> set[str]:
-    return {f"pv_{table}_{op}" for table in ALL_TABLES for op in ("insert", "update", "delete")}
+    return {f"pv_{table}_{op.lower()}" for table in ALL_TABLES for op in _OPS}

@@ -164,3 +164,47 @@ def test_the_verification_catches_a_page_kept_past_a_change_the_counters_missed(
     logged_in.post("/lessons/basics-sensitisation/complete")  # the module's lessons done: 1 of 2 -> 2 of 2
     with pytest.raises(page_cache.StaleKeptPage):
         logged_in.get("/home")
+
+
+def test_verify_names_a_missing_trigger_and_repair_makes_it_again(app, runner):
+    with app.app_context():
+        db.session.execute(text(page_versions.drop_statements(db.engine.dialect.name)[0]))
+        db.session.commit()
+    result = runner.invoke(args=["verify"])
+    assert "trigger pv_item_state_insert is missing" in result.output and result.exit_code != 0
+    with app.app_context(), db.engine.begin() as conn:  # what `trainer init` runs after the migrations
+        assert page_versions.repair(conn) == ["pv_item_state_insert"]
+    with app.app_context(), db.engine.connect() as conn:
+        assert page_versions.trigger_names(conn) == page_versions.expected_names()
+    assert "trigger" not in runner.invoke(args=["verify"]).output
+
+
+def test_pages_kept_in_redis_are_shared_and_never_stale(app, logged_in, learner):
+    """Two apps on one Redis stand for two workers: a page kept by one is served by the other, and an answer
+    made through either shows on both at once."""
+    import os
+    import redis
+    url = "redis://127.0.0.1:6379/4"
+    try:
+        redis.Redis.from_url(url).flushdb()
+    except redis.ConnectionError:
+        if os.environ.get("CI"):
+            pytest.fail("Redis is expected on 127.0.0.1:6379 in CI")
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    app.config["REDIS_URL"] = url
+    app.extensions.pop("page_cache", None)
+    try:
+        complete_basics(logged_in)
+        logged_in.get("/home")
+        first = logged_in.get("/home").get_data(as_text=True)
+        assert any(k.startswith(b"trainer:page:") for k in redis.Redis.from_url(url).keys())
+        page = logged_in.get("/study/review/next")
+        token, _, _ = form_of(page)
+        logged_in.post("/study/review/answer", {"token": token, "choice": "a", "text": "x", "number": "0",
+                                                "region": "calf"})
+        after = logged_in.get("/home").get_data(as_text=True)
+        new = lambda html: int(re.search(r'<span class="stat">(\d+)</span> new', html).group(1))  # noqa: E731
+        assert new(after) == new(first) - 1
+    finally:
+        app.extensions.pop("page_cache", None)
+        redis.Redis.from_url(url).flushdb()

@@ -40,6 +40,18 @@ def _close(a: float | None, b: float | None) -> bool:
     return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
 
 
+def page_counter_problems() -> list[str]:
+    """Triggers that keep the page counters missing (a table rebuilt by hand, or by a batch migration on SQLite,
+    loses its triggers): a learner's kept pages would then outlive a change."""
+    from .. import page_versions
+    tables = set(sa_inspect(db.session.connection()).get_table_names())
+    if "site_state" not in tables:
+        return []  # a database of a release before the counters
+    missing = page_versions.expected_names() - page_versions.trigger_names(db.session.connection())
+    return [f"trigger {name} is missing: kept learner pages would not see that table's changes "
+            "(run `trainer init` to make it again)" for name in sorted(missing)]
+
+
 def verify(progress=None) -> VerifyReport:
     """Replay each learner's review log through the scheduler and compare with the stored ItemState.
 
@@ -61,6 +73,7 @@ def verify(progress=None) -> VerifyReport:
             .having(func.abs(Attempt.total - summed) > 1e-6).order_by(Attempt.id)):
         report.problems.append(f"attempt {attempt_id}: stored total {total:g} differs from its items' sum {items:g}")
     report.problems += study_day_problems()
+    report.problems += page_counter_problems()
     learner_ids = list(db.session.scalars(select(User.id).where(User.role == "learner").order_by(User.id)))
     report.learners = len(learner_ids)
     # A database not yet upgraded (a read-only copy of an older release, say) has no optimizer runs or resets.
