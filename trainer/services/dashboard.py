@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from collections import Counter
+
+import numpy as np
 from dataclasses import dataclass, field
 from functools import cache
 from datetime import datetime, timedelta
@@ -11,7 +13,8 @@ from sqlalchemy import and_, bindparam, case, func, or_, select, true
 from ..content.source import EXAM_AREAS
 from ..domain import scheduling as sched
 from ..extensions import db
-from ..models import ItemState, Question, QuestionVersion, ReviewLog, SafetyError, User, utcnow
+from ..models import ItemState, Question, QuestionVersion, ReviewLog, SafetyError, SiteState, User, UTCDateTime, utcnow
+from .cohort_stats import days_since
 from .study import Today, lesson_of, today_counts
 
 
@@ -68,6 +71,10 @@ def _recall_bin(recall: float) -> str:
 
 #: every live question of the shipped bank: Core columns, as the ORM's row loading doubles the cost of reading them
 _QUESTION = Question.__table__.c
+#: the learner's studied questions: id, stability and days since the last review at ``now``
+_STUDIED = select(ItemState.question_id, ItemState.stability,
+                  days_since(bindparam("now", type_=UTCDateTime()), ItemState.last_review_at)).where(
+    ItemState.learner_id == bindparam("learner_id"), ItemState.state != sched.NEW)
 _LIVE_BANK = select(_QUESTION.id, _QUESTION.module_slug, _QUESTION.lesson_ref, _QUESTION.exam_area).where(
     _QUESTION.retired_at.is_(None), _QUESTION.school_id.is_(None))
 
@@ -172,13 +179,13 @@ def build(learner_id: int, now: datetime | None = None, school_id: int | None = 
     weeks = [(f"{lo:%d %b}", (counts[6 + i] / counts[2 + i]) if counts[2 + i] else None, counts[2 + i])
              for i, (lo, _) in enumerate(bounds)]
 
-    # Mastery from predicted recall of every live shipped question (unstudied items count 0).
-    states = {row.question_id: row for row in db.session.execute(
-        select(ItemState.question_id, ItemState.state, ItemState.step, ItemState.stability, ItemState.difficulty,
-               ItemState.due_at, ItemState.last_review_at, ItemState.reps, ItemState.lapses)
-        .where(ItemState.learner_id == learner_id, ItemState.state != sched.NEW))}
-    questions = db.session.execute(_LIVE_BANK).all()
-    module_mastery, area_means, lesson_mastery, bins = mastery(questions, states, now, learner.desired_retention)
+    # Mastery from predicted recall of every live shipped question (unstudied items count 0); the days since
+    # each studied item's last review come from the database, as readiness takes them.
+    studied = db.session.execute(_STUDIED, {"learner_id": learner_id, "now": now}).all()
+    module_mastery, area_means, lesson_mastery, bins = mastery(
+        live_bank(), np.array([r[0] for r in studied], dtype=np.int64),
+        np.array([r[1] or 0.0 for r in studied], dtype=float),
+        np.array([np.nan if r[2] is None else r[2] for r in studied], dtype=float))
     area_mastery = {a: v for a, v in area_means.items() if a in EXAM_AREAS}
     weakest = sorted(lesson_mastery.items(), key=lambda kv: kv[1])[:5]
     errors = [OpenSafetyError(err.created_at, len(err.correct_days), _short(data.get("stem", "")), ref)
@@ -195,45 +202,79 @@ def build(learner_id: int, now: datetime | None = None, school_id: int | None = 
     from . import readiness as pass_readiness
     return Dashboard(today_counts(learner_id, now), forecast, retention, reviewed, weeks, learner.desired_retention,
                      module_mastery, area_mastery, weakest, errors,
-                     leeches, len(states), true_retention(learner, now), [(b, bins.get(b, 0)) for b in RECALL_BINS],
+                     leeches, len(studied), true_retention(learner, now), [(b, bins.get(b, 0)) for b in RECALL_BINS],
                      pass_readiness.forecast(learner_id, pass_mark=pass_mark, now=now))
 
 
-def mastery(questions: list, states: dict, now: datetime, retention: float) -> tuple[dict, dict, dict, Counter]:
+@dataclass(frozen=True)
+class LiveBank:
+    """Every live question of the shipped bank, sorted by id, with the module, exam area and lesson each is in
+    (as positions in ``modules``, ``areas`` and ``lessons``, each listed in order of first appearance)."""
+    ids: np.ndarray
+    module: np.ndarray
+    area: np.ndarray
+    lesson: np.ndarray
+    modules: tuple[str, ...]
+    areas: tuple[str, ...]
+    lessons: tuple[str, ...]
+
+
+_BANKS: dict = {}
+_SITE_VERSION = select(SiteState.version).where(SiteState.id == 1)
+
+
+def live_bank() -> LiveBank:
+    """The live shipped bank, read once per process and read again only when the site counter moves (any change
+    to a question, lesson or module moves it: trainer/page_versions.py)."""
+    key = (str(db.engine.url), db.session.scalar(_SITE_VERSION))
+    bank = _BANKS.get(key)
+    if bank is None:
+        rows = sorted(db.session.execute(_LIVE_BANK).all())
+        index: dict[str, dict[str, int]] = {"module": {}, "area": {}, "lesson": {}}
+
+        def at(kind: str, name: str) -> int:
+            return index[kind].setdefault(name, len(index[kind]))
+        positions = [(at("module", m), at("area", a), at("lesson", lesson_of(ref))) for _, m, ref, a in rows]
+        bank = LiveBank(np.array([r[0] for r in rows], dtype=np.int64),
+                        *(np.array([p[i] for p in positions], dtype=np.intp) for i in range(3)),
+                        *(tuple(index[k]) for k in ("module", "area", "lesson")))
+        _BANKS.clear()
+        _BANKS[key] = bank
+    return bank
+
+
+def mastery(bank: LiveBank, question_ids: np.ndarray, stability: np.ndarray,
+            days: np.ndarray) -> tuple[dict, dict, dict, Counter]:
     """Mean predicted recall per module, per exam area and per studied lesson, every live question counting (an
     unstudied one as 0), and the recall bins of the studied ones.
 
-    One pass over the bank with running sums, added in question order as ``readiness.mean_by`` adds them, so
-    the means are the same to the last bit (three ``mean_by`` passes over one object per question cost more
-    than the rest of the dashboard's Python).
+    The sums run in question-id order (``np.bincount`` adds its weights in order), so a mean is what adding the
+    questions one by one gives.
 
-    :param questions: rows of (id, module_slug, lesson_ref, exam_area) of the live bank
-    :param states: question id -> the learner's memory-state row, for studied questions
-    :param now: the moment of the prediction
-    :param retention: the learner's desired retention
+    :param bank: the live bank (``live_bank``)
+    :param question_ids: the learner's studied questions (any order; those not in the live bank are left out)
+    :param stability: their stability in days (0 when unknown)
+    :param days: days since each one's last review (NaN when unknown)
     """
-    totals: dict[tuple[str, str], list] = {}
-    studied: set[str] = set()
-    bins: Counter = Counter()
-    for qid, module, lesson_ref, area in questions:
-        state = states.get(qid)
-        lesson = lesson_of(lesson_ref)
-        recall = 0.0
-        if state:
-            recall = sched.retrievability(_mem(state), now, retention)
-            bins[_recall_bin(recall)] += 1
-            studied.add(lesson)
-        for key in (("module", module), ("area", area), ("lesson", lesson)):
-            total = totals.setdefault(key, [0.0, 0])
-            total[0] += recall
-            total[1] += 1
-    means: dict[str, dict[str, float]] = {"module": {}, "area": {}, "lesson": {}}
-    for (kind, name), (total, count) in totals.items():
-        if kind != "lesson" or name in studied:
-            means[kind][name] = total / count
-    return means["module"], means["area"], means["lesson"], bins
+    decay, factor = sched.forgetting_curve()
+    at = np.searchsorted(bank.ids, question_ids)
+    inside = at < len(bank.ids)
+    found = np.zeros(len(question_ids), dtype=bool)
+    found[inside] = bank.ids[at[inside]] == question_ids[inside]
+    known = found & (stability > 0) & ~np.isnan(days)
+    recall_of_studied = np.zeros(len(question_ids))
+    recall_of_studied[known] = (1 + factor * np.maximum(days[known], 0.0) / stability[known]) ** decay
+    recall = np.zeros(len(bank.ids))
+    recall[at[found]] = recall_of_studied[found]
+    studied_lessons = np.zeros(len(bank.lessons), dtype=bool)
+    studied_lessons[bank.lesson[at[found]]] = True
 
-
-def _mem(row: ItemState) -> sched.MemoryState:
-    return sched.MemoryState(row.state, row.step, row.stability, row.difficulty, row.due_at, row.last_review_at,
-                             row.reps, row.lapses)
+    def means(groups: np.ndarray, names: tuple[str, ...], keep=None) -> dict[str, float]:
+        totals = np.bincount(groups, weights=recall, minlength=len(names))
+        counts = np.bincount(groups, minlength=len(names))
+        return {name: float(totals[i] / counts[i]) for i, name in enumerate(names)
+                if counts[i] and (keep is None or keep[i])}
+    edges = np.array([0.5, 0.6, 0.7, 0.8, 0.9, 0.95])
+    bins = Counter(RECALL_BINS[i] for i in np.searchsorted(edges, recall_of_studied[found], side="right"))
+    return (means(bank.module, bank.modules), means(bank.area, bank.areas),
+            means(bank.lesson, bank.lessons, studied_lessons), bins)
