@@ -98,6 +98,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "MAX_CONTENT_LENGTH": int(os.environ.get("TRAINER_MAX_UPLOAD_BYTES", 2 * 1024 * 1024)),
         "WTF_CSRF_TIME_LIMIT": None,
         "PRACTICE_PASS_MARK": float(os.environ.get("TRAINER_PASS_MARK", 0.70)),
+        # learner pages kept between requests (services/page_cache.py); "0" builds every page afresh
+        "PAGE_CACHE": os.environ.get("TRAINER_PAGE_CACHE", "1") != "0",
         "LOGIN_LIMIT": os.environ.get("TRAINER_LOGIN_LIMIT", "10 per minute"),
         #: sign-ups per address (a class signing up together from one school network fits)
         "SIGNUP_LIMIT": os.environ.get("TRAINER_SIGNUP_LIMIT", "20 per minute;200 per day"),
