@@ -141,11 +141,12 @@ def prepare_learners(learners: list[dict], lessons: list[str]) -> None:
 class Server:
     """`trainer serve` (gunicorn through its API) as a child process; stopped by its own pid."""
 
-    def __init__(self, db: ScaleDB, workers: int, log: Path):
+    def __init__(self, db: ScaleDB, workers: int, log: Path, redis_url: str | None = None):
         self.port = free_port()
         self.log = log.open("w")
+        extra = {"TRAINER_BENCH_FLOOR": "1", **({"REDIS_URL": redis_url} if redis_url else {})}
         self.proc = subprocess.Popen([sys.executable, "-m", "trainer", "serve", "--workers", str(workers),
-                                      "--port", str(self.port)], env=db.env(TRAINER_BENCH_FLOOR="1"),
+                                      "--port", str(self.port)], env=db.env(**extra),
                                      stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
         self.host = f"http://127.0.0.1:{self.port}"
         deadline = time.time() + 180
@@ -263,13 +264,25 @@ def _num(raw: str) -> float | None:
         return None
 
 
+def fresh_redis(url: str | None) -> bool:
+    """Empty the bench's own Redis database (kept pages, forecasts and rate limits of an earlier run would
+    flatter this one); False when the run goes without Redis."""
+    if not url:
+        return False
+    import redis
+    redis.Redis.from_url(url).flushdb()
+    return True
+
+
 def bench_database(kind: str, args, out: Path) -> dict:
     label = "load"
     db = ScaleDB.create(kind, args.pg_url, label, reuse=args.reuse_sqlite if kind == "sqlite" else args.reuse_pg)
     result: dict = {"database": kind}
     server = None
     try:
-        if not (args.reuse_sqlite if kind == "sqlite" else args.reuse_pg):
+        if args.reuse_sqlite if kind == "sqlite" else args.reuse_pg:
+            db.initialise()  # a database seeded by an older build is upgraded first, as `trainer init` does
+        else:
             print(f"[{kind}] building schema and content", file=sys.stderr)
             db.initialise()
             print(f"[{kind}] seeding {args.learners} learners, about {args.reviews:,} review rows", file=sys.stderr)
@@ -287,7 +300,8 @@ def bench_database(kind: str, args, out: Path) -> dict:
             result["analysis_note"] = note
         plan_file = out / f"load-plan-{kind}.json"
         print(f"[{kind}] starting gunicorn, {args.workers} workers", file=sys.stderr)
-        server = Server(db, args.workers, out / f"load-server-{kind}.log")
+        result["redis"] = fresh_redis(args.redis)
+        server = Server(db, args.workers, out / f"load-server-{kind}.log", args.redis)
         print(f"[{kind}] signing in {sum(map(len, plan['accounts'].values()))} accounts", file=sys.stderr)
         sign_in(server.host, plan)
         plan_file.write_text(json.dumps(plan))
@@ -320,7 +334,11 @@ def summarise(results: dict, args, info: dict) -> tuple[str, dict]:
     md.append(f"Command: `python bench/load.py {' '.join(sys.argv[1:])}`. {args.users} concurrent users; "
               f"mixed phase {args.mixed} s with 0.5-2 s think time between steps; each solo phase {args.solo} s "
               "with no think time. Locust runs on the same 2-core machine as the server, so it takes part of "
-              "the CPU (its CPU seconds are in the tables).\n")
+              "the CPU (its CPU seconds are in the tables). "
+              + ("The server runs with `REDIS_URL` (a Redis database of its own, emptied first), as a deployment with "
+                 "several workers does: kept pages, forecasts and rate limits are shared by the workers.\n"
+                 if any(r.get("redis") for r in results.values()) else
+                 "The server runs without Redis: each worker keeps its own pages and forecasts.\n"))
     for kind in dbs:
         r = results[kind]
         rows = r.get("rows", {})
@@ -428,6 +446,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="200 learners, 50k rows, 20 s mixed, 8 s solo")
     parser.add_argument("--reuse-sqlite", help="an already seeded SQLite URL (skips seeding)")
     parser.add_argument("--reuse-pg", help="an already seeded PostgreSQL URL (skips seeding)")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/12",
+                        help="REDIS_URL for the server, as a deployment with several workers runs (its database is "
+                             "emptied first); '' to run without: each worker then keeps its own pages and forecasts")
     parser.add_argument("--keep", action="store_true", help="keep the databases")
     parser.add_argument("--no-publish", action="store_true", help="do not refresh bench/REPORT.md")
     parser.add_argument("--from-json", help="re-render the section from a saved bench/out/load.json (no run)")
