@@ -8,7 +8,8 @@ HTML, with the CSRF token left as a placeholder filled in per request) under a k
   quizzes and settings, or the bank and lessons (trainer/page_versions.py), so invalidation is exact;
 - the learner's own settings that the pages use (on the row already loaded for the request);
 - the item difficulties' stamp that readiness uses (kept in the process);
-- the quarter hour: ages, "today", the learner's study day and the pass forecast's hour move with the clock.
+- the quarter hour: ages, "today", the learner's study day and the pass forecast's hour move with the clock;
+- this build of the code and templates, so a page kept in Redis by the release before is not served.
 
 A kept page also carries the instant it stops being true whatever happens: the next learning step entering the
 learn-ahead window, a quiz opening or closing, an attempt's time running out, a running exam's next minute.
@@ -19,11 +20,13 @@ at the instant it was kept, and a difference is an error: the whole test suite t
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import pickle
 import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Callable
 
 from cachetools import LRUCache
@@ -112,6 +115,20 @@ def clear() -> None:
         current_app.extensions["page_cache"].clear()
 
 
+@functools.cache
+def build_stamp() -> str:
+    """This build of the code and templates (each file's path, size and modification time): a page kept in Redis
+    by a release before is never served by the next one."""
+    root = Path(__file__).resolve().parents[2]
+    digest = hashlib.sha1()
+    for folder in (root / "trainer", root / "templates"):
+        for path in sorted(folder.rglob("*")):
+            if path.suffix in (".py", ".html"):
+                stat = path.stat()
+                digest.update(f"{path.relative_to(root)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()[:16]
+
+
 def versions(learner_id: int) -> tuple[int, int]:
     """The learner's and the site's counters, read now (one statement)."""
     row = db.session.execute(_VERSIONS, {"learner_id": learner_id}).one()
@@ -136,7 +153,7 @@ def page(name: str, learner: User, build: Callable[[datetime], tuple[str, dateti
         return _fill(build(now)[0])
     learner_version, site_version = versions(learner.id)
     step = step_start(now)
-    parts = (str(db.engine.url), name, learner.id, learner_version, site_version, _settings(learner), extra,
+    parts = (build_stamp(), str(db.engine.url), name, learner.id, learner_version, site_version, _settings(learner), extra,
              step.isoformat())
     key = "trainer:page:" + hashlib.sha1(repr(parts).encode()).hexdigest()
     store = _store()
