@@ -64,7 +64,10 @@ def test_backup_and_restore_round_trip_every_table(populated, tmp_path, portable
     target = {"DATABASE_URL": f"sqlite:///{tmp_path / 'restored.db'}", "TRAINER_INSTANCE": str(tmp_path)}
     restored = run("restore", str(snapshot), env=target)
     assert restored.returncode == 0, restored.stderr
-    assert dump(populated["DATABASE_URL"]) == dump(target["DATABASE_URL"])
+    source, copy = dump(populated["DATABASE_URL"]), dump(target["DATABASE_URL"])
+    # The site's page counter starts afresh, so no page kept before the restore can be served after it.
+    assert source.pop("site_state") != copy.pop("site_state")
+    assert source == copy
     again = run("restore", str(snapshot), env=target)
     assert again.returncode == 1 and "not empty" in again.stderr
 

@@ -292,6 +292,8 @@ def register_cli(app: Flask) -> None:
                     raise RestoreError(f"the snapshot is at schema revision {revision}, which this release does not "
                                        "know (a newer release made it): serve it with that release or a newer one")
                 upgrade()
+                from .services.integrity import _new_page_epoch
+                _new_page_epoch()
                 click.echo(f"restored {path}")
                 return
             progress = _progress("tables")

@@ -113,10 +113,19 @@ def repair(connection) -> list[str]:
     return missing
 
 
+def new_epoch(connection) -> None:
+    """Move the site counter to a random value (after a restore): every learner's counter may go back to a value
+    it had before, so the site counter makes sure no key of a page kept before the restore comes round again."""
+    import secrets
+    connection.execute(text("UPDATE site_state SET version = :v WHERE id = 1"), {"v": secrets.randbelow(2 ** 31)})
+
+
 def trigger_names(connection) -> set[str]:
-    """The names of the counters' triggers present in the database (for tests and ``trainer verify``)."""
+    """The names of the counters' triggers present (and, on PostgreSQL, enabled) in the database (for tests and
+    ``trainer verify``)."""
     if connection.dialect.name == "postgresql":
-        found = connection.execute(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgname LIKE 'pv\\_%'"))
+        found = connection.execute(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgenabled <> 'D' "
+                                        "AND tgname LIKE 'pv\\_%'"))
     else:
         found = connection.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'pv\\_%' "
                                         "ESCAPE '\\'"))

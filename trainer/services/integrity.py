@@ -532,6 +532,7 @@ def restore_portable(path: Path, progress=None) -> dict[str, int]:
         raise
     db.session.remove()
     upgrade()
+    _new_page_epoch()
     if db.engine.dialect.name == "sqlite":
         problem = check_sqlite_engine(db.engine)
         if problem:
@@ -539,15 +540,46 @@ def restore_portable(path: Path, progress=None) -> dict[str, int]:
     return counts
 
 
+def _new_page_epoch() -> None:
+    """After a restore: no page kept for this database before it (in Redis, say) may match a key again."""
+    from .. import page_versions
+    with db.engine.begin() as conn:
+        page_versions.new_epoch(conn)
+
+
 #: the copy of the content files a content sync writes (the search index is derived from them too): a backup
 #: replaces them, they are not records a restore must refuse to overwrite
 CONTENT_TABLES = frozenset({"module", "lesson", "question", "question_version", "search_entry", "search_word"})
 
 
+#: tables whose rows are derived, not records: the page counters' one row (trainer/page_versions.py)
+DERIVED_TABLES = frozenset({"site_state"})
+
+
+def _page_counters_off(metadata, on: bool = False) -> None:
+    """Switch the page counters' triggers off while a backup's rows go in, and on again, in the restore's own
+    transaction: the rows come back as they were (each learner's counter included), and the restore then moves
+    the site counter to a new value (``page_versions.new_epoch``). PostgreSQL disables them; SQLite, which
+    cannot, drops and makes them again."""
+    from .. import page_versions
+    dialect = db.engine.dialect.name
+    if dialect == "postgresql":
+        for name in page_versions.ALL_TABLES:
+            if name in metadata.tables:
+                db.session.execute(text(f'ALTER TABLE "{name}" {"ENABLE" if on else "DISABLE"} TRIGGER USER'))
+    elif "site_state" in metadata.tables:
+        if on:
+            page_versions.repair(db.session.connection())
+        else:
+            for statement in page_versions.drop_statements(dialect):
+                db.session.execute(text(statement))
+
+
 def _tables_with_records(names: list[str]) -> list[str]:
     """The tables among ``names`` that hold rows other than the copy of the content files."""
     with db.engine.connect() as conn:
-        return [name for name in sorted(names) if name not in CONTENT_TABLES and not name.startswith("search_fts")
+        return [name for name in sorted(names) if name not in CONTENT_TABLES and name not in DERIVED_TABLES
+                and not name.startswith("search_fts")
                 and conn.execute(text(f'SELECT EXISTS (SELECT 1 FROM "{name}")')).scalar()]
 
 
@@ -588,9 +620,13 @@ def _load_rows(path: Path, backup: PortableBackup, created: bool, progress) -> d
     _check_references(path, backup, metadata)
     names = [name for _n, name, _r in backup.blocks if name != "alembic_version"]
     tables = _insert_tables(metadata, names)
+    if "site_state" in metadata.tables:
+        db.session.execute(metadata.tables["site_state"].delete())  # the backup's counter row replaces the new one
+    _page_counters_off(metadata)
     if not created:
         for name in metadata.tables:
-            if name in CONTENT_TABLES or name == "alembic_version" or name.startswith("search_fts"):
+            if (name in CONTENT_TABLES or name in DERIVED_TABLES or name == "alembic_version"
+                    or name.startswith("search_fts")):
                 continue
             if db.session.scalar(select(func.count()).select_from(metadata.tables[name])):
                 raise RestoreError(f"the target database is not empty (table {name} has rows): restore into a "
@@ -636,6 +672,7 @@ def _load_rows(path: Path, backup: PortableBackup, created: bool, progress) -> d
         except (DBAPIError, StatementError) as exc:
             raise RestoreError(f"{path} line {number}: the database refused a row of table {name} "
                                f"({_one_line(exc)}); nothing was restored") from None
+    _page_counters_off(metadata, on=True)
     if db.engine.dialect.name == "postgresql":
         for name, table in metadata.tables.items():
             # Only integer ids have a sequence (pending_import's id is a random string).
