@@ -14,6 +14,7 @@ from ..content.source import EXAM_AREAS, EXAM_WEIGHTS
 from ..domain.blueprint import area_band, draw
 from ..extensions import db
 from ..models import Attempt, AttemptItem, Question, utcnow
+from . import answer_sheets
 from .study import (AnswerOutcome, AnswerTarget, AnsweredElsewhere, StudyError, answered_mark, existing_log,
                     read_token, record_answer)
 
@@ -162,6 +163,7 @@ def finish(attempt: Attempt, now: datetime | None = None) -> Attempt:
         attempt.total = sum(i.score or 0.0 for i in attempt.items)  # position order, as item analysis adds
         attempt.score = attempt.total / len(attempt.items) if attempt.items else 0.0
         db.session.flush()
+        answer_sheets.record(attempt)  # what item analysis reads of a quiz attempt (mock exams have none)
         from . import lti
         lti.queue_attempt(attempt)  # scores owed to an LMS the attempt was launched from (outbox)
     return attempt
