@@ -181,11 +181,11 @@ def load(attempt_ids: Select) -> Items:
     """
     rows = plain_rows(attempt_ids.add_columns(AttemptSheet.items)
                       .outerjoin(AttemptSheet, AttemptSheet.attempt_id == Attempt.id).order_by(Attempt.id))
-    sheets = [row for row in rows if row[1] is not None]
-    packed = np.frombuffer(b"".join(map(itemgetter(1), sheets)), dtype=ITEM)
+    sheets = rows if all(map(itemgetter(1), rows)) else [row for row in rows if row[1] is not None]
+    blobs = list(map(itemgetter(1), sheets))
+    packed = np.frombuffer(b"".join(blobs), dtype=ITEM)
     attempts = np.repeat(np.fromiter(map(itemgetter(0), sheets), dtype=np.int64, count=len(sheets)),
-                         np.fromiter((len(row[1]) // ITEM.itemsize for row in sheets), dtype=np.int64,
-                                     count=len(sheets)))
+                         np.fromiter(map(len, blobs), dtype=np.int64, count=len(blobs)) // ITEM.itemsize)
     used = np.unique(packed["code"])
     used = used[used != NO_CODE]
     texts = dict(db.session.execute(select(ResponseCode.id, ResponseCode.text)
