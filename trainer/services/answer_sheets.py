@@ -180,7 +180,8 @@ def load(attempt_ids: Select) -> Items:
     :param attempt_ids: the counted attempts.
     """
     rows = plain_rows(attempt_ids.add_columns(AttemptSheet.items)
-                      .outerjoin(AttemptSheet, AttemptSheet.attempt_id == Attempt.id).order_by(Attempt.id))
+                      .outerjoin(AttemptSheet, AttemptSheet.attempt_id == Attempt.id).order_by(Attempt.id),
+                      binary=True)
     sheets = rows if all(map(itemgetter(1), rows)) else [row for row in rows if row[1] is not None]
     blobs = list(map(itemgetter(1), sheets))
     packed = np.frombuffer(b"".join(blobs), dtype=ITEM)
