@@ -128,6 +128,24 @@ def test_random_quizzes_give_the_same_figures_from_sheets_rows_or_both(app, seed
             assert [analyses(user, quiz, **n) for n in narrow] == expected, (seed, round_)
 
 
+def test_the_figures_do_not_depend_on_how_rows_are_grouped_by_version(app, monkeypatch):
+    """A quiz with more versions than ``FEW_VERSIONS`` has its rows grouped by a sort instead of one pass per
+    version: the same columns in the same attempt order, so the same figures."""
+    rng = random.Random(5)
+    world = build_world(app)
+    with app.app_context():
+        user = staff("admin_s", world)
+        quiz = make_quiz(world.school_s)
+        ax = assign(quiz, world.cohort_x)
+        learner = add_learners(world.cohort_x, 1, "g")[0]
+        for _in_y, items in random_attempts(rng) + random_attempts(rng):
+            add_attempt(ax.id, learner, items)
+        answer_sheets.backfill()
+        passes = analyses(user, quiz)
+        monkeypatch.setattr(item_stats, "FEW_VERSIONS", 0)
+        assert analyses(user, quiz) == passes and passes[1]
+
+
 def test_the_bench_quiz_gives_the_same_figures_from_sheets(app):
     """300 attempts of the ten-item shape bench/item_stats_db.py times, scores 0 or 1: the strong third's cut
     falls inside a large tie on every item."""

@@ -156,7 +156,8 @@ def backfill(batch: int = 2000) -> int:
 class Items:
     """Every item of the counted attempts in attempt and position order, as aligned numpy columns."""
 
-    attempts: np.ndarray
+    #: where each attempt's items start (attempts without items left out)
+    starts: np.ndarray
     versions: np.ndarray
     positions: np.ndarray
     scores: np.ndarray
@@ -185,34 +186,34 @@ def load(attempt_ids: Select) -> Items:
     sheets = rows if all(map(itemgetter(1), rows)) else [row for row in rows if row[1] is not None]
     blobs = list(map(itemgetter(1), sheets))
     packed = np.frombuffer(b"".join(blobs), dtype=ITEM)
-    attempts = np.repeat(np.fromiter(map(itemgetter(0), sheets), dtype=np.int64, count=len(sheets)),
-                         np.fromiter(map(len, blobs), dtype=np.int64, count=len(blobs)) // ITEM.itemsize)
-    used = np.unique(packed["code"])
-    used = used[used != NO_CODE]
+    lengths = np.fromiter(map(len, blobs), dtype=np.int64, count=len(blobs)) // ITEM.itemsize
+    # Codes are ResponseCode ids: renumbered 1.. in id order, 0 standing for NO_CODE (one gather, no sort).
+    shifted = packed["code"] + 1
+    used = np.flatnonzero(np.bincount(shifted)) if len(shifted) else np.zeros(0, np.int64)
+    used = used[used > 0]
     texts = dict(db.session.execute(select(ResponseCode.id, ResponseCode.text)
-                                    .where(ResponseCode.id.in_(used.tolist()))).all()) if len(used) else {}
-    distinct: list[Any] = [None] + [json.loads(texts[int(code)]) for code in used]
-    lookup = np.zeros(int(used.max()) + 1 if len(used) else 1, dtype=np.int64)
+                                    .where(ResponseCode.id.in_((used - 1).tolist()))).all()) if len(used) else {}
+    distinct: list[Any] = [None] + [json.loads(texts[int(code) - 1]) for code in used]
+    lookup = np.zeros(int(shifted.max()) + 1 if len(shifted) else 1, dtype=np.int64)
     lookup[used] = np.arange(1, len(used) + 1)
-    codes = packed["code"]
-    items = Items(attempts, packed["version"].astype(np.int64), packed["position"].astype(np.int64),
-                  packed["score"].astype(np.float64), np.where(codes == NO_CODE, 0, lookup[np.maximum(codes, 0)]),
-                  distinct)
+    held = lengths[lengths > 0]
+    items = Items(np.cumsum(held) - held, packed["version"], packed["position"], packed["score"].astype(np.float64),
+                  lookup[shifted], distinct)
     if len(sheets) == len(rows):
         return items
-    # Attempts stored without a sheet: their item rows (a query only when there are some).
+    # Attempts stored without a sheet: their item rows (a query only when there are some), merged in attempt order.
     rest = plain_rows(_item_rows(attempt_ids.outerjoin(AttemptSheet, AttemptSheet.attempt_id == Attempt.id)
                                  .where(AttemptSheet.attempt_id.is_(None))))
     more, parsed = decoded(list(map(itemgetter(4), rest)))
-    merged = Items(
-        np.concatenate([items.attempts, np.fromiter(map(itemgetter(0), rest), np.int64, len(rest))]),
-        np.concatenate([items.versions, np.fromiter(map(itemgetter(1), rest), np.int64, len(rest))]),
-        np.concatenate([items.positions, np.fromiter(map(itemgetter(2), rest), np.int64, len(rest))]),
-        np.concatenate([items.scores, np.fromiter((0.0 if r[3] is None else r[3] for r in rest), np.float64,
-                                                  len(rest))]),
-        np.concatenate([items.codes, more + len(distinct)]), distinct + parsed)
-    if len(sheets):
-        order = np.argsort(merged.attempts, kind="stable")  # each attempt's items stay in position order
-        for name in ("attempts", "versions", "positions", "scores", "codes"):
-            setattr(merged, name, getattr(merged, name)[order])
-    return merged
+    attempts = np.concatenate([
+        np.repeat(np.fromiter(map(itemgetter(0), sheets), dtype=np.int64, count=len(sheets)), lengths),
+        np.fromiter(map(itemgetter(0), rest), np.int64, len(rest))])
+    order = np.argsort(attempts, kind="stable")  # each attempt's items stay in position order
+    attempts = attempts[order]
+    columns = [np.concatenate([items.versions, np.fromiter(map(itemgetter(1), rest), np.int64, len(rest))]),
+               np.concatenate([items.positions, np.fromiter(map(itemgetter(2), rest), np.int64, len(rest))]),
+               np.concatenate([items.scores, np.fromiter((0.0 if r[3] is None else r[3] for r in rest), np.float64,
+                                                         len(rest))]),
+               np.concatenate([items.codes, more + len(distinct)])]
+    starts = np.flatnonzero(np.diff(attempts, prepend=attempts[0] - 1)) if len(attempts) else np.zeros(0, np.int64)
+    return Items(starts, *(column[order] for column in columns), distinct + parsed)

@@ -24,6 +24,9 @@ from ..models import (Attempt, AttemptItem, Cohort, CohortInstructor, Question, 
                       QuizAssignment, User)
 
 STAFF = ("site_admin", "school_admin", "instructor")
+#: up to this many question versions in a read, each version's rows are found by a pass over the versions
+#: (a sort of a million rows costs more than a few dozen passes); above it, by one stable sort
+FEW_VERSIONS = 64
 #: sort keys of the quiz page's question table
 SORT_KEYS = ("position", "question", "attempts", "facility", "sd", "discrimination", "efficiency", "guess")
 
@@ -186,17 +189,21 @@ def _columns(items: answer_sheets.Items) -> tuple[dict[int, _Column], np.ndarray
     """Every item of whole attempts, in attempt and position order, unanswered scores 0 -> one column set per
     version (attempt order), and the attempts' totals (for the test statistics).
     """
-    if not len(items.attempts):
+    if not len(items.scores):
         return {}, np.zeros(0)
-    versions, attempts, scores = items.versions, items.attempts, items.scores
-    starts = np.flatnonzero(np.diff(attempts, prepend=attempts[0] - 1))
+    versions, scores, starts = items.versions, items.scores, items.starts
     totals = np.add.reduceat(scores, starts)
     rest = np.repeat(totals, np.diff(starts, append=len(scores))) - scores
-    order = np.argsort(versions, kind="stable")               # each version's rows, still in attempt order
-    bounds = np.flatnonzero(np.diff(versions[order], prepend=-1, append=-1))
+    present = np.flatnonzero(np.bincount(versions))
+    if len(present) <= FEW_VERSIONS:
+        # A quiz of a few dozen questions: one pass per version finds its rows, already in attempt order.
+        groups = [np.flatnonzero(versions == version) for version in present]
+    else:
+        order = np.argsort(versions, kind="stable")               # each version's rows, still in attempt order
+        bounds = np.flatnonzero(np.diff(versions[order], prepend=-1, append=-1))
+        groups = [order[first:last] for first, last in zip(bounds[:-1], bounds[1:])]
     columns = {}
-    for first, last in zip(bounds[:-1], bounds[1:]):
-        held = order[first:last]
+    for held in groups:
         columns[int(versions[held[0]])] = _Column(scores[held], rest[held], items.codes[held], items.distinct,
                                                   int(items.positions[held].min()))
     return columns, totals
