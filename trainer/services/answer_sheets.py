@@ -197,8 +197,9 @@ def load(attempt_ids: Select) -> Items:
     lookup = np.zeros(int(shifted.max()) + 1 if len(shifted) else 1, dtype=np.int64)
     lookup[used] = np.arange(1, len(used) + 1)
     held = lengths[lengths > 0]
-    items = Items(np.cumsum(held) - held, packed["version"], packed["position"], packed["score"].astype(np.float64),
-                  lookup[shifted], distinct)
+    # Versions compared a few dozen times: contiguous; positions only gathered: left in place.
+    items = Items(np.cumsum(held) - held, np.ascontiguousarray(packed["version"]), packed["position"],
+                  packed["score"].astype(np.float64), lookup[shifted], distinct)
     if len(sheets) == len(rows):
         return items
     # Attempts stored without a sheet: their item rows (a query only when there are some), merged in attempt order.
