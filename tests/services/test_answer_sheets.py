@@ -197,3 +197,60 @@ def test_the_migration_writes_the_sheets_the_service_writes(tmp_path):
         db.session.rollback()
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.mark.filterwarnings("ignore:'get_engine' is deprecated:DeprecationWarning")
+def test_the_migration_backfills_on_this_database_as_the_service_would():
+    """Quiz attempts stored before the sheets existed (SQLite, or PostgreSQL with TEST_DATABASE_URL): the upgrade
+    writes a sheet for each submitted quiz attempt, equal to the one ``backfill`` writes; open attempts and mock
+    exams get none."""
+    from flask_migrate import upgrade
+
+    from tests.conftest import COURSE, _database_config
+    from tests.test_schema_drift import insert_row
+    from trainer import create_app
+
+    config, drop = _database_config()
+    app = create_app({**config, "TESTING": True, "SECRET_KEY": "test-secret", "MODULES_DIR": COURSE / "modules",
+                      "QUESTION_BANK_DIR": COURSE / "question_bank", "RATELIMIT_STORAGE_URI": "memory://"})
+    try:
+        with app.app_context():
+            upgrade(revision="ready01first")
+            versions = {1: {"type": "single", "options": [{"id": o, "correct": o == "a"} for o in "abcd"]},
+                        2: {"type": "truefalse", "answer": False},
+                        3: {"type": "multiple", "options": [{"id": o, "correct": o != "c"} for o in "abc"]},
+                        4: {"type": "short", "answers": ["massage"]}}
+            attempts = {1: ("quiz", True, [(1, 1.0, "a"), (2, 0.0, True), (3, 0.5, ["a"]), (4, 1.0, "massage")]),
+                        2: ("quiz", True, [(2, 1.0, False), (1, None, None), (3, 1.0, ["b", "a"])]),
+                        3: ("quiz", False, [(1, 0.0, "b")]),
+                        4: ("exam", True, [(1, 1.0, "a")])}
+            with db.engine.begin() as conn:
+                insert_row(conn, "user", id=1, email="a@example.com")
+                for vid, data in versions.items():
+                    insert_row(conn, "question", id=vid, slug=f"q{vid}", current_version_id=None)
+                    insert_row(conn, "question_version", id=vid, question_id=vid, data=data)
+                for aid, (kind, submitted, items) in attempts.items():
+                    insert_row(conn, "attempt", id=aid, learner_id=1, kind=kind, total=None,
+                               **({"submitted_at": T0} if submitted else {}))
+                    for position, (vid, score, response) in enumerate(items):
+                        insert_row(conn, "attempt_item", attempt_id=aid, position=position, question_id=vid,
+                                   question_version_id=vid, score=score,
+                                   **({} if response is None else {"response": response}))
+            upgrade()
+            sheeted = set(db.session.scalars(select(AttemptSheet.attempt_id)))
+            migrated = {a: answer_sheets.load(select(Attempt.id).where(Attempt.id == a)) for a in (1, 2)}
+            db.session.execute(delete(AttemptSheet))
+            db.session.execute(delete(ResponseCode))
+            assert answer_sheets.backfill() == 2
+            for attempt_id, old in migrated.items():
+                new = answer_sheets.load(select(Attempt.id).where(Attempt.id == attempt_id))
+                assert new.versions.tolist() == old.versions.tolist() == [v for v, _, _ in attempts[attempt_id][2]]
+                assert new.scores.tolist() == old.scores.tolist() == [s or 0.0 for _, s, _ in attempts[attempt_id][2]]
+                assert [new.distinct[c] for c in new.codes] == [old.distinct[c] for c in old.codes]
+            assert [migrated[1].distinct[c] for c in migrated[1].codes] == ["a", True, ["a"], None]
+            assert sheeted == {1, 2}
+            db.session.rollback()
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        drop()
