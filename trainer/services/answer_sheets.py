@@ -106,12 +106,13 @@ def record(attempt: Attempt) -> None:
 
     :param attempt: the attempt, its items as submitted (unanswered ones score 0, as in ``Attempt.total``).
     """
-    if attempt.kind != "quiz" or not attempt.items:
+    if attempt.kind != "quiz":
         return
     items = sorted(attempt.items, key=lambda item: item.position)
     choice = _choice_versions(item.question_version_id for item in items)
     rows = [(attempt.id, item.question_version_id, item.position, item.score, item.response) for item in items]
-    db.session.execute(insert(AttemptSheet), _sheets(rows, choice))
+    # An attempt without items gets an empty sheet: every counted attempt has one, so no item row is read.
+    db.session.execute(insert(AttemptSheet), _sheets(rows, choice) or [{"attempt_id": attempt.id, "items": b""}])
     db.session.flush()
 
 
