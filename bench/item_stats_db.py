@@ -8,9 +8,10 @@ taught by one instructor, one fixed quiz of ``--items`` questions from the test 
 ``--attempts`` submitted attempts, each holding every question: answers come from a latent-ability model
 (ability theta ~ N(0, 1), P(right) = 1/4 + 3/4 / (1 + exp(-1.7 (theta - b)))), a wrong single-choice answer
 picks a distractor with weights 6:3:1; attempts are stored submitted, with their raw total, as the app
-submits them. Then, as the instructor, times ``item_stats.version_analysis`` for the
+submits them, and their answer sheets (``--no-sheets``: none, so the whole quiz is read from its item rows).
+Then, as the instructor, times ``item_stats.version_analysis`` for the
 first single-choice question (that question's rows only, each with its attempt's stored raw total) and,
-with ``--whole-quiz``, ``item_stats.quiz_analysis`` (every row of every attempt). Tables are ANALYZEd after
+with ``--whole-quiz``, ``item_stats.quiz_analysis`` (every attempt's answer sheet). Tables are ANALYZEd after
 seeding, as on a live database. Prints median and spread of the runs and the figures themselves.
 """
 from __future__ import annotations
@@ -40,6 +41,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=8)
     parser.add_argument("--whole-quiz", action="store_true", help="also time the whole-quiz page's analysis")
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL schema for profiling")
+    parser.add_argument("--no-sheets", action="store_true",
+                        help="write no answer sheets: the whole-quiz analysis reads every AttemptItem row instead")
     args = parser.parse_args()
 
     from sqlalchemy import insert, select, text
@@ -47,7 +50,7 @@ def main() -> None:
     from trainer.content.store import content
     from trainer.extensions import db
     from trainer.models import Attempt, AttemptItem, Question, Quiz, QuizAssignment, User
-    from trainer.services import accounts, item_stats
+    from trainer.services import accounts, answer_sheets, item_stats
     from trainer.services.content_sync import sync_content
 
     course = ROOT / "tests" / "fixtures" / "course"
@@ -109,6 +112,14 @@ def main() -> None:
                                      "score": 1.0 if right else 0.0, "answered_at": opens})
                 db.session.execute(insert(AttemptItem), rows)
             db.session.commit()
+            print(f"inserted {args.attempts:,} attempts x {len(questions)} items in "
+                  f"{time.perf_counter() - started:.1f} s", file=sys.stderr)
+            # The answer sheets the app writes at each submission, written here for the bulk-loaded attempts.
+            started = time.perf_counter()
+            if not args.no_sheets:
+                answer_sheets.backfill()
+                db.session.commit()
+                print(f"wrote their answer sheets in {time.perf_counter() - started:.1f} s", file=sys.stderr)
             # Planner statistics, as autovacuum (PostgreSQL) or a periodic ANALYZE keep them on a live database.
             if db.engine.dialect.name == "postgresql":
                 with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -116,8 +127,6 @@ def main() -> None:
             else:
                 db.session.execute(text("ANALYZE"))
                 db.session.commit()
-            print(f"inserted {args.attempts:,} attempts x {len(questions)} items in "
-                  f"{time.perf_counter() - started:.1f} s", file=sys.stderr)
 
             teacher = db.session.get(User, instructor.id)
             quiz = db.session.get(Quiz, quiz.id)
@@ -145,6 +154,10 @@ def main() -> None:
                 report("quiz_analysis (all items)", seconds)
                 print(f"  {whole.test.attempts:,} attempts x {whole.test.items} items: mean {whole.test.mean:.3f}  "
                       f"sd {whole.test.sd:.3f}  alpha {whole.test.cronbach_alpha:.3f}")
+                first = whole.items[0].stats
+                print(f"  question 1: facility {first.facility:.4f}  discrimination {first.discrimination_index:.4f}  "
+                      f"efficiency {first.discriminative_efficiency:.4f}  choices {first.choice_counts}  "
+                      f"strong third {first.strong_choice_counts}")
             print(f"  median {statistics.median(seconds) * 1000:.0f} ms for the last measure", file=sys.stderr)
 
 

@@ -43,16 +43,35 @@ def _power(base, exponent):
     return None if base is None or exponent is None else float(base) ** float(exponent)
 
 
-def plain_rows(statement: Executable) -> list[tuple]:
+def plain_rows(statement: Executable, binary: bool = False) -> list[tuple]:
     """Run a query on the session's connection and fetch from the driver's own cursor: plain tuples of the
     driver's values (no result types applied), without SQLAlchemy's Row objects, which at 100,000 rows cost
     about a third of the whole item analysis. Bound parameters go through their types as usual. The garbage
     collector waits until the rows are in: tuples are not cycles, and a million of them would set off several
-    full collections of the whole heap."""
+    full collections of the whole heap.
+
+    ``binary``: on PostgreSQL, have the rows sent in the binary format (bytea as its bytes rather than twice as
+    many hex digits: 20 MB of answer sheets arrive in half the time). Only for statements whose parameters are
+    plain numbers and strings, which psycopg adapts as SQLAlchemy would.
+    """
     from .extensions import db
 
-    result = db.session.connection().execute(statement)
+    connection = db.session.connection()
     collecting = gc.isenabled()
+    if binary and connection.dialect.name == "postgresql":
+        compiled = statement.compile(dialect=connection.dialect)
+        params = compiled.construct_params()
+        if all(value is None or isinstance(value, (int, float, str)) for value in params.values()):
+            cursor = connection.connection.cursor()
+            gc.disable()
+            try:
+                cursor.execute(str(compiled), params, binary=True)
+                return cursor.fetchall()
+            finally:
+                if collecting:
+                    gc.enable()
+                cursor.close()
+    result = connection.execute(statement)
     gc.disable()
     try:
         return result.cursor.fetchall()

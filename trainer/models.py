@@ -7,7 +7,7 @@ from typing import Any
 from flask_login import UserMixin
 from datetime import date
 
-from sqlalchemy import (DDL, JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer,
+from sqlalchemy import (DDL, JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary,
                         String, Text, UniqueConstraint, TypeDecorator, event, false, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -395,6 +395,28 @@ class AttemptItem(db.Model):
     attempt: Mapped[Attempt] = relationship(back_populates="items")
     question: Mapped[Question] = relationship()
     version: Mapped[QuestionVersion] = relationship()
+
+
+class AttemptSheet(db.Model):
+    """A submitted quiz attempt's items packed into one value for item analysis, written in the transaction that
+    submits it: a quiz of 100,000 attempts is read as 100,000 rows instead of one row per item."""
+
+    #: the submitted quiz attempt
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"), primary_key=True)
+    #: per item in position order, 20 bytes little-endian (``services/answer_sheets.ITEM``): question version id
+    #: and position (int32), response code (int32, a ResponseCode id; -1 when unanswered or not a choice
+    #: question), score (float64, unanswered 0)
+    items: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ResponseCode(db.Model):
+    """One distinct raw response to a choice question, numbered for the answer sheets."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: SHA-256 of ``text`` in hex: unique, so two submissions adding the same response at once share one code
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    #: the response as canonical JSON (sorted keys, no spaces)
+    text: Mapped[str] = mapped_column(Text)
 
 
 class ReviewLog(db.Model):

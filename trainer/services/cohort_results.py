@@ -37,8 +37,8 @@ from ..models import (Attempt, AttemptItem, Cohort, CohortModule, Enrolment, Ite
                       QuestionVersion, Quiz, QuizAssignment, ReviewLog, User, UTCDateTime, utcnow)
 from ..spreadsheet import csv_bytes, csv_chunks
 from . import study
-from .cohort_stats import days_between, instant
 from .cohorts import cohort_school_rows, members_query, percent
+from .sqltime import days_between, instant
 
 #: how many finished weeks the readiness chart shows
 WEEKS_SHOWN = 12

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import delete, select, update
 
 from ..extensions import db
-from ..models import (Attempt, AttemptItem, Cohort, ProblemReport, Question, Quiz, QuizAssignment, ReviewLog,
-                      SafetyError, School, User, utcnow)
+from ..models import (Attempt, AttemptItem, AttemptSheet, Cohort, ProblemReport, Question, Quiz, QuizAssignment,
+                      ReviewLog, SafetyError, School, User, utcnow)
 from . import accounts, quizzes
 
 DEMO_PASSWORD = "practice-demo-26"
@@ -173,6 +173,7 @@ def _forget_attempts(assignment_id: int) -> None:
     db.session.execute(delete(SafetyError).where(SafetyError.review_log_id.in_(log_ids)))
     db.session.execute(delete(ReviewLog).where(ReviewLog.attempt_id.in_(attempt_ids)))
     db.session.execute(delete(AttemptItem).where(AttemptItem.attempt_id.in_(attempt_ids)))
+    db.session.execute(delete(AttemptSheet).where(AttemptSheet.attempt_id.in_(attempt_ids)))
     db.session.execute(delete(Attempt).where(Attempt.id.in_(attempt_ids)))
     db.session.expire_all()
 

@@ -15,6 +15,7 @@ from ..content.source import EXAM_AREAS, EXAM_WEIGHTS
 from ..domain.blueprint import area_band, draw
 from ..extensions import db
 from ..models import Attempt, AttemptItem, Question, utcnow
+from . import answer_sheets
 from .study import (AnswerOutcome, AnswerTarget, AnsweredElsewhere, StudyError, answered_mark, existing_log,
                     read_token, record_answer)
 
@@ -51,23 +52,66 @@ def start_exam(learner_id: int, *, length: int = FULL_LENGTH, areas: list[str] |
     minutes = round(FULL_MINUTES * length / FULL_LENGTH)
     attempt = Attempt(learner_id=learner_id, kind="exam", started_at=now, deadline_at=now + timedelta(minutes=minutes),
                       scope={"length": length, "areas": areas, "minutes": minutes})
+    return begin(attempt, [FrozenItem(qid, versions[qid], area_of[qid]) for qid in picked.items])
+
+
+@dataclass(frozen=True)
+class FrozenItem:
+    """One question of an attempt being started, frozen to the version current at the start."""
+
+    question_id: int
+    version_id: int
+    exam_area: str
+    #: the order options are shown in (indices into the version's options), None: as written
+    option_order: list[int] | None = None
+
+
+def begin(attempt: Attempt, items: list[FrozenItem]) -> Attempt:
+    """Store a new timed attempt (a mock exam or a quiz) with its items, positions from 0 in the order given.
+    Flushes; the attempt's insert comes first, so a unique attempt number is checked before the items are built.
+
+    :param attempt: the new attempt, not yet added
+    :param items: its questions in the order they are shown
+    """
     db.session.add(attempt)
     db.session.flush()
-    for position, qid in enumerate(picked.items):
-        db.session.add(AttemptItem(attempt_id=attempt.id, position=position, question_id=qid,
-                                   question_version_id=versions[qid], exam_area=area_of[qid]))
+    for position, item in enumerate(items):
+        db.session.add(AttemptItem(attempt_id=attempt.id, position=position, question_id=item.question_id,
+                                   question_version_id=item.version_id, exam_area=item.exam_area,
+                                   option_order=item.option_order))
     db.session.flush()
     return attempt
 
 
-def _open_item(attempt: Attempt, position: int | None, now: datetime) -> AttemptItem:
+@dataclass(frozen=True)
+class Wording:
+    """What a learner is told when an answer to a timed attempt is refused (mock exam or quiz)."""
+
+    submitted: str
+    late: str
+    missing: str
+
+
+EXAM_WORDING = Wording("This exam is already submitted.",
+                       "Time is up: answers after the deadline are not accepted. Your exam has been submitted.",
+                       "That question is not part of this exam.")
+
+
+def open_item(attempt: Attempt, position: int | None, now: datetime, wording: Wording = EXAM_WORDING,
+              error: type[StudyError] = StudyError) -> AttemptItem:
+    """The item at ``position`` of a timed attempt that still takes answers at ``now``; else ``error`` (409 when
+    submitted or late).
+
+    :param wording: the messages, naming the exam or the quiz
+    :param error: the exception to raise (quizzes raise their own)
+    """
     if attempt.submitted_at is not None:
-        raise StudyError("This exam is already submitted.", 409)
+        raise error(wording.submitted, 409)
     if attempt.deadline_at is not None and now > attempt.deadline_at:
-        raise StudyError("Time is up: answers after the deadline are not accepted. Your exam has been submitted.", 409)
+        raise error(wording.late, 409)
     item = next((i for i in attempt.items if i.position == position), None)
     if item is None:
-        raise StudyError("That question is not part of this exam.")
+        raise error(wording.missing)
     return item
 
 
@@ -86,7 +130,7 @@ def answer(learner_id: int, attempt: Attempt, position: int, token: str, respons
     :param secret: the key the token was signed with
     """
     now = now or utcnow()
-    item = _open_item(attempt, position, now)
+    item = open_item(attempt, position, now)
     data = read_token(secret, token, learner_id)
     if data.get("p") != position or data.get("a") != attempt.id:
         raise StudyError("That answer form is for another question of this exam.")
@@ -117,7 +161,7 @@ def set_flag(attempt: Attempt, position: int | None, flagged: bool, now: datetim
     :param position: the item's position
     :param flagged: the new flag
     """
-    item = _open_item(attempt, position, now or utcnow())
+    item = open_item(attempt, position, now or utcnow())
     item.flagged = flagged
     db.session.flush()
     return item
@@ -187,6 +231,7 @@ def finish(attempt: Attempt, now: datetime | None = None) -> Attempt:
         attempt.total = sum(i.score or 0.0 for i in attempt.items)  # position order, as item analysis adds
         attempt.score = attempt.total / len(attempt.items) if attempt.items else 0.0
         db.session.flush()
+        answer_sheets.record(attempt)  # what item analysis reads of a quiz attempt (mock exams have none)
         from . import lti
         lti.queue_attempt(attempt)  # scores owed to an LMS the attempt was launched from (outbox)
     return attempt

@@ -1,6 +1,7 @@
 """Checking and keeping study records: replay every review log, back up and restore the database."""
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import math
@@ -168,6 +169,8 @@ def _encode(value):
         return {"$dt": value.isoformat()}
     if isinstance(value, date):
         return {"$d": value.isoformat()}
+    if isinstance(value, (bytes, memoryview)):
+        return {"$b": base64.b64encode(value).decode()}
     return value
 
 
@@ -177,6 +180,8 @@ def _decode(value):
             return datetime.fromisoformat(value["$dt"])
         if "$d" in value:
             return date.fromisoformat(value["$d"])
+        if "$b" in value:
+            return base64.b64decode(value["$b"])
     return value
 
 

@@ -1,4 +1,4 @@
-"""Item analysis over the quiz attempts a staff member may see: loads AttemptItem rows, runs the domain statistics.
+"""Item analysis over the quiz attempts a staff member may see: loads their answers, runs the domain statistics.
 
 Visibility (the only door to another learner's answers): a site admin sees every submitted quiz attempt, a school
 admin the attempts made in their school's cohorts, an instructor only those made in the cohorts they teach
@@ -7,11 +7,8 @@ Only submitted attempts (``Attempt.submitted_at`` set) of kind ``quiz`` count; a
 """
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
-from itertools import groupby
-from operator import itemgetter
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -19,6 +16,7 @@ from sqlalchemy import Select, Text, cast, false, func, select
 
 from ..content.store import markdown_html
 from ..database import plain_rows
+from . import answer_sheets
 from .dashboard import _short
 from ..domain import item_analysis as ia
 from ..extensions import db
@@ -26,6 +24,9 @@ from ..models import (Attempt, AttemptItem, Cohort, CohortInstructor, Question, 
                       QuizAssignment, User)
 
 STAFF = ("site_admin", "school_admin", "instructor")
+#: up to this many question versions in a read, each version's rows are found by a pass over the versions
+#: (a sort of a million rows costs more than a few dozen passes); above it, by one stable sort
+FEW_VERSIONS = 64
 #: sort keys of the quiz page's question table
 SORT_KEYS = ("position", "question", "attempts", "facility", "sd", "discrimination", "efficiency", "guess")
 
@@ -174,16 +175,8 @@ class _Column:
     position: int
 
 
-def _decoded(texts: Sequence[str | None]) -> tuple[np.ndarray, list[Any]]:
-    """JSON response texts -> a code per text and the distinct values, parsing each distinct text once
-    (100,000 answers hold a handful)."""
-    index = {text: code for code, text in enumerate(set(texts))}
-    codes = np.fromiter(map(index.__getitem__, texts), dtype=np.int64, count=len(texts))
-    return codes, [None if text is None else json.loads(text) for text in index]
-
-
 def _response_text():
-    # The raw JSON text: the driver and SQLAlchemy would parse every row; _decoded parses each value once.
+    # The raw JSON text: the driver and SQLAlchemy would parse every row; each distinct value is parsed once.
     return cast(AttemptItem.response, Text)
 
 
@@ -192,26 +185,27 @@ def _array(rows: list[tuple], column: int, dtype) -> np.ndarray:
     return np.fromiter(map(itemgetter(column), rows), dtype=dtype, count=len(rows))
 
 
-def _columns(rows: list[tuple]) -> tuple[dict[int, _Column], np.ndarray]:
-    """(version_id, attempt_id, score, response text, position) rows of whole attempts, ordered by attempt and
-    position, unanswered scores 0 -> one column set per version (attempt order), and the attempts' totals (for
-    the test statistics), in numpy.
+def _columns(items: answer_sheets.Items) -> tuple[dict[int, _Column], np.ndarray]:
+    """Every item of whole attempts, in attempt and position order, unanswered scores 0 -> one column set per
+    version (attempt order), and the attempts' totals (for the test statistics).
     """
-    if not rows:
+    if not len(items.scores):
         return {}, np.zeros(0)
-    versions, attempts, positions = (_array(rows, i, np.int64) for i in (0, 1, 4))
-    scores = _array(rows, 2, np.float64)
-    codes, distinct = _decoded(list(map(itemgetter(3), rows)))
-    starts = np.flatnonzero(np.diff(attempts, prepend=attempts[0] - 1))
+    versions, scores, starts = items.versions, items.scores, items.starts
     totals = np.add.reduceat(scores, starts)
-    rest = np.repeat(totals, np.diff(starts, append=len(rows))) - scores
-    order = np.argsort(versions, kind="stable")               # each version's rows, still in attempt order
-    bounds = np.flatnonzero(np.diff(versions[order], prepend=-1, append=-1))
+    rest = np.repeat(totals, np.diff(starts, append=len(scores))) - scores
+    present = np.flatnonzero(np.bincount(versions))
+    if len(present) <= FEW_VERSIONS:
+        # A quiz of a few dozen questions: one pass per version finds its rows, already in attempt order.
+        groups = [np.flatnonzero(versions == version) for version in present]
+    else:
+        order = np.argsort(versions, kind="stable")               # each version's rows, still in attempt order
+        bounds = np.flatnonzero(np.diff(versions[order], prepend=-1, append=-1))
+        groups = [order[first:last] for first, last in zip(bounds[:-1], bounds[1:])]
     columns = {}
-    for first, last in zip(bounds[:-1], bounds[1:]):
-        held = order[first:last]
-        columns[int(versions[held[0]])] = _Column(scores[held], rest[held], codes[held], distinct,
-                                                  int(positions[held].min()))
+    for held in groups:
+        columns[int(versions[held[0]])] = _Column(scores[held], rest[held], items.codes[held], items.distinct,
+                                                  int(items.positions[held].min()))
     return columns, totals
 
 
@@ -226,27 +220,19 @@ def _analyse(column: _Column, version: QuestionVersion,
     return stats, found, offered
 
 
-def _item_rows(attempt_ids: Select) -> Select:
-    """Every item row of the counted attempts in attempt and position order (the unique index's order)."""
-    return (select(AttemptItem.question_version_id, AttemptItem.attempt_id, func.coalesce(AttemptItem.score, 0.0),
-                   _response_text(), AttemptItem.position)
-            .where(AttemptItem.attempt_id.in_(attempt_ids)).order_by(AttemptItem.attempt_id, AttemptItem.position))
-
-
 def quiz_analysis(user: User, quiz: Quiz, assignment_id: int | None = None,
                   cohort_id: int | None = None) -> QuizAnalysis:
     """Test statistics and one row per question version over the submitted attempts ``user`` may see.
 
-    One pass: every item row in attempt order (no sort, no join), totals and per-version columns built from
-    plain lists, each distinct response parsed once.
+    One pass over the counted attempts' answer sheets (one row per attempt, ``answer_sheets``) in attempt order:
+    totals and per-version columns built in numpy, each distinct response parsed once.
 
     :param user: the staff member (decides which attempts count).
     :param quiz: a quiz from :func:`visible_quiz`.
     :param assignment_id: only the attempts of this assignment (ignored unless visible: then nothing counts).
     :param cohort_id: only the attempts made in this cohort.
     """
-    # Core execution: plain rows, without the ORM's per-row bookkeeping (a third of the time at 1M rows).
-    columns, totals = _columns(plain_rows(_item_rows(_attempts(user, quiz.id, assignment_id, cohort_id))))
+    columns, totals = _columns(answer_sheets.load(_attempts(user, quiz.id, assignment_id, cohort_id)))
     versions = {v.id: (v, q) for v, q in db.session.execute(
         select(QuestionVersion, Question).join(Question, Question.id == QuestionVersion.question_id)
         .where(QuestionVersion.id.in_(list(columns))))} if columns else {}
@@ -359,7 +345,7 @@ def version_analysis(user: User, quiz: Quiz, version: QuestionVersion, question:
             .group_by(AttemptItem.attempt_id)))
         missing = np.flatnonzero(np.isnan(rest))
         rest[missing] = [summed[rows[i][3]] - scores[i] for i in missing]
-    codes, distinct = _decoded(list(map(itemgetter(2), rows)))
+    codes, distinct = answer_sheets.decoded(list(map(itemgetter(2), rows)))
     column = _Column(scores, rest, codes, distinct, 0)
     stats, found, offered = _analyse(column, version, render=True)
     n = stats.attempts
@@ -385,22 +371,15 @@ def flagged_question_ids(user: User) -> set[int]:
     """
     if user.role not in STAFF:
         return set()
-    rows = plain_rows(
-        select(AttemptItem.question_version_id, AttemptItem.attempt_id, func.coalesce(AttemptItem.score, 0.0),
-               _response_text(), AttemptItem.position, QuizAssignment.quiz_id)
-        .select_from(AttemptItem).join(Attempt, Attempt.id == AttemptItem.attempt_id)
-        .join(QuizAssignment, QuizAssignment.id == Attempt.assignment_id)
-        .where(AttemptItem.attempt_id.in_(_visible(user, _submitted())))
-        .order_by(QuizAssignment.quiz_id, AttemptItem.attempt_id, AttemptItem.position))
-    ids = set(map(itemgetter(0), rows))
-    versions = {v.id: v for v in db.session.scalars(select(QuestionVersion).where(QuestionVersion.id.in_(ids)))} \
-        if ids else {}
+    quiz_ids = list(db.session.scalars(_visible(user, _submitted(QuizAssignment.quiz_id)).distinct()))
     flagged: set[int] = set()
-    first = 0
-    for _quiz_id, run in groupby(map(itemgetter(5), rows)):
-        last = first + sum(1 for _ in run)
-        columns, _ = _columns(rows[first:last])
-        first = last
+    versions: dict[int, QuestionVersion] = {}
+    for quiz_id in sorted(quiz_ids):
+        columns, _ = _columns(answer_sheets.load(_attempts(user, quiz_id, None, None)))
+        unknown = [v for v in columns if v not in versions]
+        if unknown:
+            versions.update((v.id, v) for v in db.session.scalars(
+                select(QuestionVersion).where(QuestionVersion.id.in_(unknown))))
         for version_id, column in columns.items():
             version = versions[version_id]
             if version.question_id not in flagged and _analyse(column, version)[1]:
