@@ -365,3 +365,40 @@ def test_csv_opens_in_spreadsheets_and_cannot_carry_formulas():
     rows = list(csv.reader(io.StringIO(text, newline="")))
     assert rows == [["Student", "Readiness (%)", "Last active"], ["'=HYPERLINK(\"http://x\")", "43", "2027-03-14"],
                     ["Zoë, \"Z\"", "", ""]]
+
+
+def test_an_open_dashboard_recomputes_only_the_learners_who_studied_since(cohort, monkeypatch):
+    """The live dashboard keeps each learner's memory figures under their page counter: opened again, it counts
+    only the learners whose records changed, and the figures equal ones counted afresh."""
+    from flask import current_app
+
+    from trainer.services import cohort_stats, page_cache
+    learners = [new_learner(cohort, name) for name in ("Ana", "Ben", "Cy")]
+    qs = questions()
+    for n, learner in enumerate(learners):
+        add_state(learner, qs[n], due=NOW - timedelta(days=1))
+        add_state(learner, qs[n + 3], due=NOW + timedelta(days=2), stability=2.0 + n)
+    db.session.commit()
+    counted: list = []
+    original = cohort_stats.memory_figures
+
+    def spy(members, at):
+        counted.append(sorted(members.value) if hasattr(members, "value") else "all")
+        return original(members, at)
+    monkeypatch.setattr(cohort_stats, "memory_figures", spy)
+    quarter = page_cache.step_start(datetime.now(timezone.utc))
+    monkeypatch.setattr(page_cache, "step_start", lambda now: quarter)  # one quarter hour throughout
+    current_app.config["PAGE_CACHE_VERIFY"] = False  # (verifying would count every kept learner again)
+    cohorts.build_dashboard(cohort)
+    cohorts.build_dashboard(cohort)
+    assert counted == ["all"]  # opened again with nothing changed: nobody counted again
+    state = db.session.scalar(select(ItemState).where(ItemState.learner_id == learners[1].id))
+    state.stability = 9.0  # Ben's memory changes
+    db.session.commit()
+    again = cohorts.build_dashboard(cohort)
+    assert counted == ["all", [learners[1].id]]
+    current_app.config["PAGE_CACHE"] = False
+    fresh = cohorts.build_dashboard(cohort)
+    current_app.config["PAGE_CACHE"] = True
+    figures = {r.learner_id: (r.overdue, r.area_mastery) for r in again.rows}
+    assert figures == {r.learner_id: (r.overdue, r.area_mastery) for r in fresh.rows}

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import and_, bindparam, case, func, literal, select
 from sqlalchemy.types import Float
 
 from ..content.source import EXAM_AREAS
@@ -13,6 +13,7 @@ from ..extensions import db
 from ..models import (Cohort, CohortModule, Enrolment, ItemState, Lesson, LessonProgress, Module, Question, ReviewLog,
                       SafetyError, StudyDay, User, UTCDateTime, utcnow)
 from . import cohort_risk as risk
+from . import page_cache
 from .sqltime import days_since  # readiness and cohorts import it from here too
 
 
@@ -125,6 +126,23 @@ def memory_figures(members, now: datetime) -> tuple[dict[int, int], dict[int, di
     return overdue, recall_sums
 
 
+def _kept_memory_figures(members, versions: dict[int, int], now: datetime, live: bool):
+    """``memory_figures`` of the learners in ``versions``, each learner's kept under their page counter
+    (services/page_cache.py), so a page opened again recomputes only the learners who studied since. A live
+    page (no ``now`` given) counts them at the start of the quarter hour, the same instant for every request in
+    it; a caller giving ``now`` gets them at ``now``, computed afresh."""
+    if not live:
+        return memory_figures(members, now)
+    at = page_cache.step_start(now)
+
+    def compute(ids: list[int]) -> dict:
+        chosen = members if len(ids) == len(versions) else bindparam("ids", ids, expanding=True)
+        late, sums = memory_figures(chosen, at)
+        return {lid: (late.get(lid, 0), sums[lid]) for lid in sums}
+    kept = page_cache.learner_values("cohort-memory", versions, at, compute)
+    return {lid: f[0] for lid, f in kept.items()}, {lid: f[1] for lid, f in kept.items()}
+
+
 def build_dashboard(cohort: Cohort, now: datetime | None = None, risk_readiness: float = 0.5,
                     pass_mark: float = 0.7) -> CohortDashboard:
     """Every active learner of the cohort with their figures, level, priority and reasons.
@@ -134,7 +152,7 @@ def build_dashboard(cohort: Cohort, now: datetime | None = None, risk_readiness:
     neither its own thresholds, dates nor learners; readiness is each learner's P(pass) of the mock at
     ``pass_mark`` (services/readiness.py, batched and cached per learner), the figure they see themselves.
     """
-    now = now or utcnow()
+    live, now = now is None, now or utcnow()
     today = now.date()
     members = members_query(cohort.id)
     order = cohort_module_slugs(cohort.id)
@@ -158,7 +176,8 @@ def build_dashboard(cohort: Cohort, now: datetime | None = None, risk_readiness:
     opened = (select(LessonProgress.learner_id.label("lid"), func.max(LessonProgress.last_opened_at).label("opened"))
               .where(LessonProgress.learner_id.in_(members)).group_by(LessonProgress.learner_id).subquery())
     roster = db.session.execute(
-        select(User.id, User.name, User.email, Enrolment.enrolled_at, days.c.active_days, days.c.last_day,
+        select(User.id, User.name, User.email, User.data_version, Enrolment.enrolled_at, days.c.active_days,
+               days.c.last_day,
                logs.c.reviews_7d, logs.c.ret_n, logs.c.ret_ok, safety.c.errors, opened.c.opened)
         .select_from(Enrolment).join(User, User.id == Enrolment.learner_id)
         .outerjoin(days, days.c.lid == User.id).outerjoin(logs, logs.c.lid == User.id)
@@ -170,7 +189,7 @@ def build_dashboard(cohort: Cohort, now: datetime | None = None, risk_readiness:
     area_totals = dict(db.session.execute(
         select(Question.exam_area, func.count(Question.id))
         .where(Question.retired_at.is_(None), Question.school_id.is_(None)).group_by(Question.exam_area)).all())
-    overdue, recall_sums = memory_figures(members, now)
+    overdue, recall_sums = _kept_memory_figures(members, {r.id: r.data_version for r in roster}, now, live)
 
     lesson_totals = {slug: (title, n) for slug, title, n in db.session.execute(
         select(Module.slug, Module.title, func.count(Lesson.id)).join(Lesson, Lesson.module_id == Module.id)

@@ -71,32 +71,45 @@ def step_start(now: datetime) -> datetime:
 
 
 class _Store:
-    """Kept pages by key: Redis when the app has ``REDIS_URL``, else this process's LRU. An unreachable Redis is
-    a miss, never an error."""
+    """Kept values (pickled) by key: Redis when the app has ``REDIS_URL``, else this process's LRU, capped in
+    bytes. An unreachable Redis is a miss, never an error."""
 
     def __init__(self, redis_url: str | None):
         import redis
         self.redis = redis.Redis.from_url(redis_url) if redis_url else None
-        self.local: LRUCache = LRUCache(LOCAL_BYTES, getsizeof=lambda kept: len(kept.packed) + 300)
+        self.local: LRUCache = LRUCache(LOCAL_BYTES, getsizeof=lambda packed: len(packed) + 100)
         self.errors = redis.RedisError
 
-    def get(self, key: str) -> Kept | None:
+    def get_many(self, keys: list[str]) -> list:
+        if not keys:
+            return []
         if self.redis is None:
-            return self.local.get(key)
-        try:
-            value = self.redis.get(key)
-        except self.errors:
-            return None
-        return pickle.loads(value) if value is not None else None
+            packed = [self.local.get(k) for k in keys]
+        else:
+            try:
+                packed = self.redis.mget(keys)
+            except self.errors:
+                return [None] * len(keys)
+        return [pickle.loads(v) if v is not None else None for v in packed]
 
-    def put(self, key: str, value: Kept) -> None:
+    def put_many(self, values: dict) -> None:
+        packed = {key: pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL) for key, value in values.items()}
         if self.redis is None:
-            self.local[key] = value
+            self.local.update(packed)
             return
         try:
-            self.redis.set(key, pickle.dumps(value), ex=REDIS_SECONDS)
+            pipe = self.redis.pipeline(transaction=False)
+            for key, value in packed.items():
+                pipe.set(key, value, ex=REDIS_SECONDS)
+            pipe.execute()
         except self.errors:
             pass
+
+    def get(self, key: str):
+        return self.get_many([key])[0]
+
+    def put(self, key: str, value) -> None:
+        self.put_many({key: value})
 
     def clear(self) -> None:
         self.local.clear()
@@ -166,6 +179,45 @@ def page(name: str, learner: User, build: Callable[[datetime], tuple[str, dateti
     html, until = build(now)
     store.put(key, Kept(zlib.compress(html.encode(), 1), now, min(until, step + STEP)))
     return _fill(html)
+
+
+def site_version() -> int:
+    """The site's counter, read now (one statement)."""
+    return db.session.scalar(select(SiteState.version).where(SiteState.id == 1)) or 0
+
+
+def learner_values(name: str, learner_versions: dict[int, int], at: datetime, compute: Callable[[list[int]], dict],
+                   *extra) -> dict:
+    """Per-learner figures kept under each learner's counter: ``compute(ids)`` runs only for the learners whose
+    figures are not kept (their counter moved, the site's did, or the quarter hour ``at`` is new).
+
+    :param learner_versions: learner id -> their ``data_version``, as read in this request
+    :param at: the instant the figures are for (a quarter-hour start: the same for every request in it)
+    :param compute: learner ids -> learner id -> figures (picklable), for those ids
+    """
+    if not current_app.config.get("PAGE_CACHE", True):
+        return compute(list(learner_versions))
+    head = (build_stamp(), str(db.engine.url), name, site_version(), at.isoformat(), extra)
+    keys = {lid: "trainer:values:" + hashlib.sha1(repr((head, lid, v)).encode()).hexdigest()
+            for lid, v in learner_versions.items()}
+    store = _store()
+    found = dict(zip(keys, store.get_many(list(keys.values()))))
+    missing = [lid for lid, value in found.items() if value is None]
+    if missing:
+        fresh = compute(missing)
+        store.put_many({keys[lid]: fresh.get(lid, _NONE) for lid in missing})
+        found.update({lid: fresh.get(lid, _NONE) for lid in missing})
+    if current_app.config.get("PAGE_CACHE_VERIFY") and len(missing) < len(keys):
+        kept = [lid for lid in keys if lid not in missing]
+        fresh = compute(kept)
+        stale = [lid for lid in kept if fresh.get(lid, _NONE) != found[lid]]
+        if stale:
+            raise StaleKeptPage(f"kept {name} figures of learners {stale} differ from ones computed afresh")
+    return {lid: value for lid, value in found.items() if value is not _NONE and value != _NONE}
+
+
+#: what a learner without figures is kept as (so that they are not computed again)
+_NONE = "-"
 
 
 def _fill(html: str) -> Markup:
