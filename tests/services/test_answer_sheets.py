@@ -87,6 +87,30 @@ def test_submitting_writes_the_sheet_the_backfill_would(app):
         assert db.session.scalar(select(func.count(ResponseCode.id))) == 2
 
 
+def test_verify_names_a_sheet_that_disagrees_with_its_attempt(app):
+    """An item's score changed after the sheet was written (an answer racing the submission): `trainer verify`
+    says which attempt, so its figures can be trusted again after a backfill."""
+    from trainer.models import AttemptItem
+    from trainer.services import integrity
+    world = build_world(app)
+    with app.app_context():
+        assignment = assign(make_quiz(world.school_s), world.cohort_x)
+        learner = add_learners(world.cohort_x, 1, "v")[0]
+        attempt = add_attempt(assignment.id, learner, [("b-single", 1.0, "a"), ("b-tf", 0.0, True)], submitted=None)
+        exams.finish(attempt, T0 + timedelta(hours=2))
+        db.session.commit()
+        assert integrity.sheet_problems() == []
+        item = db.session.scalar(select(AttemptItem).where(AttemptItem.attempt_id == attempt.id,
+                                                           AttemptItem.score == 0.0))
+        item.score = 1.0
+        attempt.total = 2.0  # the total follows the items: only the sheet is behind
+        db.session.commit()
+        assert integrity.sheet_problems() == [
+            f"attempt {attempt.id}: its answer sheet's scores add up to 1, its stored total is 2"]
+        db.session.execute(delete(AttemptSheet).where(AttemptSheet.attempt_id == attempt.id))
+        assert answer_sheets.backfill() == 1 and integrity.sheet_problems() == []
+
+
 def random_attempts(rng: random.Random) -> list[tuple[bool, list[tuple[str, float | None, object]]]]:
     """Up to 14 attempts, each in cohort Y or X, each a random draw of the questions in a random order with
     scores among 0, 0.5 and 1 (many ties at the strong third's cut) or unanswered, and a response per item."""

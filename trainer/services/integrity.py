@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import Integer, func, insert, literal, select, text, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine
@@ -39,6 +40,30 @@ def _close(a: float | None, b: float | None) -> bool:
     if a is None or b is None:
         return a is b
     return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+
+
+def sheet_problems() -> list[str]:
+    """Answer sheets (item analysis reads them) that disagree with their attempt: another number of items than it
+    holds, or scores that do not add up to its stored total."""
+    from ..models import AttemptSheet
+    from .answer_sheets import ITEM
+    tables = set(sa_inspect(db.session.connection()).get_table_names())
+    if "attempt_sheet" not in tables:
+        return []  # a database of a release before the sheets
+    items = (select(AttemptItem.attempt_id.label("aid"), func.count().label("n"))
+             .group_by(AttemptItem.attempt_id).subquery())
+    problems = []
+    for attempt_id, packed, total, count in db.session.execute(
+            select(AttemptSheet.attempt_id, AttemptSheet.items, Attempt.total, func.coalesce(items.c.n, 0))
+            .join(Attempt, Attempt.id == AttemptSheet.attempt_id).outerjoin(items, items.c.aid == Attempt.id)
+            .order_by(AttemptSheet.attempt_id)):
+        sheet = np.frombuffer(bytes(packed or b""), dtype=ITEM)
+        if len(sheet) != count:
+            problems.append(f"attempt {attempt_id}: its answer sheet holds {len(sheet)} items, the attempt {count}")
+        elif total is not None and abs(float(sheet["score"].astype(np.float64).sum()) - total) > 1e-6:
+            problems.append(f"attempt {attempt_id}: its answer sheet's scores add up to "
+                            f"{float(sheet['score'].sum()):g}, its stored total is {total:g}")
+    return problems
 
 
 def page_counter_problems() -> list[str]:
@@ -75,6 +100,7 @@ def verify(progress=None) -> VerifyReport:
         report.problems.append(f"attempt {attempt_id}: stored total {total:g} differs from its items' sum {items:g}")
     report.problems += study_day_problems()
     report.problems += page_counter_problems()
+    report.problems += sheet_problems()
     learner_ids = list(db.session.scalars(select(User.id).where(User.role == "learner").order_by(User.id)))
     report.learners = len(learner_ids)
     # A database not yet upgraded (a read-only copy of an older release, say) has no optimizer runs or resets.
