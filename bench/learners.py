@@ -173,7 +173,9 @@ def run(app, truth: str, args) -> dict:
         picked = draw(pools, 100, {a: EXAM_WEIGHTS[a] for a in pools}, rng).items
         passed = sum(rng.random() < p_true[q] for q in picked) >= math.ceil(pass_mark * 100 - 1e-9)
         truths.append((L["id"], true_score, oracle, passed))
-    res = {"end": end, "truths": truths, "recall_at_review": true_r_at_review, "late": late,
+    res = {"end": end, "truths": truths, "learners": [(L["id"], L["theta"], L["mult"]) for L in learners],
+           "p_true": {L["id"]: [guess[q] + (1 - guess[q]) * true_recall(L, q, end) for q in order] for L in learners},
+           "order": order, "difficulty": [b[q] for q in order], "recall_at_review": true_r_at_review, "late": late,
            "reviews": reviews, "sim_s": sim_s, "answers": answers, "fits": fits, "pass_mark": pass_mark}
     return res | score(res)
 
