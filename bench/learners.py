@@ -112,6 +112,10 @@ def run(app, truth: str, args) -> dict:
     t0 = time.perf_counter()
     answers = 0
     for day in range(args.days):
+        if day and hasattr(rs, "refresh_offsets"):  # the nightly `trainer srs difficulties`
+            rs.refresh_difficulties(start + timedelta(days=day) - timedelta(hours=12))
+            rs.refresh_offsets(start + timedelta(days=day) - timedelta(hours=12))
+            db.session.commit()
         if args.optimize_every and day and day % args.optimize_every == 0:
             outcomes = [srs_fits.optimize_cohort(cohort.id)] + [srs_fits.optimize_learner(L["id"]) for L in learners]
             fits += [(day, o.scope, o.fit.kept) for o in outcomes if o]
@@ -182,7 +186,12 @@ def run(app, truth: str, args) -> dict:
 
 def score(res: dict) -> dict:
     """The platform's forecasts for the simulated learners at the end, beside the truth."""
+    from trainer.extensions import db
     from trainer.services import readiness as rs
+    if hasattr(rs, "refresh_offsets"):  # the nightly count before the morning the forecasts are read
+        rs.refresh_difficulties(res["end"] - timedelta(hours=12))
+        rs.refresh_offsets(res["end"] - timedelta(hours=12))
+        db.session.commit()
     rs.clear_cache()
     rows, timings = [], []
     for lid, true_score, oracle, passed in res["truths"]:

@@ -25,7 +25,8 @@ def test_unstudied_items_count_at_the_rasch_estimate_with_guessing():
 
 
 def test_pass_probability_matches_an_exact_binomial_and_the_interval_contains_it():
-    f = rd.pass_forecast(items(0.6), rd.Ability(0.0, 0.5, 30), WEIGHTS, pass_mark=0.7)
+    known = rd.Offset(0.0, 0.0, 500)  # the learner's forgetting known exactly: recall is as predicted
+    f = rd.pass_forecast(items(0.6), rd.Ability(0.0, 0.5, 30), WEIGHTS, pass_mark=0.7, offset=known)
     p = 0.25 + 0.75 * 0.6  # 0.70 per item
     exact = sum(math.comb(100, k) * p ** k * (1 - p) ** (100 - k) for k in range(70, 101))
     assert f.probability == pytest.approx(exact, abs=0.02)
@@ -56,9 +57,12 @@ def test_item_difficulty_takes_guessing_out_and_shrinks_small_samples():
 
 
 def test_mock_answers_above_prediction_raise_the_forecast_weighted_by_their_number():
-    base = rd.pass_forecast(items(0.55), rd.Ability(0.0, 0.3, 40), WEIGHTS, pass_mark=0.7)
-    one = rd.pass_forecast(items(0.55), rd.Ability(0.0, 0.3, 40), WEIGHTS, pass_mark=0.7, residuals=[0.3] * 10)
-    many = rd.pass_forecast(items(0.55), rd.Ability(0.0, 0.3, 40), WEIGHTS, pass_mark=0.7, residuals=[0.3] * 200)
+    known = rd.Offset(0.0, 0.0, 500)  # recall exactly as predicted, so no P is clipped at 1
+    base = rd.pass_forecast(items(0.55), rd.Ability(0.0, 0.3, 40), WEIGHTS, pass_mark=0.7, offset=known)
+    one = rd.pass_forecast(items(0.55), rd.Ability(0.0, 0.3, 40), WEIGHTS, pass_mark=0.7, residuals=[0.3] * 10,
+                           offset=known)
+    many = rd.pass_forecast(items(0.55), rd.Ability(0.0, 0.3, 40), WEIGHTS, pass_mark=0.7, residuals=[0.3] * 200,
+                            offset=known)
     assert base.expected_score < one.expected_score < many.expected_score
     assert many.expected_score - base.expected_score == pytest.approx(0.3 * 200 / 260, abs=1e-6)
 
