@@ -95,3 +95,38 @@ def test_options_shuffle_per_token_but_fixed_and_all_of_the_above_stay_last():
     fixed = [{"text": "a"}, {"text": "b", "fixed": True}, {"text": "c"}]
     assert all(option_order(fixed, f"t{i}")[1] == 1 for i in range(20))
     assert option_order(opts, "token-1", shuffle=False) == [0, 1, 2, 3]
+
+
+def test_a_learner_who_keeps_failing_reviews_is_predicted_to_recall_less():
+    rng = random.Random(5)
+    failing = rd.fit_offset([0.9] * 200, [rng.random() < 0.25 + 0.75 * 0.6 for _ in range(200)], [0.25] * 200)
+    as_predicted = rd.fit_offset([0.9] * 200, [rng.random() < 0.25 + 0.75 * 0.9 for _ in range(200)], [0.25] * 200)
+    assert failing.mean < -0.8 and rd.with_offset(0.9, failing.mean) < 0.75  # recalls about 0.6, not 0.9
+    assert abs(as_predicted.mean) < 0.4 and rd.with_offset(0.9, as_predicted.mean) == pytest.approx(0.9, abs=0.04)
+    assert failing.reviews == 200 and failing.sd < 0.3
+
+
+def test_a_learner_with_no_reviews_gets_the_fitted_curve_and_the_priors_spread():
+    none = rd.fit_offset([], [], [])
+    assert none.mean == 0.0 and none.sd == pytest.approx(rd.OFFSET_PRIOR_SD)
+    assert rd.with_offset(0.83, none.mean) == pytest.approx(0.83)
+    assert rd.with_offset(0.0, -2.0) == 0.0 and rd.with_offset(1.0, -2.0) == 1.0  # nothing held stays nothing
+
+
+def test_uncertainty_about_the_learner_pulls_pass_probability_toward_even_and_evidence_narrows_the_interval():
+    ability = rd.Ability(0.0, 0.05, 2000)
+    sure = rd.pass_forecast(items(0.66), ability, WEIGHTS, pass_mark=0.7, offset=rd.Offset(0.0, 0.0, 5000))
+    some = rd.pass_forecast(items(0.66), ability, WEIGHTS, pass_mark=0.7, offset=rd.Offset(0.0, 0.15, 400))
+    unsure = rd.pass_forecast(items(0.66), ability, WEIGHTS, pass_mark=0.7, offset=rd.Offset(0.0, 0.5, 0))
+    assert sure.probability > 0.8  # 0.745 per item: above the line, at a point estimate fairly sure
+    assert sure.probability > some.probability > unsure.probability > 0.5
+    assert sure.high - sure.low < some.high - some.low < unsure.high - unsure.low
+    assert unsure.low <= unsure.probability <= unsure.high
+
+
+def test_ability_from_first_answers_counted_per_item_equals_one_answer_at_a_time():
+    rows = [(0.3, True, 0.25)] * 3 + [(0.3, False, 0.25)] * 2 + [(-1.0, True, 0.2)] * 4 + [(1.5, False, 0.25)]
+    one_by_one = rd.fit_ability(rows)
+    counted = rd.fit_ability_counts([0.3, 0.3, -1.0, 1.5], [3, 0, 4, 0], [3, 2, 4, 1], [0.25, 0.25, 0.2, 0.25])
+    assert counted.theta == pytest.approx(one_by_one.theta, abs=1e-9)
+    assert counted.se == pytest.approx(one_by_one.se, abs=1e-9) and counted.answers == 10
