@@ -254,12 +254,15 @@ def test_a_learner_who_fails_their_scheduled_reviews_is_forecast_lower_once_coun
         assert learner.offset == rs.rd.Offset()
 
 
-def _per_row_reference(bank, answers):
+def _per_row_reference(bank, learner_id):
     """The ability and mock residuals computed one answer at a time, as before answers were read grouped."""
     from trainer.domain import readiness as rd
     from trainer.domain import scheduling as sched
-    rows = [r for r in answers for _ in range(r[-1])]
-    qid, ok, kind, before, retr, _ = (np.array(c, dtype=object) for c in zip(*rows))
+    from trainer.models import ReviewLog
+    rows = db.session.execute(select(ReviewLog.question_id, ReviewLog.correct, ReviewLog.kind, ReviewLog.state_before,
+                                     ReviewLog.retrievability).where(ReviewLog.learner_id == learner_id,
+                                     (ReviewLog.state_before == 0) | (ReviewLog.kind == "exam"))).all()
+    qid, ok, kind, before, retr = (np.array(c, dtype=object) for c in zip(*rows))
     live, at = bank.position(qid.astype(np.int64))
     ok, kind, before, retr = ok[live].astype(bool), kind[live], before[live], retr[live]
     first = before == sched.NEW
@@ -293,10 +296,12 @@ def test_first_and_mock_answers_read_grouped_equal_one_answer_at_a_time(app, mak
         db.session.flush()
         rs.refresh_difficulties(NOW + timedelta(days=10))
         bank = rs._bank()
-        answers = [tuple(r)[1:] for r in db.session.execute(rs._ANSWERS, {"ids": [learner_id]})]
-        assert sum(r[-1] for r in answers) > len(answers)  # some rows stand for several answers
-        ability, residuals = rs._ability_and_residuals(bank, answers)
-        reference, expected = _per_row_reference(bank, answers)
+        conn = db.session.connection()
+        firsts = rs._by_learner(conn.execute(rs._FIRSTS, {"ids": [learner_id]}).all(), 4)[learner_id]
+        mocks = rs._by_learner(conn.execute(rs._MOCKS, {"ids": [learner_id]}).all(), 6)[learner_id]
+        assert mocks[:, 1].sum() > len(mocks)  # some rows stand for several answers
+        ability, residuals = rs._ability_and_residuals(bank, firsts, mocks)
+        reference, expected = _per_row_reference(bank, learner_id)
     assert ability.theta == pytest.approx(reference.theta, abs=1e-9) and ability.se == pytest.approx(reference.se)
     assert ability.answers == reference.answers > 8
     assert sorted(residuals) == pytest.approx(expected, abs=1e-12) and len(residuals) == 24

@@ -52,12 +52,13 @@ def readiness(area_mastery: dict[str, float], weights: dict[str, float]) -> floa
 # answers there were. The score is a sum of per-area binomials (the per-area mean P); P(pass) uses the
 # normal approximation with a continuity correction.
 #
-# Neither the ability nor the offset is known exactly, and P(pass) is far from linear in them: at a point
-# estimate it is over-confident (a learner estimated just above the pass line is not 90 % sure to pass).
-# P(pass) is therefore averaged over both posteriors (normal, from the Newton fits' curvature) with
-# Gauss-Hermite quadrature, QUADRATURE_POINTS per dimension. The 80 % interval is that of the learner's
-# expected score under the same posteriors (+-1.28 of its standard deviation), read as P(pass): more
-# answers and reviews narrow it.
+# Neither the ability, nor the offset, nor the mock correction is known exactly, and P(pass) is far from
+# linear in them: at a point estimate it is over-confident (a learner estimated just above the pass line is
+# not 90 % sure to pass). P(pass) is therefore averaged over their posteriors: ability and offset (normal,
+# from the Newton fits' curvature) by Gauss-Hermite quadrature, QUADRATURE_POINTS per dimension; the mock
+# correction, which adds to every item's P alike, as a normal term added to the score's variance. The 80 %
+# interval is that of the learner's expected score under the same posteriors (+-1.28 of its standard
+# deviation), read as P(pass): more answers, reviews and mocks narrow it.
 
 import math  # noqa: E402
 
@@ -68,7 +69,11 @@ import numpy as np  # noqa: E402
 ABILITY_PRIOR_SD = 1.0
 #: first answers worth of prior weight toward the platform mean when estimating an item's difficulty
 DIFFICULTY_PRIOR_ANSWERS = 4.0
-#: mock answers worth of prior weight before the mock residual moves the prediction
+#: mock answers worth of prior weight before the mock residual moves the prediction. The correction is a
+#: learner-level error delta added to every item's P, with a normal prior: its posterior mean after n mock
+#: answers is sum(residual) / (n + 60), which makes the prior variance v / 60 (v = p(1 - p), the variance of
+#: one answer), about 0.055 sd at p = 0.75, five or six points on a 100-item mock, and its posterior
+#: variance v / (n + 60). That uncertainty enters P(pass) too (see ``pass_forecast``).
 MOCK_PRIOR_ANSWERS = 60.0
 #: prior standard deviation of a learner's recall offset (logits). One standard deviation is a learner whose
 #: memories last about 1.6 times longer or shorter than the fitted curve says (near R = 0.9, FSRS's curve moves
@@ -294,6 +299,12 @@ def mock_shift(residuals: list[float]) -> float:
     return sum(residuals) / (len(residuals) + MOCK_PRIOR_ANSWERS) if residuals else 0.0
 
 
+def mock_shift_sd(answers: int, answer_variance: float) -> float:
+    """Posterior standard deviation of that correction after ``answers`` mock answers, for answers of variance
+    ``answer_variance`` (p(1 - p)): the prior's v / 60 narrowed by the answers."""
+    return math.sqrt(answer_variance / (answers + MOCK_PRIOR_ANSWERS))
+
+
 def _gains(items: ExamItems, means: dict[str, float], counts: dict[str, int], theta: float,
            desired_retention: float, offset: float = 0.0) -> tuple[AreaGain, ...]:
     """Expected exam points per area if every item of it were recalled at least at the desired retention."""
@@ -305,11 +316,14 @@ def _gains(items: ExamItems, means: dict[str, float], counts: dict[str, int], th
     return tuple(sorted(gains, key=lambda g: g.gain, reverse=True))
 
 
+#: standard normal quadrature: nodes and weights summing to 1
+_HERMITE = (lambda x, w: (x, w / w.sum()))(*np.polynomial.hermite_e.hermegauss(QUADRATURE_POINTS))
+
+
 def posterior_nodes(ability: Ability, offset: Offset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Gauss-Hermite nodes over the independent normal posteriors of ability and offset: (thetas, offsets,
     weights summing to 1)."""
-    x, w = np.polynomial.hermite_e.hermegauss(QUADRATURE_POINTS)
-    w = w / w.sum()
+    x, w = _HERMITE
     thetas, offsets = np.meshgrid(ability.theta + ability.se * x, offset.mean + offset.sd * x, indexing="ij")
     return thetas.ravel(), offsets.ravel(), np.outer(w, w).ravel()
 
@@ -347,10 +361,13 @@ def pass_forecast(items: ExamItems | list[ExamItem], ability: Ability, weights: 
     total = sum(counts.values())
     thetas, offsets, w = posterior_nodes(ability, offset)
     mean, var = score_moments(items, counts, thetas, offsets, shift)
-    prob = float(sum(wk * _pass_given(m, v, need) for wk, m, v in zip(w, mean, var)))
     centre = float(w @ mean)
-    spread = math.sqrt(max(float(w @ (mean - centre) ** 2), 0.0))
     noise = float(w @ var)
+    # the mock correction's uncertainty: delta ~ N(shift, sd^2) moves all ``total`` items alike
+    answer_variance = noise / total if total else 0.25
+    correction = (total * mock_shift_sd(len(residuals), answer_variance)) ** 2
+    prob = float(sum(wk * _pass_given(m, v + correction, need) for wk, m, v in zip(w, mean, var)))
+    spread = math.sqrt(max(float(w @ (mean - centre) ** 2), 0.0) + correction)
     lo = _pass_given(centre - INTERVAL_Z * spread, noise, need)
     hi = _pass_given(centre + INTERVAL_Z * spread, noise, need)
     band = "likely" if prob >= LIKELY else "borderline" if prob >= BORDERLINE else "unlikely"

@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import pickle
 import time
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -366,59 +365,74 @@ _STATES = (select(ItemState.learner_id, ItemState.question_id, ItemState.stabili
                   days_since(_NOW, ItemState.last_review_at),
                   days_since(ItemState.due_at, _NOW) - days_since(_NOW, ItemState.due_at))
            .where(ItemState.learner_id.in_(_ids()), ItemState.state != sched.NEW))
-# First answers and mock answers from their partial index (the rest of the learner's history is not read),
-# grouped in the index's own order: a learner's repeated first answers to an item (the synthetic history has
-# thousands) come back as one row with their count, so the rows grow with the bank and the mock answers, not
-# with the history.
-_ANSWER_COLUMNS = (ReviewLog.learner_id, ReviewLog.question_id, ReviewLog.correct, ReviewLog.kind,
-                   ReviewLog.state_before, ReviewLog.retrievability)
-_ANSWERS = (select(*_ANSWER_COLUMNS, func.count())
-            .where(ReviewLog.learner_id.in_(_ids()), (ReviewLog.state_before == _READ[0]) | (ReviewLog.kind == _READ[1]))
-            .group_by(*_ANSWER_COLUMNS))
+# First answers and mock answers from their partial index (the rest of the learner's history is not read; the
+# index's condition is repeated so that both planners pick it), grouped in the index's own order: a learner's
+# first answers come back one row per item (count, right), so they grow with the bank, not the history; mock
+# answers one row per distinct (item, right, first, recall predicted then). Every column is a number, so the
+# rows become one numpy array in one call.
+_PARTIAL = (ReviewLog.state_before == _READ[0]) | (ReviewLog.kind == _READ[1])
+_RIGHT = func.sum(case((ReviewLog.correct.is_(True), 1), else_=0))
+_FIRSTS = (select(ReviewLog.learner_id, ReviewLog.question_id, func.count(), _RIGHT)
+           .where(ReviewLog.learner_id.in_(_ids()), _PARTIAL, ReviewLog.state_before == _READ[0])
+           .group_by(ReviewLog.learner_id, ReviewLog.question_id))
+_MOCKS = (select(ReviewLog.learner_id, ReviewLog.question_id, func.count(), _RIGHT,
+                 func.max(case((ReviewLog.state_before == _READ[0], 1), else_=0)), ReviewLog.retrievability)
+          .where(ReviewLog.learner_id.in_(_ids()), _PARTIAL, ReviewLog.kind == _READ[1])
+          .group_by(ReviewLog.learner_id, ReviewLog.question_id, ReviewLog.correct, ReviewLog.kind,
+                    ReviewLog.state_before, ReviewLog.retrievability))  # the index's order: no sort
+
+
+def _by_learner(rows: list, width: int) -> dict[int, np.ndarray]:
+    """Numeric rows ``(learner, ...)`` as one float array per learner (NULL -> NaN), without the learner column."""
+    table = np.array([tuple(r) for r in rows], dtype=float).reshape(-1, width)  # Row objects: numpy probes each
+    if not len(table):
+        return {}
+    table = table[np.argsort(table[:, 0], kind="stable")]
+    ids, starts = np.unique(table[:, 0], return_index=True)
+    return {int(lid): part[:, 1:] for lid, part in zip(ids, np.split(table, starts[1:]))}
 
 
 def _compute(learners: list[_Learner], bank: Bank, now: datetime, pass_mark: float,
              length: int) -> dict[int, Readiness]:
-    """The forecasts of ``learners``, from two reads for all of them."""
+    """The forecasts of ``learners``, from three reads for all of them (Core rows, straight into numpy)."""
     ids = [lr.id for lr in learners]
-    states: dict[int, list] = defaultdict(list)
-    for lid, *row in db.session.execute(_STATES, {"ids": ids, "now": now}):
-        states[lid].append(row)
-    answers: dict[int, list] = defaultdict(list)
-    for lid, *row in db.session.execute(_ANSWERS, {"ids": ids}):
-        answers[lid].append(row)
-    return {lr.id: _one(lr, bank, states[lr.id], answers[lr.id], now, pass_mark, length) for lr in learners}
+    conn = db.session.connection()
+    states = _by_learner(conn.execute(_STATES, {"ids": ids, "now": now}).all(), 5)
+    firsts = _by_learner(conn.execute(_FIRSTS, {"ids": ids}).all(), 4)
+    mocks = _by_learner(conn.execute(_MOCKS, {"ids": ids}).all(), 6)
+    none = np.zeros((0, 5))
+    return {lr.id: _one(lr, bank, states.get(lr.id, none[:, :4]), firsts.get(lr.id, none[:, :3]),
+                        mocks.get(lr.id, none), now, pass_mark, length) for lr in learners}
 
 
-def _ability_and_residuals(bank: Bank, answers: list, offset: rd.Offset = rd.Offset()) -> tuple[rd.Ability, list[float]]:
-    """The learner's ability from their first answers, and the residuals of their mock answers against the
-    P predicted when they answered (moved by the learner's recall offset). ``answers``: ``(question, right,
-    kind, state before, recall predicted then, count)`` rows."""
-    if not answers:
-        return rd.fit_ability([]), []
-    qid, ok, kind, before, retr, count = (np.array(column, dtype=object) for column in zip(*answers))
-    live, at = bank.position(qid.astype(np.int64))
-    ok, kind, before, retr, count = (ok[live].astype(bool), kind[live], before[live], retr[live],
-                                     count[live].astype(float))
-    first = before == sched.NEW
-    ability = rd.fit_ability_counts(bank.difficulty[at[first]], ok[first] * count[first], count[first],
-                                    bank.guess[at[first]])
-    mock = kind == "exam"
-    logged = np.array([r is not None for r in retr], dtype=bool) & ~first
-    recall = np.where(logged, rd.with_offset(np.where(logged, retr, 0.5).astype(float), offset.mean),
+def _ability_and_residuals(bank: Bank, firsts: np.ndarray, mocks: np.ndarray,
+                           offset: rd.Offset = rd.Offset()) -> tuple[rd.Ability, list[float]]:
+    """The learner's ability from their first answers ``(question, answers, right)`` per item, and the
+    residuals of their mock answers ``(question, answers, right, first answer, recall predicted then)`` against
+    the P predicted when they answered (moved by the learner's recall offset; the Rasch estimate for a first
+    answer or an unlogged recall)."""
+    live, at = bank.position(firsts[:, 0].astype(np.int64))
+    ability = rd.fit_ability_counts(bank.difficulty[at], firsts[live, 2], firsts[live, 1], bank.guess[at])
+    live, at = bank.position(mocks[:, 0].astype(np.int64))
+    count, right, first, retr = mocks[live, 1], mocks[live, 2], mocks[live, 3] > 0, mocks[live, 4]
+    logged = ~np.isnan(retr) & ~first
+    recall = np.where(logged, rd.with_offset(np.where(logged, retr, 0.5), offset.mean),
                       rd.sigmoid(ability.theta - bank.difficulty[at]))
-    residuals = ok[mock].astype(float) - rd.p_right(recall[mock], bank.guess[at[mock]])
-    return ability, np.repeat(residuals, count[mock].astype(int)).tolist()
+    p = rd.p_right(recall, bank.guess[at])
+    # a row stands for ``count`` answers, ``right`` of them right (all or none: the row is one value of correct)
+    residuals = np.repeat(right / np.maximum(count, 1) - p, count.astype(int))
+    return ability, residuals.tolist()
 
 
-def _one(learner: _Learner, bank: Bank, states: list, answers: list, now: datetime, pass_mark: float,
-         length: int) -> Readiness:
+def _one(learner: _Learner, bank: Bank, states: np.ndarray, firsts: np.ndarray, mocks: np.ndarray, now: datetime,
+         pass_mark: float, length: int) -> Readiness:
     """One learner's forecast from their memory states ``(question, stability, days since the last review,
-    days until due)`` at ``now`` and their answers (pure computation), at the start of their local hour."""
+    days until due)`` at ``now`` and their first and mock answers (see ``_ability_and_residuals``; pure
+    computation), at the start of their local hour."""
     at = hour_start(now, learner.timezone)
     shift = (now - at).total_seconds() / 86400
-    ability, residuals = _ability_and_residuals(bank, answers, learner.offset)
-    rows = np.array(states, dtype=float).reshape(-1, 4)  # NULL -> NaN
+    ability, residuals = _ability_and_residuals(bank, firsts, mocks, learner.offset)
+    rows = states  # NULL -> NaN
     held, position = bank.position(rows[:, 0].astype(np.int64))
     stability, since, due_in = rows[held, 1], rows[held, 2] - shift, np.nan_to_num(rows[held, 3] + shift)
     studied = (stability > 0) & ~np.isnan(since)
