@@ -25,8 +25,10 @@ def test_unstudied_items_count_at_the_rasch_estimate_with_guessing():
 
 
 def test_pass_probability_matches_an_exact_binomial_and_the_interval_contains_it():
-    known = rd.Offset(0.0, 0.0, 500)  # the learner's forgetting known exactly: recall is as predicted
-    f = rd.pass_forecast(items(0.6), rd.Ability(0.0, 0.5, 30), WEIGHTS, pass_mark=0.7, offset=known)
+    known = rd.Offset(0.0, 0.0, 500)  # the learner's forgetting known exactly: recall is as predicted ...
+    confirmed = [0.0] * 100_000  # ... and countless mock answers found the prediction right on average
+    f = rd.pass_forecast(items(0.6), rd.Ability(0.0, 0.5, 30), WEIGHTS, pass_mark=0.7, offset=known,
+                         residuals=confirmed)
     p = 0.25 + 0.75 * 0.6  # 0.70 per item
     exact = sum(math.comb(100, k) * p ** k * (1 - p) ** (100 - k) for k in range(70, 101))
     assert f.probability == pytest.approx(exact, abs=0.02)
@@ -115,13 +117,19 @@ def test_a_learner_with_no_reviews_gets_the_fitted_curve_and_the_priors_spread()
 
 def test_uncertainty_about_the_learner_pulls_pass_probability_toward_even_and_evidence_narrows_the_interval():
     ability = rd.Ability(0.0, 0.05, 2000)
-    sure = rd.pass_forecast(items(0.66), ability, WEIGHTS, pass_mark=0.7, offset=rd.Offset(0.0, 0.0, 5000))
-    some = rd.pass_forecast(items(0.66), ability, WEIGHTS, pass_mark=0.7, offset=rd.Offset(0.0, 0.15, 400))
-    unsure = rd.pass_forecast(items(0.66), ability, WEIGHTS, pass_mark=0.7, offset=rd.Offset(0.0, 0.5, 0))
+    mocks = [0.0] * 100_000  # the mock correction known to be 0: only the offset's uncertainty varies
+
+    def at(offset, residuals=mocks):
+        return rd.pass_forecast(items(0.66), ability, WEIGHTS, pass_mark=0.7, offset=offset, residuals=residuals)
+    sure, some, unsure = at(rd.Offset(0.0, 0.0, 5000)), at(rd.Offset(0.0, 0.15, 400)), at(rd.Offset(0.0, 0.5, 0))
     assert sure.probability > 0.8  # 0.745 per item: above the line, at a point estimate fairly sure
     assert sure.probability > some.probability > unsure.probability > 0.5
     assert sure.high - sure.low < some.high - some.low < unsure.high - unsure.low
     assert unsure.low <= unsure.probability <= unsure.high
+    # mock answers narrow it too: none (the correction's prior), then 100 and 1,000 that confirm the prediction
+    no_mock, one_mock, ten_mocks = (at(rd.Offset(0.0, 0.0, 5000), [0.0] * n) for n in (0, 100, 1000))
+    assert no_mock.high - no_mock.low > one_mock.high - one_mock.low > ten_mocks.high - ten_mocks.low
+    assert 0.5 < no_mock.probability < one_mock.probability < ten_mocks.probability < sure.probability
 
 
 def test_ability_from_first_answers_counted_per_item_equals_one_answer_at_a_time():
