@@ -115,6 +115,7 @@ def run(app, truth: str, args) -> dict:
         if day and hasattr(rs, "refresh_offsets"):  # the nightly `trainer srs difficulties`
             rs.refresh_difficulties(start + timedelta(days=day) - timedelta(hours=12))
             rs.refresh_offsets(start + timedelta(days=day) - timedelta(hours=12))
+            rs.refresh_mock_prior(start + timedelta(days=day) - timedelta(hours=12))
             db.session.commit()
         if args.optimize_every and day and day % args.optimize_every == 0:
             outcomes = [srs_fits.optimize_cohort(cohort.id)] + [srs_fits.optimize_learner(L["id"]) for L in learners]
@@ -191,6 +192,7 @@ def score(res: dict) -> dict:
     if hasattr(rs, "refresh_offsets"):  # the nightly count before the morning the forecasts are read
         rs.refresh_difficulties(res["end"] - timedelta(hours=12))
         rs.refresh_offsets(res["end"] - timedelta(hours=12))
+        rs.refresh_mock_prior(res["end"] - timedelta(hours=12))
         db.session.commit()
     rs.clear_cache()
     rows, timings = [], []

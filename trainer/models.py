@@ -556,6 +556,18 @@ class LearnerRecall(db.Model):
     counted_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class ReadinessPrior(db.Model):
+    """How far the readiness model misses learners' mock scores, estimated from every learner's mock answers
+    by ``trainer srs difficulties`` (nightly): the prior weight, in mock answers, of a learner's own mock
+    correction. One row; none yet: the built-in prior."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mock_prior_answers: Mapped[float] = mapped_column(Float)
+    #: learners whose mocks the estimate used
+    learners: Mapped[int] = mapped_column(Integer)
+    counted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class ItemReset(db.Model):
     """A learner's memory state for a question started again because a new version changed its key.
 

@@ -53,11 +53,14 @@ def optimize_command(cohort_id, learner_id, everything):
 @srs.command("difficulties")
 @with_appcontext
 def difficulties_command():
-    """Count every exam item's first answers and every learner's recall offset again (the readiness forecast's
-    item difficulties and how each learner forgets against the fitted curve)."""
+    """Count every exam item's first answers, every learner's recall offset and the mock correction's prior
+    again (the readiness forecast's item difficulties, how each learner forgets against the fitted curve, and
+    how far the model misses learners' mock scores)."""
     from .extensions import db
     from .services import readiness
     items = readiness.refresh_difficulties()
     learners = readiness.refresh_offsets()
+    prior = readiness.refresh_mock_prior()
     db.session.commit()
-    click.echo(f"readiness: first answers counted for {items} question(s), recall offsets for {learners} learner(s)")
+    click.echo(f"readiness: first answers counted for {items} question(s), recall offsets for {learners} "
+               f"learner(s); a learner's mock correction weighs their mock answers against {prior:.0f} answers' prior")

@@ -70,11 +70,18 @@ ABILITY_PRIOR_SD = 1.0
 #: first answers worth of prior weight toward the platform mean when estimating an item's difficulty
 DIFFICULTY_PRIOR_ANSWERS = 4.0
 #: mock answers worth of prior weight before the mock residual moves the prediction. The correction is a
-#: learner-level error delta added to every item's P, with a normal prior: its posterior mean after n mock
-#: answers is sum(residual) / (n + 60), which makes the prior variance v / 60 (v = p(1 - p), the variance of
-#: one answer), about 0.055 sd at p = 0.75, five or six points on a 100-item mock, and its posterior
-#: variance v / (n + 60). That uncertainty enters P(pass) too (see ``pass_forecast``).
+#: learner-level error delta added to every item's P, with a normal prior N(0, tau^2): its posterior mean after
+#: n mock answers is sum(residual) / (n + k) with k = v / tau^2 (v = p(1 - p), the variance of one answer), and
+#: its posterior variance v / (n + k). tau^2, how far the model misses a learner's mock score, is estimated
+#: from the platform's own mock results each night (``mock_prior_answers``: the spread of learners' mean
+#: residuals beyond what their answers' noise explains); this k = 60 (tau about 0.055 at p = 0.75, five or six
+#: points on a 100-item mock) is used until enough learners have sat mocks.
 MOCK_PRIOR_ANSWERS = 60.0
+#: learners with at least MOCK_MIN_ANSWERS mock answers needed to estimate tau^2
+MOCK_MIN_LEARNERS, MOCK_MIN_ANSWERS = 20, 20
+#: the most prior weight the estimate may give: twenty 100-item mocks (tau^2 estimated at or below 0 means
+#: no learner-level miss is detectable, not that none exists)
+MOCK_MAX_PRIOR_ANSWERS = 2000.0
 #: prior standard deviation of a learner's recall offset (logits). One standard deviation is a learner whose
 #: memories last about 1.6 times longer or shorter than the fitted curve says (near R = 0.9, FSRS's curve moves
 #: about 1 logit per e-fold of stability), so at a predicted 0.90 they recall 0.85-0.94: a weak prior that
@@ -173,23 +180,43 @@ def with_offset(recall, offset):
     return float(out) if out.ndim == 0 else out
 
 
-def fit_offset(predicted, right, guess, prior_sd: float = OFFSET_PRIOR_SD) -> Offset:
+def fit_offset(predicted, right, guess, prior_sd: float = OFFSET_PRIOR_SD, prior_mean: float = 0.0) -> Offset:
     """Posterior mode and standard deviation of a learner's recall offset u from scheduled reviews: each right
-    with probability g + (1 - g) * sigmoid(logit(predicted) + u), prior u ~ N(0, prior_sd^2). Newton steps."""
+    with probability g + (1 - g) * sigmoid(logit(predicted) + u), prior u ~ N(prior_mean, prior_sd^2). Newton
+    steps."""
     x = logits(predicted)
     y, g = np.asarray(right, dtype=float), np.asarray(guess, dtype=float)
-    u, info = 0.0, 1.0 / prior_sd ** 2
+    u, info = prior_mean, 1.0 / prior_sd ** 2
     for _ in range(25):
         s = sigmoid(x + u)
         p = np.clip(g + (1 - g) * s, 1e-9, 1 - 1e-9)
         dp = (1 - g) * s * (1 - s)
-        grad = -u / prior_sd ** 2 + float(np.sum(dp * (y - p) / (p * (1 - p))))
+        grad = -(u - prior_mean) / prior_sd ** 2 + float(np.sum(dp * (y - p) / (p * (1 - p))))
         info = 1.0 / prior_sd ** 2 + float(np.sum(dp * dp / (p * (1 - p))))
         step = grad / info
         u += max(min(step, 1.0), -1.0)
         if abs(step) < 1e-7:
             break
     return Offset(u, 1.0 / math.sqrt(info), len(y))
+
+
+def centred_offsets(learners: list[tuple]) -> list[Offset]:
+    """Each learner's offset from ``(predicted, right, guess)`` of their scheduled reviews, as a deviation from
+    the average learner's: a random effect around a mean the learners share. The forgetting curve is fitted to
+    these learners' reviews, so the average learner is the curve by construction; a mean residual left at
+    review time belongs to the curve at the retention it schedules for (the optimizer's to correct), not to
+    each learner, and would shift every forecast alike. The shared mean is the precision-weighted mean of the
+    learners' own fits; each is then fitted with the prior centred there and reported relative to it."""
+    first = [fit_offset(*reviews) for reviews in learners]
+    weights = np.array([1.0 / o.sd ** 2 - 1.0 / OFFSET_PRIOR_SD ** 2 for o in first])  # the reviews' own precision
+    if not len(first) or weights.sum() <= 0:
+        return first
+    mean = float(np.dot(weights, [o.mean for o in first]) / weights.sum())
+    out = []
+    for reviews in learners:
+        o = fit_offset(*reviews, prior_mean=mean)
+        out.append(Offset(o.mean - mean, o.sd, o.reviews))
+    return out
 
 
 @dataclass(frozen=True)
@@ -294,15 +321,29 @@ def pass_probability_from_means(means: dict[str, float], counts: dict[str, int],
     return _pass_given(mean, var, need), mean / length if length else 0.0
 
 
-def mock_shift(residuals: list[float]) -> float:
+def mock_shift(residuals: list[float], prior_answers: float = MOCK_PRIOR_ANSWERS) -> float:
     """The correction of every item's P from the learner's mock answers (right minus predicted)."""
-    return sum(residuals) / (len(residuals) + MOCK_PRIOR_ANSWERS) if residuals else 0.0
+    return sum(residuals) / (len(residuals) + prior_answers) if len(residuals) else 0.0
 
 
-def mock_shift_sd(answers: int, answer_variance: float) -> float:
+def mock_shift_sd(answers: int, answer_variance: float, prior_answers: float = MOCK_PRIOR_ANSWERS) -> float:
     """Posterior standard deviation of that correction after ``answers`` mock answers, for answers of variance
-    ``answer_variance`` (p(1 - p)): the prior's v / 60 narrowed by the answers."""
-    return math.sqrt(answer_variance / (answers + MOCK_PRIOR_ANSWERS))
+    ``answer_variance`` (p(1 - p)): the prior's v / k narrowed by the answers."""
+    return math.sqrt(answer_variance / (answers + prior_answers))
+
+
+def mock_prior_answers(learners: list[tuple[np.ndarray, np.ndarray]]) -> float:
+    """The prior weight k = v / tau^2 of the mock correction, estimated (method of moments, as for a random
+    effect) from learners' mock answers ``(right, predicted P)``: a learner's mean residual has variance
+    tau^2 + v_i / n_i, so tau^2 is the mean of (mean residual^2 - v_i / n_i). ``MOCK_PRIOR_ANSWERS`` when too
+    few learners have sat mocks."""
+    used = [(np.asarray(y, float), np.asarray(p, float)) for y, p in learners if len(y) >= MOCK_MIN_ANSWERS]
+    if len(used) < MOCK_MIN_LEARNERS:
+        return MOCK_PRIOR_ANSWERS
+    v = np.array([float(np.mean(p * (1 - p))) for _, p in used])
+    excess = np.array([float(np.mean(y - p)) ** 2 - vi / len(y) for (y, p), vi in zip(used, v)])
+    tau2 = float(np.mean(excess))
+    return float(min(np.mean(v) / tau2, MOCK_MAX_PRIOR_ANSWERS)) if tau2 > 0 else MOCK_MAX_PRIOR_ANSWERS
 
 
 def _gains(items: ExamItems, means: dict[str, float], counts: dict[str, int], theta: float,
@@ -346,7 +387,8 @@ def score_moments(items: ExamItems, counts: dict[str, int], thetas: np.ndarray, 
 
 def pass_forecast(items: ExamItems | list[ExamItem], ability: Ability, weights: dict[str, float], *,
                   pass_mark: float, length: int = 100, residuals: list[float] | None = None,
-                  desired_retention: float = 0.9, offset: Offset | None = None) -> PassForecast:
+                  desired_retention: float = 0.9, offset: Offset | None = None,
+                  mock_prior: float = MOCK_PRIOR_ANSWERS) -> PassForecast:
     """The probability of passing the mock on the date ``items`` are predicted for, averaged over the
     posteriors of the learner's ability and recall offset, with an 80 % interval, and the areas where
     studying would gain most."""
@@ -354,7 +396,7 @@ def pass_forecast(items: ExamItems | list[ExamItem], ability: Ability, weights: 
         items = ExamItems.of(items)
     offset = offset or Offset()
     residuals = residuals or []
-    shift = mock_shift(residuals)
+    shift = mock_shift(residuals, mock_prior)
     present = set(items.areas)
     counts = area_counts({a: w for a, w in weights.items() if a in present} or weights, length)
     need = math.ceil(pass_mark * length - 1e-9)
@@ -365,7 +407,7 @@ def pass_forecast(items: ExamItems | list[ExamItem], ability: Ability, weights: 
     noise = float(w @ var)
     # the mock correction's uncertainty: delta ~ N(shift, sd^2) moves all ``total`` items alike
     answer_variance = noise / total if total else 0.25
-    correction = (total * mock_shift_sd(len(residuals), answer_variance)) ** 2
+    correction = (total * mock_shift_sd(len(residuals), answer_variance, mock_prior)) ** 2
     prob = float(sum(wk * _pass_given(m, v + correction, need) for wk, m, v in zip(w, mean, var)))
     spread = math.sqrt(max(float(w @ (mean - centre) ** 2), 0.0) + correction)
     lo = _pass_given(centre - INTERVAL_Z * spread, noise, need)

@@ -35,7 +35,7 @@ from ..content.source import EXAM_WEIGHTS
 from ..domain import readiness as rd
 from ..domain import scheduling as sched
 from ..extensions import db
-from ..models import Cohort, Enrolment, ItemDifficulty, ItemState, LearnerRecall, Question, QuestionVersion, ReviewLog, User, UTCDateTime, utcnow
+from ..models import Cohort, Enrolment, ItemDifficulty, ItemState, LearnerRecall, Question, ReadinessPrior, QuestionVersion, ReviewLog, User, UTCDateTime, utcnow
 from .cohort_stats import days_since
 from .study import UNSCHEDULED_KINDS
 
@@ -67,6 +67,8 @@ class Bank:
     difficulty: np.ndarray
     #: the bank's shape and a hash of every item's area, guess and difficulty: part of every forecast's key
     stamp: str
+    #: the mock correction's prior weight in answers (``readiness_prior``, counted nightly; in the stamp)
+    mock_prior: float = rd.MOCK_PRIOR_ANSWERS
 
     def position(self, question_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(mask of ``question_ids`` that are live exam items, their positions in the bank)."""
@@ -124,17 +126,16 @@ def learner_reviews(learner_ids: list[int] | None = None) -> list[tuple[int, int
 
 
 def recall_offsets(bank: Bank, reviews: list[tuple[int, int, float, bool]]) -> dict[int, rd.Offset]:
-    """Each learner's recall offset from their scheduled reviews of live exam items (whose guessing rate is known)."""
+    """Each learner's recall offset from their scheduled reviews of live exam items (whose guessing rate is
+    known), as their deviation from the average learner's (see ``rd.centred_offsets``)."""
     if not reviews:
         return {}
     lid, qid, predicted, right = (np.array(c) for c in zip(*reviews))
     live, at = bank.position(qid.astype(np.int64))
     lid, predicted, right, guess = lid[live], predicted[live].astype(float), right[live].astype(bool), bank.guess[at]
-    out = {}
-    for learner in np.unique(lid):
-        mine = lid == learner
-        out[int(learner)] = rd.fit_offset(predicted[mine], right[mine], guess[mine])
-    return out
+    learners = np.unique(lid)
+    groups = [lid == learner for learner in learners]
+    return dict(zip(learners.tolist(), rd.centred_offsets([(predicted[m], right[m], guess[m]) for m in groups])))
 
 
 def refresh_offsets(now: datetime | None = None) -> int:
@@ -151,11 +152,37 @@ def refresh_offsets(now: datetime | None = None) -> int:
     return len(offsets)
 
 
+def refresh_mock_prior(now: datetime | None = None) -> float:
+    """Estimate how far the model misses learners' mock scores from every learner's mock answers (against the
+    P predicted when they answered, with the stored offsets) into ``readiness_prior`` (nightly, after the
+    offsets); returns the prior weight in answers. Flushes."""
+    now = now or utcnow()
+    bank = _bank()
+    ids = list(db.session.scalars(select(ReviewLog.learner_id).where(_PARTIAL, ReviewLog.kind == _READ[1]).distinct()))
+    samples = []
+    for start in range(0, len(ids), 500):
+        chunk = [lr for lr, _ in _learners(ids[start:start + 500], None)]
+        firsts, mocks = _answers([lr.id for lr in chunk])
+        for lr in chunk:
+            _, residuals = _ability_and_residuals(bank, firsts.get(lr.id, _NONE[:, :3]), mocks.get(lr.id, _NONE),
+                                                  lr.offset)
+            r = np.array(residuals)
+            right = (r > 0).astype(float)  # a residual is right (1) or wrong (0) minus P, 0 < P < 1
+            samples.append((right, right - r))
+    prior = rd.mock_prior_answers(samples)
+    db.session.execute(delete(ReadinessPrior))
+    db.session.add(ReadinessPrior(id=1, mock_prior_answers=prior,
+                                  learners=sum(len(y) >= rd.MOCK_MIN_ANSWERS for y, _ in samples), counted_at=now))
+    db.session.flush()
+    return prior
+
+
 #: the bank's shape (live questions, newest version) and the stored count's (questions, when counted): a new
 #: version, a content sync or a nightly count changes it, and only then is the bank built again
 _SHAPE = select(func.count(), func.max(Question.current_version_id),
                 select(func.count()).select_from(ItemDifficulty).scalar_subquery(),
-                select(func.max(ItemDifficulty.counted_at)).scalar_subquery()).where(Question.retired_at.is_(None))
+                select(func.max(ItemDifficulty.counted_at)).scalar_subquery(),
+                select(func.max(ReadinessPrior.mock_prior_answers)).scalar_subquery()).where(Question.retired_at.is_(None))
 
 
 def _bank() -> Bank:
@@ -173,12 +200,13 @@ def _bank() -> Bank:
              for qid, area, tags, data in rows if UNCHECKED_TAG not in (tags or [])]
     firsts = {qid: (k, n) for qid, n, k in db.session.execute(
         select(ItemDifficulty.question_id, ItemDifficulty.first_answers, ItemDifficulty.first_right))}
-    bank = build_bank(items, firsts, key)
+    bank = build_bank(items, firsts, key, key[1][-1] or rd.MOCK_PRIOR_ANSWERS)
     _cache["bank"] = (key, bank)
     return bank
 
 
-def build_bank(items: list[tuple[int, str, float]], firsts: dict[int, tuple[int, int]], key=()) -> Bank:
+def build_bank(items: list[tuple[int, str, float]], firsts: dict[int, tuple[int, int]], key=(),
+               mock_prior: float = rd.MOCK_PRIOR_ANSWERS) -> Bank:
     """The bank from its live exam items ``(question, area, guess)`` and every question's first answers
     ``{question: (right, answers)}`` (questions outside the bank count toward the platform's mean rate)."""
     total = sum(n for _, n in firsts.values())
@@ -193,7 +221,7 @@ def build_bank(items: list[tuple[int, str, float]], firsts: dict[int, tuple[int,
     digest = hashlib.sha1(repr((key, areas)).encode())
     for column in (ids, area, guess, difficulty):
         digest.update(column.tobytes())
-    return Bank(ids, areas, area, guess, difficulty, digest.hexdigest())
+    return Bank(ids, areas, area, guess, difficulty, digest.hexdigest(), mock_prior)
 
 
 def _cohort_exam_date():
@@ -396,13 +424,20 @@ def _compute(learners: list[_Learner], bank: Bank, now: datetime, pass_mark: flo
              length: int) -> dict[int, Readiness]:
     """The forecasts of ``learners``, from three reads for all of them (Core rows, straight into numpy)."""
     ids = [lr.id for lr in learners]
+    states = _by_learner(db.session.connection().execute(_STATES, {"ids": ids, "now": now}).all(), 5)
+    firsts, mocks = _answers(ids)
+    return {lr.id: _one(lr, bank, states.get(lr.id, _NONE[:, :4]), firsts.get(lr.id, _NONE[:, :3]),
+                        mocks.get(lr.id, _NONE), now, pass_mark, length) for lr in learners}
+
+
+_NONE = np.zeros((0, 5))
+
+
+def _answers(ids: list[int]) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
+    """Each learner's first answers per item and mock answers (see ``_ability_and_residuals``). Two reads."""
     conn = db.session.connection()
-    states = _by_learner(conn.execute(_STATES, {"ids": ids, "now": now}).all(), 5)
-    firsts = _by_learner(conn.execute(_FIRSTS, {"ids": ids}).all(), 4)
-    mocks = _by_learner(conn.execute(_MOCKS, {"ids": ids}).all(), 6)
-    none = np.zeros((0, 5))
-    return {lr.id: _one(lr, bank, states.get(lr.id, none[:, :4]), firsts.get(lr.id, none[:, :3]),
-                        mocks.get(lr.id, none), now, pass_mark, length) for lr in learners}
+    return (_by_learner(conn.execute(_FIRSTS, {"ids": ids}).all(), 4),
+            _by_learner(conn.execute(_MOCKS, {"ids": ids}).all(), 6))
 
 
 def _ability_and_residuals(bank: Bank, firsts: np.ndarray, mocks: np.ndarray,
@@ -444,7 +479,8 @@ def _one(learner: _Learner, bank: Bank, states: np.ndarray, firsts: np.ndarray, 
         recall[position] = np.where(studied, rd.recall_on(np.where(studied, stability, 0.0),
                                                           np.nan_to_num(since), due_in, until_days, dr, curve), np.nan)
         return rd.pass_forecast(bank.items(recall), ability, EXAM_WEIGHTS, pass_mark=pass_mark, length=length,
-                                residuals=residuals, desired_retention=dr, offset=learner.offset)
+                                residuals=residuals, desired_retention=dr, offset=learner.offset,
+                                mock_prior=bank.mock_prior)
 
     today = on_day(0.0)
     exam, due_before, on = None, 0, learner.exam_on

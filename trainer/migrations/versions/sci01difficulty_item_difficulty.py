@@ -1,6 +1,7 @@
 """every exam item's first answers are counted in a table of their own (item_difficulty), and each learner's
-recall offset against the fitted forgetting curve in another (learner_recall), both refreshed nightly by
-`trainer srs difficulties`, so no learner request counts the review log; the first answers are counted here once
+recall offset against the fitted forgetting curve in another (learner_recall), and the mock correction's prior
+in readiness_prior, all refreshed nightly by `trainer srs difficulties`, so no learner request counts the review
+log; the first answers are counted here once
 
 Revision ID: sci01difficulty
 Revises: ready01first
@@ -35,6 +36,12 @@ def upgrade():
                     sa.Column('counted_at', sa.DateTime(timezone=True), nullable=False),
                     sa.ForeignKeyConstraint(['learner_id'], ['user.id'], ondelete='CASCADE'),
                     sa.PrimaryKeyConstraint('learner_id'))
+    op.create_table('readiness_prior',
+                    sa.Column('id', sa.Integer(), nullable=False),
+                    sa.Column('mock_prior_answers', sa.Float(), nullable=False),
+                    sa.Column('learners', sa.Integer(), nullable=False),
+                    sa.Column('counted_at', sa.DateTime(timezone=True), nullable=False),
+                    sa.PrimaryKeyConstraint('id'))
     # The same grouped count as the nightly command (state_before 0 = never studied), once, from the partial
     # index ix_review_log_readiness.
     counted_at = datetime.now(timezone.utc)
@@ -47,5 +54,6 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_table('readiness_prior')
     op.drop_table('learner_recall')
     op.drop_table('item_difficulty')
