@@ -2,6 +2,7 @@
 import math
 import random
 
+import numpy as np
 import pytest
 
 from trainer.domain import readiness as rd
@@ -138,3 +139,22 @@ def test_ability_from_first_answers_counted_per_item_equals_one_answer_at_a_time
     counted = rd.fit_ability_counts([0.3, 0.3, -1.0, 1.5], [3, 0, 4, 0], [3, 2, 4, 1], [0.25, 0.25, 0.2, 0.25])
     assert counted.theta == pytest.approx(one_by_one.theta, abs=1e-9)
     assert counted.se == pytest.approx(one_by_one.se, abs=1e-9) and counted.answers == 10
+
+
+def test_the_mock_corrections_prior_is_estimated_from_how_far_learners_mock_scores_miss():
+    rng = np.random.default_rng(8)
+
+    def learners(miss_sd, n=300):
+        out = []
+        for _ in range(n):
+            p = np.full(100, 0.75)
+            truth = np.clip(p + rng.normal(0, miss_sd), 0, 1)  # the model misses this learner by a fixed amount
+            out.append(((rng.random(100) < truth).astype(float), p))
+        return out
+    missed = rd.mock_prior_answers(learners(0.05))
+    assert 0.1875 / 0.05 ** 2 / 2 < missed < 0.1875 / 0.05 ** 2 * 2  # v / tau^2 = 75 answers
+    assert rd.mock_prior_answers(learners(0.0)) > 4 * missed  # no learner-level miss: mocks move little
+    assert rd.mock_prior_answers(learners(0.05, n=5)) == rd.MOCK_PRIOR_ANSWERS  # too few learners: the default
+    # a learner's own mock then moves their forecast by less when the model has been missing by little
+    mocks = [0.1] * 100
+    assert rd.mock_shift(mocks, 2000) < rd.mock_shift(mocks, missed) < rd.mock_shift(mocks, 10)

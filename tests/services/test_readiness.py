@@ -305,3 +305,23 @@ def test_first_and_mock_answers_read_grouped_equal_one_answer_at_a_time(app, mak
     assert ability.theta == pytest.approx(reference.theta, abs=1e-9) and ability.se == pytest.approx(reference.se)
     assert ability.answers == reference.answers > 8
     assert sorted(residuals) == pytest.approx(expected, abs=1e-12) and len(residuals) == 24
+
+
+def test_the_nightly_command_counts_difficulties_offsets_and_the_mock_prior(app, make_user):
+    from trainer.domain import readiness as rd
+    from trainer.models import ItemDifficulty, LearnerRecall, ReadinessPrior
+    learner_id, _ = make_user()
+    with app.app_context():
+        _review_everything(app, learner_id, True)
+        db.session.commit()
+        before = rs._bank().stamp
+    result = app.test_cli_runner().invoke(args=["srs", "difficulties"])
+    assert result.exit_code == 0, result.output
+    assert "first answers counted for" in result.output and "recall offsets for 1 learner(s)" in result.output
+    with app.app_context():
+        assert db.session.scalar(select(db.func.count()).select_from(ItemDifficulty)) > 10
+        assert db.session.get(LearnerRecall, learner_id) is not None
+        prior = db.session.get(ReadinessPrior, 1)
+        assert prior.mock_prior_answers == rd.MOCK_PRIOR_ANSWERS and prior.learners == 0  # nobody sat a mock
+        bank = rs._bank()
+        assert bank.stamp != before and bank.mock_prior == rd.MOCK_PRIOR_ANSWERS
