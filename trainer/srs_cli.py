@@ -58,9 +58,7 @@ def difficulties_command():
     how far the model misses learners' mock scores)."""
     from .extensions import db
     from .services import readiness
-    items = readiness.refresh_difficulties()
-    learners = readiness.refresh_offsets()
-    prior = readiness.refresh_mock_prior()
+    items, learners, prior = readiness.refresh_all()
     db.session.commit()
     click.echo(f"readiness: first answers counted for {items} question(s), recall offsets for {learners} "
                f"learner(s); a learner's mock correction weighs their mock answers against {prior:.0f} answers' prior")

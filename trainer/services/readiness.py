@@ -177,6 +177,12 @@ def refresh_mock_prior(now: datetime | None = None) -> float:
     return prior
 
 
+def refresh_all(now: datetime | None = None) -> tuple[int, int, float]:
+    """The nightly counts in order (``trainer srs difficulties``, and once after the demo's history): item
+    difficulties, then recall offsets, then the mock correction's prior. Returns (questions, learners, prior)."""
+    return refresh_difficulties(now), refresh_offsets(now), refresh_mock_prior(now)
+
+
 #: the bank's shape (live questions, newest version) and the stored count's (questions, when counted): a new
 #: version, a content sync or a nightly count changes it, and only then is the bank built again
 _SHAPE = select(func.count(), func.max(Question.current_version_id),
