@@ -158,3 +158,20 @@ def test_the_mock_corrections_prior_is_estimated_from_how_far_learners_mock_scor
     # a learner's own mock then moves their forecast by less when the model has been missing by little
     mocks = [0.1] * 100
     assert rd.mock_shift(mocks, 2000) < rd.mock_shift(mocks, missed) < rd.mock_shift(mocks, 10)
+
+
+def test_score_moments_at_every_node_pair_equal_the_score_computed_at_each_pair():
+    rng = np.random.default_rng(2)
+    recall = [float(r) if rng.random() < 0.5 else None for r in rng.uniform(0.3, 1.0, 120)]
+    mixed = [rd.ExamItem("AB"[i % 2], 0.25 if i % 3 else 0.5, recall[i], float(rng.normal())) for i in range(120)]
+    items = rd.ExamItems.of(mixed)
+    counts = rd.area_counts(WEIGHTS, 100)
+    thetas, offsets, _ = rd.posterior_nodes(rd.Ability(0.3, 0.4, 50), rd.Offset(-0.2, 0.3, 80))
+    mean, var = rd.score_moments(items, counts, thetas, offsets, 0.08)  # a shift that clips some items at 1
+    k = 0
+    for theta in thetas:
+        for offset in offsets:
+            means = rd._area_means(items, theta, 0.08, offset)
+            assert mean[k] == pytest.approx(sum(counts[a] * means[a] for a in counts), abs=1e-9)
+            assert var[k] == pytest.approx(sum(counts[a] * means[a] * (1 - means[a]) for a in counts), abs=1e-9)
+            k += 1

@@ -362,25 +362,29 @@ _HERMITE = (lambda x, w: (x, w / w.sum()))(*np.polynomial.hermite_e.hermegauss(Q
 
 
 def posterior_nodes(ability: Ability, offset: Offset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Gauss-Hermite nodes over the independent normal posteriors of ability and offset: (thetas, offsets,
-    weights summing to 1)."""
+    """Gauss-Hermite nodes over the independent normal posteriors of ability and offset: (the ability's
+    nodes, the offset's nodes, the weight of every pair, ability-major, summing to 1)."""
     x, w = _HERMITE
-    thetas, offsets = np.meshgrid(ability.theta + ability.se * x, offset.mean + offset.sd * x, indexing="ij")
-    return thetas.ravel(), offsets.ravel(), np.outer(w, w).ravel()
+    return ability.theta + ability.se * x, offset.mean + offset.sd * x, np.outer(w, w).ravel()
 
 
 def score_moments(items: ExamItems, counts: dict[str, int], thetas: np.ndarray, offsets: np.ndarray,
                   shift: float) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and binomial variance of the mock score (items right) at each (theta, offset) node: one numpy pass."""
+    """Mean and binomial variance of the mock score (items right) at every (theta, offset) pair, ability-major.
+    A studied item depends on the offset alone and an unstudied one on the ability alone, so each is evaluated
+    at its own nodes and the per-area sums are added pairwise (exact, clipping included)."""
     studied = ~np.isnan(items.recall)
-    known = np.empty((len(thetas), len(items.guess)))
-    known[:, studied] = with_offset(items.recall[studied][None, :], offsets[:, None])
-    known[:, ~studied] = sigmoid(thetas[:, None] - items.difficulty[None, ~studied])
-    p = np.clip(items.guess + (1 - items.guess) * known + shift, 0.0, 1.0)
     sizes = np.bincount(items.area, minlength=len(items.areas))
-    onehot = np.zeros((len(items.guess), len(items.areas)))
-    onehot[np.arange(len(items.guess)), items.area] = 1.0
-    means = (p @ onehot) / np.maximum(sizes, 1)  # nodes x areas
+
+    def area_sums(mask, known):  # nodes x areas
+        p = np.clip(items.guess[mask] + (1 - items.guess[mask]) * known + shift, 0.0, 1.0)
+        onehot = np.zeros((int(mask.sum()), len(items.areas)))
+        onehot[np.arange(len(onehot)), items.area[mask]] = 1.0
+        return p @ onehot
+
+    held = area_sums(studied, with_offset(items.recall[studied][None, :], offsets[:, None]))
+    rasch = area_sums(~studied, sigmoid(thetas[:, None] - items.difficulty[None, ~studied]))
+    means = ((rasch[:, None, :] + held[None, :, :]) / np.maximum(sizes, 1)).reshape(-1, len(items.areas))
     n = np.array([counts.get(a, 0) for a in items.areas], dtype=float)
     return means @ n, (means * (1 - means)) @ n
 
