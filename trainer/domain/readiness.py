@@ -40,12 +40,12 @@ def readiness(area_mastery: dict[str, float], weights: dict[str, float]) -> floa
 # * an unstudied item: P = g + (1 - g) * sigmoid(ability - difficulty), a Rasch model with a guessing floor
 #   fitted on first answers (every learner's first answer to each item gives its difficulty; the learner's
 #   own first answers, mock answers included, give the ability, shrunk toward the platform mean).
-#
 # * a learner's own forgetting: FSRS's curve is fitted to a cohort (or to the learner once they have many
 #   reviews), and each learner forgets faster or slower than it. Their scheduled reviews (right or wrong
 #   against the recall FSRS predicted when they answered) give a recall offset u on the logit scale, a
-#   random effect with a normal prior N(0, OFFSET_PRIOR_SD^2): a studied item's recall is
-#   sigmoid(logit(R) + u). No reviews: u = 0, the fitted curve as it is.
+#   random effect with a normal prior of sd OFFSET_PRIOR_SD around the learners' shared mean, reported as the
+#   learner's deviation from it (``centred_offsets``): a studied item's recall is sigmoid(logit(R) + u).
+#   No reviews: u = 0, the fitted curve as it is.
 #
 # The learner's mock exams then correct the estimate: the residual of their mock answers (right minus the
 # P predicted when they answered, with the learner's offset) shifts every item's P, weighted by how many
@@ -82,11 +82,11 @@ MOCK_MIN_LEARNERS, MOCK_MIN_ANSWERS = 20, 20
 #: the most prior weight the estimate may give: twenty 100-item mocks (tau^2 estimated at or below 0 means
 #: no learner-level miss is detectable, not that none exists)
 MOCK_MAX_PRIOR_ANSWERS = 2000.0
-#: prior standard deviation of a learner's recall offset (logits). One standard deviation is a learner whose
-#: memories last about 1.6 times longer or shorter than the fitted curve says (near R = 0.9, FSRS's curve moves
-#: about 1 logit per e-fold of stability), so at a predicted 0.90 they recall 0.85-0.94: a weak prior that
-#: a hundred reviews outweigh, yet a handful of failed reviews does not halve a learner's predicted recall.
-#: Fixed by that reasoning, not fitted to any data set.
+#: prior standard deviation of a learner's recall offset (logits). Near R = 0.9 FSRS's curve moves 0.75-0.95
+#: logit per e-fold of stability (FSRS-6's default decay to FSRS-4.5's), so one standard deviation is a
+#: learner whose memories last about 1.7-1.9 times longer or shorter than the fitted curve says, recalling
+#: 0.85-0.94 where it predicts 0.90: a weak prior that a hundred reviews outweigh, yet a handful of failed
+#: reviews does not halve a learner's predicted recall. Fixed by that reasoning, not fitted to any data set.
 OFFSET_PRIOR_SD = 0.5
 #: Gauss-Hermite points per posterior dimension (ability, offset): 5 integrate a smooth function of a normal
 #: variable to well under 0.001 here
