@@ -35,7 +35,8 @@ from ..content.source import EXAM_WEIGHTS
 from ..domain import readiness as rd
 from ..domain import scheduling as sched
 from ..extensions import db
-from ..models import Cohort, Enrolment, ItemDifficulty, ItemState, LearnerRecall, Question, ReadinessPrior, QuestionVersion, ReviewLog, User, UTCDateTime, utcnow
+from ..models import (Cohort, Enrolment, ItemDifficulty, ItemState, LearnerRecall, Question, QuestionVersion,
+                      ReadinessPrior, ReviewLog, User, UTCDateTime, utcnow)
 from .cohort_stats import days_since
 from .study import UNSCHEDULED_KINDS
 
