@@ -175,3 +175,17 @@ def test_score_moments_at_every_node_pair_equal_the_score_computed_at_each_pair(
             assert mean[k] == pytest.approx(sum(counts[a] * means[a] for a in counts), abs=1e-9)
             assert var[k] == pytest.approx(sum(counts[a] * means[a] * (1 - means[a]) for a in counts), abs=1e-9)
             k += 1
+
+
+def test_offsets_are_each_learners_deviation_from_the_average_learner():
+    rng = np.random.default_rng(1)
+    own, learners = [], []
+    for _ in range(150):  # every learner recalls better than the curve at review time (+0.4), each by their own
+        own.append(rng.normal(0, 0.3))
+        predicted = rng.uniform(0.8, 0.97, 300)
+        p = 0.25 + 0.75 * rd.sigmoid(rd.logits(predicted) + 0.4 + own[-1])
+        learners.append((predicted, rng.random(300) < p, np.full(300, 0.25)))
+    offsets = rd.centred_offsets(learners)
+    assert abs(np.mean([o.mean for o in offsets])) < 0.03  # the shared +0.4 belongs to the curve
+    assert np.corrcoef(own, [o.mean for o in offsets])[0, 1] > 0.6  # who forgets less than the others is found
+    assert rd.centred_offsets(learners[:1])[0].mean == pytest.approx(0.0, abs=0.05)  # one learner is the average

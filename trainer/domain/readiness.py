@@ -205,13 +205,18 @@ def centred_offsets(learners: list[tuple]) -> list[Offset]:
     the average learner's: a random effect around a mean the learners share. The forgetting curve is fitted to
     these learners' reviews, so the average learner is the curve by construction; a mean residual left at
     review time belongs to the curve at the retention it schedules for (the optimizer's to correct), not to
-    each learner, and would shift every forecast alike. The shared mean is the precision-weighted mean of the
-    learners' own fits; each is then fitted with the prior centred there and reported relative to it."""
+    each learner, and would shift every forecast alike. The shared mean is the random-effect mean of the
+    learners' own estimates (each fit's mean with the prior's pull undone, weighted by 1 / (prior variance +
+    its own variance)); each learner is then fitted with the prior centred there and reported relative to it."""
     first = [fit_offset(*reviews) for reviews in learners]
-    weights = np.array([1.0 / o.sd ** 2 - 1.0 / OFFSET_PRIOR_SD ** 2 for o in first])  # the reviews' own precision
-    if not len(first) or weights.sum() <= 0:
+    prior = 1.0 / OFFSET_PRIOR_SD ** 2
+    own = np.array([1.0 / o.sd ** 2 - prior for o in first])  # the precision of the learner's reviews alone
+    if not len(first) or own.max(initial=0.0) <= 1e-9:
         return first
-    mean = float(np.dot(weights, [o.mean for o in first]) / weights.sum())
+    held = own > 1e-9
+    alone = np.array([o.mean for o in first])[held] * (own[held] + prior) / own[held]  # the prior's pull undone
+    weights = 1.0 / (OFFSET_PRIOR_SD ** 2 + 1.0 / own[held])
+    mean = float(np.dot(weights, alone) / weights.sum())
     out = []
     for reviews in learners:
         o = fit_offset(*reviews, prior_mean=mean)
