@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import random
 import statistics
 import sys
+import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -110,6 +112,11 @@ def run(app, truth: str, args) -> dict:
     t0 = time.perf_counter()
     answers = 0
     for day in range(args.days):
+        if day and hasattr(rs, "refresh_offsets"):  # the nightly `trainer srs difficulties`
+            rs.refresh_difficulties(start + timedelta(days=day) - timedelta(hours=12))
+            rs.refresh_offsets(start + timedelta(days=day) - timedelta(hours=12))
+            rs.refresh_mock_prior(start + timedelta(days=day) - timedelta(hours=12))
+            db.session.commit()
         if args.optimize_every and day and day % args.optimize_every == 0:
             outcomes = [srs_fits.optimize_cohort(cohort.id)] + [srs_fits.optimize_learner(L["id"]) for L in learners]
             fits += [(day, o.scope, o.fit.kept) for o in outcomes if o]
@@ -159,25 +166,43 @@ def run(app, truth: str, args) -> dict:
     sim_s = time.perf_counter() - t0
 
     end = start + timedelta(days=args.days, hours=1)
-    rs.clear_cache()
     counts = rd.area_counts({a: w for a, w in EXAM_WEIGHTS.items() if a in set(area_of.values())}, 100)
     pools: dict[str, list[int]] = {}
     for qid in order:
         pools.setdefault(area_of[qid], []).append(qid)
-    rows, timings = [], []
+    truths = []  # what the model may never see: kept apart from the database, for scoring only
     for L in learners:
         p_true = {qid: guess[qid] + (1 - guess[qid]) * true_recall(L, qid, end) for qid in order}
         means = {a: statistics.fmean(p_true[q] for q in qs) for a, qs in pools.items()}
         oracle, true_score = rd.pass_probability_from_means(means, counts, pass_mark)
         picked = draw(pools, 100, {a: EXAM_WEIGHTS[a] for a in pools}, rng).items
         passed = sum(rng.random() < p_true[q] for q in picked) >= math.ceil(pass_mark * 100 - 1e-9)
+        truths.append((L["id"], true_score, oracle, passed))
+    res = {"end": end, "truths": truths, "learners": [(L["id"], L["theta"], L["mult"]) for L in learners],
+           "p_true": {L["id"]: [guess[q] + (1 - guess[q]) * true_recall(L, q, end) for q in order] for L in learners},
+           "order": order, "difficulty": [b[q] for q in order], "recall_at_review": true_r_at_review, "late": late,
+           "reviews": reviews, "sim_s": sim_s, "answers": answers, "fits": fits, "pass_mark": pass_mark}
+    return res | score(res)
+
+
+def score(res: dict) -> dict:
+    """The platform's forecasts for the simulated learners at the end, beside the truth."""
+    from trainer.extensions import db
+    from trainer.services import readiness as rs
+    if hasattr(rs, "refresh_offsets"):  # the nightly count before the morning the forecasts are read
+        rs.refresh_difficulties(res["end"] - timedelta(hours=12))
+        rs.refresh_offsets(res["end"] - timedelta(hours=12))
+        rs.refresh_mock_prior(res["end"] - timedelta(hours=12))
+        db.session.commit()
+    rs.clear_cache()
+    rows, timings = [], []
+    for lid, true_score, oracle, passed in res["truths"]:
         t1 = time.perf_counter()
-        f = rs.forecast(L["id"], pass_mark=pass_mark, now=end).today
+        f = rs.forecast(lid, pass_mark=res["pass_mark"], now=res["end"]).today
         timings.append((time.perf_counter() - t1) * 1000)
-        old = rs.old_readiness(L["id"], end)
+        old = rs.old_readiness(lid, res["end"])
         rows.append((f.expected_score, f.probability, old, true_score, oracle, passed))
-    return {"rows": rows, "timings": timings, "recall_at_review": true_r_at_review, "late": late,
-            "reviews": reviews, "sim_s": sim_s, "answers": answers, "fits": fits}
+    return {"rows": rows, "timings": timings}
 
 
 def report(truth: str, res: dict, desired: float) -> None:
@@ -230,18 +255,48 @@ def main() -> None:
     parser.add_argument("--truth", choices=("default", "fast", "both"), default="both")
     parser.add_argument("--optimize-every", type=int, default=7,
                         help="days between simulated nightly optimizer runs (0: never)")
+    parser.add_argument("--save", metavar="DIR", help="keep the simulated database (SQLite) and the truth in DIR, "
+                        "to score later versions of the forecast on the same learners with --rescore")
+    parser.add_argument("--rescore", metavar="DIR", help="score the current forecast on a run kept with --save "
+                        "(no simulation: readiness never changes what the learners do)")
     args = parser.parse_args()
+    import pickle
+    import shutil
+
     from flask_migrate import upgrade
 
     from trainer.content.store import content
     from trainer.services.content_sync import sync_content
+    if args.rescore:
+        saved = Path(args.rescore)
+        for kept in sorted(saved.glob("*.pickle")):
+            res = pickle.loads(kept.read_bytes())
+            work = Path(tempfile.mkdtemp(prefix="trainer-rescore-")) / "bench.db"
+            shutil.copy(saved / f"{kept.stem}.db", work)
+            os.environ["DATABASE_URL"] = f"sqlite:///{work}"
+            with bench_app() as app, app.app_context():
+                upgrade()
+                report(kept.stem, res | score(res), 0.9)
+        return
     with bench_app() as app, app.app_context():
         upgrade()
         sync_content(content())
         from trainer.extensions import db
         db.session.commit()
         for truth in (("default", "fast") if args.truth == "both" else (args.truth,)):
-            report(truth, run(app, truth, args), 0.9)
+            res = run(app, truth, args)
+            report(truth, res, 0.9)
+            if args.save:
+                if db.engine.url.get_backend_name() != "sqlite":
+                    sys.exit("--save keeps SQLite runs only")
+                Path(args.save).mkdir(parents=True, exist_ok=True)
+                db.session.commit()
+                import sqlite3
+                with sqlite3.connect(db.engine.url.database) as src, \
+                        sqlite3.connect(Path(args.save) / f"{truth}.db") as dst:
+                    src.backup(dst)
+                keep = {k: v for k, v in res.items() if k not in ("rows", "timings")}
+                (Path(args.save) / f"{truth}.pickle").write_bytes(pickle.dumps(keep))
 
 
 if __name__ == "__main__":

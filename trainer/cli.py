@@ -195,6 +195,8 @@ def register_cli(app: Flask) -> None:
         if database_is_empty():
             initialise()
         logins = create_demo(progress=_progress("simulating demo study history"))
+        from .services import readiness
+        readiness.refresh_all()  # what the nightly `trainer srs difficulties` would count from that history
         db.session.commit()
         _print_logins(logins)
 

@@ -557,6 +557,42 @@ class SrsFit(db.Model):
     note: Mapped[str] = mapped_column(String(300), default="")
 
 
+class ItemDifficulty(db.Model):
+    """Every learner's first answers to one question, counted platform-wide by ``trainer srs difficulties``
+    (nightly): the readiness forecast reads an item's difficulty from here, never from the review log in a
+    learner's request. A question nobody has answered first has no row."""
+
+    question_id: Mapped[int] = mapped_column(ForeignKey("question.id", ondelete="CASCADE"), primary_key=True)
+    first_answers: Mapped[int] = mapped_column(Integer)
+    first_right: Mapped[int] = mapped_column(Integer)
+    #: when the count was made (the same for every row of one count: the forecasts' cache sees a new count)
+    counted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LearnerRecall(db.Model):
+    """How one learner forgets against the fitted curve: the recall offset (logits) their latest scheduled
+    reviews give, posterior mean and sd, counted by ``trainer srs difficulties`` (nightly) for the readiness
+    forecast. A learner with no scheduled review has no row (offset 0, the prior's spread)."""
+
+    learner_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
+    recall_offset: Mapped[float] = mapped_column(Float)
+    recall_offset_sd: Mapped[float] = mapped_column(Float)
+    reviews: Mapped[int] = mapped_column(Integer)
+    counted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ReadinessPrior(db.Model):
+    """How far the readiness model misses learners' mock scores, estimated from every learner's mock answers
+    by ``trainer srs difficulties`` (nightly): the prior weight, in mock answers, of a learner's own mock
+    correction. One row; none yet: the built-in prior."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mock_prior_answers: Mapped[float] = mapped_column(Float)
+    #: learners whose mocks the estimate used
+    learners: Mapped[int] = mapped_column(Integer)
+    counted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class ItemReset(db.Model):
     """A learner's memory state for a question started again because a new version changed its key.
 

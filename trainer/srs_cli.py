@@ -1,4 +1,5 @@
-"""`trainer srs ...`: fit FSRS parameters to the review logs (run it nightly: see README, "Scheduled jobs")."""
+"""`trainer srs ...`: fit FSRS parameters and count item difficulties from the review logs (run both nightly: see
+README, "Scheduled jobs")."""
 from __future__ import annotations
 
 import sys
@@ -7,7 +8,7 @@ import click
 from flask.cli import with_appcontext
 
 
-@click.group("srs", help="Spaced repetition: fit the scheduler's parameters to the review logs.")
+@click.group("srs", help="Spaced repetition: fit the scheduler's parameters and count item difficulties from the review logs.")
 def srs():
     pass
 
@@ -47,3 +48,17 @@ def optimize_command(cohort_id, learner_id, everything):
         fit = outcome.fit
         click.echo(f"{outcome.scope}: {fit.reviews} answers, {fit.items} training items. {fit.note}"
                    + (f" Now scheduling {outcome.learners_updated} learner(s)." if fit.kept else ""))
+
+
+@srs.command("difficulties")
+@with_appcontext
+def difficulties_command():
+    """Count every exam item's first answers, every learner's recall offset and the mock correction's prior
+    again (the readiness forecast's item difficulties, how each learner forgets against the fitted curve, and
+    how far the model misses learners' mock scores)."""
+    from .extensions import db
+    from .services import readiness
+    items, learners, prior = readiness.refresh_all()
+    db.session.commit()
+    click.echo(f"readiness: first answers counted for {items} question(s), recall offsets for {learners} "
+               f"learner(s); a learner's mock correction weighs their mock answers against {prior:.0f} answers' prior")
