@@ -1,11 +1,12 @@
 """Counters that say when a learner's pages must be built again (see services/page_cache.py).
 
-``user.data_version`` rises in the transaction that changes any of that learner's study records: memory states,
-answers, study days, lesson progress, attempts and their items, cohort membership, safety errors, memory resets
-and quiz accommodations; and in the transaction that changes a cohort they belong to, its modules, its quiz
-assignments or an assigned quiz. ``site_state.version`` rises with any change to the bank, the lessons, the
-modules or a school. Database triggers keep both, not application code, so no write path (ORM, Core, a
-command, a migration, a hand-typed SQL fix) can change a learner's records and leave a page kept for them.
+``user.data_version`` rises in the transaction that changes any of that learner's study records: memory
+states, answers, study days, lesson progress, attempts and their items, cohort membership, safety errors,
+memory resets, quiz accommodations and nightly recall offsets; and in the transaction that changes a cohort
+they belong to, its modules, its quiz assignments or an assigned quiz. ``site_state.version`` rises with any
+change to the bank, the lessons, the modules, a school, the nightly item difficulties or the mock prior.
+Database triggers keep both, not application code, so no write path (ORM, Core, a command, a migration, a
+hand-typed SQL fix) can change a learner's records and leave a page kept for them.
 
 On PostgreSQL the triggers are deferred to commit: a learner's row is then locked last in the transaction,
 after every other row it writes, so two requests of the same learner can never wait on each other in a cycle.
@@ -20,11 +21,12 @@ from sqlalchemy import text
 
 #: tables whose rows carry the learner they belong to
 LEARNER_TABLES = ("item_state", "review_log", "study_day", "lesson_progress", "attempt", "enrolment",
-                  "safety_error", "item_reset", "accommodation")
+                  "safety_error", "item_reset", "accommodation", "learner_recall")
 #: tables whose rows belong to a cohort (every enrolled learner's pages change), with the cohort's column
 COHORT_TABLES = (("cohort", "id"), ("cohort_module", "cohort_id"), ("quiz_assignment", "cohort_id"))
-#: tables every page may show (the bank, lessons, modules, school names)
-SITE_TABLES = ("question", "question_version", "lesson", "module", "school")
+#: tables every page may show (the bank, lessons, modules, school names) or that every forecast reads (the
+#: nightly item difficulties and the mock correction's prior)
+SITE_TABLES = ("question", "question_version", "lesson", "module", "school", "item_difficulty", "readiness_prior")
 
 _BUMP = 'UPDATE "user" SET data_version = data_version + 1 WHERE {}'
 _MEMBERS = "SELECT learner_id FROM enrolment WHERE cohort_id IN ({})"

@@ -250,7 +250,7 @@ def test_a_learner_who_fails_their_scheduled_reviews_is_forecast_lower_once_coun
         assert after.today.expected_score < before.today.expected_score
         # no review history: the fitted curve itself (offset 0 with the prior's spread)
         assert fresh not in counted
-        learner = next(lr for lr, _ in rs._learners([fresh], None))
+        learner = next(lr for lr, _ in rs._learners([fresh], None)[0])
         assert learner.offset == rs.rd.Offset()
 
 

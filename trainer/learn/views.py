@@ -25,10 +25,8 @@ QUIZ_ORDER = {"in_progress": 0, "not_started": 1, "upcoming": 2, "submitted": 3,
 @bp.route("/home")
 @roles_required("learner")
 def home():
-    from ..services import readiness as pass_readiness
     pass_mark = current_app.config["PRACTICE_PASS_MARK"]
-    block = page_cache.page("home", current_user, lambda now: _home_block(now, pass_mark), pass_mark,
-                            pass_readiness.bank_stamp())
+    block = page_cache.page("home", current_user, lambda now: _home_block(now, pass_mark), pass_mark)
     if block == FIRST_VISIT:
         from ..quizzes.present import status_row
         from ..services import quizzes

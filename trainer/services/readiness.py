@@ -3,24 +3,24 @@
 Item difficulties come from every learner's first answers, counted nightly into ``item_difficulty`` by
 ``trainer srs difficulties`` (``refresh_difficulties``: they move slowly, and counting the review log costs
 seconds at a million rows, too much for any request); a request reads the stored counts only when their
-fingerprint changed. The learner's own first answers give their ability, their mock answers correct the
+site counter moved. The learner's own first answers give their ability, their mock answers correct the
 prediction. The exam date is the learner's own, else their active cohort's.
 
 ``forecasts`` serves a whole cohort in a few statements; ``forecast`` is the same for one learner. Both keep
 each result in a cache (Redis when ``REDIS_URL`` is set, shared by every worker and host; else a small LRU per
 process) under a key read from the database on every call, so nothing stale is ever shown: the learner's
-memory states (count, sum of their optimistic-locking versions, newest id: any answer, reset, suspension or
-pre-exam move changes it), their quiz and mock answers (count, newest id: these leave the memory states
-alone), the settings that enter the forecast (desired retention, fitted parameters, time zone, day start,
-exam dates), the bank's shape and the difficulties' fingerprint, the pass mark and mock length, and the
-hour. Recall decays continuously, so "now" is taken as the start of the learner's current local hour: an
+page counter (``user.data_version``, moved by database triggers in the same transaction as any of their
+answers, resets, suspensions, pre-exam moves or cohort changes: trainer/page_versions.py), the site's counter
+(any change to the bank, the stored difficulties, offsets' prior), the settings that enter the forecast
+(desired retention, fitted parameters, time zone, day start, exam dates, the learner's stored recall offset),
+the bank's fingerprint, the pass mark and mock length, and the hour. The key costs one indexed read of the
+learner's own row, however long their history. Recall decays continuously, so "now" is taken as the start of the learner's current local hour: an
 hour of forgetting moves P(pass) by far less than its interval, and the day the forecast is for never moves.
 """
 from __future__ import annotations
 
 import hashlib
 import pickle
-import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -36,9 +36,8 @@ from ..domain import readiness as rd
 from ..domain import scheduling as sched
 from ..extensions import db
 from ..models import (Cohort, Enrolment, ItemDifficulty, ItemState, LearnerRecall, Question, QuestionVersion,
-                      ReadinessPrior, ReviewLog, User, UTCDateTime, utcnow)
+                      ReadinessPrior, ReviewLog, SiteState, User, UTCDateTime, utcnow)
 from .cohort_stats import days_since
-from .study import UNSCHEDULED_KINDS
 
 EXAM_TYPES = ("single",)
 #: forecasts kept per process without Redis (a few hundred bytes each), and how long Redis keeps one
@@ -184,18 +183,22 @@ def refresh_all(now: datetime | None = None) -> tuple[int, int, float]:
     return refresh_difficulties(now), refresh_offsets(now), refresh_mock_prior(now)
 
 
-#: the bank's shape (live questions, newest version) and the stored count's (questions, when counted): a new
-#: version, a content sync or a nightly count changes it, and only then is the bank built again
-_SHAPE = select(func.count(), func.max(Question.current_version_id),
-                select(func.count()).select_from(ItemDifficulty).scalar_subquery(),
-                select(func.max(ItemDifficulty.counted_at)).scalar_subquery(),
-                select(func.max(ReadinessPrior.mock_prior_answers)).scalar_subquery()).where(Question.retired_at.is_(None))
+#: the site's page counter (trainer/page_versions.py): database triggers move it with any change to a question
+#: (a new version, a content sync), to the stored difficulties or to the mock prior (a nightly count), and only
+#: then is the bank built again
+_SITE = select(SiteState.version).where(SiteState.id == 1).scalar_subquery()
+_PRIOR = select(func.max(ReadinessPrior.mock_prior_answers))
 
 
-def _bank() -> Bank:
+def _bank(site_version: int | None = None) -> Bank:
     """The live exam items with their Rasch difficulty from the stored first-answer counts (``item_difficulty``;
-    none stored yet: every item at the prior). One small read per call; the bank is rebuilt when it changed."""
-    key = (str(db.engine.url), tuple(db.session.execute(_SHAPE).one()))
+    none stored yet: every item at the prior). Built again only when the site's counter moved.
+
+    :param site_version: the counter when the caller has just read it (else one small read)
+    """
+    if site_version is None:
+        site_version = db.session.scalar(select(_SITE))
+    key = (str(db.engine.url), site_version)
     hit = _cache.get("bank")
     if hit and hit[0] == key:
         return hit[1]
@@ -207,7 +210,7 @@ def _bank() -> Bank:
              for qid, area, tags, data in rows if UNCHECKED_TAG not in (tags or [])]
     firsts = {qid: (k, n) for qid, n, k in db.session.execute(
         select(ItemDifficulty.question_id, ItemDifficulty.first_answers, ItemDifficulty.first_right))}
-    bank = build_bank(items, firsts, key, key[1][-1] or rd.MOCK_PRIOR_ANSWERS)
+    bank = build_bank(items, firsts, key, db.session.scalar(_PRIOR) or rd.MOCK_PRIOR_ANSWERS)
     _cache["bank"] = (key, bank)
     return bank
 
@@ -229,16 +232,6 @@ def build_bank(items: list[tuple[int, str, float]], firsts: dict[int, tuple[int,
     for column in (ids, area, guess, difficulty):
         digest.update(column.tobytes())
     return Bank(ids, areas, area, guess, difficulty, digest.hexdigest(), mock_prior)
-
-
-def bank_stamp() -> str:
-    """The stamp of the item difficulties this process forecasts with now: a part of the key of any page that
-    shows a forecast (services/page_cache.py). No statement while the process's difficulties are fresh."""
-    url = str(db.engine.url)
-    for (kept_url, _), (at, bank) in _cache.items():
-        if kept_url == url and time.monotonic() - at < DIFFICULTY_TTL:
-            return bank.stamp
-    return _bank().stamp
 
 
 def _cohort_exam_date():
@@ -298,31 +291,24 @@ def _ids():
     return bindparam("ids", expanding=True)
 
 
-_STATE_STAMPS = (select(ItemState.learner_id.label("lid"), func.count().label("n"),
-                        func.sum(ItemState.version).label("versions"), func.max(ItemState.id).label("newest"))
-                 .where(ItemState.learner_id.in_(_ids())).group_by(ItemState.learner_id).subquery())
-_MOCK_STAMPS = (select(ReviewLog.learner_id.label("lid"), func.count().label("n"), func.max(ReviewLog.id).label("newest"))
-                .where(ReviewLog.learner_id.in_(_ids()), ReviewLog.kind.in_(UNSCHEDULED_KINDS))
-                .group_by(ReviewLog.learner_id).subquery())
-#: each learner's settings that enter the forecast, and what changes with any of their answers: their memory
-#: states (count, sum of versions, newest id) and their quiz and mock answers (count, newest id), which leave
-#: the memory states alone (built once: only the ids change)
+#: each learner's settings that enter the forecast, their page counter (trainer/page_versions.py: database
+#: triggers move it with any of their answers, resets, suspensions and cohort changes) and the site's (the bank,
+#: the stored difficulties and offsets' prior): together the part of the key read from the database, in one
+#: statement whatever the learner's history (built once: only the ids change)
 _LEARNERS = (select(User.id, User.desired_retention, User.srs_parameters, User.srs_fit_id, User.timezone,
                     User.day_start_hour, func.coalesce(User.exam_date, _cohort_exam_date()),
                     LearnerRecall.recall_offset, LearnerRecall.recall_offset_sd, LearnerRecall.reviews,
-                    _STATE_STAMPS.c.n, _STATE_STAMPS.c.versions, _STATE_STAMPS.c.newest,
-                    _MOCK_STAMPS.c.n, _MOCK_STAMPS.c.newest)
-             .outerjoin(LearnerRecall, LearnerRecall.learner_id == User.id)
-             .outerjoin(_STATE_STAMPS, _STATE_STAMPS.c.lid == User.id)
-             .outerjoin(_MOCK_STAMPS, _MOCK_STAMPS.c.lid == User.id).where(User.id.in_(_ids())))
+                    User.data_version, _SITE)
+             .outerjoin(LearnerRecall, LearnerRecall.learner_id == User.id).where(User.id.in_(_ids())))
 
 
-def _learners(learner_ids: list[int], on: date | None) -> list[tuple[_Learner, tuple]]:
-    """Each learner with the part of their cache key that changes with their answers. One statement."""
-    return [(_Learner(uid, dr, tuple(params) if params else None, fit_id, tz, hour, on or exam_on,
-                      rd.Offset(mean, sd, n) if n else rd.Offset()), tuple(answers))
-            for uid, dr, params, fit_id, tz, hour, exam_on, mean, sd, n, *answers
-            in db.session.execute(_LEARNERS, {"ids": learner_ids})]
+def _learners(learner_ids: list[int], on: date | None) -> tuple[list[tuple[_Learner, tuple]], int | None]:
+    """Each learner with their counter, and the site's counter (None when no learner was found). One statement."""
+    rows = db.session.execute(_LEARNERS, {"ids": learner_ids}).all()
+    return ([(_Learner(uid, dr, tuple(params) if params else None, fit_id, tz, hour, on or exam_on,
+                       rd.Offset(mean, sd, n) if n else rd.Offset()), (version,))
+             for uid, dr, params, fit_id, tz, hour, exam_on, mean, sd, n, version, _site in rows],
+            rows[0][-1] if rows else None)
 
 
 class _Store:
@@ -370,14 +356,14 @@ def forecasts(learner_ids: list[int], *, pass_mark: float, now: datetime | None 
               length: int = 100, cached: bool = True) -> dict[int, Readiness]:
     """P(pass) of a ``length``-item mock today and on each learner's exam date (or ``on``), for many learners.
 
-    A few statements whatever their number: the bank's shape, the learners' settings with their cache keys
-    (one read), then, for the learners whose forecast is not kept, their memory states and their first and
+    A few statements whatever their number: the learners' settings with their cache keys and the site's counter
+    (one read; the bank is read again only when that counter moved), then, for the learners whose forecast is not kept, their memory states and their first and
     mock answers (two reads).
     ``cached=False`` computes everything afresh (the reference the cache is tested against).
     """
     now = now or utcnow()
-    bank = _bank()
-    learners = _learners(list(dict.fromkeys(learner_ids)), on)
+    learners, site_version = _learners(list(dict.fromkeys(learner_ids)), on)
+    bank = _bank(site_version)
     keys = {lr.id: _key(lr, bank, answers, now, pass_mark, length) for lr, answers in learners}
     store = _store()
     found = dict(zip(keys, store.get_many(list(keys.values())))) if cached else {}

@@ -370,10 +370,8 @@ def exam_result(attempt_id: int):
 @roles_required("learner")
 def dashboard():
     from ..services import page_cache
-    from ..services import readiness as pass_readiness
     pass_mark = current_app.config["PRACTICE_PASS_MARK"]
-    block = page_cache.page("dashboard", current_user, lambda now: _dashboard_block(now, pass_mark), pass_mark,
-                            pass_readiness.bank_stamp())
+    block = page_cache.page("dashboard", current_user, lambda now: _dashboard_block(now, pass_mark), pass_mark)
     return render_template("study/dashboard.html", block=block)
 
 

@@ -2,7 +2,7 @@
 kept by triggers (trainer/page_versions.py)
 
 Revision ID: page01versions
-Revises: ready01first
+Revises: staff02sheets
 Create Date: 2026-12-06 08:40:00
 
 """
@@ -13,7 +13,7 @@ from trainer import page_versions
 
 
 revision = 'page01versions'
-down_revision = 'ready01first'
+down_revision = 'staff02sheets'
 branch_labels = None
 depends_on = None
 

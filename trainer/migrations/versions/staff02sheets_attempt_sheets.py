@@ -1,7 +1,7 @@
 """answer sheets: each submitted quiz attempt's items packed into one row for item analysis, with response codes
 
 Revision ID: staff02sheets
-Revises: page01versions
+Revises: sci01difficulty
 Create Date: 2026-12-06 09:00:00
 
 Writes the sheet of every quiz attempt already submitted, in the format of ``services/answer_sheets.py`` as it
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 
 revision = 'staff02sheets'
-down_revision = 'page01versions'
+down_revision = 'sci01difficulty'
 branch_labels = None
 depends_on = None
 
