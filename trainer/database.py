@@ -10,8 +10,38 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.sql.expression import Executable
 
 
+_WRITES = ("INSERT", "UPDATE", "DELETE", "WITH")
+
+
+def _note_write(conn, _cursor, statement, _parameters, _context, _executemany) -> None:
+    if statement.lstrip()[:6].upper().startswith(_WRITES):
+        conn.info["wrote"] = True
+
+
+def _transaction_ended(conn) -> None:
+    conn.info.pop("wrote", None)
+
+
+def wrote_in_transaction() -> bool:
+    """Whether the session's current transaction has written anything yet. Values kept between requests under
+    the page counters (services/page_cache.py, services/readiness.py) are neither read nor kept then: the
+    counters move only when the writes commit (at commit on PostgreSQL), and a rolled-back write may give a
+    counter value back to a later, different change."""
+    from .extensions import db
+    session = db.session()
+    if not session.in_transaction():
+        return False
+    return bool(session.connection().info.get("wrote"))
+
+
 def configure_engine_events(app: Flask) -> None:
-    """Turn on WAL, a busy timeout and foreign keys for every SQLite connection."""
+    """Note writes per transaction (``wrote_in_transaction``); turn on WAL, a busy timeout and foreign keys for
+    every SQLite connection."""
+    with app.app_context():
+        from .extensions import db
+        event.listen(db.engine, "after_cursor_execute", _note_write)
+        for name in ("commit", "rollback"):
+            event.listen(db.engine, name, _transaction_ended)
     url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if url.get_backend_name() != "sqlite":
         return

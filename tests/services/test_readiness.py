@@ -7,6 +7,7 @@ import pytest
 
 from sqlalchemy import select
 
+from trainer.database import wrote_in_transaction
 from trainer.extensions import db
 from trainer.models import Question, QuestionVersion
 from trainer.services import accounts, study
@@ -113,8 +114,10 @@ def _check_cache_is_never_stale(app, make_user):
     at = NOW + timedelta(days=2, minutes=20)
     with app.app_context():
         answer_all(app, learner_id, True, count=12)
+        db.session.commit()
 
         def fresh_and_kept():
+            assert not wrote_in_transaction()  # (else the cache is left out and this proves nothing)
             kept = rs.forecast(learner_id, pass_mark=0.7, now=at)
             again = rs.forecast(learner_id, pass_mark=0.7, now=at)
             assert kept == again == rs.forecast(learner_id, pass_mark=0.7, now=at, cached=False)
@@ -126,25 +129,46 @@ def _check_cache_is_never_stale(app, make_user):
         wrong = next(o["id"] for o in data["options"] if not o.get("correct"))
         study.record_answer(learner_id, study.review_token(secret, learner_id, qid), wrong, secret=secret,
                             kind="review", now=at)
+        db.session.commit()  # the counters move at commit; until then nothing is read from the cache or kept
         answered = fresh_and_kept()
         assert answered.today != before.today and answered.due_before_exam == before.due_before_exam + 1
         qid, data = _first_unanswered(learner_id)
         study.record_answer(learner_id, study.review_token(secret, learner_id, qid), wrong, secret=secret,
                             kind="quiz", now=at)  # leaves the memory states alone
+        db.session.commit()
         quizzed = fresh_and_kept()
         assert quizzed.today.expected_score < answered.today.expected_score  # a wrong first answer: lower ability
         db.session.get(User, learner_id).desired_retention = 0.95
-        db.session.flush()
+        db.session.commit()
         retained = fresh_and_kept()
         assert retained.exam.expected_score > quizzed.exam.expected_score  # reviews keep recall higher
         db.session.get(Cohort, cohort_id).exam_date = date(2026, 3, 20)
-        db.session.flush()
+        db.session.commit()
         moved = fresh_and_kept()
         assert moved.exam_on == date(2026, 3, 20) and retained.exam_on == date(2026, 3, 30)
 
 
 def test_a_kept_forecast_is_never_stale_in_the_process(app, make_user):
     _check_cache_is_never_stale(app, make_user)
+
+
+def test_a_forecast_made_after_a_write_not_yet_committed_is_not_kept(app, make_user):
+    """The counters move when the writes commit: a forecast made in a transaction that has written is computed
+    afresh and not kept, so a rolled-back answer can never leave its forecast under a key a later answer reuses."""
+    learner_id, _ = make_user()
+    secret = app.config["SECRET_KEY"]
+    with app.app_context():
+        answer_all(app, learner_id, True, count=3)
+        db.session.commit()
+        rs.clear_cache()
+        qid, data = _first_unanswered(learner_id)
+        wrong = next(o["id"] for o in data["options"] if not o.get("correct"))
+        study.record_answer(learner_id, study.review_token(secret, learner_id, qid), wrong, secret=secret,
+                            kind="review", now=NOW)
+        assert wrote_in_transaction()
+        inside = rs.forecast(learner_id, pass_mark=0.7, now=NOW)
+        db.session.rollback()
+        assert rs.forecast(learner_id, pass_mark=0.7, now=NOW) != inside  # the answer is gone, so is its figure
 
 
 def test_a_kept_forecast_is_never_stale_in_redis(app, make_user):

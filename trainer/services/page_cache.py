@@ -35,6 +35,7 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import bindparam, select
 
+from ..database import wrote_in_transaction
 from ..extensions import db
 from ..models import SiteState, User, utcnow
 
@@ -162,7 +163,7 @@ def page(name: str, learner: User, build: Callable[[datetime], tuple[str, dateti
     :param extra: anything else the block depends on (the pass mark, the difficulty stamp)
     """
     now = utcnow()
-    if not current_app.config.get("PAGE_CACHE", True):
+    if not current_app.config.get("PAGE_CACHE", True) or wrote_in_transaction():
         return _fill(build(now)[0])
     learner_version, site_version = versions(learner.id)
     step = step_start(now)
@@ -195,7 +196,7 @@ def learner_values(name: str, learner_versions: dict[int, int], at: datetime, co
     :param at: the instant the figures are for (a quarter-hour start: the same for every request in it)
     :param compute: learner ids -> learner id -> figures (picklable), for those ids
     """
-    if not current_app.config.get("PAGE_CACHE", True):
+    if not current_app.config.get("PAGE_CACHE", True) or wrote_in_transaction():
         return compute(list(learner_versions))
     head = (build_stamp(), str(db.engine.url), name, site_version(), at.isoformat(), extra)
     keys = {lid: "trainer:values:" + hashlib.sha1(repr((head, lid, v)).encode()).hexdigest()

@@ -34,6 +34,7 @@ from ..content.generate import UNCHECKED_TAG
 from ..content.source import EXAM_WEIGHTS
 from ..domain import readiness as rd
 from ..domain import scheduling as sched
+from ..database import wrote_in_transaction
 from ..extensions import db
 from ..models import (Cohort, Enrolment, ItemDifficulty, ItemState, LearnerRecall, Question, QuestionVersion,
                       ReadinessPrior, ReviewLog, SiteState, User, UTCDateTime, utcnow)
@@ -199,9 +200,17 @@ def _bank(site_version: int | None = None) -> Bank:
     if site_version is None:
         site_version = db.session.scalar(select(_SITE))
     key = (str(db.engine.url), site_version)
+    if wrote_in_transaction():  # the counter moves when this transaction commits: read afresh, keep nothing
+        return _read_bank(key)
     hit = _cache.get("bank")
     if hit and hit[0] == key:
         return hit[1]
+    bank = _read_bank(key)
+    _cache["bank"] = (key, bank)
+    return bank
+
+
+def _read_bank(key) -> Bank:
     rows = db.session.execute(select(Question.id, Question.exam_area, Question.tags, QuestionVersion.data)
                               .join(QuestionVersion, QuestionVersion.id == Question.current_version_id)
                               .where(Question.retired_at.is_(None), Question.school_id.is_(None),
@@ -210,9 +219,7 @@ def _bank(site_version: int | None = None) -> Bank:
              for qid, area, tags, data in rows if UNCHECKED_TAG not in (tags or [])]
     firsts = {qid: (k, n) for qid, n, k in db.session.execute(
         select(ItemDifficulty.question_id, ItemDifficulty.first_answers, ItemDifficulty.first_right))}
-    bank = build_bank(items, firsts, key, db.session.scalar(_PRIOR) or rd.MOCK_PRIOR_ANSWERS)
-    _cache["bank"] = (key, bank)
-    return bank
+    return build_bank(items, firsts, key, db.session.scalar(_PRIOR) or rd.MOCK_PRIOR_ANSWERS)
 
 
 def build_bank(items: list[tuple[int, str, float]], firsts: dict[int, tuple[int, int]], key=(),
@@ -365,6 +372,7 @@ def forecasts(learner_ids: list[int], *, pass_mark: float, now: datetime | None 
     learners, site_version = _learners(list(dict.fromkeys(learner_ids)), on)
     bank = _bank(site_version)
     keys = {lr.id: _key(lr, bank, answers, now, pass_mark, length) for lr, answers in learners}
+    cached = cached and not wrote_in_transaction()  # the counters move when this transaction's writes commit
     store = _store()
     found = dict(zip(keys, store.get_many(list(keys.values())))) if cached else {}
     missing = [lr for lr, _ in learners if found.get(lr.id) is None]
