@@ -207,6 +207,7 @@ class AdminUser(_Base):
 
 SOLO = {
     "floor": ("learner", lambda u: u.get("/_bench/floor", "GET /_bench/floor")),
+    "floor_end": ("learner", lambda u: u.get("/_bench/floor", "GET /_bench/floor")),
     "home": ("learner", lambda u: u.get("/home", "GET /home")),
     "lesson": ("learner", _Base.lesson),
     "practice": ("learner", _Base.practice_question),
