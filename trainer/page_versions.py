@@ -11,7 +11,7 @@ hand-typed SQL fix) can change a learner's records and leave a page kept for the
 On PostgreSQL the triggers are deferred to commit: a learner's row is then locked last in the transaction,
 after every other row it writes, so two requests of the same learner can never wait on each other in a cycle.
 
-The statements below are those of migration ``page01versions``. They are frozen: a later change to the triggers
+The statements below are those of migration ``page01versions`` (a test compares them). They are frozen: a later change to the triggers
 adds a new list and a new migration, and ``install`` (used where ``db.create_all`` builds a database, as the
 tests do) and ``repair`` (``trainer init``) move to the new list.
 """
@@ -123,11 +123,13 @@ def new_epoch(connection) -> None:
 
 
 def trigger_names(connection) -> set[str]:
-    """The names of the counters' triggers present (and, on PostgreSQL, enabled) in the database (for tests and
-    ``trainer verify``)."""
+    """The names of the counters' triggers present (and, on PostgreSQL, enabled) on the tables of the current
+    schema (for tests and ``trainer verify``)."""
     if connection.dialect.name == "postgresql":
-        found = connection.execute(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgenabled <> 'D' "
-                                        "AND tgname LIKE 'pv\\_%'"))
+        found = connection.execute(text(
+            "SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT t.tgisinternal AND t.tgenabled <> 'D' "
+            "AND n.nspname = current_schema() AND t.tgname LIKE 'pv\\_%'"))
     else:
         found = connection.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'pv\\_%' "
                                         "ESCAPE '\\'"))

@@ -208,3 +208,16 @@ def test_pages_kept_in_redis_are_shared_and_never_stale(app, logged_in, learner)
     finally:
         app.extensions.pop("page_cache", None)
         redis.Redis.from_url(url).flushdb()
+
+
+def test_the_shipped_migration_makes_the_triggers_the_models_make():
+    """page_versions.py (create_all, `trainer init`'s repair) and migration page01versions (written out, as a
+    migration must be) make the same triggers: a change to one without a new migration fails here."""
+    import importlib.util
+    from pathlib import Path
+    path = Path(page_versions.__file__).parent / "migrations" / "versions" / "page01versions_learner_page_counters.py"
+    spec = importlib.util.spec_from_file_location("page01versions", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    for dialect in ("sqlite", "postgresql"):
+        assert migration._statements(dialect) == page_versions.statements(dialect)
