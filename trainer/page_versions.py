@@ -11,9 +11,9 @@ hand-typed SQL fix) can change a learner's records and leave a page kept for the
 On PostgreSQL the triggers are deferred to commit: a learner's row is then locked last in the transaction,
 after every other row it writes, so two requests of the same learner can never wait on each other in a cycle.
 
-The statements below are those of migration ``page01versions`` (a test compares them). They are frozen: a later change to the triggers
-adds a new list and a new migration, and ``install`` (used where ``db.create_all`` builds a database, as the
-tests do) and ``repair`` (``trainer init``) move to the new list.
+The statements below are those of migration ``page01versions`` (a test compares them). They are frozen: a later
+change to the triggers adds a new list and a new migration, and ``install`` (used where ``db.create_all`` builds
+a database, as the tests do) and ``repair`` (``trainer init``) move to the new list.
 """
 from __future__ import annotations
 

@@ -7,7 +7,6 @@ HTML, with the CSRF token left as a placeholder filled in per request) under a k
   database triggers raise them in the same transaction as any change to the learner's records, their cohorts'
   quizzes and settings, or the bank and lessons (trainer/page_versions.py), so invalidation is exact;
 - the learner's own settings that the pages use (on the row already loaded for the request);
-- the item difficulties' stamp that readiness uses (kept in the process);
 - the quarter hour: ages, "today", the learner's study day and the pass forecast's hour move with the clock;
 - this build of the code and templates, so a page kept in Redis by the release before is not served.
 
@@ -160,15 +159,15 @@ def page(name: str, learner: User, build: Callable[[datetime], tuple[str, dateti
 
     :param build: renders the block at ``now`` with ``csrf_token()`` giving ``CSRF_MARK``; returns the HTML and
         the instant after which it would no longer hold (at most the end of the quarter hour is used)
-    :param extra: anything else the block depends on (the pass mark, the difficulty stamp)
+    :param extra: anything else the block depends on (the pass mark)
     """
     now = utcnow()
     if not current_app.config.get("PAGE_CACHE", True) or wrote_in_transaction():
         return _fill(build(now)[0])
     learner_version, site_version = versions(learner.id)
     step = step_start(now)
-    parts = (build_stamp(), str(db.engine.url), name, learner.id, learner_version, site_version, _settings(learner), extra,
-             step.isoformat())
+    parts = (build_stamp(), str(db.engine.url), name, learner.id, learner_version, site_version,
+             _settings(learner), extra, step.isoformat())
     key = "trainer:page:" + hashlib.sha1(repr(parts).encode()).hexdigest()
     store = _store()
     kept = store.get(key)

@@ -2,20 +2,20 @@
 
 Item difficulties come from every learner's first answers, counted nightly into ``item_difficulty`` by
 ``trainer srs difficulties`` (``refresh_difficulties``: they move slowly, and counting the review log costs
-seconds at a million rows, too much for any request); a request reads the stored counts only when their
+seconds at a million rows, too much for any request); a request reads the stored counts again only when the
 site counter moved. The learner's own first answers give their ability, their mock answers correct the
 prediction. The exam date is the learner's own, else their active cohort's.
 
 ``forecasts`` serves a whole cohort in a few statements; ``forecast`` is the same for one learner. Both keep
 each result in a cache (Redis when ``REDIS_URL`` is set, shared by every worker and host; else a small LRU per
-process) under a key read from the database on every call, so nothing stale is ever shown: the learner's
-page counter (``user.data_version``, moved by database triggers in the same transaction as any of their
-answers, resets, suspensions, pre-exam moves or cohort changes: trainer/page_versions.py), the site's counter
-(any change to the bank, the stored difficulties, offsets' prior), the settings that enter the forecast
-(desired retention, fitted parameters, time zone, day start, exam dates, the learner's stored recall offset),
-the bank's fingerprint, the pass mark and mock length, and the hour. The key costs one indexed read of the
-learner's own row, however long their history. Recall decays continuously, so "now" is taken as the start of the learner's current local hour: an
-hour of forgetting moves P(pass) by far less than its interval, and the day the forecast is for never moves.
+process) under a key read from the database on every call, so nothing stale is ever shown: the learner's page
+counter (``user.data_version``, moved by database triggers in the same transaction as any of their answers, resets,
+suspensions, pre-exam moves or cohort changes: trainer/page_versions.py), the site's counter (any change to the
+bank, the stored difficulties, offsets' prior), the settings that enter the forecast (desired retention, fitted
+parameters, time zone, day start, exam dates, the learner's stored recall offset), the bank's fingerprint, the pass
+mark and mock length, and the hour. The key costs one indexed read of the learner's own row, however long their
+history. Recall decays continuously, so "now" is taken as the start of the learner's current local hour: an hour of
+forgetting moves P(pass) by far less than its interval, and the day the forecast is for never moves.
 """
 from __future__ import annotations
 
@@ -363,9 +363,9 @@ def forecasts(learner_ids: list[int], *, pass_mark: float, now: datetime | None 
               length: int = 100, cached: bool = True) -> dict[int, Readiness]:
     """P(pass) of a ``length``-item mock today and on each learner's exam date (or ``on``), for many learners.
 
-    A few statements whatever their number: the learners' settings with their cache keys and the site's counter
-    (one read; the bank is read again only when that counter moved), then, for the learners whose forecast is not kept, their memory states and their first and
-    mock answers (two reads).
+    A few statements whatever their number: the learners' settings with their cache keys and the site's counter (one
+    read; the bank is read again only when that counter moved), then, for the learners whose forecast is not kept,
+    their memory states and their first and mock answers (two reads).
     ``cached=False`` computes everything afresh (the reference the cache is tested against).
     """
     now = now or utcnow()
