@@ -184,3 +184,28 @@ def demo(app, monkeypatch):
         db.session.commit()
         cohort = db.session.scalar(select(Cohort).where(Cohort.join_code == "DEMO2027"))
         return cohort.id, accounts.find_user_by_email("ana@demo.test").id
+
+
+@pytest.fixture
+def own_redis(app):
+    """``own_redis(n)``: Redis database ``n`` emptied and set as the app's ``REDIS_URL`` (kept pages, forecasts);
+    emptied again afterwards. Without a Redis on 127.0.0.1:6379 the test is skipped, or fails in CI."""
+    import redis
+    used = []
+
+    def make(number: int) -> str:
+        url = f"redis://127.0.0.1:6379/{number}"
+        try:
+            redis.Redis.from_url(url).flushdb()
+        except redis.ConnectionError:
+            if os.environ.get("CI"):
+                pytest.fail("Redis is expected on 127.0.0.1:6379 in CI")
+            pytest.skip("no Redis on 127.0.0.1:6379")
+        used.append(url)
+        app.config["REDIS_URL"] = url
+        app.extensions.pop("page_cache", None)  # the store is made again, on Redis
+        return url
+    yield make
+    for url in used:
+        redis.Redis.from_url(url).flushdb()
+    app.extensions.pop("page_cache", None)

@@ -1,5 +1,4 @@
 """The learner's pass probability from their answers, today and on the cohort's exam date, on the dashboard."""
-import os
 from datetime import date, datetime, timedelta, timezone
 
 import numpy as np
@@ -171,22 +170,12 @@ def test_a_forecast_made_after_a_write_not_yet_committed_is_not_kept(app, make_u
         assert rs.forecast(learner_id, pass_mark=0.7, now=NOW) != inside  # the answer is gone, so is its figure
 
 
-def test_a_kept_forecast_is_never_stale_in_redis(app, make_user):
+def test_a_kept_forecast_is_never_stale_in_redis(app, make_user, own_redis):
     """The same through Redis, which every worker and host shares (a database of its own, emptied)."""
     import redis
-    url = "redis://127.0.0.1:6379/3"
-    try:
-        redis.Redis.from_url(url).flushdb()
-    except redis.ConnectionError:
-        if os.environ.get("CI"):
-            pytest.fail("Redis is expected on 127.0.0.1:6379 in CI")
-        pytest.skip("no Redis on 127.0.0.1:6379")
-    app.config["REDIS_URL"] = url
-    try:
-        _check_cache_is_never_stale(app, make_user)
-        assert redis.Redis.from_url(url).dbsize() > 0  # the forecasts were kept there
-    finally:
-        redis.Redis.from_url(url).flushdb()
+    url = own_redis(3)
+    _check_cache_is_never_stale(app, make_user)
+    assert redis.Redis.from_url(url).dbsize() > 0  # the forecasts were kept there
 
 
 def test_a_cohorts_forecasts_equal_each_learners_own(app, make_user):

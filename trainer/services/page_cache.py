@@ -115,11 +115,12 @@ class _Store:
         self.local.clear()
 
 
-def _store() -> _Store:
-    store = current_app.extensions.get("page_cache")
-    if store is None:
-        store = current_app.extensions["page_cache"] = _Store(current_app.config.get("REDIS_URL"))
-    return store
+def store() -> _Store:
+    """Where this app keeps values (pages here, forecasts in services/readiness.py)."""
+    kept = current_app.extensions.get("page_cache")
+    if kept is None:
+        kept = current_app.extensions["page_cache"] = _Store(current_app.config.get("REDIS_URL"))
+    return kept
 
 
 def clear() -> None:
@@ -169,15 +170,15 @@ def page(name: str, learner: User, build: Callable[[datetime], tuple[str, dateti
     parts = (build_stamp(), str(db.engine.url), name, learner.id, learner_version, site_version,
              _settings(learner), extra, step.isoformat())
     key = "trainer:page:" + hashlib.sha1(repr(parts).encode()).hexdigest()
-    store = _store()
-    kept = store.get(key)
+    kept_values = store()
+    kept = kept_values.get(key)
     if kept is not None and now < kept.valid_until:
         html = zlib.decompress(kept.packed).decode()
         if current_app.config.get("PAGE_CACHE_VERIFY"):
             _verify(name, html, kept.built_at, build)
         return _fill(html)
     html, until = build(now)
-    store.put(key, Kept(zlib.compress(html.encode(), 1), now, min(until, step + STEP)))
+    kept_values.put(key, Kept(zlib.compress(html.encode(), 1), now, min(until, step + STEP)))
     return _fill(html)
 
 
@@ -200,12 +201,12 @@ def learner_values(name: str, learner_versions: dict[int, int], at: datetime, co
     head = (build_stamp(), str(db.engine.url), name, site_version(), at.isoformat(), extra)
     keys = {lid: "trainer:values:" + hashlib.sha1(repr((head, lid, v)).encode()).hexdigest()
             for lid, v in learner_versions.items()}
-    store = _store()
-    found = dict(zip(keys, store.get_many(list(keys.values()))))
+    kept_values = store()
+    found = dict(zip(keys, kept_values.get_many(list(keys.values()))))
     missing = [lid for lid, value in found.items() if value is None]
     if missing:
         fresh = compute(missing)
-        store.put_many({keys[lid]: fresh.get(lid, _NONE) for lid in missing})
+        kept_values.put_many({keys[lid]: fresh.get(lid, _NONE) for lid in missing})
         found.update({lid: fresh.get(lid, _NONE) for lid in missing})
     if current_app.config.get("PAGE_CACHE_VERIFY") and len(missing) < len(keys):
         kept = [lid for lid in keys if lid not in missing]

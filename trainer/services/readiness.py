@@ -20,14 +20,11 @@ forgetting moves P(pass) by far less than its interval, and the day the forecast
 from __future__ import annotations
 
 import hashlib
-import pickle
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
-from cachetools import LRUCache
-from flask import current_app, has_app_context
 from sqlalchemy import bindparam, case, delete, func, insert, literal_column, select, update
 
 from ..content.generate import UNCHECKED_TAG
@@ -38,12 +35,10 @@ from ..database import wrote_in_transaction
 from ..extensions import db
 from ..models import (Cohort, Enrolment, ItemDifficulty, ItemState, LearnerRecall, Question, QuestionVersion,
                       ReadinessPrior, ReviewLog, SiteState, User, UTCDateTime, utcnow)
+from . import page_cache
 from .cohort_stats import days_since
 
 EXAM_TYPES = ("single",)
-#: forecasts kept per process without Redis (a few hundred bytes each), and how long Redis keeps one
-LOCAL_ENTRIES = 4096
-REDIS_SECONDS = 2 * 3600
 #: "never studied" and "mock exam" as literals in SQL, so that the planner matches the partial index's WHERE
 _READ = literal_column(f"{sched.NEW}"), literal_column("'exam'")
 
@@ -53,8 +48,7 @@ _cache: dict = {}
 def clear_cache() -> None:
     """Forget the item difficulties, and the forecasts this process keeps for the current app."""
     _cache.clear()
-    if has_app_context() and "readiness_cache" in current_app.extensions:
-        current_app.extensions["readiness_cache"].clear()
+    page_cache.clear()
 
 
 @dataclass(frozen=True)
@@ -318,47 +312,6 @@ def _learners(learner_ids: list[int], on: date | None) -> tuple[list[tuple[_Lear
             rows[0][-1] if rows else None)
 
 
-class _Store:
-    """Forecasts by key: in Redis when the app has ``REDIS_URL`` (every worker and host shares them), else in
-    this process's LRU. A Redis that cannot be reached is a miss, never an error."""
-
-    def __init__(self, redis_url: str | None):
-        import redis
-        self.redis = redis.Redis.from_url(redis_url) if redis_url else None
-        self.local: LRUCache = LRUCache(LOCAL_ENTRIES)
-        self.errors = redis.RedisError
-
-    def get_many(self, keys: list[str]) -> list[Readiness | None]:
-        if self.redis is None:
-            return [self.local.get(k) for k in keys]
-        try:
-            return [pickle.loads(v) if v is not None else None for v in self.redis.mget(keys)]
-        except self.errors:
-            return [None] * len(keys)
-
-    def put_many(self, values: dict[str, Readiness]) -> None:
-        if self.redis is None:
-            self.local.update(values)
-            return
-        try:
-            pipe = self.redis.pipeline(transaction=False)
-            for key, value in values.items():
-                pipe.set(key, pickle.dumps(value), ex=REDIS_SECONDS)
-            pipe.execute()
-        except self.errors:
-            pass
-
-    def clear(self) -> None:
-        self.local.clear()
-
-
-def _store() -> _Store:
-    store = current_app.extensions.get("readiness_cache")
-    if store is None:
-        store = current_app.extensions["readiness_cache"] = _Store(current_app.config.get("REDIS_URL"))
-    return store
-
-
 def forecasts(learner_ids: list[int], *, pass_mark: float, now: datetime | None = None, on: date | None = None,
               length: int = 100, cached: bool = True) -> dict[int, Readiness]:
     """P(pass) of a ``length``-item mock today and on each learner's exam date (or ``on``), for many learners.
@@ -373,7 +326,7 @@ def forecasts(learner_ids: list[int], *, pass_mark: float, now: datetime | None 
     bank = _bank(site_version)
     keys = {lr.id: _key(lr, bank, answers, now, pass_mark, length) for lr, answers in learners}
     cached = cached and not wrote_in_transaction()  # the counters move when this transaction's writes commit
-    store = _store()
+    store = page_cache.store()  # Redis when REDIS_URL is set, else this process's LRU
     found = dict(zip(keys, store.get_many(list(keys.values())))) if cached else {}
     missing = [lr for lr, _ in learners if found.get(lr.id) is None]
     if missing:
