@@ -66,7 +66,7 @@ def _trigger(dialect: str, table: str, op: str) -> list[str]:
     if dialect != "postgresql":  # SQLite: a row trigger
         return [f"CREATE TRIGGER {name} AFTER {op} ON {table} BEGIN {_body(table, op)}; END"]
     # PostgreSQL: a function run by a row trigger deferred to commit
-    return [f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {_body(table, op)}; "
+    return [f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {_body(table, op)}; "
             "RETURN NULL; END $$",
             f'CREATE CONSTRAINT TRIGGER {name} AFTER {op} ON "{table}" DEFERRABLE INITIALLY DEFERRED '
             f"FOR EACH ROW EXECUTE FUNCTION {name}()"]

@@ -630,6 +630,11 @@ def _drop_everything() -> None:
             conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
         for name in names:
             conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"' + ("" if sqlite else " CASCADE"))
+        if not sqlite:  # the page counters' trigger functions outlive their tables
+            from .. import page_versions
+            for statement in page_versions.drop_statements("postgresql"):
+                if statement.startswith("DROP FUNCTION"):
+                    conn.exec_driver_sql(statement)
         conn.commit()
         if sqlite:
             conn.exec_driver_sql("PRAGMA foreign_keys=ON")

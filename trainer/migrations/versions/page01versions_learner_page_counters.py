@@ -51,7 +51,7 @@ def _statements(dialect):
         for op_name in OPS:
             name = f"pv_{table}_{op_name.lower()}"
             if dialect == "postgresql":  # a function run by a row trigger deferred to commit
-                out.append(f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                out.append(f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
                            f"{_body(table, op_name)}; RETURN NULL; END $$")
                 out.append(f'CREATE CONSTRAINT TRIGGER {name} AFTER {op_name} ON "{table}" DEFERRABLE INITIALLY '
                            f"DEFERRED FOR EACH ROW EXECUTE FUNCTION {name}()")
