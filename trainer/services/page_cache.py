@@ -214,7 +214,7 @@ def learner_values(name: str, learner_versions: dict[int, int], at: datetime, co
         stale = [lid for lid in kept if fresh.get(lid, _NONE) != found[lid]]
         if stale:
             raise StaleKeptPage(f"kept {name} figures of learners {stale} differ from ones computed afresh")
-    return {lid: value for lid, value in found.items() if value is not _NONE and value != _NONE}
+    return {lid: value for lid, value in found.items() if value != _NONE}
 
 
 #: what a learner without figures is kept as (so that they are not computed again)
