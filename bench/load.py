@@ -28,6 +28,7 @@ import json
 import os
 import re
 import resource
+import shutil
 import signal
 import socket
 import subprocess
@@ -149,6 +150,8 @@ class Server:
                                       "--port", str(self.port)], env=db.env(**extra),
                                      stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
         self.host = f"http://127.0.0.1:{self.port}"
+        self.instance = db.instance
+        shutil.rmtree(self.instance / "bench-cpu", ignore_errors=True)
         deadline = time.time() + 180
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -171,6 +174,21 @@ class Server:
 
     def rss_mb(self) -> list[float]:
         return [round(p.memory_info().rss / 2 ** 20, 1) for p in self.workers()]
+
+    def route_cpu(self) -> dict[str, list[float]]:
+        """The workers' CPU ledgers (trainer/bench_floor.py), summed: route -> [requests, CPU seconds]."""
+        time.sleep(1.2)  # each worker's ledger thread writes every half second
+        total: dict[str, list[float]] = {}
+        for path in (self.instance / "bench-cpu").glob("*.json"):
+            try:
+                ledger = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+            for route, (count, seconds) in ledger.items():
+                entry = total.setdefault(route, [0, 0.0])
+                entry[0] += count
+                entry[1] += seconds
+        return total
 
     def cpu_seconds(self) -> float:
         total = 0.0
@@ -307,14 +325,20 @@ def bench_database(kind: str, args, out: Path) -> dict:
         plan_file.write_text(json.dumps(plan))
         result["rss_start_mb"] = server.rss_mb()
         phases = [("mixed", args.mixed)] + [(f"solo:{p}", args.solo) for p in SOLO_PHASES]
+        if getattr(args, "only", None):
+            phases = [(name, seconds) for name, seconds in phases if name.split(":")[-1] in args.only]
         result["phases"] = {}
         for n, (phase, seconds) in enumerate(phases, 1):
             print(f"[{kind}] phase {n}/{len(phases)} {phase}: {args.users} users for {seconds} s "
                   f"(load average {rep.load_average()})", file=sys.stderr, flush=True)
-            cpu_before = server.cpu_seconds()
+            cpu_before, routes_before = server.cpu_seconds(), server.route_cpu()
             stats = run_locust(server.host, plan_file, phase, args.users, seconds,
                                out / f"load-{kind}-{phase.replace(':', '-')}")
             stats["server_cpu"] = round(server.cpu_seconds() - cpu_before, 1)
+            stats["route_cpu"] = {route: [count - routes_before.get(route, [0, 0.0])[0],
+                                          round(seconds - routes_before.get(route, [0, 0.0])[1], 3)]
+                                  for route, (count, seconds) in server.route_cpu().items()
+                                  if count > routes_before.get(route, [0, 0.0])[0]}
             stats["loadavg"] = os.getloadavg()
             agg = stats["routes"].get("Aggregated", {})
             print(f"    {agg.get('requests', 0)} requests, {agg.get('rps', 0):.1f}/s, "
@@ -355,6 +379,14 @@ def summarise(results: dict, args, info: dict) -> tuple[str, dict]:
         md.append(rep.table(["route", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors"],
                             [[name, s["requests"], s["rps"], s["p50"], s["p95"], s["p99"], s["max"], s["failures"]]
                              for name, s in sorted(mixed["routes"].items(), key=lambda kv: kv[0] == "Aggregated")]))
+        if mixed.get("route_cpu"):
+            spent = sorted(mixed["route_cpu"].items(), key=lambda kv: -kv[1][1])
+            whole = sum(seconds for _, (_, seconds) in spent)
+            md.append(f"Where the server's CPU went in the mixed run (each worker's own ledger of process time per "
+                      f"request, {whole:.1f} s in all of the {mixed['server_cpu']} s the workers used):\n")
+            md.append(rep.table(["route", "requests", "CPU s", "share", "CPU ms/request"],
+                                [[route, count, round(seconds, 1), f"{seconds / whole:.0%}" if whole else None,
+                                  round(1000 * seconds / count, 2)] for route, (count, seconds) in spent]))
         md.append(f"### {kind}: each route alone at saturation ({args.users} users, no think time)\n")
         solo_rows = []
         for p in SOLO_PHASES:
@@ -463,6 +495,9 @@ def main() -> None:
                         help="REDIS_URL for the server, as a deployment with several workers runs (its database is "
                              "emptied first); '' to run without: each worker then keeps its own pages and forecasts")
     parser.add_argument("--keep", action="store_true", help="keep the databases")
+    parser.add_argument("--only", nargs="+", metavar="PHASE",
+                        help="run only these phases (mixed, " + ", ".join(SOLO_PHASES) + "), for looking into one "
+                             "figure; implies --no-publish")
     parser.add_argument("--no-publish", action="store_true", help="do not refresh bench/REPORT.md")
     parser.add_argument("--from-json", help="re-render the section from a saved bench/out/load.json (no run)")
     args = parser.parse_args()
@@ -477,6 +512,8 @@ def main() -> None:
         if not args.no_publish:
             rep.publish()
         return
+    if args.only:
+        args.no_publish = True
     if args.quick:
         args.learners, args.reviews, args.mixed, args.solo = 200, 50_000, 20, 8
     rep.OUT.mkdir(parents=True, exist_ok=True)

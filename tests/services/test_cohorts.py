@@ -368,8 +368,9 @@ def test_csv_opens_in_spreadsheets_and_cannot_carry_formulas():
 
 
 def test_an_open_dashboard_recomputes_only_the_learners_who_studied_since(cohort, monkeypatch):
-    """The live dashboard keeps each learner's memory figures under their page counter: opened again, it counts
-    only the learners whose records changed, and the figures equal ones counted afresh."""
+    """The live dashboard keeps each learner's figures (memory, reviews, study days, lessons, safety errors) under
+    their page counter: opened again, it counts only the learners whose records changed, and the figures equal
+    ones counted afresh."""
     from flask import current_app
 
     from trainer.services import cohort_stats, page_cache
@@ -400,5 +401,7 @@ def test_an_open_dashboard_recomputes_only_the_learners_who_studied_since(cohort
     current_app.config["PAGE_CACHE"] = False
     fresh = cohorts.build_dashboard(cohort)
     current_app.config["PAGE_CACHE"] = True
-    figures = {r.learner_id: (r.overdue, r.area_mastery) for r in again.rows}
-    assert figures == {r.learner_id: (r.overdue, r.area_mastery) for r in fresh.rows}
+    def shown(row):
+        return (row.overdue, row.area_mastery, row.reviews_7d, row.active_days, row.retention, row.safety_errors,
+                row.last_active, row.modules, row.lessons_completed, row.level)
+    assert {r.learner_id: shown(r) for r in again.rows} == {r.learner_id: shown(r) for r in fresh.rows}

@@ -126,21 +126,87 @@ def memory_figures(members, now: datetime) -> tuple[dict[int, int], dict[int, di
     return overdue, recall_sums
 
 
-def _kept_memory_figures(members, versions: dict[int, int], now: datetime, live: bool):
-    """``memory_figures`` of the learners in ``versions``, each learner's kept under their page counter
-    (services/page_cache.py), so a page opened again recomputes only the learners who studied since. A live
-    page (no ``now`` given) counts them at the start of the quarter hour, the same instant for every request in
-    it; a caller giving ``now`` gets them at ``now``, computed afresh."""
+@dataclass(frozen=True)
+class LearnerFigures:
+    """What the cohort dashboard shows of one learner, from their own records only (so it can be kept under their
+    page counter): counted at one instant ``at``."""
+    #: days studied in the 14 days up to ``at``'s date, and the last day studied
+    active_days: int = 0
+    last_day: date | None = None
+    #: scheduled reviews since ``at`` - 7 days; those since ``at`` - 30 days of items in review, and how many right
+    reviews_7d: int = 0
+    ret_n: int = 0
+    ret_ok: int = 0
+    #: open safety errors
+    errors: int = 0
+    #: the last time a lesson was opened
+    opened: datetime | None = None
+    #: reviews due before ``at`` (suspended ones left out)
+    overdue: int = 0
+    #: exam area -> sum of predicted recall at ``at`` over the live shipped questions studied
+    recall_sums: dict = field(default_factory=dict)
+    #: module slug -> live lessons completed
+    completed: dict = field(default_factory=dict)
+
+
+def learner_figures(members, at: datetime) -> dict[int, LearnerFigures]:
+    """``LearnerFigures`` at ``at`` of ``members`` (a subquery or an expanding parameter of learner ids), in five
+    grouped statements whatever their number. Learners with no records at all are absent."""
+    today = at.date()
+    found: dict[int, dict] = {}
+
+    def put(lid: int, **values) -> None:
+        found.setdefault(lid, {}).update(values)
+
+    for lid, active, last in db.session.execute(
+            select(StudyDay.learner_id, func.count(case((StudyDay.day > today - timedelta(days=14), 1))),
+                   func.max(StudyDay.day))
+            .where(StudyDay.learner_id.in_(members)).group_by(StudyDay.learner_id)):
+        put(lid, active_days=active, last_day=last)
+    # Every row is of the last 30 days (the WHERE clause), so retention only asks for the state before.
+    in_review = ReviewLog.state_before == sched.REVIEW
+    for lid, week, ret_n, ret_ok in db.session.execute(
+            select(ReviewLog.learner_id, func.count(case((ReviewLog.reviewed_at >= at - timedelta(days=7), 1))),
+                   func.count(case((in_review, 1))), func.count(case((and_(in_review, ReviewLog.correct.is_(True)), 1))))
+            .where(ReviewLog.learner_id.in_(members), ReviewLog.kind == "review",
+                   ReviewLog.reviewed_at >= at - timedelta(days=30))
+            .group_by(ReviewLog.learner_id)):
+        put(lid, reviews_7d=week, ret_n=ret_n, ret_ok=ret_ok)
+    for lid, errors in db.session.execute(
+            select(SafetyError.learner_id, func.count())
+            .where(SafetyError.learner_id.in_(members), SafetyError.resolved_at.is_(None))
+            .group_by(SafetyError.learner_id)):
+        put(lid, errors=errors)
+    for lid, opened in db.session.execute(
+            select(LessonProgress.learner_id, func.max(LessonProgress.last_opened_at))
+            .where(LessonProgress.learner_id.in_(members)).group_by(LessonProgress.learner_id)):
+        put(lid, opened=opened)
+    for lid, slug, n in db.session.execute(
+            select(LessonProgress.learner_id, Module.slug, func.count(LessonProgress.id))
+            .join(Lesson, Lesson.id == LessonProgress.lesson_id).join(Module, Module.id == Lesson.module_id)
+            .where(LessonProgress.learner_id.in_(members), LessonProgress.completed_at.is_not(None),
+                   Lesson.retired_at.is_(None), Module.retired_at.is_(None))
+            .group_by(LessonProgress.learner_id, Module.slug)):
+        found.setdefault(lid, {}).setdefault("completed", {})[slug] = n
+    overdue, recall_sums = memory_figures(members, at)
+    for lid, late in overdue.items():
+        put(lid, overdue=late, recall_sums=recall_sums[lid])
+    return {lid: LearnerFigures(**values) for lid, values in found.items()}
+
+
+def _kept_learner_figures(members, versions: dict[int, int], now: datetime, live: bool) -> dict[int, LearnerFigures]:
+    """``learner_figures`` of the learners in ``versions``, each learner's kept under their page counter
+    (services/page_cache.py), so a page opened again recomputes only the learners whose records changed since.
+    A live page (no ``now`` given) counts them at the start of the quarter hour, the same instant for every
+    request in it; a caller giving ``now`` gets them at ``now``, computed afresh."""
     if not live:
-        return memory_figures(members, now)
+        return learner_figures(members, now)
     at = page_cache.step_start(now)
 
     def compute(ids: list[int]) -> dict:
         chosen = members if len(ids) == len(versions) else bindparam("ids", ids, expanding=True)
-        late, sums = memory_figures(chosen, at)
-        return {lid: (late.get(lid, 0), sums[lid]) for lid in sums}
-    kept = page_cache.learner_values("cohort-memory", versions, at, compute)
-    return {lid: f[0] for lid, f in kept.items()}, {lid: f[1] for lid, f in kept.items()}
+        return learner_figures(chosen, at)
+    return page_cache.learner_values("cohort-learner", versions, at, compute)
 
 
 def build_dashboard(cohort: Cohort, now: datetime | None = None, risk_readiness: float = 0.5,
@@ -156,71 +222,38 @@ def build_dashboard(cohort: Cohort, now: datetime | None = None, risk_readiness:
     today = now.date()
     members = members_query(cohort.id)
     order = cohort_module_slugs(cohort.id)
-
-    days = (select(StudyDay.learner_id.label("lid"),
-                   func.count(case((StudyDay.day > today - timedelta(days=14), 1))).label("active_days"),
-                   func.max(StudyDay.day).label("last_day"))
-            .where(StudyDay.learner_id.in_(members)).group_by(StudyDay.learner_id).subquery())
-    # Every row is of the last 30 days (the WHERE clause), so retention only asks for the state before.
-    in_review = ReviewLog.state_before == sched.REVIEW
-    logs = (select(ReviewLog.learner_id.label("lid"),
-                   func.count(case((ReviewLog.reviewed_at >= now - timedelta(days=7), 1))).label("reviews_7d"),
-                   func.count(case((in_review, 1))).label("ret_n"),
-                   func.count(case((and_(in_review, ReviewLog.correct.is_(True)), 1))).label("ret_ok"))
-            .where(ReviewLog.learner_id.in_(members), ReviewLog.kind == "review",
-                   ReviewLog.reviewed_at >= now - timedelta(days=30))
-            .group_by(ReviewLog.learner_id).subquery())
-    safety = (select(SafetyError.learner_id.label("lid"), func.count().label("errors"))
-              .where(SafetyError.learner_id.in_(members), SafetyError.resolved_at.is_(None))
-              .group_by(SafetyError.learner_id).subquery())
-    opened = (select(LessonProgress.learner_id.label("lid"), func.max(LessonProgress.last_opened_at).label("opened"))
-              .where(LessonProgress.learner_id.in_(members)).group_by(LessonProgress.learner_id).subquery())
     roster = db.session.execute(
-        select(User.id, User.name, User.email, User.data_version, Enrolment.enrolled_at, days.c.active_days,
-               days.c.last_day,
-               logs.c.reviews_7d, logs.c.ret_n, logs.c.ret_ok, safety.c.errors, opened.c.opened)
+        select(User.id, User.name, User.email, User.data_version, Enrolment.enrolled_at)
         .select_from(Enrolment).join(User, User.id == Enrolment.learner_id)
-        .outerjoin(days, days.c.lid == User.id).outerjoin(logs, logs.c.lid == User.id)
-        .outerjoin(safety, safety.c.lid == User.id)
-        .outerjoin(opened, opened.c.lid == User.id)
         .where(Enrolment.cohort_id == cohort.id, Enrolment.active.is_(True), User.active.is_(True))).all()
+    figures = _kept_learner_figures(members, {r.id: r.data_version for r in roster}, now, live)
 
     # Mastery: mean predicted recall over the live shipped questions of each area; unstudied ones count 0.
     area_totals = dict(db.session.execute(
         select(Question.exam_area, func.count(Question.id))
         .where(Question.retired_at.is_(None), Question.school_id.is_(None)).group_by(Question.exam_area)).all())
-    overdue, recall_sums = _kept_memory_figures(members, {r.id: r.data_version for r in roster}, now, live)
-
     lesson_totals = {slug: (title, n) for slug, title, n in db.session.execute(
         select(Module.slug, Module.title, func.count(Lesson.id)).join(Lesson, Lesson.module_id == Module.id)
         .where(Module.retired_at.is_(None), Lesson.retired_at.is_(None), Module.slug.in_(order))
         .group_by(Module.slug, Module.title))}
     modules = [(slug, *lesson_totals[slug]) for slug in order if slug in lesson_totals]
-    completed: dict[int, dict[str, int]] = {}
-    for lid, slug, n in db.session.execute(
-            select(LessonProgress.learner_id, Module.slug, func.count(LessonProgress.id))
-            .join(Lesson, Lesson.id == LessonProgress.lesson_id).join(Module, Module.id == Lesson.module_id)
-            .where(LessonProgress.learner_id.in_(members), LessonProgress.completed_at.is_not(None),
-                   Lesson.retired_at.is_(None), Module.slug.in_(order))
-            .group_by(LessonProgress.learner_id, Module.slug)):
-        completed.setdefault(lid, {})[slug] = n
 
     areas = [a for a in EXAM_AREAS if area_totals.get(a)]
     from . import readiness as pass_readiness  # it reads memory states with this module's days_since
     ready = pass_readiness.forecasts([r.id for r in roster], pass_mark=pass_mark, now=now)
     rows = []
     for r in roster:
-        sums = recall_sums.get(r.id, {})
-        mastery = {a: sums.get(a, 0.0) / area_totals[a] for a in areas}
-        done = completed.get(r.id, {})
-        last_days = [d for d in (r.last_day, r.opened.date() if r.opened else None) if d is not None]
+        f = figures.get(r.id) or LearnerFigures()
+        mastery = {a: f.recall_sums.get(a, 0.0) / area_totals[a] for a in areas}
+        done = {slug: f.completed.get(slug, 0) for slug, _, _ in modules}
+        last_days = [d for d in (f.last_day, f.opened.date() if f.opened else None) if d is not None]
         row = StudentRow(
             learner_id=r.id, name=r.name, email=r.email, enrolled_at=r.enrolled_at,
-            lessons_completed=sum(done.values()), active_days=r.active_days or 0, reviews_7d=r.reviews_7d or 0,
-            overdue=overdue.get(r.id, 0), retention=(r.ret_ok / r.ret_n) if r.ret_n else None,
-            retention_reviews=r.ret_n or 0, area_mastery=mastery, readiness=ready[r.id].shown.probability,
-            safety_errors=r.errors or 0, last_active=max(last_days) if last_days else None,
-            modules={slug: (done.get(slug, 0), n) for slug, _, n in modules})
+            lessons_completed=sum(done.values()), active_days=f.active_days, reviews_7d=f.reviews_7d,
+            overdue=f.overdue, retention=(f.ret_ok / f.ret_n) if f.ret_n else None,
+            retention_reviews=f.ret_n, area_mastery=mastery, readiness=ready[r.id].shown.probability,
+            safety_errors=f.errors, last_active=max(last_days) if last_days else None,
+            modules={slug: (done[slug], n) for slug, _, n in modules})
         rows.append(row)
     limits = risk.thresholds(today, cohort.starts_on, cohort.exam_date, [r.readiness for r in rows],
                              cohort.act_readiness, cohort.watch_readiness, cohort.inactive_days, risk_readiness)
