@@ -210,3 +210,35 @@ def test_the_shipped_migration_makes_the_triggers_the_models_make():
     spec.loader.exec_module(migration)
     for dialect in ("sqlite", "postgresql"):
         assert migration._statements(dialect) == page_versions.statements(dialect)
+
+
+def test_a_kept_cohort_dashboard_shows_a_members_progress_at_once(app, logged_in, learner, make_user, client):
+    """The cohort dashboard's block is kept under its members' counters: opened again with nothing changed it
+    runs a handful of statements; a member finishing a lesson shows on the next load."""
+    from tests.conftest import Browser
+    with app.app_context():
+        school = accounts.create_school("Kept Dashboards")
+        cohort = accounts.create_cohort(school.id, "Autumn")
+        db.session.commit()
+        accounts.join_cohort(learner[0], cohort.join_code)
+        db.session.commit()
+        cohort_id, school_id = cohort.id, school.id
+    _, admin_email = make_user("school_admin", school=school_id)
+    staff = Browser(app.test_client())
+    staff.login(admin_email)
+    url = f"/school/cohorts/{cohort_id}"
+
+    def completed_cells(html: str) -> list[str]:
+        return re.findall(r'data-module="[^"]+">([^<]*)<', html)
+    first = staff.get(url).get_data(as_text=True)
+    app.config["PAGE_CACHE_VERIFY"] = False  # (verifying would build it again and hide a miss)
+    seen, stop = count_statements(app)
+    again = staff.get(url).get_data(as_text=True)
+    stop()
+    app.config["PAGE_CACHE_VERIFY"] = True
+    assert len(seen) <= 5, seen  # the viewer, the cohort, its roster with their counters, the site counter
+    assert completed_cells(again) == completed_cells(first)
+    complete_basics(logged_in)
+    after = staff.get(url).get_data(as_text=True)
+    assert completed_cells(after) != completed_cells(first)
+    assert any(cell.strip() not in ("0%", "0 %", "") for cell in completed_cells(after)), completed_cells(after)

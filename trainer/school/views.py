@@ -17,7 +17,7 @@ from ..content.store import content
 from ..content.source import EXAM_AREAS
 from ..extensions import db
 from ..models import Cohort, User
-from ..services import accounts, cohort_results, cohorts, schools, srs_fits
+from ..services import accounts, cohort_results, cohorts, page_cache, schools, srs_fits
 from ..services import dashboard as learner_dashboard
 from ..web import external_url, int_arg, roles_required
 from .forms import InstructorForm, RosterForm, SchoolForm, cohort_form
@@ -164,9 +164,9 @@ def _table_args() -> tuple[str, bool, bool]:
             request.args.get("risk") == "1")
 
 
-def _dashboard_rows(cohort: Cohort):
-    dash = cohorts.build_dashboard(cohort, risk_readiness=current_app.config["RISK_READINESS"],
-                                     pass_mark=current_app.config["PRACTICE_PASS_MARK"])
+def _dashboard_rows(cohort: Cohort, now=None):
+    dash = cohorts.build_dashboard(cohort, now, risk_readiness=current_app.config["RISK_READINESS"],
+                                   pass_mark=current_app.config["PRACTICE_PASS_MARK"], keep=True)
     sort, descending, risk_only = _table_args()
     rows = cohorts.sort_rows([r for r in dash.rows if r.at_risk or not risk_only], sort, descending)
     return dash, rows, sort, descending, risk_only
@@ -175,13 +175,30 @@ def _dashboard_rows(cohort: Cohort):
 @bp.route("/cohorts/<int:cohort_id>")
 @staff_only
 def cohort_dashboard(cohort_id: int):
+    """The dashboard's main block is kept (services/page_cache.py) under the members' page counters, the site's,
+    the cohort's own fields, the viewer's role and time zone, the table's order and the quarter hour: a cohort
+    whose learners have not studied since is shown without counting anything again. A cohort without learners
+    is built afresh each time (nothing would tell its page that a quiz was assigned to it)."""
     cohort = _staff_cohort(cohort_id)
-    dash, rows, sort, descending, risk_only = _dashboard_rows(cohort)
-    return render_template("school/cohort_dashboard.html", dash=dash, rows=rows, display=display_rows(dash, rows),
-                           sort=sort, descending=descending, risk_only=risk_only, columns=SCREEN_COLUMNS,
-                           percent=cohorts.percent, area_names=EXAM_AREAS, today=dash.now.date(),
-                           chart=readiness_chart(dash),
-                           **_results_context(dash))
+
+    def parts() -> tuple | None:
+        roster = tuple(tuple(r[:4]) for r in db.session.execute(cohorts.roster_query(cohort.id)))
+        if not roster:
+            return None  # not kept
+        return (cohort.id, tuple(getattr(cohort, c.key) for c in Cohort.__table__.columns), roster,
+                page_cache.site_version(), current_user.role, current_user.timezone, _table_args(),
+                current_app.config["RISK_READINESS"], current_app.config["PRACTICE_PASS_MARK"])
+
+    def build(now) -> tuple[str, object]:
+        dash, rows, sort, descending, risk_only = _dashboard_rows(cohort, now)
+        html = render_template("school/_cohort_dashboard_block.html", dash=dash, rows=rows,
+                               display=display_rows(dash, rows), sort=sort, descending=descending,
+                               risk_only=risk_only, columns=SCREEN_COLUMNS, percent=cohorts.percent,
+                               area_names=EXAM_AREAS, today=dash.now.date(), chart=readiness_chart(dash),
+                               csrf_token=lambda: page_cache.CSRF_MARK, **_results_context(dash))
+        return html, now + page_cache.STEP
+    return render_template("school/cohort_dashboard.html", cohort=cohort,
+                           block=page_cache.block("cohort-dashboard", parts, build))
 
 
 def _results_context(dash) -> dict:

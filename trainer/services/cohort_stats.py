@@ -209,23 +209,31 @@ def _kept_learner_figures(members, versions: dict[int, int], now: datetime, live
     return page_cache.learner_values("cohort-learner", versions, at, compute)
 
 
+def roster_query(cohort_id: int):
+    """The cohort's active learners: id, name, e-mail, page counter and when they joined, in id order."""
+    return (select(User.id, User.name, User.email, User.data_version, Enrolment.enrolled_at)
+            .select_from(Enrolment).join(User, User.id == Enrolment.learner_id)
+            .where(Enrolment.cohort_id == cohort_id, Enrolment.active.is_(True), User.active.is_(True))
+            .order_by(User.id))
+
+
 def build_dashboard(cohort: Cohort, now: datetime | None = None, risk_readiness: float = 0.5,
-                    pass_mark: float = 0.7) -> CohortDashboard:
+                    pass_mark: float = 0.7, keep: bool | None = None) -> CohortDashboard:
     """Every active learner of the cohort with their figures, level, priority and reasons.
 
     Aggregates in SQL with GROUP BY over all the cohort's learners: the number of statements is the same
     for 5 learners or 500. ``risk_readiness`` is the readiness cut-off used when the cohort has
     neither its own thresholds, dates nor learners; readiness is each learner's P(pass) of the mock at
     ``pass_mark`` (services/readiness.py, batched and cached per learner), the figure they see themselves.
+    ``keep`` (by default: when no ``now`` is given) keeps each learner's figures under their page counter, counted
+    at the start of ``now``'s quarter hour.
     """
-    live, now = now is None, now or utcnow()
+    live = now is None if keep is None else keep
+    now = now or utcnow()
     today = now.date()
     members = members_query(cohort.id)
     order = cohort_module_slugs(cohort.id)
-    roster = db.session.execute(
-        select(User.id, User.name, User.email, User.data_version, Enrolment.enrolled_at)
-        .select_from(Enrolment).join(User, User.id == Enrolment.learner_id)
-        .where(Enrolment.cohort_id == cohort.id, Enrolment.active.is_(True), User.active.is_(True))).all()
+    roster = db.session.execute(roster_query(cohort.id)).all()
     figures = _kept_learner_figures(members, {r.id: r.data_version for r in roster}, now, live)
 
     # Mastery: mean predicted recall over the live shipped questions of each area; unstudied ones count 0.

@@ -494,4 +494,4 @@ from .cohort_exports import (RESPONSE_HEADER, SORT_KEYS, STUDENT_COLUMNS, Column
                              percent, response_csv_lines, sort_rows, student_csv, student_values)
 from .cohort_risk import RISK_INACTIVE_DAYS, RISK_OVERDUE, Thresholds, judge, thresholds  # noqa: E402,F401
 from .cohort_stats import (CohortDashboard, StudentRow, build_dashboard, cohort_module_slugs,  # noqa: E402,F401
-                           days_since, live_modules, members_query, recall_expression)
+                           days_since, live_modules, members_query, recall_expression, roster_query)

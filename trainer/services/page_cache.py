@@ -162,14 +162,25 @@ def page(name: str, learner: User, build: Callable[[datetime], tuple[str, dateti
         the instant after which it would no longer hold (at most the end of the quarter hour is used)
     :param extra: anything else the block depends on (the pass mark)
     """
+    def parts() -> tuple:
+        learner_version, site_version = versions(learner.id)
+        return learner.id, learner_version, site_version, _settings(learner), extra
+    return block(name, parts, build)
+
+
+def block(name: str, parts: Callable[[], tuple], build: Callable[[datetime], tuple[str, datetime]]) -> Markup:
+    """A block of HTML kept under ``parts()`` (everything it shows depends on: counters read now, settings) and
+    the quarter hour, or built by ``build(now)`` and kept. ``parts`` is called only when pages may be kept, and
+    returns None when this one may not."""
     now = utcnow()
     if not current_app.config.get("PAGE_CACHE", True) or wrote_in_transaction():
         return _fill(build(now)[0])
-    learner_version, site_version = versions(learner.id)
+    depends_on = parts()
+    if depends_on is None:
+        return _fill(build(now)[0])
     step = step_start(now)
-    parts = (build_stamp(), str(db.engine.url), name, learner.id, learner_version, site_version,
-             _settings(learner), extra, step.isoformat())
-    key = "trainer:page:" + hashlib.sha1(repr(parts).encode()).hexdigest()
+    key = "trainer:page:" + hashlib.sha1(repr((build_stamp(), str(db.engine.url), name, depends_on,
+                                               step.isoformat())).encode()).hexdigest()
     kept_values = store()
     kept = kept_values.get(key)
     if kept is not None and now < kept.valid_until:
