@@ -565,8 +565,8 @@ _DUE = select(func.count(ItemState.id)).where(
     ItemState.learner_id == bindparam("learner_id"), ItemState.suspended.is_(False),
     or_(and_(ItemState.state == sched.REVIEW, ItemState.due_at < bindparam("review_cut")),
         and_(ItemState.state.in_((sched.LEARNING, sched.RELEARNING)), ItemState.due_at <= bindparam("learning_cut"))))
-#: today's due count and new questions met, in one round trip
-_DUE_AND_NEW_DONE = select(_DUE.scalar_subquery(), _NEW_DONE.scalar_subquery())
+#: today's due count, the new questions met today and those still available (up to ``cap``), in one round trip
+_TODAY = select(_DUE.scalar_subquery(), _NEW_DONE.scalar_subquery(), _NEW_COUNT.scalar_subquery())
 
 
 def _due_params(learner: User, now: datetime) -> dict:
@@ -634,12 +634,13 @@ def today_counts(learner_id: int, now: datetime | None = None, with_streak: bool
     """Due and new questions left today, the streak (0 without ``with_streak``), and the new questions met today."""
     now = now or utcnow()
     learner = db.session.get(User, learner_id)
-    due, done_new = db.session.execute(_DUE_AND_NEW_DONE, {**_due_params(learner, now),
-                                                           **_day_params(learner, now)}).one()
+    # The new questions available are counted up to the daily limit, not what is left of it today: the smaller
+    # of the two is the same either way, and one statement answers all three.
+    due, done_new, available = db.session.execute(_TODAY, {**_due_params(learner, now), **_day_params(learner, now),
+                                                           "cap": max(0, learner.new_per_day)}).one()
     done_new = done_new or 0
     left = learner.new_per_day - done_new
-    available = new_question_count(learner_id, cap=left) if left > 0 else 0
-    return Today(due or 0, max(0, min(available, left)), streak(learner, now) if with_streak else 0, done_new)
+    return Today(due or 0, max(0, min(available or 0, left)), streak(learner, now) if with_streak else 0, done_new)
 
 
 def next_due_change(learner_id: int, now: datetime) -> datetime | None:
