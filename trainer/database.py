@@ -34,6 +34,16 @@ def wrote_in_transaction() -> bool:
     return bool(session.connection().info.get("wrote"))
 
 
+def commit_if_written() -> None:
+    """Commit when the session has written or holds changes (a read-only page that may also submit an attempt
+    whose time ran out): a commit with nothing to write would still expire every loaded object, so the signed-in
+    user would be read again."""
+    from .extensions import db
+    session = db.session()
+    if session.new or session.dirty or session.deleted or wrote_in_transaction():
+        session.commit()
+
+
 def configure_engine_events(app: Flask) -> None:
     """Note writes per transaction (``wrote_in_transaction``); turn on WAL, a busy timeout and foreign keys for
     every SQLite connection."""

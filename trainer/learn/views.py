@@ -10,6 +10,7 @@ from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, rend
 from flask_login import current_user, login_required
 
 from ..content.store import content
+from ..database import commit_if_written
 from ..extensions import db
 from ..services import accounts, cohort_results, onboarding, page_cache, progress, search as search_service
 from .forms import StudyGoalForm
@@ -63,7 +64,7 @@ def _home_block(now: datetime, pass_mark: float) -> tuple[str, datetime]:
     statuses = quizzes.learner_assignments(current_user.id, now)
     assigned = sorted((status_row(row, current_user.timezone) for row in statuses),
                       key=lambda q: QUIZ_ORDER.get(q["status"], 5))
-    db.session.commit()  # quiz attempts whose time ran out are now submitted
+    commit_if_written()  # quiz attempts whose time ran out are now submitted
     changes = [_quiz_change(row, now) for row in statuses]
     if not running and onboarding.is_first_visit(current_user.id):
         return FIRST_VISIT, min([c for c in changes if c] or [now + page_cache.STEP])

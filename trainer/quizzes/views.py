@@ -15,6 +15,7 @@ from wtforms import SelectChoice
 
 from ..content.source import EXAM_AREAS
 from ..domain.grading import ResponseError, grade
+from ..database import commit_if_written
 from ..extensions import db
 from ..models import Quiz, QuizAssignment, User, utcnow
 from ..services import cohorts as cohort_service
@@ -230,7 +231,7 @@ def assign_quiz(quiz_id: int):
 def show_assignment(assignment_id: int):
     assignment = _assignment(assignment_id)
     report = quizzes.assignment_report(assignment)
-    db.session.commit()  # attempts whose time ran out are now submitted
+    commit_if_written()  # attempts whose time ran out are now submitted
     form = AccommodationForm()
     form.learner.choices = [SelectChoice(u.id, u.name) for u in quizzes.cohort_learners(assignment.cohort_id)]
     return render_template("quizzes/assignment.html", a=assignment, report=report, form=form,
