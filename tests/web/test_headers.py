@@ -78,3 +78,24 @@ def test_static_files_keep_their_own_caching(client):
     response = client.get("/static/css/app.css")
     assert response.status_code == 200 and response.headers["Cache-Control"] != "no-store"
     response.close()
+
+
+def test_a_page_links_static_files_by_version_and_the_browser_keeps_them(client, app):
+    """Style sheets and scripts are linked under their content's digest and kept for a year under it; an address
+    without the version, or with another one, is revalidated (a release changes the address of what it changes)."""
+    import hashlib
+    import re
+    from pathlib import Path
+    page = client.get("/login").get_data(as_text=True)
+    linked = re.search(r'href="(/static/css/app\.css\?v=([0-9a-f]+))"', page)
+    assert linked, "the style sheet is linked with its version"
+    on_disk = (Path(app.static_folder) / "css" / "app.css").read_bytes()
+    assert linked.group(2) == hashlib.sha1(on_disk).hexdigest()[:12]
+    kept = client.get(linked.group(1))
+    assert kept.status_code == 200 and "max-age=31536000" in kept.headers["Cache-Control"]
+    kept.close()
+    for address in ("/static/css/app.css", "/static/css/app.css?v=000000000000", "/static/css/app.css?v="):
+        again = client.get(address)
+        assert again.status_code == 200 and "max-age=31536000" not in again.headers["Cache-Control"], address
+        again.close()
+    assert client.get("/static/../trainer/web.py?v=1").status_code == 404
