@@ -1,8 +1,6 @@
 """Massage therapy training platform: the Flask application factory."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import Flask
 
 from .config import PROJECT_ROOT, load_config
@@ -17,10 +15,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     from . import models  # noqa: F401  (register tables)
     from .lti import models as lti_models  # noqa: F401  (register the LTI tables)
-    from .extensions import csrf, db, limiter, login_manager, migrate
+    from .extensions import csrf, db, init_migrations, limiter, login_manager
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"),
-                     render_as_batch=True)
+    if not app.config.get("SERVE_WORKER"):
+        init_migrations(app)
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)

@@ -153,8 +153,8 @@ def register_cli(app: Flask) -> None:
         if dev:
             current_app.run(host=host, port=port, debug=True, use_reloader=True)
             return
-        from .serving import run_gunicorn
-        run_gunicorn(host, port, workers, pidfile)
+        from .serving import exec_gunicorn
+        exec_gunicorn(host, port, workers, pidfile)
 
     users = click.Group("users", help="Manage accounts.")
     app.cli.add_command(users)

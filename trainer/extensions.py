@@ -2,7 +2,6 @@
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
@@ -27,5 +26,13 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 login_manager = LoginManager()
 csrf = CSRFProtect()
-migrate = Migrate()
 limiter = Limiter(key_func=get_remote_address)
+
+
+def init_migrations(app) -> None:
+    """Flask-Migrate (Alembic, about 11 MB of memory) on ``app``: the CLI, the tests and the benches have it; a
+    served worker, which never migrates, does not load it (trainer/serving.py)."""
+    from pathlib import Path
+
+    from flask_migrate import Migrate
+    Migrate(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True)

@@ -1,5 +1,13 @@
-"""Run the app under gunicorn from Python (no shelling out)."""
+"""Run the app under gunicorn from Python (no shelling out).
+
+`trainer serve` prepares the database, then replaces its own process with ``python -m trainer.serving`` (same
+pid, same environment): the gunicorn master starts from a fresh interpreter, so the workers it forks carry
+none of what the command loaded to migrate (Alembic) and load only what serving needs.
+"""
 from __future__ import annotations
+
+import os
+import sys
 
 from gunicorn.app.base import BaseApplication
 
@@ -15,7 +23,7 @@ class _Server(BaseApplication):
 
     def load(self):
         from . import create_app
-        return create_app()
+        return create_app({"SERVE_WORKER": True})  # a worker serves requests only: no migration machinery
 
 
 def run_gunicorn(host: str, port: int, workers: int, pidfile: str | None = None) -> None:
@@ -37,3 +45,15 @@ def run_gunicorn(host: str, port: int, workers: int, pidfile: str | None = None)
     if pidfile:
         options["pidfile"] = pidfile
     _Server(options).run()
+
+
+def exec_gunicorn(host: str, port: int, workers: int, pidfile: str | None = None) -> None:
+    """Replace this process with a fresh interpreter running ``run_gunicorn`` (never returns)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "trainer.serving", host, str(port), str(workers), pidfile or ""])
+
+
+if __name__ == "__main__":
+    host, port, workers, pidfile = sys.argv[1:5]
+    run_gunicorn(host, int(port), int(workers), pidfile or None)

@@ -5,14 +5,12 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_user
-from pylti1p3.exception import LtiException, OIDCException
 from sqlalchemy import select
 
 from ..extensions import csrf, db, limiter
 from ..models import School
 from ..services import lti as service
 from ..web import roles_required
-from . import client, tool
 from .forms import PlatformForm
 from .models import LtiPlatform
 
@@ -20,6 +18,26 @@ bp = Blueprint("lti", __name__, url_prefix="/lti")
 staff_only = roles_required("school_admin", "site_admin")
 school_staff = roles_required("instructor", "school_admin", "site_admin")
 site_admin_only = roles_required("site_admin")
+
+
+class _Lazy:
+    """A module of this package imported on first use: PyLTI1p3 and its JWT and HTTP libraries (about 15 MB of
+    a worker's memory) load only in a worker that serves an LTI request."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr: str):
+        import importlib
+        return getattr(importlib.import_module(f"{__package__}.{self._name}"), attr)
+
+
+client, tool = _Lazy("client"), _Lazy("tool")
+
+
+def _lti_exceptions():
+    from pylti1p3.exception import LtiException, OIDCException
+    return LtiException, OIDCException
 
 
 @bp.errorhandler(service.LtiError)
@@ -100,6 +118,7 @@ def login():
         return _refuse("The LMS asked to open an address that is not this tool's launch URL.")
     login_params = {k: values[k] for k in ("iss", "login_hint", "lti_message_hint", "client_id",
                                            "lti_deployment_id", "target_link_uri") if values.get(k)}
+    LtiException, OIDCException = _lti_exceptions()
     try:
         oidc = tool.oidc_login(login_params)
         oidc.pass_params_to_launch({"login": login_params})
@@ -137,6 +156,7 @@ def launch():
     if not request.form.get("id_token"):
         return _refuse("This address is opened by your LMS when you start an activity; it cannot be used directly.")
     message = tool.message_launch()
+    LtiException, _ = _lti_exceptions()
     state = request.form.get("state", "")
     if state and not request.cookies.get(f"lti1p3-{state}"):
         return _cookies_blocked(state)
@@ -216,6 +236,7 @@ def _deep_link_picker(message, platform, data):
 
 def _deep_link_response():
     launch_id = request.form.get("launch_id", "")
+    LtiException, _ = _lti_exceptions()
     try:
         message = tool.restored_launch(launch_id)
     except LtiException:

@@ -13,11 +13,6 @@ from urllib.parse import urlsplit
 
 from base64 import urlsafe_b64encode
 
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from jwcrypto.jwk import JWK
 from sqlalchemy import Select, bindparam, false, or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -67,14 +62,21 @@ class LtiError(ValueError):
 PLAIN_PEM = "-----BEGIN"
 
 
-def _cipher(secret: str) -> Fernet:
+# The cryptography and jwcrypto imports are in the functions that use them: a worker that never serves an LTI
+# request does not load them (about 15 MB of its memory, with PyLTI1p3).
+
+def _cipher(secret: str):
     """The cipher of the tool's private keys: its key is derived from ``secret`` for this use only (HKDF-SHA256)."""
+    from cryptography.fernet import Fernet
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
     derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"trainer lti private keys")
     return Fernet(urlsafe_b64encode(derived.derive(secret.encode())))
 
 
 def private_pem(key: LtiKey, secret: str) -> str:
     """The key's private PEM, unsealed with ``secret`` (a key stored before sealing is plain PEM already)."""
+    from cryptography.fernet import InvalidToken
     if key.private_pem.startswith(PLAIN_PEM):
         return key.private_pem
     try:
@@ -86,6 +88,9 @@ def private_pem(key: LtiKey, secret: str) -> str:
 
 
 def _new_key(now: datetime, secret: str) -> LtiKey:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from jwcrypto.jwk import JWK
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption()).decode()
