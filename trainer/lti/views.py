@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import (Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, session,
+                   url_for)
 from flask_login import current_user, login_user
 from sqlalchemy import select
 
@@ -220,6 +221,7 @@ def _go(code: str):
     user = db.session.get(User, user_id)
     db.session.commit()
     login_user(user)
+    session["lti"] = True  # this session came from an LMS: its form posts send the learner's waiting scores
     return redirect(_target_url(user.role, link))
 
 
@@ -419,8 +421,11 @@ def register_lti(app) -> None:
 
     @app.after_request
     def send_due_scores(response):
+        # After a request that queued a score, and in a session opened from an LMS: a learner studying on the
+        # site directly costs no look-up per answer; `trainer lti sync` sends everyone's every minute.
         learner_id = g.get("learner_id")
-        if request.method == "POST" and response.status_code < 400 and learner_id is not None:
+        if (request.method == "POST" and response.status_code < 400 and learner_id is not None
+                and (session.get("lti") or g.get("lti_queued"))):
             try:  # the learner's own scores (the one just submitted, or one the LMS refused earlier)
                 if service.has_due_grades(learner_id):
                     client_sync(limit=3, learner_id=learner_id)

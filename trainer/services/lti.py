@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from base64 import urlsafe_b64encode
 
+from flask import g, has_request_context
 from sqlalchemy import Select, bindparam, false, or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -629,6 +630,8 @@ def queue_attempt(attempt: Attempt) -> list[LtiGrade]:
         db.session.add(grade)
         queued.append(grade)
     db.session.flush()
+    if queued and has_request_context():
+        g.lti_queued = True  # the request that submitted it sends it (trainer/lti/views.py)
     return queued
 
 
