@@ -7,7 +7,8 @@ Syncs the real content, then bulk-inserts per learner: item states for the quest
 completed (a spread of stabilities, review dates and due dates, some overdue), review logs over the last
 90 days (scheduled reviews, practice and exam answers), study days, lesson progress and a few open safety
 errors. Then drives the app in-process (Flask test client: app, middleware, session, database; no network)
-as the school admin and prints percentiles of GET /school/cohorts/<id> and of its CSV export, then of
+as the school admin and prints percentiles of GET /school/cohorts/<id> (after one learner's page counter moved,
+as their next answer moves it; kept with nothing changed; with nothing kept) and of its CSV export, then of
 ``cohort_stats.build_dashboard`` alone and of its pass over memory states (``memory_figures``: overdue counts
 and the recall sums behind mastery and readiness) alone.
 
@@ -43,8 +44,8 @@ def write_report(kind: str, lines: list[str], timings: dict[str, list[float]]) -
     info = rep.machine(os.environ.get("DATABASE_URL") if kind == "postgresql" else None)
     p50 = statistics.median(timings["cohort dashboard"]) * 1000
     part = (f"### {kind}\n\n" + rep.machine_table(info) + f"\nCommand: `python bench/cohort_dashboard.py "
-            f"{' '.join(sys.argv[1:])}`\n\n```\n" + "\n".join(lines) + "\n```\n\nTarget p50 < 300 ms: "
-            f"{p50:.0f} ms, {'PASS' if p50 < 300 else 'MISS'}\n")
+            f"{' '.join(sys.argv[1:])}`\n\n```\n" + "\n".join(lines) + "\n```\n\nTarget p50 < 150 ms (a learner studied since "
+            f"the page was last opened): {p50:.0f} ms, {'PASS' if p50 < 150 else 'MISS'}\n")
     (rep.OUT / f"cohort_dashboard-{kind}.part.md").write_text(part)
     parts = [(rep.OUT / f"cohort_dashboard-{k}.part.md") for k in ("sqlite", "postgresql")]
     body = "\n".join(p.read_text() for p in parts if p.exists())
@@ -183,15 +184,40 @@ def main() -> None:
                                            "csrf_token": token}).status_code == 302
         timings: dict[str, list[float]] = {}
         lines: list[str] = []
-        for name, path in (("cohort dashboard", f"/school/cohorts/{cohort_id}"),
-                           ("  sorted, at-risk only", f"/school/cohorts/{cohort_id}?sort=readiness&risk=1"),
-                           ("  students CSV export", f"/school/cohorts/{cohort_id}/students.csv")):
+        with app.app_context():
+            from sqlalchemy import select, update
+
+            from trainer.models import Enrolment, User
+            members = list(db.session.scalars(select(Enrolment.learner_id).where(Enrolment.cohort_id == cohort_id)
+                                              .order_by(Enrolment.learner_id)))
+
+        def one_learner_studied(n: int) -> None:
+            """A member's page counter moves, as their next answer moves it: their figures and the page are
+            counted again, the other learners' kept figures are used."""
+            with app.app_context():
+                db.session.execute(update(User).where(User.id == members[n % len(members)])
+                                   .values(data_version=User.data_version + 1))
+                db.session.commit()
+
+        def nothing(n: int) -> None:
+            pass
+        dashboard = f"/school/cohorts/{cohort_id}"
+        # The headline figure is the common case in term time: a learner has studied since the page was last
+        # opened. The page kept with nothing changed, and built with nothing kept at all, bound it.
+        for name, path, before, keep in (
+                ("cohort dashboard", dashboard, one_learner_studied, True),
+                ("  kept, nothing changed since", dashboard, nothing, True),
+                ("  nothing kept (TRAINER_PAGE_CACHE=0)", dashboard, nothing, False),
+                ("  sorted, at-risk only", f"{dashboard}?sort=readiness&risk=1", one_learner_studied, True),
+                ("  students CSV export", f"/school/cohorts/{cohort_id}/students.csv", one_learner_studied, True)):
+            app.config["PAGE_CACHE"] = keep
             started = time.perf_counter()
             response = client.get(path)
             first = time.perf_counter() - started
             assert response.status_code == 200, response.status_code
             runs = []
-            for _ in range(args.runs):
+            for n in range(args.runs):
+                before(n)
                 started = time.perf_counter()
                 response = client.get(path)
                 runs.append(time.perf_counter() - started)
@@ -202,6 +228,7 @@ def main() -> None:
                              + ", ".join(f"{v:,} {k}" for k, v in totals.items())
                              + f"; database {app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]}")
                 lines.append(f"first request (cold) {first * 1000:.1f} ms")
+        app.config["PAGE_CACHE"] = True
         with app.app_context():
             # The pass over memory states on its own (overdue counts and the recall sums behind mastery and
             # readiness), so figures can be read with and without the readiness part.

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import url_for
+from markupsafe import Markup, escape
 
 from ..services import cohorts
 
@@ -40,6 +41,19 @@ class DisplayRow:
     areas: list[HeatCell]
     readiness: HeatCell
     modules: list[HeatCell]
+
+    # The two heat maps' cells, written here rather than in the template: a 300-learner cohort has some 6,000 of
+    # them, and a template expression per attribute cost more than the rest of the page.
+    @property
+    def areas_html(self) -> Markup:
+        return Markup("".join(f'<td class="{c.css}" data-area="{escape(c.key)}">{escape(c.text)}</td>'
+                              for c in self.areas)
+                      + f'<td class="{self.readiness.css}" data-col="readiness">{escape(self.readiness.text)}</td>')
+
+    @property
+    def modules_html(self) -> Markup:
+        return Markup("".join(f'<td class="{c.css}" data-module="{escape(c.key)}">{escape(c.text)} '
+                              f'<span class="count">{escape(c.note)}</span></td>' for c in self.modules))
 
 
 #: the columns on screen, in order: who needs what and why first; the rest (e-mail, lessons, active days,
