@@ -328,23 +328,16 @@ def test_staff_see_the_scores_of_their_own_reach_and_a_score_outside_any_course_
 def test_an_answer_on_the_site_itself_looks_for_no_waiting_lms_score(app, logged_in):
     """Scores are owed only for what was launched from an LMS: a learner's answer in a session that did not come
     from one runs no look-up in the score outbox (the cron job sends everyone's)."""
-    from sqlalchemy import event
-
+    from tests.web.test_page_cache import count_statements
     from tests.web.test_study import complete_basics, form_of
     complete_basics(logged_in)
     token, _, _ = form_of(logged_in.get("/study/review/next"))
-    seen = []
-    with app.app_context():
-        engine = db.engine
-
-    def note(conn, cursor, statement, *args):
-        seen.append(statement)
-    event.listen(engine, "before_cursor_execute", note)
+    seen, stop = count_statements(app)
     try:
         answered = logged_in.post("/study/review/answer", {"token": token, "choice": "a", "text": "x", "number": "0",
                                                            "region": "calf"})
     finally:
-        event.remove(engine, "before_cursor_execute", note)
+        stop()
     assert answered.status_code == 302
     assert any("INSERT INTO review_log" in s for s in seen)
     assert not any("lti_grade" in s for s in seen), [s for s in seen if "lti_grade" in s]

@@ -38,6 +38,17 @@ def count_statements(app):
     return seen, lambda: event.remove(engine, "before_cursor_execute", note)
 
 
+def cohort_of(app, learner_id: int, school_name: str) -> tuple[int, int]:
+    """A new school with one cohort that the learner joins; returns (school id, cohort id)."""
+    with app.app_context():
+        school = accounts.create_school(school_name)
+        cohort = accounts.create_cohort(school.id, "Spring")
+        db.session.commit()
+        accounts.join_cohort(learner_id, cohort.join_code)
+        db.session.commit()
+        return school.id, cohort.id
+
+
 def test_every_trigger_is_in_a_database_built_from_the_models(app):
     with app.app_context(), db.engine.connect() as conn:
         assert page_versions.trigger_names(conn) == page_versions.expected_names()
@@ -62,13 +73,7 @@ def test_a_learners_changes_move_their_counter_and_no_one_elses(app, logged_in, 
 
 def test_cohort_and_bank_changes_move_the_members_and_the_site_counters(app, learner, make_user):
     outsider, _ = make_user("learner")
-    with app.app_context():
-        school = accounts.create_school("Counter School")
-        cohort = accounts.create_cohort(school.id, "Spring")
-        db.session.commit()
-        accounts.join_cohort(learner[0], cohort.join_code)
-        db.session.commit()
-        cohort_id = cohort.id
+    _, cohort_id = cohort_of(app, learner[0], "Counter School")
     member, site = counters(app, learner[0])
     outside = counters(app, outsider)[0]
     with app.app_context():
@@ -216,13 +221,7 @@ def test_a_kept_cohort_dashboard_shows_a_members_progress_at_once(app, logged_in
     """The cohort dashboard's block is kept under its members' counters: opened again with nothing changed it
     runs a handful of statements; a member finishing a lesson shows on the next load."""
     from tests.conftest import Browser
-    with app.app_context():
-        school = accounts.create_school("Kept Dashboards")
-        cohort = accounts.create_cohort(school.id, "Autumn")
-        db.session.commit()
-        accounts.join_cohort(learner[0], cohort.join_code)
-        db.session.commit()
-        cohort_id, school_id = cohort.id, school.id
+    school_id, cohort_id = cohort_of(app, learner[0], "Kept Dashboards")
     _, admin_email = make_user("school_admin", school=school_id)
     staff = Browser(app.test_client())
     staff.login(admin_email)
