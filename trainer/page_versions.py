@@ -90,6 +90,13 @@ def statements(dialect: str) -> list[str]:
     return ["INSERT INTO site_state (id, version) VALUES (1, 0)", *made]
 
 
+def switch_statements(on: bool, tables=None) -> list[str]:
+    """PostgreSQL statements that switch the counters' triggers on ``tables`` (all of them by default) on or off,
+    for a bulk load in one transaction (a restore, the scale seeder); SQLite cannot disable a trigger."""
+    return [f'ALTER TABLE "{name}" {"ENABLE" if on else "DISABLE"} TRIGGER USER'
+            for name in (ALL_TABLES if tables is None else tables)]
+
+
 def install(connection) -> None:
     """Make the counters' triggers and the site counter's row on ``connection`` (after ``create_all``), unless
     they are there already."""

@@ -151,7 +151,7 @@ class LearnerFigures:
 
 def learner_figures(members, at: datetime) -> dict[int, LearnerFigures]:
     """``LearnerFigures`` at ``at`` of ``members`` (a subquery or an expanding parameter of learner ids), in five
-    grouped statements whatever their number. Learners with no records at all are absent."""
+    grouped statements whatever their number (study days, reviews, safety errors, lessons, memory states). Learners with no records at all are absent."""
     today = at.date()
     found: dict[int, dict] = {}
 
@@ -177,17 +177,19 @@ def learner_figures(members, at: datetime) -> dict[int, LearnerFigures]:
             .where(SafetyError.learner_id.in_(members), SafetyError.resolved_at.is_(None))
             .group_by(SafetyError.learner_id)):
         put(lid, errors=errors)
-    for lid, opened in db.session.execute(
-            select(LessonProgress.learner_id, func.max(LessonProgress.last_opened_at))
-            .where(LessonProgress.learner_id.in_(members)).group_by(LessonProgress.learner_id)):
-        put(lid, opened=opened)
-    for lid, slug, n in db.session.execute(
-            select(LessonProgress.learner_id, Module.slug, func.count(LessonProgress.id))
+    # Lessons: the last one opened (any lesson) and the live lessons completed per module, in one pass.
+    done = and_(LessonProgress.completed_at.is_not(None), Lesson.retired_at.is_(None), Module.retired_at.is_(None))
+    for lid, slug, n, opened in db.session.execute(
+            select(LessonProgress.learner_id, Module.slug, func.count(case((done, 1))),
+                   func.max(LessonProgress.last_opened_at))
             .join(Lesson, Lesson.id == LessonProgress.lesson_id).join(Module, Module.id == Lesson.module_id)
-            .where(LessonProgress.learner_id.in_(members), LessonProgress.completed_at.is_not(None),
-                   Lesson.retired_at.is_(None), Module.retired_at.is_(None))
+            .where(LessonProgress.learner_id.in_(members))
             .group_by(LessonProgress.learner_id, Module.slug)):
-        found.setdefault(lid, {}).setdefault("completed", {})[slug] = n
+        figures = found.setdefault(lid, {})
+        if opened is not None and (figures.get("opened") is None or opened > figures["opened"]):
+            figures["opened"] = opened
+        if n:
+            figures.setdefault("completed", {})[slug] = n
     overdue, recall_sums = memory_figures(members, at)
     for lid, late in overdue.items():
         put(lid, overdue=late, recall_sums=recall_sums[lid])

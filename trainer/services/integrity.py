@@ -595,9 +595,9 @@ def _page_counters_off(metadata, on: bool = False) -> None:
     from .. import page_versions
     dialect = db.engine.dialect.name
     if dialect == "postgresql":
-        for name in page_versions.ALL_TABLES:
-            if name in metadata.tables:
-                db.session.execute(text(f'ALTER TABLE "{name}" {"ENABLE" if on else "DISABLE"} TRIGGER USER'))
+        for statement in page_versions.switch_statements(on, [t for t in page_versions.ALL_TABLES
+                                                              if t in metadata.tables]):
+            db.session.execute(text(statement))
     elif "site_state" in metadata.tables:
         if on:
             page_versions.repair(db.session.connection())

@@ -35,8 +35,8 @@ def _page_counters(on: bool) -> None:
     from .. import page_versions
     if db.engine.dialect.name != "postgresql":
         return
-    for name in page_versions.ALL_TABLES:
-        db.session.execute(text(f'ALTER TABLE "{name}" {"ENABLE" if on else "DISABLE"} TRIGGER USER'))
+    for statement in page_versions.switch_statements(on):
+        db.session.execute(text(statement))
     if on:
         page_versions.new_epoch(db.session.connection())
 
