@@ -164,15 +164,18 @@ def test_weekly_readiness_on_a_hand_built_history(app):
                             Enrolment(cohort_id=cohort.id, learner_id=idle.id)])
         q = question("b-single")
         first, second = datetime(2027, 3, 2, 10, tzinfo=timezone.utc), datetime(2027, 3, 11, 10, tzinfo=timezone.utc)
-        for n, (at, stability_before, state_before) in enumerate([(first, None, 0), (second, 3.0, 2)]):
+        # Each answer records the state before it, as study.record_answer writes it: the second one says when
+        # the first was and what it left.
+        for n, (at, stability_before, state_before, last_before) in enumerate([(first, None, 0, None),
+                                                                                (second, 3.0, 2, first)]):
             db.session.add(ReviewLog(learner_id=keen.id, question_id=q.id, question_version_id=q.current_version_id,
                                      token=f"weekly-{n}", reviewed_at=at, rating=3, correct=True, score=1.0,
                                      response="a", state_before=state_before, stability_before=stability_before,
-                                     kind="review"))
+                                     last_review_before=last_before, kind="review"))
         db.session.add(ReviewLog(learner_id=keen.id, question_id=q.id, question_version_id=q.current_version_id,
                                  token="weekly-exam", reviewed_at=datetime(2027, 3, 20, 9, tzinfo=timezone.utc),
                                  rating=3, correct=True, score=1.0, response="a", state_before=2,
-                                 stability_before=20.0, kind="exam"))
+                                 stability_before=20.0, last_review_before=second, kind="exam"))
         db.session.add(ItemState(learner_id=keen.id, question_id=q.id, state=2, stability=20.0, difficulty=5.0,
                                  due_at=second + timedelta(days=20), last_review_at=second, reps=2))
         db.session.flush()
@@ -210,8 +213,7 @@ def full_history_readiness(cohort, now: datetime) -> list[float]:
                    ReviewLog.reviewed_at.label("at"),
                    func.lead(ReviewLog.reviewed_at).over(partition_by=pair, order_by=order).label("next_at"),
                    func.lead(ReviewLog.stability_before).over(partition_by=pair, order_by=order).label("next_s"))
-            .where(ReviewLog.learner_id.in_(members), ReviewLog.reviewed_at < now,
-                   ReviewLog.kind.not_in(("exam", "quiz"))).subquery())
+            .where(ReviewLog.learner_id.in_(members), ReviewLog.kind.not_in(("exam", "quiz"))).subquery())
     stability = case((logs.c.next_at.is_(None), ItemState.stability), else_=logs.c.next_s)
     decay, factor = sched.forgetting_curve()
     days = cohorts.days_since(weeks.c.end_at, logs.c.at)
@@ -233,11 +235,16 @@ def full_history_readiness(cohort, now: datetime) -> list[float]:
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_weekly_readiness_equals_the_full_history_definition_on_a_random_history(app, seed):
-    """Does reading only the weeks shown (plus each question's last answer before them) change any figure?
+    """Does reading only the weeks shown (plus what the records say of each question's last answer before them)
+    change any figure?
 
     Random answers over 40 weeks by five learners (one inactive, one never studying) to every live shipped
     question and a school's own question, some of them exam answers, some at the same instant, some exactly on
-    a week end, some questions without a memory state and some with a state but no answer.
+    a week end, some after a memory reset (a key change), some questions without a memory state and some with a
+    state but no answer. Each answer records the state before it as study.record_answer writes it (the last
+    scheduling answer's time, the stability it left), and each memory state was left by the last scheduling
+    answer; ``trainer integrity`` checks the same of real records. Figures are also taken at past instants, with
+    answers after them.
     """
     import random
 
@@ -265,17 +272,21 @@ def test_weekly_readiness_equals_the_full_history_definition_on_a_random_history
                                  for _ in range(rng.randint(0, 12)))
                 if moments and rng.random() < 0.3:
                     moments.append(moments[-1])  # two answers at the same instant
+                last, left = None, None          # the memory state: its last scheduling answer, its stability
                 for at in moments:
+                    if last is not None and rng.random() < 0.1:
+                        last, left = None, None  # the key changed: relearned from the first step
                     n += 1
+                    kind = rng.choice(["review", "review", "practice", "exam"])
                     db.session.add(ReviewLog(
                         learner_id=person.id, question_id=qid, question_version_id=vid, token=f"random-{n}",
                         reviewed_at=at, rating=3, correct=True, score=1.0, response="a", state_before=2,
-                        stability_before=rng.choice([None, 0.0, rng.uniform(0.5, 60)]),
-                        kind=rng.choice(["review", "review", "practice", "exam"])))
+                        stability_before=left, last_review_before=last, kind=kind))
+                    if kind != "exam":
+                        last, left = at, rng.choice([0.0, rng.uniform(0.5, 60), rng.uniform(0.5, 60)])
                 if rng.random() < 0.8:
-                    db.session.add(ItemState(learner_id=person.id, question_id=qid, state=2,
-                                             stability=rng.choice([None, rng.uniform(0.5, 90)]), difficulty=5.0,
-                                             due_at=now, last_review_at=moments[-1] if moments else None, reps=1))
+                    db.session.add(ItemState(learner_id=person.id, question_id=qid, state=2, stability=left,
+                                             difficulty=5.0, due_at=now, last_review_at=last, reps=1))
         db.session.flush()
         for at in (now, start + timedelta(weeks=5), start + timedelta(weeks=14), start + timedelta(days=3),
                    start + timedelta(weeks=30)):

@@ -247,11 +247,13 @@ def week_ends(start: datetime, now: datetime, weeks: int = WEEKS_SHOWN) -> list[
 
 def weekly_readiness(cohort: Cohort, now: datetime | None = None, learners: int | None = None) -> list[WeekPoint]:
     """The cohort's mean readiness at each week end (see the module docstring), in four statements whatever the
-    number of learners and weeks (the live questions, the answers, the memory states, the week ends' instants).
+    number of learners and weeks (the live questions, the recent answers, the memory states, the week ends'
+    instants).
 
-    Reads the answers since the first week end shown, and of the earlier history only each question's last
-    answer time per learner; figures equal those of a window over the whole history
-    (``tests/web/test_cohort_results.py`` keeps that definition and compares the two on random histories).
+    Reads the answers since the first week end shown and the memory states, none of the earlier history: what
+    each question's last answer before the weeks shown left is on the first answer after it, or on the memory
+    state. Figures equal those of a window over the whole history (``tests/web/test_cohort_results.py`` keeps
+    that definition and compares the two on random histories).
 
     :param cohort: the cohort; its weeks start on ``starts_on`` (else its creation day).
     :param now: the last point; defaults to the current time.
@@ -286,42 +288,61 @@ def _weekly_recall_sums(members, live: dict[int, str], ends: list[datetime], now
     last answer before it predicts (see the module docstring).
 
     Only the answers since the first week end can be a week's last answer, plus, per learner and question, the last
-    answer before it (its time only: what it left is the next answer's ``stability_before``), which
-    ``ix_review_log_learner_question_time`` gives from the index alone. Three plain reads (those answers, the
-    memory states, the week ends as instants); numpy pairs each answer with the next one of its question (the
-    stability it left, else the memory state's) and decays it to every week end it is the last answer before.
+    answer before it. That one is read from the records that already name it, not from the history: the first
+    later answer's ``last_review_before`` (the stability it left is that answer's ``stability_before``), or, for a
+    question not answered since, the memory state's ``last_review_at`` and ``stability``. Both hold the time of the
+    last answer that scheduled the question, as ``trainer integrity`` checks by replaying the log; after a memory
+    reset they are empty, and so is the stability, so such an answer adds 0 either way.
+
+    Three plain reads (the recent answers, the memory states, the week ends as instants); numpy pairs each answer
+    with the next one of its question (the stability it left, else the memory state's) and decays it to every week
+    end it is the last answer before.
     """
     scheduling = ReviewLog.kind.not_in(study.UNSCHEDULED_KINDS)
-    recent = select(ReviewLog.learner_id, ReviewLog.question_id, instant(ReviewLog.reviewed_at), ReviewLog.id,
-                    ReviewLog.stability_before) \
-        .where(ReviewLog.learner_id.in_(members), ReviewLog.reviewed_at >= ends[0], ReviewLog.reviewed_at < now,
-               scheduling)
-    # Its id only orders answers at the same instant, and every recent answer is later: -1 will do.
-    earlier = select(ReviewLog.learner_id, ReviewLog.question_id, instant(func.max(ReviewLog.reviewed_at)),
-                     literal(-1, Integer()), literal(None, Float())) \
-        .where(ReviewLog.learner_id.in_(members), ReviewLog.reviewed_at < ends[0], scheduling) \
-        .group_by(ReviewLog.learner_id, ReviewLog.question_id)
-    answers = plain_rows(union_all(recent, earlier))
-    states = plain_rows(select(ItemState.learner_id, ItemState.question_id, ItemState.stability)
-                        .where(ItemState.learner_id.in_(members)))
+    # Answers after ``now`` (a past ``now``, or another host's clock a little ahead) are read too: each says what
+    # the answer before it left, and no week end before them counts them.
+    answers = plain_rows(select(ReviewLog.learner_id, ReviewLog.question_id, instant(ReviewLog.reviewed_at),
+                                ReviewLog.id, ReviewLog.stability_before, instant(ReviewLog.last_review_before))
+                         .where(ReviewLog.learner_id.in_(members), ReviewLog.reviewed_at >= ends[0], scheduling))
+    states = plain_rows(select(ItemState.learner_id, ItemState.question_id, ItemState.stability,
+                               instant(ItemState.last_review_at)).where(ItemState.learner_id.in_(members)))
     ticks = plain_rows(select(*[instant(literal(end, UTCDateTime())) for end in ends]))[0]
-    if not answers or not live:
+    if not live:
         return {}
-    # One conversion of the whole result (a column at a time would build 50,000-item tuples the collector scans);
-    # instants (about 2**51 microseconds) and ids are exact as float64, None (the earlier answers') becomes nan.
-    table = np.array(answers, dtype=np.float64)
+    # One conversion of each result (a column at a time would build 50,000-item tuples the collector scans);
+    # instants (about 2**51 microseconds) and ids are exact as float64, None becomes nan.
+    recent = np.array(answers, dtype=np.float64).reshape(-1, 6)
+    state = np.array(states, dtype=np.float64).reshape(-1, 4)
+    width = int(max(recent[:, 1].max(initial=0), state[:, 1].max(initial=0), max(live))) + 1
+    # The answer before the first recent one of each question: its time, then the recent answers' own order.
+    order = np.lexsort((recent[:, 3], recent[:, 2], recent[:, 1], recent[:, 0]))
+    recent = recent[order]
+    pair = recent[:, 0].astype(np.int64) * width + recent[:, 1].astype(np.int64)
+    first = np.ones(len(pair), dtype=bool)
+    first[1:] = pair[1:] != pair[:-1]
+    before = recent[first & ~np.isnan(recent[:, 5])]
+    # A question not answered since: its last answer is the one the memory state was left by.
+    state_pair = state[:, 0].astype(np.int64) * width + state[:, 1].astype(np.int64)
+    quiet = state[~np.isin(state_pair, pair) & ~np.isnan(state[:, 3])]
+    # learner, question, time, order among equal times (every earlier answer is earlier: -1 will do), what it left
+    table = np.concatenate([
+        np.column_stack([before[:, 0], before[:, 1], before[:, 5], np.full(len(before), -1.0), np.full(len(before), np.nan)]),
+        np.column_stack([quiet[:, 0], quiet[:, 1], quiet[:, 3], np.full(len(quiet), -1.0), np.full(len(quiet), np.nan)]),
+        recent[:, :5]])
+    if not len(table):
+        return {}
     learner, question, at, order_id = table[:, :4].astype(np.int64).T
     left = table[:, 4]
     order = np.lexsort((order_id, at, question, learner))
     learner, question, at, left = learner[order], question[order], at[order], left[order]
     areas = sorted(set(live.values()))
-    code_of = np.full(max(max(live), int(question.max())) + 1, -1)
+    code_of = np.full(width, -1)
     code_of[list(live)] = [areas.index(area) for area in live.values()]
     code = code_of[question]
     # lead() by hand: the next answer of the same learner and question, if any.
     has_next = np.append((learner[1:] == learner[:-1]) & (question[1:] == question[:-1]), False)
     following = np.where(has_next, np.append(at[1:], 0), _NEVER)
-    stability = np.where(has_next, np.append(left[1:], np.nan), _state_stability(states, learner, question))
+    stability = np.where(has_next, np.append(left[1:], np.nan), _state_stability(state, learner, question, width))
     keep = (code >= 0) & (stability > 0)      # an answer whose stability is not positive adds 0 every week
     at, following, stability, code = at[keep], following[keep], stability[keep], code[keep]
     decay, factor = sched.forgetting_curve()
@@ -335,16 +356,17 @@ def _weekly_recall_sums(members, live: dict[int, str], ends: list[datetime], now
     return {area: weekly[i].tolist() for i, area in enumerate(areas)}
 
 
-def _state_stability(states: list[tuple], learner: np.ndarray, question: np.ndarray) -> np.ndarray:
-    """The memory state's stability for each (learner, question) pair; nan where there is no state or no stability."""
-    if not states:
+def _state_stability(states: np.ndarray, learner: np.ndarray, question: np.ndarray, width: int) -> np.ndarray:
+    """The memory state's stability for each (learner, question) pair; nan where there is no state or no stability.
+
+    :param states: learner, question, stability rows (more columns may follow).
+    :param width: more than every question id.
+    """
+    if not len(states):
         return np.full(len(learner), np.nan)
-    table = np.array(states, dtype=np.float64)
-    s_learner, s_question = table[:, :2].astype(np.int64).T
-    width = int(max(s_question.max(), question.max())) + 1
-    keys = s_learner * width + s_question
+    keys = states[:, 0].astype(np.int64) * width + states[:, 1].astype(np.int64)
     order = np.argsort(keys)
-    keys, stability = keys[order], table[order, 2]
+    keys, stability = keys[order], states[order, 2]
     wanted = learner * width + question
     at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
     return np.where(keys[at] == wanted, stability[at], np.nan)

@@ -35,6 +35,11 @@ def _page_counters(on: bool) -> None:
     from .. import page_versions
     if db.engine.dialect.name != "postgresql":
         return
+    if not on:
+        # A table with checks still pending in this transaction (the content just synced: question's deferred
+        # key to its current version) cannot be altered: run those checks now.
+        db.session.flush()
+        db.session.execute(text("SET CONSTRAINTS ALL IMMEDIATE"))
     for statement in page_versions.switch_statements(on):
         db.session.execute(text(statement))
     if on:
