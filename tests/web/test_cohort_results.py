@@ -296,6 +296,71 @@ def test_weekly_readiness_equals_the_full_history_definition_on_a_random_history
         db.session.rollback()
 
 
+def test_kept_weekly_sums_count_only_the_learners_whose_records_changed(app, monkeypatch):
+    """The readiness page keeps each learner's sums at the finished week ends under their page counter: opened
+    again, it counts no learner's weeks; a memory reset (which changes what an old answer left) is counted at
+    once, and the kept figures always equal those computed afresh."""
+    from sqlalchemy import update
+
+    from trainer.models import utcnow
+
+    now = utcnow()
+    with app.app_context():
+        school = accounts.create_school("Kept Weeks School")
+        cohort = accounts.create_cohort(school.id, "Kept")
+        cohort.starts_on = (now - timedelta(weeks=6)).date()
+        people = [accounts.create_invited_user(f"kw{n}@example.com", f"KW{n}") for n in range(3)]
+        db.session.add_all([Enrolment(cohort_id=cohort.id, learner_id=p.id) for p in people])
+        q = question("b-single")
+        for n, person in enumerate(people[:2]):
+            # two answers weeks ago, each recording the state before it as study.record_answer does
+            first, second = now - timedelta(weeks=5, hours=n), now - timedelta(weeks=3, hours=n)
+            for i, (at, left, last) in enumerate([(first, None, None), (second, 4.0 + n, first)]):
+                db.session.add(ReviewLog(learner_id=person.id, question_id=q.id, question_version_id=q.current_version_id,
+                                         token=f"kw-{n}-{i}", reviewed_at=at, rating=3, correct=True, score=1.0,
+                                         response="a", state_before=0 if i == 0 else 2, stability_before=left,
+                                         last_review_before=last, kind="review"))
+            db.session.add(ItemState(learner_id=person.id, question_id=q.id, state=2, stability=30.0 + n,
+                                     difficulty=5.0, due_at=now + timedelta(days=9), last_review_at=second, reps=2))
+        db.session.commit()
+        cohort_id, reset_id = cohort.id, people[0].id
+
+    counted: list[int] = []
+    real = cohort_results._recall_sums
+
+    def counting(members, live, ends, *, per_learner=False):
+        result = real(members, live, ends, per_learner=per_learner)
+        if per_learner:
+            counted.append(len(result))
+        return result
+    monkeypatch.setattr(cohort_results, "_recall_sums", counting)
+
+    def weeks(keep: bool) -> list[float]:
+        with app.app_context():
+            cohort = db.session.get(Cohort, cohort_id)
+            points = cohort_results.weekly_readiness(cohort, keep=keep)
+            # now, counted from the memory states when kept, is the figure the full count gives at that instant
+            same_instant = cohort_results.weekly_readiness(cohort, points[-1].at, keep=False)
+            assert points[-1].readiness == pytest.approx(same_instant[-1].readiness, rel=1e-12)
+            db.session.rollback()
+        return [p.readiness for p in points[:-1]]  # the finished weeks (now moves between calls)
+    app.config["PAGE_CACHE_VERIFY"] = False  # (verifying would count every learner again)
+    first = weeks(True)
+    assert counted == [2] and len(first) == 6 and first[-1] > 0  # the third learner has no records
+    assert first == pytest.approx(weeks(False), rel=1e-12)
+    assert weeks(True) == first and counted == [2]
+    with app.app_context():  # the key changed: the learner's memory of it restarts, stability unknown
+        db.session.execute(update(ItemState).where(ItemState.learner_id == reset_id)
+                           .values(stability=None, last_review_at=None, state=1))
+        db.session.commit()
+    after = weeks(True)
+    assert counted == [2, 1]
+    assert after == pytest.approx(weeks(False), rel=1e-12)
+    assert after[-1] < first[-1] and after[0] == pytest.approx(first[0], rel=1e-12)
+    app.config["PAGE_CACHE_VERIFY"] = True
+    assert weeks(True) == after
+
+
 def test_weekly_readiness_shows_as_a_chart_linked_from_the_dashboard(app, results_world):
     world, _ = results_world
     staff = as_user(app, world.emails["instructor_x"])

@@ -25,8 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
 
 import numpy as np
-from sqlalchemy import func, literal, select, union_all
-from sqlalchemy.types import Float, Integer
+from sqlalchemy import bindparam, func, literal, select
 
 from ..content.source import EXAM_AREAS, EXAM_WEIGHTS
 from ..domain import readiness as rd
@@ -36,8 +35,8 @@ from ..extensions import db
 from ..models import (Attempt, AttemptItem, Cohort, CohortModule, Enrolment, ItemState, Module, Question,
                       QuestionVersion, Quiz, QuizAssignment, ReviewLog, User, UTCDateTime, utcnow)
 from ..spreadsheet import csv_bytes, csv_chunks
-from . import study
-from .cohorts import cohort_school_rows, members_query, percent
+from . import page_cache, study
+from .cohorts import cohort_school_rows, members_query, percent, recall_expression, roster_query
 from .sqltime import days_between, instant
 
 #: how many finished weeks the readiness chart shows
@@ -245,7 +244,8 @@ def week_ends(start: datetime, now: datetime, weeks: int = WEEKS_SHOWN) -> list[
     return ends[-weeks:] + ([now] if not ends or ends[-1] < now else [])
 
 
-def weekly_readiness(cohort: Cohort, now: datetime | None = None, learners: int | None = None) -> list[WeekPoint]:
+def weekly_readiness(cohort: Cohort, now: datetime | None = None, learners: int | None = None,
+                     keep: bool | None = None) -> list[WeekPoint]:
     """The cohort's mean readiness at each week end (see the module docstring), in four statements whatever the
     number of learners and weeks (the live questions, the recent answers, the memory states, the week ends'
     instants).
@@ -255,21 +255,41 @@ def weekly_readiness(cohort: Cohort, now: datetime | None = None, learners: int 
     state. Figures equal those of a window over the whole history (``tests/web/test_cohort_results.py`` keeps
     that definition and compares the two on random histories).
 
+    With ``keep`` (by default: when no ``now`` is given), each learner's sums at the finished week ends are kept
+    under their page counter (services/page_cache.py), so a page opened again counts only the learners whose
+    counter moved; the last point, now, is always counted afresh, in SQL from the memory states.
+
     :param cohort: the cohort; its weeks start on ``starts_on`` (else its creation day).
     :param now: the last point; defaults to the current time.
     :param learners: how many current learners the cohort has, when the caller knows (saves a count).
     """
+    kept = now is None if keep is None else keep
     now = now or utcnow()
     first_day = cohort.starts_on or cohort.created_at.date()
     ends = week_ends(datetime.combine(first_day, time(), timezone.utc), now)
-    if learners is None:
+    versions = None
+    if kept:
+        versions = {lid: version for lid, _, _, version, _ in plain_rows(roster_query(cohort.id))}
+        learners = len(versions)
+    elif learners is None:
         learners = db.session.scalar(select(func.count()).select_from(members_query(cohort.id).subquery()))
     if not learners:
         return [WeekPoint(_label(end, now), end, 0.0) for end in ends]
     live = dict(plain_rows(select(Question.id, Question.exam_area)
                            .where(Question.retired_at.is_(None), Question.school_id.is_(None))))
     area_totals = Counter(live.values())
-    sums = _weekly_recall_sums(members_query(cohort.id), live, ends, now)
+    if versions is None or len(ends) == 1:
+        sums = _recall_sums(members_query(cohort.id), live, ends)
+    else:
+        weeks, members = ends[:-1], members_query(cohort.id)
+
+        def compute(ids: list[int]) -> dict:
+            chosen = members if len(ids) == len(versions) else bindparam("ids", ids, expanding=True)
+            return _recall_sums(chosen, live, weeks, per_learner=True)
+        by_learner = page_cache.learner_values("cohort-weeks", versions, weeks[-1], compute, tuple(weeks))
+        last = _recall_now(members, now)
+        sums = {area: [sum(by_learner[lid][area][w] for lid in sorted(by_learner) if area in by_learner[lid])
+                       for w in range(len(weeks))] + last.get(area, [0.0]) for area in sorted(set(live.values()))}
     points = []
     for i, end in enumerate(ends):
         # Readiness is linear in area mastery, so the mean of the learners' readiness is the readiness of
@@ -279,13 +299,25 @@ def weekly_readiness(cohort: Cohort, now: datetime | None = None, learners: int 
     return points
 
 
+def _recall_now(members, now: datetime) -> dict[str, list[float]]:
+    """Exam area -> [the sum over the members' live shipped questions of their recall at ``now``], in SQL from the
+    memory states alone: a question's last answer before the present is the one its memory state was left by.
+    (Not for a past ``now``: the states are today's.)"""
+    return {area: [float(total or 0.0)] for area, total in db.session.execute(
+        select(Question.exam_area, func.sum(recall_expression(now)))
+        .join(Question, Question.id == ItemState.question_id)
+        .where(ItemState.learner_id.in_(members), Question.retired_at.is_(None), Question.school_id.is_(None))
+        .group_by(Question.exam_area))}
+
+
 #: a time after every answer: the next answer's time when there is none
 _NEVER = np.iinfo(np.int64).max
 
 
-def _weekly_recall_sums(members, live: dict[int, str], ends: list[datetime], now: datetime) -> dict[str, list[float]]:
-    """Exam area -> at each week end, the sum over the members' ``live`` questions (id -> area) of the recall their
-    last answer before it predicts (see the module docstring).
+def _recall_sums(members, live: dict[int, str], ends: list[datetime], *, per_learner: bool = False) -> dict:
+    """Exam area -> at each of ``ends``, the sum over the members' ``live`` questions (id -> area) of the recall
+    their last answer before it predicts (see the module docstring); with ``per_learner``, learner id -> that, for
+    each member with a memory state or an answer.
 
     Only the answers since the first week end can be a week's last answer, plus, per learner and question, the last
     answer before it. That one is read from the records that already name it, not from the history: the first
@@ -307,8 +339,6 @@ def _weekly_recall_sums(members, live: dict[int, str], ends: list[datetime], now
     states = plain_rows(select(ItemState.learner_id, ItemState.question_id, ItemState.stability,
                                instant(ItemState.last_review_at)).where(ItemState.learner_id.in_(members)))
     ticks = plain_rows(select(*[instant(literal(end, UTCDateTime())) for end in ends]))[0]
-    if not live:
-        return {}
     # One conversion of each result (a column at a time would build 50,000-item tuples the collector scans);
     # instants (about 2**51 microseconds) and ids are exact as float64, None becomes nan.
     recent = np.array(answers, dtype=np.float64).reshape(-1, 6)
@@ -329,7 +359,7 @@ def _weekly_recall_sums(members, live: dict[int, str], ends: list[datetime], now
         np.column_stack([before[:, 0], before[:, 1], before[:, 5], np.full(len(before), -1.0), np.full(len(before), np.nan)]),
         np.column_stack([quiet[:, 0], quiet[:, 1], quiet[:, 3], np.full(len(quiet), -1.0), np.full(len(quiet), np.nan)]),
         recent[:, :5]])
-    if not len(table):
+    if not len(table) or not live:
         return {}
     learner, question, at, order_id = table[:, :4].astype(np.int64).T
     left = table[:, 4]
@@ -345,15 +375,20 @@ def _weekly_recall_sums(members, live: dict[int, str], ends: list[datetime], now
     stability = np.where(has_next, np.append(left[1:], np.nan), _state_stability(state, learner, question, width))
     keep = (code >= 0) & (stability > 0)      # an answer whose stability is not positive adds 0 every week
     at, following, stability, code = at[keep], following[keep], stability[keep], code[keep]
+    ids = np.unique(learner) if per_learner else np.zeros(1, dtype=np.int64)
+    # one row of sums per learner and area (per area only, without ``per_learner``)
+    slot = (np.searchsorted(ids, learner[keep]) * len(areas) + code) if per_learner else code
     decay, factor = sched.forgetting_curve()
     dialect = db.engine.dialect.name
-    weekly = np.zeros((len(areas), len(ends)))
+    weekly = np.zeros((len(ids) * len(areas), len(ends)))
     for w, end in enumerate(ticks):
         # The week's last answer of a question: before the week end, and the next one (if any) not before it.
         last = (at < end) & (following >= end)
         recall = np.power(1.0 + factor * days_between(at[last], end, dialect) / stability[last], decay)
-        weekly[:, w] = np.bincount(code[last], weights=recall, minlength=len(areas))
-    return {area: weekly[i].tolist() for i, area in enumerate(areas)}
+        weekly[:, w] = np.bincount(slot[last], weights=recall, minlength=len(weekly))
+    cube = weekly.reshape(len(ids), len(areas), len(ends))
+    sums = [{area: cube[i, a].tolist() for a, area in enumerate(areas)} for i in range(len(ids))]
+    return dict(zip(ids.tolist(), sums)) if per_learner else sums[0]
 
 
 def _state_stability(states: np.ndarray, learner: np.ndarray, question: np.ndarray, width: int) -> np.ndarray:
