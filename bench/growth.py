@@ -13,11 +13,12 @@ Timed in-process through the Flask test client (app, middleware, session, databa
 p95 of --runs requests each, rotating over 10 of the cohort's learners:
   due queue             GET /study/review/next
   answer submission     POST /study/review/answer (a fresh answer token each time)
-  learner dashboard     GET /study/dashboard
+  learner dashboard     GET /study/dashboard after the learner's page counter moved (as their next answer moves
+                        it: the page is built again), and kept
   readiness             services.readiness.forecast for one learner, computed afresh (cached=False), and as
                         kept (the cache key read from the database, the forecast from the per-process store)
-  cohort dashboard      GET /school/cohorts/<id> as the school admin, and cohorts.build_dashboard alone (the
-                        page adds the weekly readiness chart and quiz results of services/cohort_results.py)
+  cohort dashboard      GET /school/cohorts/<id> as the school admin after one of its learners studied, and
+                        cohorts.build_dashboard alone (the page adds the quiz results of services/cohort_results.py)
   item analysis         GET /analysis/ as the cohort's instructor (when the route exists)
 Writes bench/out/growth.md (+ .json, charts) and refreshes bench/REPORT.md unless --no-publish.
 """
@@ -43,7 +44,8 @@ import report as rep  # noqa: E402  (bench/report.py)
 from scaledb import BENCH_SECRET, ScaleDB  # noqa: E402
 from timing import pct  # noqa: E402
 
-OPERATIONS = ["due queue", "answer submission", "learner dashboard", "readiness", "  readiness kept",
+OPERATIONS = ["due queue", "answer submission", "learner dashboard", "  learner dashboard kept", "readiness",
+              "  readiness kept",
               "cohort dashboard", "  build_dashboard only", "item analysis"]
 TARGET_GROWTH = 1.5  # from the middle to the largest size, for the learner dashboard, the due queue and readiness
 CSRF = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
@@ -69,7 +71,7 @@ def measure(db: ScaleDB, people: dict, runs: int, rng: random.Random) -> dict[st
     has_analysis = any(r.rule == "/analysis/" for r in app.url_map.iter_rules())
     signer = URLSafeSerializer(BENCH_SECRET, salt="answer-token")
 
-    def timed(fn) -> dict:
+    def timed(fn, before=None) -> dict:
         try:
             fn()  # warm: first use of a statement compiles it
         except AssertionError as exc:  # a broken page is reported, not fatal to the other figures
@@ -77,6 +79,8 @@ def measure(db: ScaleDB, people: dict, runs: int, rng: random.Random) -> dict[st
             return {"error": str(exc)}
         seconds = []
         for i in range(runs):
+            if before:
+                before(i)  # not timed
             started = time.perf_counter()
             fn(i)
             seconds.append(time.perf_counter() - started)
@@ -94,11 +98,26 @@ def measure(db: ScaleDB, people: dict, runs: int, rng: random.Random) -> dict[st
         response = client.post("/study/review/answer", data={"token": token, "choice": "a", "csrf_token": csrf})
         assert response.status_code == 302, response.status_code
 
+    def studied(i: int) -> None:
+        """The learner's page counter moves, as any answer of theirs moves it: their pages are built again."""
+        from sqlalchemy import update
+
+        from trainer.extensions import db as sa
+        from trainer.models import User
+        with app.app_context():
+            sa.session.execute(update(User).where(User.id == learners[i % len(learners)][0])
+                               .values(data_version=User.data_version + 1))
+            sa.session.commit()
+
     out = {
         "due queue": timed(lambda i=0: get(learners[i % len(learners)][1], "/study/review/next")),
         "answer submission": timed(answer),
-        "learner dashboard": timed(lambda i=0: get(learners[i % len(learners)][1], "/study/dashboard")),
-        "cohort dashboard": timed(lambda i=0: get(admin, f"/school/cohorts/{people['cohort']}")),
+        # Built again, as after the learner's next answer (which moves their page counter), then kept.
+        "learner dashboard": timed(lambda i=0: get(learners[i % len(learners)][1], "/study/dashboard"),
+                                   before=studied),
+        "  learner dashboard kept": timed(lambda i=0: get(learners[i % len(learners)][1], "/study/dashboard")),
+        # after one of its learners studied (their figures are counted again, the others' kept ones are used)
+        "cohort dashboard": timed(lambda i=0: get(admin, f"/school/cohorts/{people['cohort']}"), before=studied),
     }
     from sqlalchemy import select
 
