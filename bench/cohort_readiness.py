@@ -31,7 +31,31 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from throwaway import bench_app  # noqa: E402  (bench/throwaway.py)
-from timing import report  # noqa: E402  (bench/timing.py)
+from timing import line  # noqa: E402  (bench/timing.py)
+
+import report as rep  # noqa: E402  (bench/report.py)
+
+#: the page's target (issue: cohort readiness page < 150 ms), for the headline case
+TARGET_MS = 150
+
+
+def write_report(kind: str, lines: list[str], timings: dict[str, list[float]]) -> None:
+    """This database's part of the cohort_readiness section; the section joins the parts of both databases."""
+    import statistics
+    rep.OUT.mkdir(parents=True, exist_ok=True)
+    info = rep.machine(os.environ.get("DATABASE_URL") if kind == "postgresql" else None)
+    p50 = statistics.median(timings["GET readiness page"]) * 1000
+    part = (f"### {kind}\n\n" + rep.machine_table(info) + f"\nCommand: `python bench/cohort_readiness.py "
+            f"{' '.join(sys.argv[1:])}`\n\n```\n" + "\n".join(lines) + f"\n```\n\nTarget p50 < {TARGET_MS} ms (a learner "
+            f"studied since the page was last opened): {p50:.0f} ms, {'PASS' if p50 < TARGET_MS else 'MISS'}\n")
+    (rep.OUT / f"cohort_readiness-{kind}.part.md").write_text(part)
+    parts = [(rep.OUT / f"cohort_readiness-{k}.part.md") for k in ("sqlite", "postgresql")]
+    body = "\n".join(p.read_text() for p in parts if p.exists())
+    rep.write_section("cohort_readiness", "## Cohort readiness week by week: 300 learners, 300k review rows\n\n"
+                      "The chart of the cohort's mean readiness at each of its last 12 week ends and now "
+                      "(GET /school/cohorts/<id>/readiness), in-process.\n\n" + body,
+                      {"kind": kind, "timings_s": timings})
+    rep.publish()
 
 
 def main() -> None:
@@ -41,7 +65,19 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=365, help="length of the review history")
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL schema for profiling")
+    parser.add_argument("--no-report", action="store_true", help="print only; do not write bench/out/ or REPORT.md")
     args = parser.parse_args()
+    lines: list[str] = []
+    timings: dict[str, list[float]] = {}
+
+    def report(name: str, seconds: list[float], width: int) -> None:
+        lines.append(line(name, seconds, width))
+        timings[name] = seconds
+        print(lines[-1], flush=True)
+
+    def say(text: str) -> None:
+        lines.append(text)
+        print(text, flush=True)
 
     from sqlalchemy import select, text, update
 
@@ -80,8 +116,8 @@ def main() -> None:
             rows = db.session.scalar(select(db.func.count()).select_from(ReviewLog))
             shown = db.session.scalar(select(db.func.count()).select_from(ReviewLog)
                                       .where(ReviewLog.reviewed_at >= ends[0]))
-            print(f"cohort: {args.learners} learners, {rows:,} review rows ({shown:,} since the first week shown), "
-                  f"{len(ends)} points; database {db.engine.dialect.name}")
+            say(f"cohort: {args.learners} learners, {rows:,} review rows ({shown:,} since the first week shown), "
+                f"{len(ends)} points; database {db.engine.dialect.name}")
 
             def timed(fn, runs):
                 seconds, result = [], None
@@ -98,7 +134,7 @@ def main() -> None:
             old_seconds, old = timed(lambda: full_history_readiness(cohort, now), max(3, args.runs // 4))
             report("  full-history definition (before)", old_seconds, 34)
             same = all(abs(p.readiness - o) <= 1e-12 + 1e-9 * abs(o) for p, o in zip(points, old, strict=True))
-            print(f"  same figures: {same}; readiness " + " ".join(f"{p.readiness:.3f}" for p in points))
+            say(f"  same figures: {same}; readiness " + " ".join(f"{p.readiness:.3f}" for p in points))
             db.session.rollback()
 
         client = app.test_client()
@@ -134,7 +170,10 @@ def main() -> None:
                 assert response.status_code == 200
             report(name, seconds, 34)
         app.config["PAGE_CACHE"] = True
-        print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        say(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        if not args.no_report:
+            write_report("postgresql" if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql") else "sqlite",
+                         lines, timings)
 
 
 if __name__ == "__main__":

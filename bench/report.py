@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
 CHARTS = ROOT / "bench" / "charts"
 REPORT = ROOT / "bench" / "REPORT.md"
-SECTIONS = ["load", "growth", "content_load", "cohort_dashboard"]
+SECTIONS = ["load", "growth", "content_load", "cohort_dashboard", "cohort_readiness"]
 
 
 def git_commit() -> str:
