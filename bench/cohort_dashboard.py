@@ -18,10 +18,8 @@ Writes this database's part of bench/out/cohort_dashboard.md and refreshes bench
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import re
-import statistics
 import sys
 import time
 import uuid
@@ -32,28 +30,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from throwaway import bench_app  # noqa: E402  (bench/throwaway.py)
-from timing import line, pct  # noqa: E402  (bench/timing.py)
+from throwaway import bench_app, learner_studied  # noqa: E402  (bench/throwaway.py)
+from timing import line, timed_gets  # noqa: E402  (bench/timing.py)
 
 import report as rep  # noqa: E402  (bench/report.py)
 
 
 def write_report(kind: str, lines: list[str], timings: dict[str, list[float]]) -> None:
-    """This database's part of the cohort_dashboard section; the section joins the parts of both databases."""
-    rep.OUT.mkdir(parents=True, exist_ok=True)
-    info = rep.machine(os.environ.get("DATABASE_URL") if kind == "postgresql" else None)
-    p50 = statistics.median(timings["cohort dashboard"]) * 1000
-    part = (f"### {kind}\n\n" + rep.machine_table(info) + f"\nCommand: `python bench/cohort_dashboard.py "
-            f"{' '.join(sys.argv[1:])}`\n\n```\n" + "\n".join(lines) + "\n```\n\nTarget p50 < 150 ms (a learner studied since "
-            f"the page was last opened): {p50:.0f} ms, {'PASS' if p50 < 150 else 'MISS'}\n")
-    (rep.OUT / f"cohort_dashboard-{kind}.part.md").write_text(part)
-    parts = [(rep.OUT / f"cohort_dashboard-{k}.part.md") for k in ("sqlite", "postgresql")]
-    body = "\n".join(p.read_text() for p in parts if p.exists())
-    rep.write_section("cohort_dashboard", "## Cohort dashboard: 300 learners, 300k review rows\n\n" + body,
-                      {"kind": kind, "timings_s": timings})
-    rep.publish()
-
-
+    """This database's part of the cohort_dashboard section."""
+    rep.write_database_part("cohort_dashboard", "## Cohort dashboard: 300 learners, 300k review rows\n\n", kind, lines,
+                            "cohort dashboard", timings, 150, "a learner studied since the page was last opened")
 
 
 def calibration_ms() -> float:
@@ -185,19 +171,15 @@ def main() -> None:
         timings: dict[str, list[float]] = {}
         lines: list[str] = []
         with app.app_context():
-            from sqlalchemy import select, update
+            from sqlalchemy import select
 
-            from trainer.models import Enrolment, User
+            from trainer.models import Enrolment
             members = list(db.session.scalars(select(Enrolment.learner_id).where(Enrolment.cohort_id == cohort_id)
                                               .order_by(Enrolment.learner_id)))
 
         def one_learner_studied(n: int) -> None:
-            """A member's page counter moves, as their next answer moves it: their figures and the page are
-            counted again, the other learners' kept figures are used."""
-            with app.app_context():
-                db.session.execute(update(User).where(User.id == members[n % len(members)])
-                                   .values(data_version=User.data_version + 1))
-                db.session.commit()
+            """Their figures and the page are counted again, the other learners' kept figures are used."""
+            learner_studied(app, members[n % len(members)])
 
         def nothing(n: int) -> None:
             pass
@@ -215,13 +197,7 @@ def main() -> None:
             response = client.get(path)
             first = time.perf_counter() - started
             assert response.status_code == 200, response.status_code
-            runs = []
-            for n in range(args.runs):
-                before(n)
-                started = time.perf_counter()
-                response = client.get(path)
-                runs.append(time.perf_counter() - started)
-            timings[name] = runs
+            timings[name], response = timed_gets(client, path, args.runs, before)
             if name == "cohort dashboard":
                 rows = response.get_data(as_text=True).count('data-learner="') // 3
                 lines.append(f"cohort: {rows} learners on the page; "

@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from throwaway import bench_app  # noqa: E402  (bench/throwaway.py)
-from timing import line  # noqa: E402  (bench/timing.py)
+from throwaway import bench_app, learner_studied  # noqa: E402  (bench/throwaway.py)
+from timing import line, timed_gets  # noqa: E402  (bench/timing.py)
 
 import report as rep  # noqa: E402  (bench/report.py)
 
@@ -40,22 +40,11 @@ TARGET_MS = 150
 
 
 def write_report(kind: str, lines: list[str], timings: dict[str, list[float]]) -> None:
-    """This database's part of the cohort_readiness section; the section joins the parts of both databases."""
-    import statistics
-    rep.OUT.mkdir(parents=True, exist_ok=True)
-    info = rep.machine(os.environ.get("DATABASE_URL") if kind == "postgresql" else None)
-    p50 = statistics.median(timings["GET readiness page"]) * 1000
-    part = (f"### {kind}\n\n" + rep.machine_table(info) + f"\nCommand: `python bench/cohort_readiness.py "
-            f"{' '.join(sys.argv[1:])}`\n\n```\n" + "\n".join(lines) + f"\n```\n\nTarget p50 < {TARGET_MS} ms (a learner "
-            f"studied since the page was last opened): {p50:.0f} ms, {'PASS' if p50 < TARGET_MS else 'MISS'}\n")
-    (rep.OUT / f"cohort_readiness-{kind}.part.md").write_text(part)
-    parts = [(rep.OUT / f"cohort_readiness-{k}.part.md") for k in ("sqlite", "postgresql")]
-    body = "\n".join(p.read_text() for p in parts if p.exists())
-    rep.write_section("cohort_readiness", "## Cohort readiness week by week: 300 learners, 300k review rows\n\n"
-                      "The chart of the cohort's mean readiness at each of its last 12 week ends and now "
-                      "(GET /school/cohorts/<id>/readiness), in-process.\n\n" + body,
-                      {"kind": kind, "timings_s": timings})
-    rep.publish()
+    """This database's part of the cohort_readiness section."""
+    rep.write_database_part("cohort_readiness", "## Cohort readiness week by week: 300 learners, 300k review rows\n\n"
+                            "The chart of the cohort's mean readiness at each of its last 12 week ends and now "
+                            "(GET /school/cohorts/<id>/readiness), in-process.\n\n", kind, lines, "GET readiness page",
+                            timings, TARGET_MS, "a learner studied since the page was last opened")
 
 
 def main() -> None:
@@ -79,7 +68,7 @@ def main() -> None:
         lines.append(text)
         print(text, flush=True)
 
-    from sqlalchemy import select, text, update
+    from sqlalchemy import select, text
 
     from tests.web.test_cohort_results import full_history_readiness
     from trainer.content.store import content
@@ -149,26 +138,15 @@ def main() -> None:
                                               .order_by(Enrolment.learner_id)))
 
         def one_learner_studied(n: int) -> None:
-            """A member's page counter moves, as their next answer moves it: their weeks are counted again, the
-            other learners' kept weeks are used."""
-            with app.app_context():
-                db.session.execute(update(User).where(User.id == members[n % len(members)])
-                                   .values(data_version=User.data_version + 1))
-                db.session.commit()
+            """Their weeks are counted again, the other learners' kept weeks are used."""
+            learner_studied(app, members[n % len(members)])
         # The headline is the common case in term time: a learner has studied since the page was last opened.
         for name, before, keep in (("GET readiness page", one_learner_studied, True),
                                    ("  kept, nothing changed since", lambda n: None, True),
                                    ("  nothing kept (TRAINER_PAGE_CACHE=0)", lambda n: None, False)):
             app.config["PAGE_CACHE"] = keep
             assert client.get(path).status_code == 200
-            seconds = []
-            for n in range(args.runs):
-                before(n)
-                begin = time.perf_counter()
-                response = client.get(path)
-                seconds.append(time.perf_counter() - begin)
-                assert response.status_code == 200
-            report(name, seconds, 34)
+            report(name, timed_gets(client, path, args.runs, before)[0], 34)
         app.config["PAGE_CACHE"] = True
         say(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         if not args.no_report:

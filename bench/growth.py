@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import report as rep  # noqa: E402  (bench/report.py)
 from scaledb import BENCH_SECRET, ScaleDB  # noqa: E402
+from throwaway import learner_studied  # noqa: E402  (bench/throwaway.py)
 from timing import pct  # noqa: E402
 
 OPERATIONS = ["due queue", "answer submission", "learner dashboard", "  learner dashboard kept", "readiness",
@@ -99,15 +100,7 @@ def measure(db: ScaleDB, people: dict, runs: int, rng: random.Random) -> dict[st
         assert response.status_code == 302, response.status_code
 
     def studied(i: int) -> None:
-        """The learner's page counter moves, as any answer of theirs moves it: their pages are built again."""
-        from sqlalchemy import update
-
-        from trainer.extensions import db as sa
-        from trainer.models import User
-        with app.app_context():
-            sa.session.execute(update(User).where(User.id == learners[i % len(learners)][0])
-                               .values(data_version=User.data_version + 1))
-            sa.session.commit()
+        learner_studied(app, learners[i % len(learners)][0])
 
     out = {
         "due queue": timed(lambda i=0: get(learners[i % len(learners)][1], "/study/review/next")),

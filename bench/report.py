@@ -209,6 +209,24 @@ def write_section(name: str, markdown: str, data: dict) -> Path:
     return OUT / f"{name}.md"
 
 
+def write_database_part(section: str, heading: str, kind: str, lines: list[str], headline: str,
+                        timings: dict[str, list[float]], target_ms: float, case: str) -> None:
+    """One database's part of an in-process page bench's section (machine, command, printed lines, the target
+    line for ``headline``'s p50); the section joins the parts of both databases, then the report is published."""
+    import statistics
+    OUT.mkdir(parents=True, exist_ok=True)
+    info = machine(os.environ.get("DATABASE_URL") if kind == "postgresql" else None)
+    p50 = statistics.median(timings[headline]) * 1000
+    part = (f"### {kind}\n\n" + machine_table(info) + f"\nCommand: `python bench/{section}.py "
+            f"{' '.join(sys.argv[1:])}`\n\n```\n" + "\n".join(lines) + f"\n```\n\nTarget p50 < {target_ms:.0f} ms "
+            f"({case}): {p50:.0f} ms, {'PASS' if p50 < target_ms else 'MISS'}\n")
+    (OUT / f"{section}-{kind}.part.md").write_text(part)
+    parts = [(OUT / f"{section}-{k}.part.md") for k in ("sqlite", "postgresql")]
+    body = "\n".join(p.read_text() for p in parts if p.exists())
+    write_section(section, heading + body, {"kind": kind, "timings_s": timings})
+    publish()
+
+
 def publish() -> Path:
     """Join the latest sections into bench/REPORT.md, pointing chart links at copies in bench/charts/."""
     CHARTS.mkdir(parents=True, exist_ok=True)

@@ -48,3 +48,15 @@ def bench_app(overrides: dict | None = None, keep: bool = False) -> Iterator:
                 db.engine.dispose()
             with admin_engine.connect() as conn:
                 conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+def learner_studied(app, learner_id: int) -> None:
+    """Move the learner's page counter, as any answer of theirs moves it (trainer/page_versions.py): the pages and
+    figures kept for them are built again on their next request."""
+    from sqlalchemy import update
+
+    from trainer.extensions import db
+    from trainer.models import User
+    with app.app_context():
+        db.session.execute(update(User).where(User.id == learner_id).values(data_version=User.data_version + 1))
+        db.session.commit()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import statistics
+import time
 
 
 def pct(values: list[float], q: float) -> float:
@@ -20,3 +21,17 @@ def line(name: str, seconds: list[float], width: int = 28) -> str:
 def report(name: str, seconds: list[float], width: int = 28) -> None:
     """Print n, p50, p95, p99 and max of a list of durations in seconds."""
     print(line(name, seconds, width))
+
+
+def timed_gets(client, path: str, runs: int, before=None) -> tuple[list[float], object]:
+    """Seconds of ``runs`` GETs of ``path`` (each after ``before(n)``, not timed) and the last response; every
+    response must be a 200."""
+    seconds, response = [], None
+    for n in range(runs):
+        if before:
+            before(n)
+        started = time.perf_counter()
+        response = client.get(path)
+        seconds.append(time.perf_counter() - started)
+        assert response.status_code == 200, (path, response.status_code)
+    return seconds, response
