@@ -435,11 +435,13 @@ def summarise(results: dict, args, info: dict) -> tuple[str, dict]:
     analysis = sorted(n for n in mixed_routes if n.startswith("GET /analysis"))
     labels = [n for n in LEARNER_ROUTES + ["GET /school/teaching", *analysis, "GET /school/", "GET /school/cohorts/<id>"]
               if n in mixed_routes]
-    chart = rep.bar_chart(rep.OUT / "load-p95.svg", f"p95 latency, mixed journeys, {args.users} users", labels,
+    # A partial run (--only) writes beside the full run's files, never over them.
+    stem = "partial-load" if getattr(args, "only", None) else "load"
+    chart = rep.bar_chart(rep.OUT / f"{stem}-p95.svg", f"p95 latency, mixed journeys, {args.users} users", labels,
                           {k: [results[k]["phases"]["mixed"]["routes"].get(n, {}).get("p95") for n in labels]
                            for k in dbs}, "ms", target=TARGET_P95_MS)
     phases = [p for p in SOLO_PHASES if any(f"solo:{p}" in results[k]["phases"] for k in dbs)]
-    chart2 = rep.bar_chart(rep.OUT / "load-throughput.svg", "throughput at saturation ÷ floor throughput",
+    chart2 = rep.bar_chart(rep.OUT / f"{stem}-throughput.svg", "throughput at saturation ÷ floor throughput",
                            [SOLO_ROUTE[p] for p in phases], {k: [share_of_floor(results[k], p) for p in phases]
                                                              for k in dbs}, "×", target=TARGET_SHARE)
     md.append(f"![p95 per route](./{chart.name})\n\n![throughput ratio to floor](./{chart2.name})\n")
@@ -524,7 +526,9 @@ def main() -> None:
     info = rep.machine(args.pg_url if "postgresql" in kinds else None)
     info["load average (1/5/15 min)"] = f"{info_start} at start, {info['load average (1/5/15 min)']} at end"
     markdown, data = summarise(results, args, info)
-    rep.write_section("load", markdown, {"machine": info, "args": vars(args), "results": data, "argv": sys.argv})
+    # A partial run is kept as bench/out/partial-load.md, not as the section REPORT.md is assembled from.
+    rep.write_section("partial-load" if args.only else "load", markdown,
+                      {"machine": info, "args": vars(args), "results": data, "argv": sys.argv})
     print(markdown)
     if not args.no_publish:
         rep.publish()
