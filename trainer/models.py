@@ -425,8 +425,10 @@ class ReviewLog(db.Model):
     __table_args__ = (
         Index("ix_review_log_learner_time", "learner_id", "reviewed_at"),
         Index("ix_review_log_question", "question_id", "reviewed_at"),
-        # Covers the cohort dashboard's 7- and 30-day review counts and retention.
-        Index("ix_review_log_learner_kind_time", "learner_id", "kind", "reviewed_at", "state_before", "correct"),
+        # Covers the cohort dashboard's 7- and 30-day review counts and retention, and the learner dashboard's
+        # retention and True Retention (young and mature: the interval the review was scheduled at).
+        Index("ix_review_log_learner_kind_time", "learner_id", "kind", "reviewed_at", "state_before", "correct",
+              "due_before", "last_review_before"),
         # Covers the cohort's weekly readiness: each question's last answer before the weeks shown.
         Index("ix_review_log_learner_question_time", "learner_id", "question_id", "reviewed_at", "kind"),
         # A learner's first answers and mock-exam answers, all the readiness forecast reads of their history,

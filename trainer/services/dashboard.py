@@ -83,37 +83,48 @@ _LIVE_BANK = select(_QUESTION.id, _QUESTION.module_slug, _QUESTION.lesson_ref, _
 RETENTION_PERIODS = ("Today", "Yesterday", "Last 7 days", "Last 30 days", "Last 365 days")
 
 
+#: where each period of the table starts and ends, as segments of the year: the five periods overlap, so the
+#: year is cut at every bound (oldest first) and each period is the union of its segments
+_SEGMENTS = {"Today": (4,), "Yesterday": (3,), "Last 7 days": (2, 3, 4), "Last 30 days": (1, 2, 3, 4),
+             "Last 365 days": (0, 1, 2, 3, 4)}
+
+
 @cache
 def _true_retention_statement():
-    """Passed and total reviews, young and mature, per period (bounds ``lo<n>``/``hi<n>``), for ``learner_id``
-    since ``since``. Built once: building its twenty CASE columns cost more than running it."""
+    """Passed and total reviews per segment of the year (bounds ``cut0``..``cut5``; 5: later than now) and young or
+    mature, for ``learner_id``. Built once. One row per segment and maturity, so the maturity of a review is worked
+    out once, and the covering index (learner, kind, time, state, correct, due before, last review before) holds
+    every column read."""
     from .cohorts import days_since
-    mature = days_since(ReviewLog.due_before, ReviewLog.last_review_before) >= MATURE_DAYS
-    ok = ReviewLog.correct.is_(True)
-    columns = []
-    for n in range(len(RETENTION_PERIODS)):
-        inside = and_(ReviewLog.reviewed_at >= bindparam(f"lo{n}"), ReviewLog.reviewed_at < bindparam(f"hi{n}"))
-        for is_mature in (False, True):
-            group = and_(inside, mature if is_mature else ~mature)
-            columns += [func.count(case((and_(group, ok), 1))), func.count(case((group, 1)))]
-    return select(*columns).where(
+    mature = (days_since(ReviewLog.due_before, ReviewLog.last_review_before) >= MATURE_DAYS).label("mature")
+    segment = case(*[(ReviewLog.reviewed_at < bindparam(f"cut{n}"), n - 1) for n in range(1, 6)], else_=5) \
+        .label("segment")
+    return select(segment, mature, func.count(), func.count(case((ReviewLog.correct.is_(True), 1)))).where(
         ReviewLog.learner_id == bindparam("learner_id"), ReviewLog.kind == "review",
-        ReviewLog.state_before == sched.REVIEW, ReviewLog.reviewed_at >= bindparam("since"))
+        ReviewLog.state_before == sched.REVIEW, ReviewLog.reviewed_at >= bindparam("cut0")) \
+        .group_by(segment, mature)
 
 
 def true_retention(learner: User, now: datetime) -> list[RetentionRow]:
     """Pass rates on scheduled reviews of review cards, by study-day periods, young and mature (Anki's True
-    Retention). One grouped statement over the last year of the learner's reviews."""
+    Retention): today and yesterday (the learner's study days), and the last 7, 30 and 365 days up to ``now``.
+    One grouped statement over the last year of the learner's reviews, from an index."""
     today = sched.study_day(now, learner.timezone, learner.day_start_hour)
     start_today = sched.day_bounds(today, learner.timezone, learner.day_start_hour)[0]
-    bounds = [(start_today, now), (start_today - timedelta(days=1), start_today),
-              (now - timedelta(days=7), now), (now - timedelta(days=30), now), (now - timedelta(days=365), now)]
-    params = {"learner_id": learner.id, "since": now - timedelta(days=365)}
-    for n, (lo, hi) in enumerate(bounds):
-        params[f"lo{n}"], params[f"hi{n}"] = lo, hi
-    counts = db.session.execute(_true_retention_statement(), params).one()
-    return [RetentionRow(label, *(int(c or 0) for c in counts[4 * i:4 * i + 4]))
-            for i, label in enumerate(RETENTION_PERIODS)]
+    # a study day is never longer than 25 hours, so yesterday starts after the last 7 days do
+    cuts = [now - timedelta(days=365), now - timedelta(days=30), now - timedelta(days=7),
+            start_today - timedelta(days=1), start_today, now]
+    counts: dict[tuple[int, bool], tuple[int, int]] = {}
+    for segment, mature, total, passed in db.session.execute(
+            _true_retention_statement(), {"learner_id": learner.id, **{f"cut{n}": c for n, c in enumerate(cuts)}}):
+        if mature is not None:  # (a review without its interval is neither young nor mature)
+            counts[(segment, bool(mature))] = (int(total or 0), int(passed or 0))
+    rows = []
+    for label in RETENTION_PERIODS:
+        sums = [sum(counts.get((seg, mature), (0, 0))[i] for seg in _SEGMENTS[label])
+                for mature in (False, True) for i in (1, 0)]
+        rows.append(RetentionRow(label, *sums))
+    return rows
 
 
 @dataclass
