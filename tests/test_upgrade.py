@@ -255,3 +255,25 @@ def test_release_sqlite_snapshot_restores_and_upgrades(tmp_path):
     assert_release_rows(engine)
     engine.dispose()
     assert trainer("verify", url=url, tmp_path=tmp_path).returncode == 0
+
+
+@pytest.mark.skipif(bool(os.environ.get("TEST_DATABASE_URL")), reason="the release's database is an SQLite file")
+def test_an_upgrade_keeps_the_planner_statistics_of_a_database_that_has_them(tmp_path):
+    """A server whose SQLite database was ANALYZEd has figures for every index; an index the upgrade rebuilds must
+    get its own, or the planner takes it (with none) over the readiness forecast's partial index and the
+    forecast reads the learner's whole history row by row."""
+    database = tmp_path / "release.db"
+    shutil.copy(RELEASE / "trainer.db", database)
+    with sqlite3.connect(database) as conn:
+        conn.execute("ANALYZE")
+    upgraded = trainer_process("init", url=f"sqlite:///{database}", tmp_path=tmp_path)
+    assert upgraded.returncode == 0, upgraded.stderr
+    with sqlite3.connect(database) as conn:
+        indexes = {name for name, in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' "
+                                                  "AND tbl_name = 'review_log'")}
+        counted = {idx for idx, in conn.execute("SELECT idx FROM sqlite_stat1 WHERE tbl = 'review_log'")}
+        plan = " ".join(str(row) for row in conn.execute(
+            "EXPLAIN QUERY PLAN SELECT learner_id, question_id, count(*) FROM review_log WHERE learner_id IN (1) "
+            "AND (state_before = 0 OR kind = 'exam') AND state_before = 0 GROUP BY learner_id, question_id"))
+    assert indexes - {i for i in indexes if i.startswith("sqlite_autoindex")} <= counted, indexes - counted
+    assert "ix_review_log_readiness" in plan, plan

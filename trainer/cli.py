@@ -8,6 +8,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import inspect, select
 
+from .database import complete_statistics
 from .domain.fields import email_problem, name_problem
 from .extensions import db
 
@@ -70,6 +71,9 @@ def initialise(quiet: bool = False, yes: bool = False) -> None:
     with db.engine.begin() as connection:
         for name in page_versions.repair(connection):
             click.echo(f"made again: trigger {name} (kept learner pages follow that table's changes again)")
+        counted = complete_statistics(connection)
+        if counted and not quiet:
+            click.echo(f"counted {len(counted)} new index(es) for the query planner")
     planned = planned_retirements(loaded)
     questions = [name for name in planned if name.startswith("question ")]
     if planned:

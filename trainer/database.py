@@ -182,3 +182,19 @@ def storage_problem(exc: BaseException) -> str | None:
     if "readonly database" in message or "read-only transaction" in message:
         return "read-only"
     return None
+
+
+def complete_statistics(connection) -> list[str]:
+    """On an SQLite database with planner statistics (ANALYZE was run on it), count every index that has none, as
+    one an upgrade made; returns their names. With figures for every other index and none for a new one, SQLite's
+    planner takes the new one for very selective and may read a learner's whole history through it instead of a
+    small partial index. PostgreSQL counts an index as it builds it; a database never analysed is left so."""
+    if connection.dialect.name != "sqlite" or not connection.exec_driver_sql(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'").scalar():
+        return []
+    missing = [name for name, in connection.exec_driver_sql(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+        "AND name NOT IN (SELECT idx FROM sqlite_stat1 WHERE idx IS NOT NULL)")]
+    for name in missing:
+        connection.exec_driver_sql(f'ANALYZE "{name}"')
+    return missing
