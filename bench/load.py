@@ -352,6 +352,69 @@ def bench_database(kind: str, args, out: Path) -> dict:
     return result
 
 
+def previous_shares(commit: str) -> dict:
+    """From bench/REPORT.md as committed in ``commit``: its load section's commit and date, and per database and
+    route the share of the floor and the floor's CPU per request divided by the route's (its solo tables)."""
+    text = subprocess.run(["git", "show", f"{commit}:bench/REPORT.md"], cwd=ROOT, capture_output=True, text=True,
+                          check=True).stdout
+    section = text.split("## Load:", 1)[1].split("\n## ", 1)[0]
+    found = {"commit": None, "date": None, "shares": {}}
+    for key, name in (("commit", "git commit"), ("date", "date")):
+        match = re.search(rf"^\| {name} \| ([^|]+) \|", section, re.M)
+        found[key] = match.group(1).strip() if match else None
+    for kind, body in re.findall(r"### (\w+): each route alone at saturation[^\n]*\n(.*?)(?=\n### |\Z)", section, re.S):
+        lines = [line for line in body.splitlines() if line.startswith("| ")]
+        if not lines:
+            continue
+        header = [c.strip() for c in lines[0].strip("|").split("|")]
+        share, cpu = header.index("÷ floor"), header.index("floor's CPU ÷ route's")
+        for line in lines[2:]:
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            found["shares"].setdefault(kind, {})[cells[0]] = (_number(cells[share]), _number(cells[cpu]))
+    return found
+
+
+def _number(cell: str) -> float | None:
+    try:
+        return float(cell.replace(",", ""))
+    except ValueError:
+        return None
+
+
+def comparison(results: dict, previous: dict, commit: str) -> list[str]:
+    """The table "share of the floor, this run and the previous one" for every solo route."""
+    dbs = [kind for kind in results if kind in previous["shares"]]
+    if not dbs:
+        return []
+
+    def pair(before, now, bold=False):
+        if now is None:
+            return None
+        text = f"{now:.2f}"
+        return f"{'-' if before is None else f'{before:.2f}'} → " + (f"**{text}**" if bold else text)
+    rows = []
+    for p in SOLO_PHASES:
+        if p in ("floor", "floor_end"):
+            continue
+        route, row = SOLO_ROUTE[p], [SOLO_ROUTE[p]]
+        for kind in dbs:
+            r = results[kind]
+            share = share_of_floor(r, p)
+            cpu_ms, cpu_floor = server_cpu_ms(r, p), server_cpu_ms(r, "floor")
+            before = previous["shares"][kind].get(route, (None, None))
+            row += [pair(before[0], share, p in LEARNER_SOLO and share is not None and share >= TARGET_SHARE),
+                    pair(before[1], cpu_floor / cpu_ms if cpu_ms and cpu_floor else None)]
+        rows.append(row)
+    header = ["route"] + [f"{kind} {what} before → now" for kind in dbs
+                          for what in ("share", "floor CPU ÷ route's")]
+    return ["### Share of the floor: this run and the previous one\n",
+            f"Throughput of each route alone at saturation divided by the floor's in the same run, and the floor's "
+            f"server CPU per request divided by the route's (it moves less with whatever else the machine does). "
+            f"Previous run: the load section of bench/REPORT.md at commit {commit} (its run: commit "
+            f"{previous['commit']}, {previous['date']}). Learner routes target ≥ {TARGET_SHARE:.2f}; bold: at or "
+            "above it now.\n", rep.table(header, rows)]
+
+
 def summarise(results: dict, args, info: dict) -> tuple[str, dict]:
     dbs = list(results)
     md = ["## Load: gunicorn, 4 workers, locust on loopback\n", rep.machine_table(info)]
@@ -408,6 +471,8 @@ def summarise(results: dict, args, info: dict) -> tuple[str, dict]:
         failures = [f for ph in r["phases"].values() for f in ph["failures"]]
         if failures:
             md.append("Errors:\n\n" + "".join(f"- {f['route']}: {f['error']} ({f['count']}×)\n" for f in failures))
+    if getattr(args, "compare_with", None):
+        md += comparison(results, previous_shares(args.compare_with), args.compare_with)
     # targets
     md.append("### Targets\n")
     trows = []
@@ -501,6 +566,9 @@ def main() -> None:
                         help="run only these phases (mixed, " + ", ".join(SOLO_PHASES) + "), for looking into one "
                              "figure; implies --no-publish")
     parser.add_argument("--no-publish", action="store_true", help="do not refresh bench/REPORT.md")
+    parser.add_argument("--compare-with", metavar="COMMIT",
+                        help="add a table of each route's share of the floor beside that of the load section of "
+                             "bench/REPORT.md in COMMIT (the previous run)")
     parser.add_argument("--from-json", help="re-render the section from a saved bench/out/load.json (no run)")
     args = parser.parse_args()
     if args.from_json:
