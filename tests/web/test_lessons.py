@@ -1,4 +1,6 @@
 """Learner lesson pages: course map, module, lesson, completion, time on page, search, media."""
+import re
+
 from sqlalchemy import select
 
 from trainer.extensions import db
@@ -95,3 +97,21 @@ def test_search_escapes_what_was_typed(logged_in):
 def test_media_route_refuses_traversal(logged_in):
     assert logged_in.get("/media/../pyproject.toml").status_code == 404
     assert logged_in.get("/media/01-basics/module.md").status_code == 404
+
+
+def test_a_lesson_opened_again_is_noted_and_reads_the_signed_in_user_once(app, logged_in, learner):
+    """The page is written before its opening is committed: a commit expires the signed-in user, and reading
+    them again for the page cost a round trip to the database on every lesson a learner opens."""
+    from tests.web.test_page_cache import count_statements
+    logged_in.get("/lessons/basics-nociception")
+    seen, stop = count_statements(app)
+    page = logged_in.get("/lessons/basics-nociception")
+    stop()
+    assert page.status_code == 200 and "Nociception and pain" in page.get_data(as_text=True)
+    users = [s for s in seen if re.match(r'\s*SELECT\b.*\bFROM "?user"?\s', s, re.S | re.I)]
+    assert len(users) == 1, seen
+    with app.app_context():
+        first, last = db.session.execute(select(LessonProgress.first_opened_at, LessonProgress.last_opened_at)
+                                         .join(Lesson).where(LessonProgress.learner_id == learner[0],
+                                                             Lesson.slug == "basics-nociception")).one()
+    assert first < last

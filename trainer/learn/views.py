@@ -159,10 +159,12 @@ def lesson(slug: str):
     completed = False
     if current_user.role == "learner":
         completed = progress.open_lesson(current_user.id, row.id)
-        db.session.commit()
     terms = [loaded.glossary[t.lower()] for t in item.key_terms if t.lower() in loaded.glossary]
-    return render_template("learn/lesson.html", lesson=item, module=mod, terms=terms, completed=completed,
+    page = render_template("learn/lesson.html", lesson=item, module=mod, terms=terms, completed=completed,
                            prev=prev, next=nxt)
+    # Committed once the page is written: a commit expires the signed-in user, whom the page would read again.
+    commit_if_written()
+    return page
 
 
 @bp.route("/lessons/<slug>/complete", methods=["POST"])
