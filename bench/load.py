@@ -435,14 +435,16 @@ def summarise(results: dict, args, info: dict) -> tuple[str, dict]:
                   + (f"; seeded in {r['seed_seconds']:.0f} s" if r.get("seed_seconds") else "") + "\n")
         if r.get("analysis_note"):
             md.append(f"Note: {r['analysis_note']}.\n")
-        mixed = r["phases"]["mixed"]
-        md.append(f"### {kind}: mixed journeys (load average after: "
-                  f"{' / '.join(f'{x:.2f}' for x in mixed['loadavg'])}; server CPU {mixed['server_cpu']} s, "
-                  f"locust CPU {mixed['locust_cpu']} s)\n")
-        md.append(rep.table(["route", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors"],
-                            [[name, s["requests"], s["rps"], s["p50"], s["p95"], s["p99"], s["max"], s["failures"]]
-                             for name, s in sorted(mixed["routes"].items(), key=lambda kv: kv[0] == "Aggregated")]))
-        if mixed.get("route_cpu"):
+        mixed = r["phases"].get("mixed")  # (absent from a partial run without it)
+        if mixed:
+            md.append(f"### {kind}: mixed journeys (load average after: "
+                      f"{' / '.join(f'{x:.2f}' for x in mixed['loadavg'])}; server CPU {mixed['server_cpu']} s, "
+                      f"locust CPU {mixed['locust_cpu']} s)\n")
+            md.append(rep.table(["route", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors"],
+                                [[name, s["requests"], s["rps"], s["p50"], s["p95"], s["p99"], s["max"],
+                                  s["failures"]] for name, s in sorted(mixed["routes"].items(),
+                                                                       key=lambda kv: kv[0] == "Aggregated")]))
+        if mixed and mixed.get("route_cpu"):
             spent = sorted(mixed["route_cpu"].items(), key=lambda kv: -kv[1][1])
             whole = sum(seconds for _, (_, seconds) in spent)
             md.append(f"Where the server's CPU went in the mixed run (each worker's own ledger of process time per "
@@ -478,7 +480,7 @@ def summarise(results: dict, args, info: dict) -> tuple[str, dict]:
     trows = []
     for kind in dbs:
         r = results[kind]
-        mixed = r["phases"]["mixed"]["routes"]
+        mixed = r["phases"].get("mixed", {}).get("routes", {})
         learner = [(n, mixed[n]["p95"]) for n in LEARNER_ROUTES if n in mixed]
         worst = max(learner, key=lambda kv: kv[1] or 0) if learner else ("-", None)
         trows.append([kind, f"learner routes p95 < {TARGET_P95_MS} ms (mixed, {args.users} users)",
@@ -496,14 +498,15 @@ def summarise(results: dict, args, info: dict) -> tuple[str, dict]:
         trows.append([kind, "worker RSS < 150 MB after load", f"max {rss} MB", _verdict(rss < TARGET_RSS_MB)])
     md.append(rep.table(["database", "target", "measured", ""], trows))
     # charts
-    mixed_routes = {n for k in dbs for n in results[k]["phases"]["mixed"]["routes"]}
+    mixed_routes = {n for k in dbs for n in results[k]["phases"].get("mixed", {}).get("routes", {})}
     analysis = sorted(n for n in mixed_routes if n.startswith("GET /analysis"))
     labels = [n for n in LEARNER_ROUTES + ["GET /school/teaching", *analysis, "GET /school/", "GET /school/cohorts/<id>"]
               if n in mixed_routes]
     # A partial run (--only) writes beside the full run's files, never over them.
     stem = "partial-load" if getattr(args, "only", None) else "load"
     chart = rep.bar_chart(rep.OUT / f"{stem}-p95.svg", f"p95 latency, mixed journeys, {args.users} users", labels,
-                          {k: [results[k]["phases"]["mixed"]["routes"].get(n, {}).get("p95") for n in labels]
+                          {k: [results[k]["phases"].get("mixed", {}).get("routes", {}).get(n, {}).get("p95")
+                               for n in labels]
                            for k in dbs}, "ms", target=TARGET_P95_MS)
     phases = [p for p in SOLO_PHASES if any(f"solo:{p}" in results[k]["phases"] for k in dbs)]
     chart2 = rep.bar_chart(rep.OUT / f"{stem}-throughput.svg", "throughput at saturation ÷ floor throughput",
