@@ -424,3 +424,25 @@ def test_the_learner_course_map_follows_the_cohort_order(three_modules):
     plain = text(as_user(app, world.emails["learner_z"]).get("/course"))
     assert course_order(plain, "course-modules") == ["basics", "second", "third"]
     assert "Other modules" not in plain
+
+
+def test_weekly_readiness_of_a_bank_with_no_live_question_is_zero(app):
+    """Every shipped question retired (a bank being replaced): each point is 0, kept or counted afresh."""
+    from sqlalchemy import update
+
+    from trainer.models import Question, utcnow
+    now = utcnow()
+    with app.app_context():
+        school = accounts.create_school("Empty Bank School")
+        cohort = accounts.create_cohort(school.id, "Empty")
+        cohort.starts_on = (now - timedelta(weeks=3)).date()
+        learner = accounts.create_invited_user("eb@example.com", "EB")
+        db.session.add(Enrolment(cohort_id=cohort.id, learner_id=learner.id))
+        q = question("b-single")
+        db.session.add(ItemState(learner_id=learner.id, question_id=q.id, state=2, stability=9.0, difficulty=5.0,
+                                 due_at=now + timedelta(days=5), last_review_at=now - timedelta(days=10), reps=1))
+        db.session.execute(update(Question).values(retired_at=now))
+        db.session.commit()
+        for keep in (True, False):
+            points = cohort_results.weekly_readiness(db.session.get(Cohort, cohort.id), keep=keep)
+            assert len(points) == 4 and all(p.readiness == 0 for p in points)

@@ -330,6 +330,8 @@ def _recall_sums(members, live: dict[int, str], ends: list[datetime], *, per_lea
     with the next one of its question (the stability it left, else the memory state's) and decays it to every week
     end it is the last answer before.
     """
+    if not live:
+        return {}
     scheduling = ReviewLog.kind.not_in(study.UNSCHEDULED_KINDS)
     # Answers after ``now`` (a past ``now``, or another host's clock a little ahead) are read too: each says what
     # the answer before it left, and no week end before them counts them.
@@ -359,7 +361,7 @@ def _recall_sums(members, live: dict[int, str], ends: list[datetime], *, per_lea
         np.column_stack([before[:, 0], before[:, 1], before[:, 5], np.full(len(before), -1.0), np.full(len(before), np.nan)]),
         np.column_stack([quiet[:, 0], quiet[:, 1], quiet[:, 3], np.full(len(quiet), -1.0), np.full(len(quiet), np.nan)]),
         recent[:, :5]])
-    if not len(table) or not live:
+    if not len(table):
         return {}
     learner, question, at, order_id = table[:, :4].astype(np.int64).T
     left = table[:, 4]
