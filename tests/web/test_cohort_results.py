@@ -316,9 +316,10 @@ def test_kept_weekly_sums_count_only_the_learners_whose_records_changed(app, mon
             # two answers weeks ago, each recording the state before it as study.record_answer does
             first, second = now - timedelta(weeks=5, hours=n), now - timedelta(weeks=3, hours=n)
             for i, (at, left, last) in enumerate([(first, None, None), (second, 4.0 + n, first)]):
-                db.session.add(ReviewLog(learner_id=person.id, question_id=q.id, question_version_id=q.current_version_id,
-                                         token=f"kw-{n}-{i}", reviewed_at=at, rating=3, correct=True, score=1.0,
-                                         response="a", state_before=0 if i == 0 else 2, stability_before=left,
+                db.session.add(ReviewLog(learner_id=person.id, question_id=q.id,
+                                         question_version_id=q.current_version_id, token=f"kw-{n}-{i}",
+                                         reviewed_at=at, rating=3, correct=True, score=1.0, response="a",
+                                         state_before=0 if i == 0 else 2, stability_before=left,
                                          last_review_before=last, kind="review"))
             db.session.add(ItemState(learner_id=person.id, question_id=q.id, state=2, stability=30.0 + n,
                                      difficulty=5.0, due_at=now + timedelta(days=9), last_review_at=second, reps=2))

@@ -357,10 +357,8 @@ def _recall_sums(members, live: dict[int, str], ends: list[datetime], *, per_lea
     state_pair = state[:, 0].astype(np.int64) * width + state[:, 1].astype(np.int64)
     quiet = state[~np.isin(state_pair, pair) & ~np.isnan(state[:, 3])]
     # learner, question, time, order among equal times (every earlier answer is earlier: -1 will do), what it left
-    table = np.concatenate([
-        np.column_stack([before[:, 0], before[:, 1], before[:, 5], np.full(len(before), -1.0), np.full(len(before), np.nan)]),
-        np.column_stack([quiet[:, 0], quiet[:, 1], quiet[:, 3], np.full(len(quiet), -1.0), np.full(len(quiet), np.nan)]),
-        recent[:, :5]])
+    # (nan: the next row says)
+    table = np.concatenate([_earlier(before, 5), _earlier(quiet, 3), recent[:, :5]])
     if not len(table):
         return {}
     learner, question, at, order_id = table[:, :4].astype(np.int64).T
@@ -391,6 +389,12 @@ def _recall_sums(members, live: dict[int, str], ends: list[datetime], *, per_lea
     cube = weekly.reshape(len(ids), len(areas), len(ends))
     sums = [{area: cube[i, a].tolist() for a, area in enumerate(areas)} for i in range(len(ids))]
     return dict(zip(ids.tolist(), sums)) if per_learner else sums[0]
+
+
+def _earlier(rows: np.ndarray, time_column: int) -> np.ndarray:
+    """Rows for answers known only by their time (column ``time_column`` of ``rows``, learner and question first)."""
+    n = len(rows)
+    return np.column_stack([rows[:, 0], rows[:, 1], rows[:, time_column], np.full(n, -1.0), np.full(n, np.nan)])
 
 
 def _state_stability(states: np.ndarray, learner: np.ndarray, question: np.ndarray, width: int) -> np.ndarray:

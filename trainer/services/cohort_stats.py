@@ -151,7 +151,8 @@ class LearnerFigures:
 
 def learner_figures(members, at: datetime) -> dict[int, LearnerFigures]:
     """``LearnerFigures`` at ``at`` of ``members`` (a subquery or an expanding parameter of learner ids), in five
-    grouped statements whatever their number (study days, reviews, safety errors, lessons, memory states). Learners with no records at all are absent."""
+    grouped statements whatever their number (study days, reviews, safety errors, lessons, memory states).
+    Learners with no records at all are absent."""
     today = at.date()
     found: dict[int, dict] = {}
 
