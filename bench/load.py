@@ -355,9 +355,11 @@ def bench_database(kind: str, args, out: Path) -> dict:
 def previous_shares(commit: str) -> dict:
     """From bench/REPORT.md as committed in ``commit``: its load section's commit and date, and per database and
     route the share of the floor and the floor's CPU per request divided by the route's (its solo tables)."""
-    text = subprocess.run(["git", "show", f"{commit}:bench/REPORT.md"], cwd=ROOT, capture_output=True, text=True,
-                          check=True).stdout
-    section = text.split("## Load:", 1)[1].split("\n## ", 1)[0]
+    shown = subprocess.run(["git", "show", f"{commit}:bench/REPORT.md"], cwd=ROOT, capture_output=True, text=True)
+    if shown.returncode != 0 or "## Load:" not in shown.stdout:
+        sys.exit(f"--compare-with {commit}: no load section in bench/REPORT.md at that commit "
+                 f"({shown.stderr.strip() or 'the report has none'}); give a commit whose report has one")
+    section = shown.stdout.split("## Load:", 1)[1].split("\n## ", 1)[0]
     found = {"commit": None, "date": None, "shares": {}}
     for key, name in (("commit", "git commit"), ("date", "date")):
         match = re.search(rf"^\| {name} \| ([^|]+) \|", section, re.M)
@@ -585,6 +587,8 @@ def main() -> None:
         if not args.no_publish:
             rep.publish()
         return
+    if args.compare_with:
+        previous_shares(args.compare_with)  # a commit without a load section is refused before anything runs
     if args.only:
         args.no_publish = True
     if args.quick:
