@@ -240,3 +240,52 @@ def test_dashboard_mastery_is_the_mean_recall_per_module_area_and_studied_lesson
     assert same(module, rd.mean_by(recalls, "module")) and same(area, rd.mean_by(recalls, "area"))
     assert same(lesson, rd.mean_by([r for r in recalls if r.lesson in studied], "lesson")) and len(lesson) == 1
     assert sum(bins.values()) == len(states) == 1 and 0 < max(lesson.values()) < 1
+
+
+def test_the_review_queue_in_one_statement_agrees_with_the_queue_worked_out_item_by_item(ctx, learner):
+    """``study.next_review`` reads the due question with today's counts in one statement. Over memory states
+    due at the end of the day, due this minute, due within the learn-ahead limit and later, suspended ones,
+    a retired question and a completed lesson's new questions, with the day's new limit open or used up, it
+    names the question the rules pick (the most overdue due item, else a new one, else a learning step
+    within the limit) and the counts of ``today_counts``."""
+    import random
+
+    from trainer.domain import scheduling as sched
+    rng = random.Random(7)
+    user = db.session.get(User, learner[0])
+    user.timezone, user.day_start_hour = "UTC", 4
+    now = datetime(2026, 5, 6, 8, tzinfo=timezone.utc)
+    cut = sched.due_cutoffs(now, "UTC", 4)
+    lesson = db.session.scalar(select(Lesson).where(Lesson.slug == "basics-nociception"))
+    progress.mark_complete(user.id, lesson.id)
+    questions = db.session.scalars(select(Question).where(Question.retired_at.is_(None),
+                                                          Question.school_id.is_(None))).all()
+    offsets = [timedelta(hours=h) for h in (-30, -2, 0, 5, 12, 20, 40)] + [timedelta(minutes=m) for m in (1, 10, 30)]
+    for trial in range(12):
+        db.session.execute(ItemState.__table__.delete())
+        db.session.execute(ReviewLog.__table__.delete())
+        for question in questions:
+            question.retired_at = None
+        states = {}
+        for question in rng.sample(questions, rng.randint(0, len(questions) - 2)):
+            state = rng.choice((sched.LEARNING, sched.REVIEW, sched.RELEARNING))
+            due = now + rng.choice(offsets) - timedelta(seconds=question.id)  # no two due at once
+            states[question.id] = (state, due, rng.random() < 0.15)
+            db.session.add(ItemState(learner_id=user.id, question_id=question.id, state=state, stability=2.0,
+                                     difficulty=5.0, due_at=due, last_review_at=now - timedelta(days=2), reps=2,
+                                     suspended=states[question.id][2]))
+        retired = rng.choice(questions)
+        retired.retired_at = now - timedelta(days=1)
+        user.new_per_day = rng.choice((0, 1, 20))
+        db.session.commit()
+
+        def due(ahead):
+            live = [(d, qid) for qid, (s, d, off) in states.items() if not off and qid != retired.id and (
+                d < cut.review if s == sched.REVIEW else d <= (cut.learning if ahead else cut.now))]
+            return min(live)[1] if live else None
+        fresh = study.new_question_ids(user.id, limit=1) if user.new_per_day > 0 else []
+        expected = due(False) or (fresh[0] if fresh else None) or due(True)
+        chosen, today = study.next_review(user.id, now, with_streak=False)
+        assert chosen == expected, trial
+        assert today == study.today_counts(user.id, now, with_streak=False), trial
+        assert study.next_review_question(user.id, now) == expected, trial

@@ -567,6 +567,17 @@ _DUE = select(func.count(ItemState.id)).where(
         and_(ItemState.state.in_((sched.LEARNING, sched.RELEARNING)), ItemState.due_at <= bindparam("learning_cut"))))
 #: today's due count, the new questions met today and those still available (up to ``cap``), in one round trip
 _TODAY = select(_DUE.scalar_subquery(), _NEW_DONE.scalar_subquery(), _NEW_COUNT.scalar_subquery())
+#: the most overdue live question of ``due_clause``, with the learner's cut-offs as parameters: review cards
+#: before ``review_cut``, learning steps by ``step_cut`` (now, or now plus the learn-ahead limit)
+_NEXT_DUE = (select(_ITEM_STATE_C.question_id).join(Question, Question.id == _ITEM_STATE_C.question_id).where(
+    _ITEM_STATE_C.learner_id == bindparam("learner_id"), _ITEM_STATE_C.suspended.is_(False),
+    Question.retired_at.is_(None),
+    or_(and_(_ITEM_STATE_C.state == sched.REVIEW, _ITEM_STATE_C.due_at < bindparam("review_cut")),
+        and_(_ITEM_STATE_C.state.in_((sched.LEARNING, sched.RELEARNING)),
+             _ITEM_STATE_C.due_at <= bindparam("step_cut"))))
+    .order_by(_ITEM_STATE_C.due_at).limit(1))
+#: ``_TODAY`` and the question due now, in one round trip: what the daily review asks on most pages
+_TODAY_AND_DUE = select(*_TODAY.selected_columns, _NEXT_DUE.scalar_subquery())
 
 
 def _due_params(learner: User, now: datetime) -> dict:
@@ -580,9 +591,9 @@ def due_count(learner_id: int, now: datetime) -> int:
 
 
 def _next_due(learner: User, now: datetime, ahead: bool) -> int | None:
-    return db.session.scalar(select(ItemState.question_id).join(Question, Question.id == ItemState.question_id).where(
-        ItemState.learner_id == learner.id, due_clause(learner, now, ahead), ItemState.suspended.is_(False),
-        Question.retired_at.is_(None)).order_by(ItemState.due_at).limit(1))
+    cut = sched.due_cutoffs(now, learner.timezone, learner.day_start_hour)
+    return db.session.scalar(_NEXT_DUE, {"learner_id": learner.id, "review_cut": cut.review,
+                                         "step_cut": cut.learning if ahead else cut.now})
 
 
 def note_study_day(learner: User, moment: datetime) -> None:
@@ -634,11 +645,21 @@ def today_counts(learner_id: int, now: datetime | None = None, with_streak: bool
     """Due and new questions left today, the streak (0 without ``with_streak``), and the new questions met today."""
     now = now or utcnow()
     learner = db.session.get(User, learner_id)
+    row = db.session.execute(_TODAY, _today_params(learner, now)).one()
+    return _today(learner, now, row, with_streak)
+
+
+def _today_params(learner: User, now: datetime) -> dict:
     # The new questions available are counted up to the daily limit, not what is left of it today: the smaller
     # of the two is the same either way, and one statement answers all three.
-    due, done_new, available = db.session.execute(_TODAY, {**_due_params(learner, now), **_day_params(learner, now),
-                                                           "cap": max(0, learner.new_per_day)}).one()
-    done_new = done_new or 0
+    cut = sched.due_cutoffs(now, learner.timezone, learner.day_start_hour)
+    return {**_day_params(learner, now), "review_cut": cut.review, "learning_cut": cut.learning,
+            "step_cut": cut.now, "cap": max(0, learner.new_per_day)}
+
+
+def _today(learner: User, now: datetime, row, with_streak: bool) -> Today:
+    """``Today`` from a row of ``_TODAY`` (or ``_TODAY_AND_DUE``): due, new met today, new available."""
+    due, done_new, available = row[0], row[1] or 0, row[2]
     left = learner.new_per_day - done_new
     return Today(due or 0, max(0, min(available or 0, left)), streak(learner, now) if with_streak else 0, done_new)
 
@@ -657,16 +678,23 @@ def next_due_change(learner_id: int, now: datetime) -> datetime | None:
 def next_review_question(learner_id: int, now: datetime | None = None) -> int | None:
     """The next question of today's review: the most overdue due item, else a new one within today's limit,
     else a learning step due within the learn-ahead limit."""
+    return next_review(learner_id, now, with_streak=False)[0]
+
+
+def next_review(learner_id: int, now: datetime | None = None, with_streak: bool = True) -> tuple[int | None, Today]:
+    """``next_review_question`` and ``today_counts`` together, as the review page shows them: one statement
+    when a question is due now (most pages of a review), more only when the review turns to new questions."""
     now = now or utcnow()
     learner = db.session.get(User, learner_id)
     if learner.pre_exam:
         from .readiness import pull_forward_before_exam
         pull_forward_before_exam(learner_id, now)
-    due = _next_due(learner, now, ahead=False)
-    if due is not None:
-        return due
-    fresh = new_question_ids(learner_id, limit=1) if new_done_today(learner, now) < learner.new_per_day else []
-    return fresh[0] if fresh else _next_due(learner, now, ahead=True)
+    row = db.session.execute(_TODAY_AND_DUE, _today_params(learner, now)).one()
+    today = _today(learner, now, row, with_streak)
+    if row[3] is not None:
+        return row[3], today
+    fresh = new_question_ids(learner_id, limit=1) if today.new_done < learner.new_per_day else []
+    return (fresh[0] if fresh else _next_due(learner, now, ahead=True)), today
 
 
 def set_suspended(learner_id: int, question_id: int, suspended: bool, now: datetime | None = None) -> ItemState:

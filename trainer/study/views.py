@@ -175,22 +175,23 @@ def review():
 @bp.route("/review/next")
 @roles_required("learner")
 def review_next():
-    question_id = study.next_review_question(current_user.id)
+    question_id, today = study.next_review(current_user.id, with_streak=False)
     if question_id is None:
         return render_template("study/review_done.html", today=study.today_counts(current_user.id))
     target = study.answer_target(current_user.id, question_id)
     if target is None or target.data is None:
         abort(404)
     token = study.issue_token(_secret(), current_user.id, question_id, reps=target.memory.reps)
-    return _review_page(target, token)
+    return _review_page(target, token, today=today)
 
 
-def _review_page(target: study.AnswerTarget, token: str, missing: AnswerMissing | None = None):
+def _review_page(target: study.AnswerTarget, token: str, missing: AnswerMissing | None = None,
+                 today: study.Today | None = None):
     q = present(target.data, token, order_seed=study.token_key(token))
     reset = memory.unnoticed_reset(current_user.id, target.question_id) if target.reset_open else None
     return render_template("study/question.html", q=ask_again(q, missing) if missing else q, token=token,
                            action=url_for("study.answer_review"), position=None, total=None, mode="review",
-                           today=study.today_counts(current_user.id, with_streak=False),
+                           today=today or study.today_counts(current_user.id, with_streak=False),
                            reset=reset), 422 if missing else 200
 
 
