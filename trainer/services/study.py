@@ -288,6 +288,92 @@ def _insert_log_once(values: dict) -> ReviewLog | None:
     return log
 
 
+#: (how the memory state is written: "update" | "insert" | None, whether the study day is counted) -> the
+#: PostgreSQL statement writing an answer (see ``_write_answer_once``), built on first use
+_ANSWER_WRITES: dict[tuple[str | None, bool], Any] = {}
+_MEMORY_COLUMNS = ("state", "step", "stability", "difficulty", "due_at", "last_review_at", "reps", "lapses")
+
+
+def _binds(table, names, prefix: str = "") -> dict:
+    return {name: bindparam(prefix + name, type_=table.c[name].type) for name in names}
+
+
+def _answer_writes(memory: str | None, count_day: bool):
+    """One PostgreSQL statement for an answer's writes: the ReviewLog inserted once per token, and only if it
+    was, the memory state (UPDATE guarded by its version, or the first INSERT guarded by the unique learner
+    and question) and the study day's count. Data-modifying CTEs run in one round trip, on one snapshot, with
+    the same row locks and conflict checks as the separate statements. Returns (log id or NULL, memory rows
+    written, study day rows written); its parameters are named l_<review_log column>, m_<memory column>,
+    b_id / b_version / m_version and d_day."""
+    from sqlalchemy import literal_column
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    key = (memory, count_day)
+    if key in _ANSWER_WRITES:
+        return _ANSWER_WRITES[key]
+    names = [c.name for c in _REVIEW_LOG.c if c.name != "id"]
+    log = (pg_insert(_REVIEW_LOG).values(_binds(_REVIEW_LOG, names, "l_")).on_conflict_do_nothing(index_elements=["token"])
+           .returning(_REVIEW_LOG.c.id).cte("answer_log"))
+    logged = select(log.c.id).exists()
+    columns = [select(log.c.id).scalar_subquery()]
+    binds = _binds(_ITEM_STATE, _MEMORY_COLUMNS, "m_")
+    if memory == "update":
+        state = (update(_ITEM_STATE).where(_ITEM_STATE.c.id == bindparam("b_id"),
+                                           _ITEM_STATE.c.version == bindparam("b_version"), logged)
+                 .values(**binds, version=bindparam("m_version")).returning(_ITEM_STATE.c.id).cte("answer_memory"))
+    elif memory == "insert":
+        names = ["learner_id", "question_id", "suspended", "version", *_MEMORY_COLUMNS]
+        row = select(bindparam("l_learner_id", type_=_ITEM_STATE.c.learner_id.type),
+                     bindparam("l_question_id", type_=_ITEM_STATE.c.question_id.type), literal_column("false"),
+                     literal_column("1"),
+                     *binds.values()).where(logged)
+        state = (pg_insert(_ITEM_STATE).from_select(names, row)
+                 .on_conflict_do_nothing(index_elements=["learner_id", "question_id"])
+                 .returning(_ITEM_STATE.c.id).cte("answer_memory"))
+    if memory is not None:
+        columns.append(select(func.count()).select_from(state).scalar_subquery())
+    if count_day:
+        row = select(bindparam("l_learner_id", type_=_STUDY_DAY.c.learner_id.type),
+                     bindparam("d_day", type_=_STUDY_DAY.c.day.type), literal_column("1")).where(logged)
+        day = (_add_answers(pg_insert(_STUDY_DAY).from_select(["learner_id", "day", "answers"], row))
+               .returning(_STUDY_DAY.c.id).cte("answer_day"))
+        columns.append(select(func.count()).select_from(day).scalar_subquery())
+    _ANSWER_WRITES[key] = select(*columns)
+    return _ANSWER_WRITES[key]
+
+
+def _write_answer_once(values: dict, target: AnswerTarget, after: sched.MemoryState | None,
+                       day) -> ReviewLog | None:
+    """PostgreSQL: ``_insert_log_once``, then ``_save_memory`` and ``note_study_day`` when the log was new, in
+    one statement (``_answer_writes``). None when the token is already stored (nothing written); raises
+    AnsweredElsewhere when a concurrent answer moved the memory state first (the caller rolls back)."""
+    memory = None if after is None else ("insert" if target.state_id is None else "update")
+    # Prefixed: a parameter named like a column of item_state would join the SET list of its UPDATE.
+    params = {f"l_{name}": value for name, value in values.items()}
+    if after is not None:
+        params.update({f"m_{name}": getattr(after, name) for name in _MEMORY_COLUMNS})
+        if target.state_id is not None:
+            params.update(b_id=target.state_id, b_version=target.state_version, m_version=target.state_version + 1)
+    if day is not None:
+        params["d_day"] = day
+    row = db.session.execute(_answer_writes(memory, day is not None), params).one()
+    if row[0] is None:
+        return None
+    if memory is not None and row[1] != 1:
+        raise AnsweredElsewhere()
+    if memory == "update":
+        _expire_loaded_state(target.state_id)
+    log = ReviewLog(id=row[0], **values)
+    make_transient_to_detached(log)
+    db.session.add(log)
+    return log
+
+
+def _expire_loaded_state(state_id: int) -> None:
+    loaded = db.session.identity_map.get(identity_key(ItemState, state_id))
+    if loaded is not None:
+        db.session.expire(loaded)
+
+
 def _save_memory(learner_id: int, target: AnswerTarget, after: sched.MemoryState) -> None:
     """Write the learner's new memory state, guarded by the database: the row's version (an UPDATE waits for a
     concurrent one's row lock, then finds the version moved) or, for a first answer, the unique learner and
@@ -313,9 +399,7 @@ def _save_memory(learner_id: int, target: AnswerTarget, after: sched.MemoryState
                                               "version": target.state_version + 1, **values})
     if done.rowcount != 1:
         raise AnsweredElsewhere()
-    loaded = db.session.identity_map.get(identity_key(ItemState, target.state_id))
-    if loaded is not None:
-        db.session.expire(loaded)
+    _expire_loaded_state(target.state_id)
 
 
 def record_answer(learner_id: int, token: str, response: Any, *, secret: str, kind: str,
@@ -372,25 +456,32 @@ def record_answer(learner_id: int, token: str, response: Any, *, secret: str, ki
     if kind not in UNSCHEDULED_KINDS:
         outcome = sched.review(before, rating, now, learner.desired_retention, parameters=learner.srs_parameters)
         after, retr = outcome.after, outcome.retrievability
-    log = _insert_log_once(dict(
+    values = dict(
         learner_id=learner_id, question_id=question_id, question_version_id=target.version_id,
         attempt_id=attempt_item.attempt_id if attempt_item else None, token=key, reviewed_at=now,
         rating=rating, correct=result.correct, score=result.score, response=response, duration_ms=duration_ms,
         state_before=before.state, stability_before=before.stability, difficulty_before=before.difficulty,
         step_before=before.step, due_before=before.due_at, last_review_before=before.last_review_at,
         reps_before=before.reps, lapses_before=before.lapses, retrievability=retr, kind=kind,
-        srs_fit_id=learner.srs_fit_id, unsafe_choice=bool(result.unsafe and target.safety)))
+        srs_fit_id=learner.srs_fit_id, unsafe_choice=bool(result.unsafe and target.safety))
+    at_once = db.session.get_bind().dialect.name == "postgresql"  # one round trip for the three writes
+    if at_once:
+        day = sched.study_day(now, learner.timezone, learner.day_start_hour) if count_day else None
+        log = _write_answer_once(values, target, after, day)
+    else:
+        log = _insert_log_once(values)
     if log is None:  # the token is already stored: record nothing, show what was recorded
         if (dup := _duplicate(token)) is not None:
             return dup
         raise StudyError("This answer is being recorded already. Reload the page in a moment.", 409)
     if after is not None:
-        _save_memory(learner_id, target, after)
+        if not at_once:
+            _save_memory(learner_id, target, after)
         if target.reset_open:  # the learner has now seen the question since its key changed (the page said so)
             db.session.execute(update(ItemReset).where(
                 ItemReset.learner_id == learner_id, ItemReset.question_id == question_id,
                 ItemReset.noticed_at.is_(None)).values(noticed_at=now))
-    if count_day:
+    if count_day and not at_once:
         note_study_day(learner, now)
     _track_safety(learner, question_id, target.safety, log, result, now)
     memory = after or before
