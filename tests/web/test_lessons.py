@@ -115,3 +115,20 @@ def test_a_lesson_opened_again_is_noted_and_reads_the_signed_in_user_once(app, l
                                          .join(Lesson).where(LessonProgress.learner_id == learner[0],
                                                              Lesson.slug == "basics-nociception")).one()
     assert first < last
+
+
+def test_continue_skips_a_lesson_retired_since_it_was_opened_last(app, logged_in, learner):
+    """The home page's "Continue" names the latest opened lesson still in the course: a lesson taken out of
+    the course after the learner opened it is passed over."""
+    from datetime import datetime, timezone
+
+    from trainer.content.store import content
+    from trainer.services import progress
+    logged_in.get("/lessons/basics-nociception")
+    logged_in.get("/lessons/basics-sensitisation")
+    with app.app_context():
+        assert progress.continue_target(content().course, learner[0]) == "basics-sensitisation"
+        retired = db.session.scalar(select(Lesson).where(Lesson.slug == "basics-sensitisation"))
+        retired.retired_at = datetime(2026, 5, 1, tzinfo=timezone.utc)
+        db.session.commit()
+        assert progress.continue_target(content().course, learner[0]) == "basics-nociception"

@@ -71,8 +71,8 @@ def _home_block(now: datetime, pass_mark: float) -> tuple[str, datetime]:
     if running:
         left = (running.deadline_at - now).total_seconds()
         changes.append(now + timedelta(seconds=left % 60 or 60))
-    today = study.today_counts(current_user.id, now)
-    changes.append(study.next_due_change(current_user.id, now))
+    today, step_change = study.today_and_next_change(current_user.id, now)
+    changes.append(step_change)
     target = progress.continue_target(course, current_user.id)
     html = render_template(
         "learn/_home_block.html", csrf_token=lambda: page_cache.CSRF_MARK,

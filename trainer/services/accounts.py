@@ -446,6 +446,8 @@ def join_cohort(learner_id: int, code: str) -> JoinResult:
 
 
 def learner_cohorts(learner_id: int) -> list[Cohort]:
+    """The learner's active cohorts by name, each with its school loaded (the pages show both)."""
+    from sqlalchemy.orm import joinedload
     return list(db.session.scalars(
-        select(Cohort).join(Enrolment, Enrolment.cohort_id == Cohort.id)
+        select(Cohort).join(Enrolment, Enrolment.cohort_id == Cohort.id).options(joinedload(Cohort.school))
         .where(Enrolment.learner_id == learner_id, Enrolment.active.is_(True)).order_by(Cohort.name)))

@@ -15,7 +15,7 @@ from ..domain import scheduling as sched
 from ..extensions import db
 from ..models import ItemState, Question, QuestionVersion, ReviewLog, SafetyError, SiteState, User, UTCDateTime, utcnow
 from .cohort_stats import days_since
-from .study import Today, lesson_of, today_counts
+from .study import Today, lesson_of, today_and_next_change
 
 
 @dataclass
@@ -146,6 +146,8 @@ class Dashboard:
     recall_distribution: list[tuple[str, int]] = field(default_factory=list)
     #: P(pass) of the mock today and on the exam date (services/readiness.py): the readiness learners see
     pass_forecast: object | None = None
+    #: when the due count next grows by the clock alone (``study.next_due_change``): the page holds until then
+    next_due_change: datetime | None = None
 
 
 def build(learner_id: int, now: datetime | None = None, school_id: int | None = None,
@@ -211,10 +213,11 @@ def build(learner_id: int, now: datetime | None = None, school_id: int | None = 
     leeches = db.session.scalar(select(func.count(ItemState.id)).where(
         ItemState.learner_id == learner_id, ItemState.lapses >= sched.LEECH_LAPSES)) or 0
     from . import readiness as pass_readiness
-    return Dashboard(today_counts(learner_id, now), forecast, retention, reviewed, weeks, learner.desired_retention,
+    counts, step_change = today_and_next_change(learner_id, now)
+    return Dashboard(counts, forecast, retention, reviewed, weeks, learner.desired_retention,
                      module_mastery, area_mastery, weakest, errors,
                      leeches, len(studied), true_retention(learner, now), [(b, bins.get(b, 0)) for b in RECALL_BINS],
-                     pass_readiness.forecast(learner_id, pass_mark=pass_mark, now=now))
+                     pass_readiness.forecast(learner_id, pass_mark=pass_mark, now=now), step_change)
 
 
 @dataclass(frozen=True)

@@ -99,21 +99,17 @@ def module_progress(learner_id: int) -> dict[str, ModuleProgress]:
     return {slug: ModuleProgress(slug, completed, total) for slug, total, completed in rows}
 
 
-def last_opened(learner_id: int) -> tuple[str, bool] | None:
-    """The slug of the lesson most recently opened and whether it is complete."""
-    row = db.session.execute(
-        select(Lesson.slug, LessonProgress.completed_at)
-        .join(LessonProgress, LessonProgress.lesson_id == Lesson.id)
-        .where(LessonProgress.learner_id == learner_id, Lesson.retired_at.is_(None))
-        .order_by(LessonProgress.last_opened_at.desc()).limit(1)).first()
-    return (row[0], row[1] is not None) if row else None
-
-
 def continue_target(course, learner_id: int) -> str | None:
     """The lesson to continue with: the last opened if unfinished, else the next unfinished in course order."""
     ordered = [lesson.id for lesson in course.ordered_lessons()]
-    done = completed_slugs(learner_id)
-    last = last_opened(learner_id)
+    # ``completed_slugs`` and ``last_opened`` from one read of the learner's rows (one per lesson opened)
+    rows = db.session.execute(
+        select(Lesson.slug, LessonProgress.completed_at, LessonProgress.last_opened_at, Lesson.retired_at)
+        .join(LessonProgress, LessonProgress.lesson_id == Lesson.id)
+        .where(LessonProgress.learner_id == learner_id)).all()
+    done = {slug for slug, completed, _, _ in rows if completed is not None}
+    live = [(opened, slug, completed is not None) for slug, completed, opened, retired in rows if retired is None]
+    last = max(live, key=lambda row: row[0])[1:] if live else None
     if last and not last[1] and last[0] in course.lessons:
         return last[0]
     start = ordered.index(last[0]) + 1 if last and last[0] in ordered else 0

@@ -669,6 +669,12 @@ _NEXT_DUE = (select(_ITEM_STATE_C.question_id).join(Question, Question.id == _IT
     .order_by(_ITEM_STATE_C.due_at).limit(1))
 #: ``_TODAY`` and the question due now, in one round trip: what the daily review asks on most pages
 _TODAY_AND_DUE = select(*_TODAY.selected_columns, _NEXT_DUE.scalar_subquery())
+#: the soonest learning step beyond the learn-ahead window (``next_due_change``)
+_SOONEST_STEP = select(func.min(_ITEM_STATE_C.due_at)).where(
+    _ITEM_STATE_C.learner_id == bindparam("learner_id"), _ITEM_STATE_C.suspended.is_(False),
+    _ITEM_STATE_C.state.in_((sched.LEARNING, sched.RELEARNING)), _ITEM_STATE_C.due_at > bindparam("learning_cut"))
+#: ``_TODAY`` and ``_SOONEST_STEP`` in one round trip: what the home page and the dashboard show, and until when
+_TODAY_AND_STEP = select(*_TODAY.selected_columns, _SOONEST_STEP.scalar_subquery())
 
 
 def _due_params(learner: User, now: datetime) -> dict:
@@ -760,10 +766,24 @@ def next_due_change(learner_id: int, now: datetime) -> datetime | None:
     (review cards fall due by study day, so they change only when the day does)."""
     learner = db.session.get(User, learner_id)
     cut = sched.due_cutoffs(now, learner.timezone, learner.day_start_hour)
-    soonest = db.session.scalar(select(func.min(ItemState.due_at)).where(
-        ItemState.learner_id == learner_id, ItemState.suspended.is_(False),
-        ItemState.state.in_((sched.LEARNING, sched.RELEARNING)), ItemState.due_at > cut.learning))
+    return _step_change(db.session.scalar(_SOONEST_STEP, {"learner_id": learner_id, "learning_cut": cut.learning}),
+                        now, cut)
+
+
+def _step_change(soonest: datetime | None, now: datetime, cut: sched.DueCutoffs) -> datetime | None:
     return soonest - (cut.learning - now) if soonest else None
+
+
+def today_and_next_change(learner_id: int, now: datetime | None = None,
+                          with_streak: bool = True) -> tuple[Today, datetime | None]:
+    """``today_counts`` and ``next_due_change`` read in one statement: a page showing today's counts is kept
+    until the second."""
+    now = now or utcnow()
+    learner = db.session.get(User, learner_id)
+    params = _today_params(learner, now)
+    row = db.session.execute(_TODAY_AND_STEP, params).one()
+    cut = sched.due_cutoffs(now, learner.timezone, learner.day_start_hour)
+    return _today(learner, now, row, with_streak), _step_change(row[3], now, cut)
 
 
 def next_review_question(learner_id: int, now: datetime | None = None) -> int | None:

@@ -381,10 +381,10 @@ def _dashboard_block(now, pass_mark: float):
     holding: the next learning step entering the learn-ahead window."""
     from ..content.store import content
     from ..services import page_cache
-    html = render_template("study/_dashboard_block.html", csrf_token=lambda: page_cache.CSRF_MARK,
-                           d=dash.build(current_user.id, now=now, pass_mark=pass_mark), course=content().course,
-                           learner=current_user, read_only=False)
-    return html, study.next_due_change(current_user.id, now) or now + page_cache.STEP
+    d = dash.build(current_user.id, now=now, pass_mark=pass_mark)
+    html = render_template("study/_dashboard_block.html", csrf_token=lambda: page_cache.CSRF_MARK, d=d,
+                           course=content().course, learner=current_user, read_only=False)
+    return html, d.next_due_change or now + page_cache.STEP
 
 
 @bp.route("/anki.apkg")
