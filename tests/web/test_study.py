@@ -287,6 +287,21 @@ def test_the_question_page_says_when_a_changed_key_restarted_it(app, logged_in, 
         question.current_version_id = version.id
         question_id = question.id
         db.session.commit()
+    started = logged_in.post("/study/practice", {"lesson": "basics-nociception"}).headers["Location"]
+    with app.app_context():  # the changed question first in the set, the others after it
+        from trainer.models import AttemptItem
+        attempt_id = int(started.rsplit("/", 1)[1])
+        items = db.session.scalars(select(AttemptItem).where(AttemptItem.attempt_id == attempt_id)).all()
+        first = next(i for i in items if i.question_id == question_id)
+        shift = {i.id: n + 1 for n, i in enumerate(i for i in items if i is not first)}
+        for item in items:
+            item.position = 100 + item.position
+        db.session.flush()
+        for item in items:
+            item.position = 0 if item is first else shift[item.id]
+        db.session.commit()
+    text = logged_in.get(started).get_data(as_text=True)  # a practice set says it too, until answered
+    assert "What is nociception?" in text and "The answer to this question was corrected on" in text
     token, text = review_until(logged_in, "What is nociception?")
     assert "The answer to this question was corrected on" in text
     logged_in.post("/study/review/answer", {"token": token, "choice": "b"})
@@ -366,3 +381,31 @@ def test_exam_options_are_shuffled_per_item_and_reviewed_in_the_same_order(app, 
     assert any(order != sorted(order) for order in shown)  # not always in the authored order
     result = logged_in.get(logged_in.post(url + "/submit").headers["Location"]).get_data(as_text=True)
     assert _choice_orders(result) == shown
+
+
+def test_the_feedback_page_offers_suspend_or_unsuspend_and_warns_of_a_leech(app, logged_in, learner):
+    """The feedback page reads the learner's memory state of the question with the answer: the button says
+    what pressing it will do, and a question missed eight times or more is named a leech; an exam answer has
+    no feedback page of its own."""
+    complete_basics(logged_in)
+    token, _ = review_until(logged_in, "What is nociception?")
+    location = logged_in.post("/study/review/answer", {"token": token, "choice": "b"}).headers["Location"]
+    log_id = int(re.search(r"/answers/(\d+)", location).group(1))
+    page = logged_in.get(location).get_data(as_text=True)
+    assert "Suspend this question" in page and "Unsuspend" not in page and "8 or more times" not in page
+    with app.app_context():
+        question_id = db.session.get(ReviewLog, log_id).question_id
+    logged_in.post(f"/study/items/{question_id}/suspend", {"suspend": "1"})
+    page = logged_in.get(location).get_data(as_text=True)
+    assert "Unsuspend" in page and "Suspend this question" not in page
+    with app.app_context():
+        db.session.execute(ItemState.__table__.update().where(ItemState.learner_id == learner[0],
+                                                              ItemState.question_id == question_id).values(lapses=8))
+        log = db.session.get(ReviewLog, log_id)
+        log.kind = "exam"
+        db.session.commit()
+    assert logged_in.get(location).status_code == 404
+    with app.app_context():
+        db.session.get(ReviewLog, log_id).kind = "review"
+        db.session.commit()
+    assert "8 or more times" in logged_in.get(location).get_data(as_text=True)

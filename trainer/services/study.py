@@ -203,6 +203,35 @@ _TARGET_CURRENT = _target_statement(Question.current_version_id)
 _TARGET_FROZEN = _target_statement(bindparam("version_id"))
 
 
+#: what the feedback page shows of an answer: the log, its version's content hash (the data comes from
+#: ``version_data``) and whether the learner's memory state of the question is suspended or a leech
+_FEEDBACK = (select(ReviewLog.id, ReviewLog.learner_id, ReviewLog.kind, ReviewLog.question_id,
+                    ReviewLog.question_version_id, ReviewLog.response, ReviewLog.token, ReviewLog.correct,
+                    ReviewLog.rating, ReviewLog.unsafe_choice, QuestionVersion.content_hash, ItemState.suspended,
+                    ItemState.lapses)
+             .join(QuestionVersion, QuestionVersion.id == ReviewLog.question_version_id)
+             .outerjoin(ItemState, and_(ItemState.learner_id == ReviewLog.learner_id,
+                                        ItemState.question_id == ReviewLog.question_id))
+             .where(ReviewLog.id == bindparam("log_id")))
+#: an attempt item's version: its content hash and whether the learner has a reset of it not yet shown
+_ITEM_VERSION = select(QuestionVersion.content_hash, reset_open(bindparam("learner_id"), bindparam("question_id"))
+                       ).where(QuestionVersion.id == bindparam("version_id"))
+
+
+def feedback_row(log_id: int):
+    """The answer shown on the feedback page, with ``content_hash``, ``suspended`` and ``lapses`` (None when the
+    learner has no memory state of the question); None when there is no such answer. One statement."""
+    return db.session.execute(_FEEDBACK, {"log_id": log_id}).first()
+
+
+def item_version(learner_id: int, item: AttemptItem) -> tuple[dict, bool]:
+    """An attempt item's question data (from ``version_data``) and whether the learner has a reset of the
+    question they have not been shown (``memory.unnoticed_reset`` then says which). One statement."""
+    digest, reset = db.session.execute(_ITEM_VERSION, {"learner_id": learner_id, "question_id": item.question_id,
+                                                       "version_id": item.question_version_id}).one()
+    return version_data(item.question_version_id, digest), bool(reset)
+
+
 def answer_target(learner_id: int, question_id: int, version_id: int | None = None) -> AnswerTarget | None:
     """The question, its version's data and the learner's memory state for one answer; None if no such question.
 

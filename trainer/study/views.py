@@ -7,9 +7,10 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 
 from ..author.forms import ReportForm
+from ..domain import scheduling as sched
 from ..domain.grading import ResponseError
 from ..extensions import db
-from ..models import QuestionVersion, ReviewLog, utcnow
+from ..models import utcnow
 from ..services import dashboard as dash
 from ..services import exams, memory, reports, study
 from ..services.study import StudyError
@@ -78,7 +79,8 @@ def practice(attempt_id: int):
         return render_template("study/practice_summary.html", attempt=attempt, rows=rows,
                                reread=_unique_lessons(missed))
     token = study.issue_token(_secret(), current_user.id, item.question_id, attempt.id, item.position)
-    return _practice_page(attempt, item, token)
+    data, reset_open = study.item_version(current_user.id, item)
+    return _practice_page(attempt, item, token, data=data, reset_open=reset_open)
 
 
 def _unique_lessons(questions: list[dict]) -> list[dict]:
@@ -90,12 +92,14 @@ def _unique_lessons(questions: list[dict]) -> list[dict]:
     return list(seen.values())
 
 
-def _practice_page(attempt, item, token: str, missing: AnswerMissing | None = None):
-    q = present(item.version.data, token, order_seed=study.token_key(token))
+def _practice_page(attempt, item, token: str, missing: AnswerMissing | None = None, data: dict | None = None,
+                   reset_open: bool = True):
+    q = present(item.version.data if data is None else data, token, order_seed=study.token_key(token))
+    reset = memory.unnoticed_reset(current_user.id, item.question_id) if reset_open else None
     return render_template("study/question.html", q=ask_again(q, missing) if missing else q, token=token,
                            action=url_for("study.answer_practice", attempt_id=attempt.id),
                            position=item.position, total=len(attempt.items), mode="practice",
-                           reset=memory.unnoticed_reset(current_user.id, item.question_id)), 422 if missing else 200
+                           reset=reset), 422 if missing else 200
 
 
 @bp.route("/practice/<int:attempt_id>/answer", methods=["POST"])
@@ -126,18 +130,18 @@ def answer_practice(attempt_id: int):
 @bp.route("/answers/<int:log_id>")
 @roles_required("learner")
 def feedback(log_id: int):
-    log = db.session.get(ReviewLog, log_id)
+    log = study.feedback_row(log_id)
     if log is None or log.learner_id != current_user.id or log.kind in ("exam", "quiz"):
         abort(404)
     from ..domain.grading import grade
-    data = db.session.get(QuestionVersion, log.question_version_id).data
+    data = study.version_data(log.question_version_id, log.content_hash)
     graded = grade(data, log.response)
-    state = study.get_state(current_user.id, log.question_id)
     nxt = safe_next(request.args.get("next"), url_for("study.review_next"))
     report_form = ReportForm(formdata=None, log_id=str(log.id), next=request.full_path)
-    return render_template("study/feedback.html", q=present(data, str(log.id), graded, log.response, order_seed=log.token), log=log,
-                           next_url=nxt, state=state, leech=bool(state and state.lapses >= 8),
-                           report_form=report_form)
+    return render_template("study/feedback.html",
+                           q=present(data, str(log.id), graded, log.response, order_seed=log.token), log=log,
+                           next_url=nxt, suspended=bool(log.suspended),
+                           leech=(log.lapses or 0) >= sched.LEECH_LAPSES, report_form=report_form)
 
 
 @bp.route("/answers/<int:log_id>/rate", methods=["POST"])
