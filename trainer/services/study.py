@@ -891,8 +891,14 @@ def start_practice(learner_id: int, *, lesson: str | None = None, module: str | 
     return attempt
 
 
-def own_attempt(learner_id: int, attempt_id: int, kind: str) -> Attempt:
-    attempt = db.session.get(Attempt, attempt_id)
+def own_attempt(learner_id: int, attempt_id: int, kind: str, with_items: bool = False) -> Attempt:
+    """The learner's attempt of that kind, or a 404 StudyError; ``with_items`` loads its items in the same
+    statement (a practice set's pages read them all)."""
+    if with_items:
+        from sqlalchemy.orm import joinedload
+        attempt = db.session.get(Attempt, attempt_id, options=[joinedload(Attempt.items)])
+    else:
+        attempt = db.session.get(Attempt, attempt_id)
     if attempt is None or attempt.learner_id != learner_id or attempt.kind != kind:
         raise StudyError("No such attempt.", 404)
     return attempt

@@ -71,7 +71,7 @@ def start_practice():
 @bp.route("/practice/<int:attempt_id>")
 @roles_required("learner")
 def practice(attempt_id: int):
-    attempt = study.own_attempt(current_user.id, attempt_id, "practice")
+    attempt = study.own_attempt(current_user.id, attempt_id, "practice", with_items=True)
     item = study.next_item(attempt)
     if item is None:
         rows = [(i, present(i.version.data)) for i in attempt.items]
@@ -105,7 +105,7 @@ def _practice_page(attempt, item, token: str, missing: AnswerMissing | None = No
 @bp.route("/practice/<int:attempt_id>/answer", methods=["POST"])
 @roles_required("learner")
 def answer_practice(attempt_id: int):
-    attempt = study.own_attempt(current_user.id, attempt_id, "practice")
+    attempt = study.own_attempt(current_user.id, attempt_id, "practice", with_items=True)
     position = int_arg(request.form, "position")
     item = next((i for i in attempt.items if i.position == position), None)
     if item is None:
