@@ -340,8 +340,8 @@ def _answer_writes(memory: str | None, count_day: bool):
     if key in _ANSWER_WRITES:
         return _ANSWER_WRITES[key]
     names = [c.name for c in _REVIEW_LOG.c if c.name != "id"]
-    log = (pg_insert(_REVIEW_LOG).values(_binds(_REVIEW_LOG, names, "l_")).on_conflict_do_nothing(index_elements=["token"])
-           .returning(_REVIEW_LOG.c.id).cte("answer_log"))
+    log = (pg_insert(_REVIEW_LOG).values(_binds(_REVIEW_LOG, names, "l_"))
+           .on_conflict_do_nothing(index_elements=["token"]).returning(_REVIEW_LOG.c.id).cte("answer_log"))
     logged = select(log.c.id).exists()
     columns = [select(log.c.id).scalar_subquery()]
     binds = _binds(_ITEM_STATE, _MEMORY_COLUMNS, "m_")
@@ -353,8 +353,7 @@ def _answer_writes(memory: str | None, count_day: bool):
         names = ["learner_id", "question_id", "suspended", "version", *_MEMORY_COLUMNS]
         row = select(bindparam("l_learner_id", type_=_ITEM_STATE.c.learner_id.type),
                      bindparam("l_question_id", type_=_ITEM_STATE.c.question_id.type), literal_column("false"),
-                     literal_column("1"),
-                     *binds.values()).where(logged)
+                     literal_column("1"), *binds.values()).where(logged)
         state = (pg_insert(_ITEM_STATE).from_select(names, row)
                  .on_conflict_do_nothing(index_elements=["learner_id", "question_id"])
                  .returning(_ITEM_STATE.c.id).cte("answer_memory"))
