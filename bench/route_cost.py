@@ -169,6 +169,9 @@ def main() -> None:
         run(sdb, args)
     finally:
         sdb.close(keep=bool(args.url))
+        if args.url:  # the database stays; the instance folder made for this run (content cache, secret) goes
+            import shutil
+            shutil.rmtree(sdb.instance, ignore_errors=True)
 
 
 def run(sdb: ScaleDB, args) -> None:
