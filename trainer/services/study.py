@@ -795,11 +795,11 @@ def next_due_change(learner_id: int, now: datetime) -> datetime | None:
     learner = db.session.get(User, learner_id)
     cut = sched.due_cutoffs(now, learner.timezone, learner.day_start_hour)
     return _step_change(db.session.scalar(_SOONEST_STEP, {"learner_id": learner_id, "learning_cut": cut.learning}),
-                        now, cut)
+                        now, cut.learning)
 
 
-def _step_change(soonest: datetime | None, now: datetime, cut: sched.DueCutoffs) -> datetime | None:
-    return soonest - (cut.learning - now) if soonest else None
+def _step_change(soonest: datetime | None, now: datetime, learning_cut: datetime) -> datetime | None:
+    return soonest - (learning_cut - now) if soonest else None
 
 
 def today_and_next_change(learner_id: int, now: datetime | None = None,
@@ -810,8 +810,7 @@ def today_and_next_change(learner_id: int, now: datetime | None = None,
     learner = db.session.get(User, learner_id)
     params = _today_params(learner, now)
     row = db.session.execute(_TODAY_AND_STEP, params).one()
-    cut = sched.due_cutoffs(now, learner.timezone, learner.day_start_hour)
-    return _today(learner, now, row, with_streak), _step_change(row[3], now, cut)
+    return _today(learner, now, row, with_streak), _step_change(row[3], now, params["learning_cut"])
 
 
 def next_review_question(learner_id: int, now: datetime | None = None) -> int | None:
