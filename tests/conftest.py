@@ -186,6 +186,16 @@ def demo(app, monkeypatch):
         return cohort.id, accounts.find_user_by_email("ana@demo.test").id
 
 
+#: the first Redis database the tests may empty (``TEST_REDIS_DB``, default 0): the tests use it and the few after
+#: it, so two runs side by side (.ci/run's SQLite and PostgreSQL runs) each get their own range
+REDIS_DB_BASE = int(os.environ.get("TEST_REDIS_DB", "0"))
+
+
+def redis_url(number: int) -> str:
+    """The URL of the tests' Redis database ``number`` (counted from ``REDIS_DB_BASE``)."""
+    return f"redis://127.0.0.1:6379/{REDIS_DB_BASE + number}"
+
+
 @pytest.fixture
 def own_redis(app):
     """``own_redis(n)``: Redis database ``n`` emptied and set as the app's ``REDIS_URL`` (kept pages, forecasts);
@@ -194,7 +204,7 @@ def own_redis(app):
     used = []
 
     def make(number: int) -> str:
-        url = f"redis://127.0.0.1:6379/{number}"
+        url = redis_url(number)
         try:
             redis.Redis.from_url(url).flushdb()
         except redis.ConnectionError:

@@ -6,7 +6,7 @@ import socket
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import Browser, COURSE, close_app, make_app
+from tests.conftest import Browser, COURSE, close_app, make_app, redis_url
 from trainer.extensions import db
 
 
@@ -60,9 +60,10 @@ def test_login_throttle_is_shared_through_redis():
             pytest.fail("Redis is expected on 127.0.0.1:6379 in CI")
         pytest.skip("no Redis on 127.0.0.1:6379")
     import redis
-    redis.Redis(host="127.0.0.1", port=6379).flushdb()
-    first, drop1 = make_app(RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379", LOGIN_LIMIT="3 per minute")
-    second, drop2 = make_app(RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379", LOGIN_LIMIT="3 per minute")
+    url = redis_url(0)
+    redis.Redis.from_url(url).flushdb()
+    first, drop1 = make_app(RATELIMIT_STORAGE_URI=url, LOGIN_LIMIT="3 per minute")
+    second, drop2 = make_app(RATELIMIT_STORAGE_URI=url, LOGIN_LIMIT="3 per minute")
     try:
         a, b = Browser(first.test_client()), Browser(second.test_client())
         a.get("/login"), b.get("/login")
@@ -72,7 +73,7 @@ def test_login_throttle_is_shared_through_redis():
                  b.post("/login", {"email": "x@example.com", "password": "wrong-password-1"}).status_code]
         assert codes == [401, 401, 401, 429]
     finally:
-        redis.Redis(host="127.0.0.1", port=6379).flushdb()
+        redis.Redis.from_url(url).flushdb()
         close_app(first, drop1)
         close_app(second, drop2)
 
