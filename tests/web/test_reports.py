@@ -1,6 +1,7 @@
 """Problem reports: a learner reports a question after answering it; the owning school's staff reply."""
 import re
 from html import unescape
+from urllib.parse import unquote
 
 import pytest
 from sqlalchemy import func, select
@@ -70,6 +71,39 @@ def test_report_after_answering_keeps_version_and_answer(app, world, answered):
     mine = unescape(browser.get("/author/my-reports").get_data(as_text=True))
     assert COMMENT in mine and "Wrong answer key" in mine and "open" in mine
     assert "a. Detection of threat by the nervous system" in mine      # their answer, readable
+
+
+def _report_form_html(page: str) -> str:
+    """The report form of a page, with the whitespace between tags and the CSRF token's value left out."""
+    form = re.search(r'<form method="post" action="/author/questions/\d+/report".*?</form>', page, re.S).group(0)
+    return re.sub(r'(name="csrf_token" type="hidden" value=")[^"]+', r"\1", re.sub(r">\s+<", "><", form))
+
+
+def test_the_feedback_pages_report_form_is_the_blank_form_wtforms_renders_and_sends_the_report(app, world, answered):
+    """The feedback page writes its blank report form from fields rendered once (it is a learner's most frequent
+    page): it must be exactly what the ReportForm renders, for any answer and any address to come back to, and
+    posting what it holds files the report."""
+    from flask import render_template, request
+    from flask_login import login_user
+    from trainer.author.forms import ReportForm
+    from trainer.models import User
+    browser, url, log_id = answered
+    for address in (url, url + '?next=/study/review/next&x="<b>&amp;'):
+        page = browser.get(address).get_data(as_text=True)
+        question_id = question_of(app, log_id)
+        with app.test_request_context(address):
+            login_user(db.session.get(User, world.learner_x))
+            expected = render_template("author/_report_form.html", question_id=question_id,
+                                       report_form=ReportForm(formdata=None, log_id=str(log_id),
+                                                              next=request.full_path))
+        assert _report_form_html(page) == _report_form_html(expected)
+    fields = dict(re.findall(r'<input id="\w+" name="(\w+)" type="hidden" value="([^"]*)"', _report_form_html(page)))
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    sent = browser.client.post(f"/author/questions/{question_id}/report",
+                               data={**{k: unescape(v) for k, v in fields.items()}, "csrf_token": token,
+                                     "kind": "typo", "comment": COMMENT})
+    assert sent.status_code == 302 and unquote(sent.headers["Location"]) == unescape(fields["next"])  # back to it
+    assert report_count(app) == 1
 
 
 def test_sending_the_same_report_twice_files_it_once(app, answered):

@@ -1,7 +1,9 @@
 """Author forms: a learner's problem report and the staff reply that resolves it."""
 from __future__ import annotations
 
+from flask import current_app, render_template
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from wtforms import HiddenField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
@@ -28,6 +30,18 @@ class ReportForm(FlaskForm):
     def validate_kind(self, field):
         if field.data not in KINDS:
             raise ValidationError("Choose one of the kinds listed.")
+
+
+def blank_report_fields() -> Markup:
+    """The visible fields of a blank report form (author/_report_fields.html), as WTForms renders them: the same on
+    every feedback page, a learner's most frequent page after an answer, so rendered once per app (building and
+    rendering the form there cost about a quarter of the page)."""
+    fields = current_app.extensions.get("blank_report_fields")
+    if fields is None:
+        fields = Markup(render_template("author/_report_fields.html",
+                                        report_form=ReportForm(formdata=None, meta={"csrf": False})))
+        current_app.extensions["blank_report_fields"] = fields
+    return fields
 
 
 class ReplyForm(FlaskForm):

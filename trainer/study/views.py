@@ -6,7 +6,7 @@ import zoneinfo
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from ..author.forms import ReportForm
+from ..author.forms import blank_report_fields
 from ..domain import scheduling as sched
 from ..domain.grading import ResponseError
 from ..extensions import db
@@ -137,11 +137,10 @@ def feedback(log_id: int):
     data = study.version_data(log.question_version_id, log.content_hash)
     graded = grade(data, log.response)
     nxt = safe_next(request.args.get("next"), url_for("study.review_next"))
-    report_form = ReportForm(formdata=None, log_id=str(log.id), next=request.full_path)
     return render_template("study/feedback.html",
                            q=present(data, str(log.id), graded, log.response, order_seed=log.token), log=log,
-                           next_url=nxt, suspended=bool(log.suspended),
-                           leech=(log.lapses or 0) >= sched.LEECH_LAPSES, report_form=report_form)
+                           next_url=nxt, suspended=bool(log.suspended), leech=(log.lapses or 0) >= sched.LEECH_LAPSES,
+                           report_log_id=log.id, report_next=request.full_path, report_fields=blank_report_fields())
 
 
 @bp.route("/answers/<int:log_id>/rate", methods=["POST"])
