@@ -110,6 +110,8 @@ def test_a_lesson_opened_again_is_noted_and_reads_the_signed_in_user_once(app, l
     assert page.status_code == 200 and "Nociception and pain" in page.get_data(as_text=True)
     users = [s for s in seen if re.match(r'\s*SELECT\b.*\bFROM "?user"?\s', s, re.S | re.I)]
     assert len(users) == 1, seen
+    # the opening is one UPDATE that also finds the live lesson by its slug: the lesson row is not read apart
+    assert not [s for s in seen if re.match(r'\s*SELECT\b.*\bFROM "?lesson"?\s', s, re.S | re.I)], seen
     with app.app_context():
         first, last = db.session.execute(select(LessonProgress.first_opened_at, LessonProgress.last_opened_at)
                                          .join(Lesson).where(LessonProgress.learner_id == learner[0],
@@ -132,3 +134,21 @@ def test_continue_skips_a_lesson_retired_since_it_was_opened_last(app, logged_in
         retired.retired_at = datetime(2026, 5, 1, tzinfo=timezone.utc)
         db.session.commit()
         assert progress.continue_target(content().course, learner[0]) == "basics-nociception"
+
+
+def test_a_lesson_retired_after_it_was_opened_is_404_and_its_progress_stays_as_it_was(app, logged_in, learner):
+    from datetime import datetime, timezone
+    logged_in.get("/lessons/basics-sensitisation")
+    logged_in.post("/lessons/basics-sensitisation/complete", {})
+    where = (LessonProgress.learner_id == learner[0], Lesson.slug == "basics-sensitisation")
+    with app.app_context():
+        before = db.session.execute(select(LessonProgress.last_opened_at, LessonProgress.completed_at)
+                                    .join(Lesson).where(*where)).one()
+        db.session.scalar(select(Lesson).where(Lesson.slug == "basics-sensitisation")).retired_at = \
+            datetime(2026, 5, 1, tzinfo=timezone.utc)
+        db.session.commit()
+    assert logged_in.get("/lessons/basics-sensitisation").status_code == 404
+    with app.app_context():
+        assert db.session.execute(select(LessonProgress.last_opened_at, LessonProgress.completed_at)
+                                  .join(Lesson).where(*where)).one() == before
+    assert logged_in.get("/lessons/basics-nociception").status_code == 200  # a first opening still works

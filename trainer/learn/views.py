@@ -151,14 +151,18 @@ def module(slug: str):
 def lesson(slug: str):
     loaded = content().course
     item = loaded.lessons.get(slug)
-    row = progress.lesson_row(slug)
-    if item is None or row is None:
+    if item is None:
         abort(404)
+    learner = current_user.role == "learner"
+    # A lesson the learner opened before: one statement, which also finds that it is live.
+    completed = progress.reopen_lesson(current_user.id, slug) if learner else None
+    if completed is None:
+        row = progress.lesson_row(slug)
+        if row is None:
+            abort(404)
+        completed = progress.open_lesson(current_user.id, row.id) if learner else False
     mod = loaded.module(item.module_id)
     prev, nxt = loaded.neighbours(slug)
-    completed = False
-    if current_user.role == "learner":
-        completed = progress.open_lesson(current_user.id, row.id)
     terms = [loaded.glossary[t.lower()] for t in item.key_terms if t.lower() in loaded.glossary]
     page = render_template("learn/lesson.html", lesson=item, module=mod, terms=terms, completed=completed,
                            prev=prev, next=nxt)

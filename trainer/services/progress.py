@@ -33,6 +33,32 @@ _TOUCH = (update(LessonProgress.__table__)
           .values(last_opened_at=bindparam("b_now")).returning(LessonProgress.__table__.c.completed_at))
 
 
+_LESSON = Lesson.__table__.c
+#: the progress row of a live lesson named by its slug, touched: a lesson opened again in one statement
+_TOUCH_BY_SLUG = (update(LessonProgress.__table__)
+                  .where(LessonProgress.__table__.c.learner_id == bindparam("b_learner"),
+                         LessonProgress.__table__.c.lesson_id == select(_LESSON.id).where(
+                             _LESSON.slug == bindparam("b_slug"), _LESSON.retired_at.is_(None)).scalar_subquery())
+                  .values(last_opened_at=bindparam("b_now")).returning(LessonProgress.__table__.c.completed_at))
+
+
+def _no_wait_for_disk() -> None:
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+
+
+def reopen_lesson(learner_id: int, slug: str, now: datetime | None = None) -> bool | None:
+    """Note that the learner opened again the live lesson ``slug`` and say whether they have completed it; None
+    when they never opened it (or it is not live, or the database cannot return from an UPDATE): then
+    ``open_lesson`` does it. One statement (see ``open_lesson`` for the commit)."""
+    if not db.session.get_bind().dialect.update_returning:
+        return None
+    _no_wait_for_disk()
+    row = db.session.execute(_TOUCH_BY_SLUG, {"b_learner": learner_id, "b_slug": slug,
+                                              "b_now": now or utcnow()}).first()
+    return None if row is None else row.completed_at is not None
+
+
 def open_lesson(learner_id: int, lesson_id: int, now: datetime | None = None) -> bool:
     """Note that the learner opened the lesson and say whether they have completed it.
 
@@ -42,10 +68,8 @@ def open_lesson(learner_id: int, lesson_id: int, now: datetime | None = None) ->
     openings, never an answer, and the page no longer waits on the disk.
     """
     now = now or utcnow()
-    bind = db.session.get_bind()
-    if bind.dialect.name == "postgresql":
-        db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-    if bind.dialect.update_returning:
+    _no_wait_for_disk()
+    if db.session.get_bind().dialect.update_returning:
         row = db.session.execute(_TOUCH, {"b_learner": learner_id, "b_lesson": lesson_id, "b_now": now}).first()
         if row is not None:
             return row.completed_at is not None
