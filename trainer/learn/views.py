@@ -160,7 +160,7 @@ def lesson(slug: str):
         row = progress.lesson_row(slug)
         if row is None:
             abort(404)
-        completed = progress.open_lesson(current_user.id, row.id) if learner else False
+        completed = learner and progress.record_open(current_user.id, row.id).completed_at is not None
     mod = loaded.module(item.module_id)
     prev, nxt = loaded.neighbours(slug)
     terms = [loaded.glossary[t.lower()] for t in item.key_terms if t.lower() in loaded.glossary]

@@ -27,12 +27,6 @@ def record_open(learner_id: int, lesson_id: int, now: datetime | None = None) ->
     return row
 
 
-_TOUCH = (update(LessonProgress.__table__)
-          .where(LessonProgress.__table__.c.learner_id == bindparam("b_learner"),
-                 LessonProgress.__table__.c.lesson_id == bindparam("b_lesson"))
-          .values(last_opened_at=bindparam("b_now")).returning(LessonProgress.__table__.c.completed_at))
-
-
 _LESSON = Lesson.__table__.c
 #: the progress row of a live lesson named by its slug, touched: a lesson opened again in one statement
 _TOUCH_BY_SLUG = (update(LessonProgress.__table__)
@@ -42,38 +36,22 @@ _TOUCH_BY_SLUG = (update(LessonProgress.__table__)
                   .values(last_opened_at=bindparam("b_now")).returning(LessonProgress.__table__.c.completed_at))
 
 
-def _no_wait_for_disk() -> None:
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-
-
 def reopen_lesson(learner_id: int, slug: str, now: datetime | None = None) -> bool | None:
     """Note that the learner opened again the live lesson ``slug`` and say whether they have completed it; None
-    when they never opened it (or it is not live, or the database cannot return from an UPDATE): then
-    ``open_lesson`` does it. One statement (see ``open_lesson`` for the commit)."""
-    if not db.session.get_bind().dialect.update_returning:
+    when they never opened it (or it is not live, or the database cannot return from an UPDATE): then the caller
+    finds the lesson and ``record_open`` notes the opening.
+
+    One UPDATE ... RETURNING. On PostgreSQL this transaction's commit does not wait for its log to reach the
+    disk (SQLite's synchronous=NORMAL does the same for every commit): a crash may forget the last instants'
+    lesson openings, never an answer, and the page no longer waits on the disk."""
+    dialect = db.session.get_bind().dialect
+    if not dialect.update_returning:
         return None
-    _no_wait_for_disk()
+    if dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
     row = db.session.execute(_TOUCH_BY_SLUG, {"b_learner": learner_id, "b_slug": slug,
                                               "b_now": now or utcnow()}).first()
     return None if row is None else row.completed_at is not None
-
-
-def open_lesson(learner_id: int, lesson_id: int, now: datetime | None = None) -> bool:
-    """Note that the learner opened the lesson and say whether they have completed it.
-
-    A lesson opened before takes one UPDATE ... RETURNING; the first opening goes through ``record_open``.
-    On PostgreSQL this transaction's commit does not wait for its log to reach the disk (SQLite's
-    synchronous=NORMAL does the same for every commit): a crash may forget the last instants' lesson
-    openings, never an answer, and the page no longer waits on the disk.
-    """
-    now = now or utcnow()
-    _no_wait_for_disk()
-    if db.session.get_bind().dialect.update_returning:
-        row = db.session.execute(_TOUCH, {"b_learner": learner_id, "b_lesson": lesson_id, "b_now": now}).first()
-        if row is not None:
-            return row.completed_at is not None
-    return record_open(learner_id, lesson_id, now).completed_at is not None
 
 
 def mark_complete(learner_id: int, lesson_id: int, now: datetime | None = None) -> LessonProgress:
