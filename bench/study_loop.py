@@ -14,7 +14,6 @@ import argparse
 import os
 import random
 import re
-import statistics
 import sys
 import tempfile
 import time
@@ -26,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from timing import pct, report  # noqa: E402  (bench/timing.py)
+from timing import report  # noqa: E402  (bench/timing.py)
 
 
 
