@@ -27,13 +27,13 @@ def record_open(learner_id: int, lesson_id: int, now: datetime | None = None) ->
     return row
 
 
-_LESSON = Lesson.__table__.c
+_LESSON, _PROGRESS = Lesson.__table__.c, LessonProgress.__table__.c
 #: the progress row of a live lesson named by its slug, touched: a lesson opened again in one statement
 _TOUCH_BY_SLUG = (update(LessonProgress.__table__)
-                  .where(LessonProgress.__table__.c.learner_id == bindparam("b_learner"),
-                         LessonProgress.__table__.c.lesson_id == select(_LESSON.id).where(
+                  .where(_PROGRESS.learner_id == bindparam("b_learner"),
+                         _PROGRESS.lesson_id == select(_LESSON.id).where(
                              _LESSON.slug == bindparam("b_slug"), _LESSON.retired_at.is_(None)).scalar_subquery())
-                  .values(last_opened_at=bindparam("b_now")).returning(LessonProgress.__table__.c.completed_at))
+                  .values(last_opened_at=bindparam("b_now")).returning(_PROGRESS.completed_at))
 
 
 def reopen_lesson(learner_id: int, slug: str, now: datetime | None = None) -> bool | None:
