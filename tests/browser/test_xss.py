@@ -335,6 +335,8 @@ def test_no_imported_payload_runs_in_the_preview_the_bank_or_the_question_pages(
         page.get_by_label("Import only the valid ones and leave out the others").check()
         page.get_by_label("Published: ready for quizzes and practice").check()
         page.get_by_role("button", name="Import").last.click()
+        # the import is done when its page says so: closing the context before then can abort the request
+        page.get_by_role("heading", name=re.compile(r"questions? imported$")).wait_for()
         runs.pages += 1
         context.close()
     schools = [school for *_, school in uploads]
