@@ -5,9 +5,10 @@
 
 Step 1 seeds the cohort with seed-scale (50 learners, about 200 reviews each). Steps 2 and 3 add history to the
 same 50 learners until the review table holds about 100k and then 1M rows (about 2,000 and 20,000 reviews per
-learner, spread over the past year, a third of a year's worth inside the last 30 days at the largest size) and
-memory states for more of the bank (up to every question). The cohort size stays 50, so any growth in time
-comes from the learners' history, which is what a learner or a school accumulates over years of use.
+learner, spread over the past year) and memory states for the whole bank from the second size on (a learner's
+memory states are bounded by the bank, their reviews are not; each question's first answer finds it new, the
+later ones studied). The cohort size stays 50, so any growth in time from the second size to the third comes
+from the learners' history, which is what a learner or a school accumulates over years of use.
 
 Timed in-process through the Flask test client (app, middleware, session, database; no network), median and
 p95 of --runs requests each, rotating over 10 of the cohort's learners:
@@ -166,7 +167,8 @@ def grow_history(db: ScaleDB, people: dict, total_rows: int, rng: random.Random)
     from sqlalchemy import func, insert, select
 
     from trainer.extensions import db as sa
-    from trainer.models import ItemState, Question, ReviewLog, StudyDay, utcnow
+    from trainer.models import ItemState, Question, ReviewLog, User, utcnow
+    from trainer.services import study
     with db.flask_app().app_context():
         now = utcnow()
         have = sa.session.scalar(select(func.count()).select_from(ReviewLog))
@@ -177,9 +179,9 @@ def grow_history(db: ScaleDB, people: dict, total_rows: int, rng: random.Random)
         started = time.perf_counter()
         for n, lid in enumerate(learners):
             known = set(sa.session.scalars(select(ItemState.question_id).where(ItemState.learner_id == lid)))
-            logged = sa.session.scalar(select(func.count()).select_from(ReviewLog).where(ReviewLog.learner_id == lid))
-            wanted = min(len(bank), max(len(known), (logged + per_learner) // 25))
-            fresh = [q for q in bank if q[0] not in known][:max(0, wanted - len(known))]
+            # From the second size on, each learner has studied the whole bank: the third size adds history only
+            # (a learner's memory states are bounded by the bank; their reviews are not).
+            fresh = [q for q in bank if q[0] not in known]
             states = []
             for qid, _ in fresh:
                 last = now - timedelta(days=rng.uniform(0, 60))
@@ -192,27 +194,28 @@ def grow_history(db: ScaleDB, people: dict, total_rows: int, rng: random.Random)
             if states:
                 sa.session.execute(insert(ItemState), states)
             items = [q for q in bank if q[0] in known] + fresh
-            days: set = set()
+            learner = sa.session.get(User, lid)
             for start in range(0, per_learner, 20000):
                 logs = []
-                for _ in range(min(20000, per_learner - start)):
-                    qid, vid = items[rng.randrange(len(items))]
+                for n in range(min(20000, per_learner - start)):
+                    # a fresh question's first answer finds it new; every later one finds it studied
+                    first = start + n < len(fresh)
+                    qid, vid = fresh[start + n] if first else items[rng.randrange(len(items))]
                     when = now - timedelta(days=rng.uniform(0, 365))
                     right = rng.random() < 0.85
-                    days.add(when.date())
+                    last = when - timedelta(days=rng.uniform(1, 60))
                     logs.append({"learner_id": lid, "question_id": qid, "question_version_id": vid,
                                  "token": uuid.uuid4().hex, "reviewed_at": when, "rating": 3 if right else 1,
                                  "correct": right, "score": 1.0 if right else 0.0, "response": "a" if right else "b",
                                  "duration_ms": rng.randint(4000, 40000),
-                                 "state_before": rng.choice([0, 1, 2, 2, 2, 3]),
+                                 "state_before": 0 if first else rng.choice([1, 2, 2, 2, 3]),
                                  "stability_before": 10.0, "difficulty_before": 5.0, "retrievability": 0.9,
+                                 "due_before": None if first else when - timedelta(days=rng.uniform(0, 2)),
+                                 "last_review_before": None if first else last,
                                  "kind": rng.choice(["review"] * 18 + ["practice", "exam"]), "unsafe_choice": False,
                                  "reps_before": 4, "lapses_before": 0})
                 sa.session.execute(insert(ReviewLog), logs)
-            old_days = set(sa.session.scalars(select(StudyDay.day).where(StudyDay.learner_id == lid)))
-            if days - old_days:
-                sa.session.execute(insert(StudyDay), [{"learner_id": lid, "day": d, "answers": 20}
-                                                      for d in sorted(days - old_days)])
+                study.note_study_days(learner, logs)  # the study days count them as the answer path would
             sa.session.commit()
             if (n + 1) % 10 == 0:
                 print(f"  {db.kind} history: {n + 1}/{len(learners)} learners "

@@ -167,6 +167,10 @@ def test_release_database_upgrades_with_every_row(tmp_path):
     assert re.search(r"25 questions \((0|1) new versions?\)", upgraded.stdout), upgraded.stdout
     engine = create_engine(url)
     assert_release_rows(engine)
+    with engine.connect() as conn:  # the study days' review counts are worked out from the release's log
+        counted = conn.execute(text("SELECT SUM(reviewed), SUM(young_reviewed + mature_reviewed) FROM study_day")).one()
+        logged = conn.execute(text("SELECT COUNT(*) FROM review_log WHERE kind = 'review' AND state_before = 2")).scalar()
+    assert counted[0] == logged > 0 and 0 < counted[1] <= logged, (counted, logged)
     engine.dispose()
     verified = trainer("verify", url=url, tmp_path=tmp_path)
     assert verified.returncode == 0 and "all consistent" in verified.stdout, verified.stdout

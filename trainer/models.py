@@ -472,7 +472,8 @@ class ReviewLog(db.Model):
 
 
 class StudyDay(db.Model):
-    """One row per learner and local study day with at least one answer: streaks and active days."""
+    """One row per learner and local study day with at least one answer: streaks, active days, and the
+    dashboard's retention figures (counted as each answer is written, so no page reads a year of reviews)."""
 
     __table_args__ = (UniqueConstraint("learner_id", "day"),)
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -480,6 +481,14 @@ class StudyDay(db.Model):
     #: the learner's study date (their time zone, days starting at their day-start hour)
     day: Mapped[date] = mapped_column(Date)
     answers: Mapped[int] = mapped_column(Integer, default=0)
+    #: scheduled reviews of review cards that day (Anki's True Retention) and how many were recalled; then the
+    #: same split by the interval they were due after: young (< 21 days) and mature (scheduling.day_counts)
+    reviewed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    recalled: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    young_reviewed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    young_recalled: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    mature_reviewed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    mature_recalled: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class SafetyError(db.Model):

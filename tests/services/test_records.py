@@ -3,6 +3,7 @@ import math
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
+import pytest
 
 from sqlalchemy import func, select
 
@@ -163,33 +164,82 @@ def test_a_changed_key_restarts_the_memory_of_learners_who_learned_the_old_one(c
     assert report.ok, report.problems
 
 
-def test_true_retention_counts_young_and_mature_reviews_by_period(ctx, learner):
-    """Anki's table: review cards only, split at a 21-day interval, by the learner's study days."""
-    from trainer.services import dashboard
+def test_true_retention_counts_young_and_mature_reviews_by_study_day_period(ctx, learner):
+    """Anki's table: review cards only, split at a 21-day interval, by the learner's study days (UTC, starting
+    at 04:00): the periods count whole study days back from today, as the study days' counts hold them."""
+    from trainer.services import dashboard, integrity
     user = db.session.get(User, learner[0])
     user.timezone, user.day_start_hour = "UTC", 4
     question = db.session.scalar(select(Question).where(Question.slug == "b-single"))
-    now = datetime(2026, 6, 10, 18, tzinfo=timezone.utc)
+    now = datetime(2026, 6, 10, 18, tzinfo=timezone.utc)                # study day 10 June
     rows = [  # (hours ago, interval days, correct, state before)
         (2, 5, True, 2), (3, 5, False, 2), (4, 30, True, 2),            # today: young 1/2, mature 1/1
-        (20, 40, False, 2),                                             # yesterday: mature 0/1
-        (24 * 5, 3, True, 2), (24 * 20, 60, True, 2),                   # this week, this month
+        (20, 40, False, 2),                                             # 9 June 22:00: yesterday, mature 0/1
+        (14.5, 2, True, 2),                                             # 10 June 03:30: before 04:00, yesterday
+        (24 * 6, 3, True, 2),                                           # 4 June: the 7th day back, in the week
+        (24 * 7, 3, False, 2),                                          # 3 June: outside the week, in the month
+        (24 * 20, 60, True, 2),                                         # this month, mature
+        (24 * 29, 4, True, 2), (24 * 30, 4, False, 2),                  # the 30th day back in, the 31st out
+        (24 * 400, 4, False, 2),                                        # over a year ago: in no period
         (1, 0, True, 1),                                                # a learning step: not counted
     ]
+    logs = []
     for n, (hours, interval, correct, state) in enumerate(rows):
         at = now - timedelta(hours=hours)
         last = at - timedelta(days=interval or 1)
-        db.session.add(ReviewLog(learner_id=user.id, question_id=question.id, question_version_id=question.current_version_id,
-                                 token=f"tr-{n}", reviewed_at=at, rating=3 if correct else 1, correct=correct, score=1.0,
-                                 response="a", kind="review", state_before=state, stability_before=5.0,
-                                 last_review_before=last, due_before=last + timedelta(days=interval)))
+        logs.append(ReviewLog(learner_id=user.id, question_id=question.id, question_version_id=question.current_version_id,
+                              token=f"tr-{n}", reviewed_at=at, rating=3 if correct else 1, correct=correct, score=1.0,
+                              response="a", kind="review", state_before=state, stability_before=5.0,
+                              last_review_before=last, due_before=last + timedelta(days=interval)))
+    db.session.add_all(logs)
+    study.note_study_days(user, logs)            # what the offline batch writes for its answers
     db.session.commit()
     table = {r.period: r for r in dashboard.true_retention(user, now)}
     today, yesterday = table["Today"], table["Yesterday"]
     assert (today.young_passed, today.young_total, today.mature_passed, today.mature_total) == (1, 2, 1, 1)
-    assert (yesterday.mature_passed, yesterday.mature_total, yesterday.young_total) == (0, 1, 0)
-    assert table["Last 7 days"].young_total == 3 and table["Last 30 days"].mature_total == 3
-    assert table["Last 30 days"].total == 4 / 6
+    assert (yesterday.young_passed, yesterday.young_total, yesterday.mature_passed, yesterday.mature_total) == (1, 1, 0, 1)
+    assert (table["Last 7 days"].young_passed, table["Last 7 days"].young_total) == (3, 4)
+    assert (table["Last 30 days"].young_passed, table["Last 30 days"].young_total) == (4, 6)
+    assert table["Last 30 days"].mature_total == 3 and table["Last 30 days"].total == 6 / 9
+    assert table["Last 365 days"].young_total == 7       # the review from over a year ago is not in it
+    board = dashboard.build(user.id, now)
+    assert (board.retention_reviews, board.retention) == (9, pytest.approx(6 / 9))
+    assert [(label, n) for label, _, n in board.retention_weeks] == [
+        ("14 May", 0), ("21 May", 1), ("28 May", 1), ("04 Jun", 6)]
+    assert integrity.study_day_problems() == []
+
+
+def test_every_answer_path_counts_its_review_on_its_study_day_once(ctx, learner):
+    """A scheduled review of a mature card answered through record_answer (on PostgreSQL the one-statement
+    write), a resubmission of the same token, and a practice answer: the study day counts the review once,
+    mature and recalled, and the practice answer only as an answer; the integrity check (trainer verify) agrees with the log, and
+    notices a count that does not."""
+    from trainer.services import integrity
+    user = db.session.get(User, learner[0])
+    user.timezone, user.day_start_hour = "UTC", 4
+    question = db.session.scalar(select(Question).where(Question.slug == "b-single"))
+    when = datetime(2026, 5, 1, 12, tzinfo=timezone.utc)
+    db.session.add(ItemState(learner_id=user.id, question_id=question.id, state=2, stability=40.0, difficulty=5.0,
+                             due_at=when - timedelta(days=1), last_review_at=when - timedelta(days=31), reps=4))
+    db.session.commit()
+    token = study.issue_token(SECRET, user.id, question.id)
+    study.record_answer(user.id, token, "a", secret=SECRET, kind="review", now=when)
+    db.session.commit()
+    again = study.record_answer(user.id, token, "a", secret=SECRET, kind="review", now=when)
+    db.session.commit()
+    assert again.duplicate
+    practice = study.issue_token(SECRET, user.id, question.id)
+    study.record_answer(user.id, practice, "b", secret=SECRET, kind="practice", now=when + timedelta(minutes=1))
+    db.session.commit()
+    day = db.session.scalar(select(StudyDay).where(StudyDay.learner_id == user.id))
+    assert (day.answers, day.reviewed, day.recalled, day.mature_reviewed, day.mature_recalled, day.young_reviewed) \
+        == (2, 1, 1, 1, 1, 0)
+    assert integrity.study_day_problems() == []
+    day.young_reviewed += 1
+    db.session.commit()
+    problems = integrity.study_day_problems()
+    assert any(f"learner {user.id}: study days' review counts differ from the log (young reviewed 1 counted, "
+               "0 logged)" in p for p in problems), problems
 
 
 def test_new_questions_are_those_of_completed_lessons_only_by_slug_not_by_prefix(ctx, learner):

@@ -10,6 +10,11 @@ from fsrs import Card, Rating, Scheduler, State
 NEW, LEARNING, REVIEW, RELEARNING = 0, 1, 2, 3
 AGAIN, HARD, GOOD, EASY = 1, 2, 3, 4
 LEECH_LAPSES = 8
+#: a review card is mature once its interval reaches this many days, as in Anki
+MATURE_DAYS = 21
+#: what each answer adds to its study day (``day_counts``), as StudyDay's columns
+DAY_COUNTS = ("answers", "reviewed", "recalled", "young_reviewed", "young_recalled", "mature_reviewed",
+              "mature_recalled")
 
 
 @dataclass(frozen=True)
@@ -125,6 +130,20 @@ def rating_for(correct: bool, self_rating: int | None = None) -> int:
 
 def is_leech(mem: MemoryState) -> bool:
     return mem.lapses >= LEECH_LAPSES
+
+
+def day_counts(kind: str, state_before: int, correct: bool, due_before: datetime | None,
+               last_review_before: datetime | None) -> tuple[int, ...]:
+    """What one answer adds to its study day, in the order of ``DAY_COUNTS``: one answer, and for a scheduled
+    review of a review card (Anki's True Retention) one review, recalled when right, young or mature by the
+    interval it was due after (neither when the card had no interval)."""
+    if kind != "review" or state_before != REVIEW:
+        return (1, 0, 0, 0, 0, 0, 0)
+    right = int(bool(correct))
+    if due_before is None or last_review_before is None:
+        return (1, 1, right, 0, 0, 0, 0)
+    mature = (_aware(due_before) - _aware(last_review_before)).total_seconds() >= MATURE_DAYS * 86400
+    return (1, 1, right, 0, 0, 1, right) if mature else (1, 1, right, 1, right, 0, 0)
 
 
 def study_day(moment: datetime, tz_name: str, day_start_hour: int):

@@ -13,7 +13,8 @@ from sqlalchemy import and_, bindparam, case, func, or_, select, true
 from ..content.source import EXAM_AREAS
 from ..domain import scheduling as sched
 from ..extensions import db
-from ..models import ItemState, Question, QuestionVersion, ReviewLog, SafetyError, SiteState, User, UTCDateTime, utcnow
+from ..models import (ItemState, Question, QuestionVersion, SafetyError, SiteState, StudyDay, User,
+                      UTCDateTime, utcnow)
 from .cohort_stats import days_since
 from .study import Today, lesson_of, today_and_next_change
 
@@ -58,8 +59,7 @@ class RetentionRow:
         return self.rate(self.young_passed + self.mature_passed, self.young_total + self.mature_total)
 
 
-#: a review card is mature once its interval reaches this many days, as in Anki
-MATURE_DAYS = 21
+MATURE_DAYS = sched.MATURE_DAYS
 #: predicted-recall bins of the distribution chart
 RECALL_BINS = ("<50%", "50-60%", "60-70%", "70-80%", "80-90%", "90-95%", "95-100%")
 
@@ -83,48 +83,56 @@ _LIVE_BANK = select(_QUESTION.id, _QUESTION.module_slug, _QUESTION.lesson_ref, _
 RETENTION_PERIODS = ("Today", "Yesterday", "Last 7 days", "Last 30 days", "Last 365 days")
 
 
-#: where each period of the table starts and ends, as segments of the year: the five periods overlap, so the
-#: year is cut at every bound (oldest first) and each period is the union of its segments
-_SEGMENTS = {"Today": (4,), "Yesterday": (3,), "Last 7 days": (2, 3, 4), "Last 30 days": (1, 2, 3, 4),
-             "Last 365 days": (0, 1, 2, 3, 4)}
+#: the first study day of each period of the table, in days before today
+_PERIOD_START = {"Today": 0, "Yesterday": 1, "Last 7 days": 6, "Last 30 days": 29, "Last 365 days": 364}
+_SPLIT = ("young_recalled", "young_reviewed", "mature_recalled", "mature_reviewed")
+#: the dashboard's retention: the last 30 study days, and four weeks of seven ending today (newest last)
+_WEEKS = 4
+#: the study days (in days before today) the periods and weeks start or end on
+_DAYS_BACK = sorted({*_PERIOD_START.values(), *range(0, 7 * _WEEKS, 7), *range(6, 7 * _WEEKS, 7)})
+
+
+def _sum_days(column: str, first, last=None):
+    day = StudyDay.day
+    within = day >= first if last is None else and_(day >= first, day <= last)
+    return func.sum(case((within, StudyDay.__table__.c[column]), else_=0))
 
 
 @cache
-def _true_retention_statement():
-    """Passed and total reviews per segment of the year (bounds ``cut0``..``cut5``; 5: later than now) and young or
-    mature, for ``learner_id``. Built once. One row per segment and maturity, so the maturity of a review is worked
-    out once, and the covering index (learner, kind, time, state, correct, due before, last review before) holds
-    every column read."""
-    from .cohorts import days_since
-    mature = (days_since(ReviewLog.due_before, ReviewLog.last_review_before) >= MATURE_DAYS).label("mature")
-    segment = case(*[(ReviewLog.reviewed_at < bindparam(f"cut{n}"), n - 1) for n in range(1, 6)], else_=5) \
-        .label("segment")
-    return select(segment, mature, func.count(), func.count(case((ReviewLog.correct.is_(True), 1)))).where(
-        ReviewLog.learner_id == bindparam("learner_id"), ReviewLog.kind == "review",
-        ReviewLog.state_before == sched.REVIEW, ReviewLog.reviewed_at >= bindparam("cut0")) \
-        .group_by(segment, mature)
+def _retention_statement():
+    """Every sum the dashboard's retention figures need, from the learner's study days of the last year (at most
+    365 rows, however many reviews they hold): the True Retention table's four counts for each period, and
+    reviewed and recalled for the last 30 days and each of the last four weeks. Built once; ``d<n>`` is the
+    study day ``n`` days before today."""
+    d = {n: bindparam(f"d{n}", type_=StudyDay.day.type) for n in _DAYS_BACK}
+    sums = []
+    for label, back in _PERIOD_START.items():
+        last = d[1] if label == "Yesterday" else None
+        sums += [_sum_days(column, d[back], last) for column in _SPLIT]
+    sums += [_sum_days("reviewed", d[29]), _sum_days("recalled", d[29])]
+    for week in range(_WEEKS - 1, -1, -1):  # oldest first
+        first, last = d[7 * week + 6], d[7 * week]
+        sums += [_sum_days("reviewed", first, last), _sum_days("recalled", first, last)]
+    return select(*sums).where(StudyDay.learner_id == bindparam("learner_id"), StudyDay.day >= d[364],
+                               StudyDay.day <= d[0])
+
+
+def _retention_sums(learner: User, today) -> list[int]:
+    bounds = {f"d{n}": today - timedelta(days=n) for n in _DAYS_BACK}
+    return [int(v or 0) for v in db.session.execute(_retention_statement(),
+                                                    {"learner_id": learner.id, **bounds}).one()]
+
+
+def _true_retention_rows(sums: list[int]) -> list[RetentionRow]:
+    return [RetentionRow(label, *sums[4 * n:4 * n + 4]) for n, label in enumerate(RETENTION_PERIODS)]
 
 
 def true_retention(learner: User, now: datetime) -> list[RetentionRow]:
-    """Pass rates on scheduled reviews of review cards, by study-day periods, young and mature (Anki's True
-    Retention): today and yesterday (the learner's study days), and the last 7, 30 and 365 days up to ``now``.
-    One grouped statement over the last year of the learner's reviews, from an index."""
-    today = sched.study_day(now, learner.timezone, learner.day_start_hour)
-    start_today = sched.day_bounds(today, learner.timezone, learner.day_start_hour)[0]
-    # a study day is never longer than 25 hours, so yesterday starts after the last 7 days do
-    cuts = [now - timedelta(days=365), now - timedelta(days=30), now - timedelta(days=7),
-            start_today - timedelta(days=1), start_today, now]
-    counts: dict[tuple[int, bool], tuple[int, int]] = {}
-    for segment, mature, total, passed in db.session.execute(
-            _true_retention_statement(), {"learner_id": learner.id, **{f"cut{n}": c for n, c in enumerate(cuts)}}):
-        if mature is not None:  # (a review without its interval is neither young nor mature)
-            counts[(segment, bool(mature))] = (int(total or 0), int(passed or 0))
-    rows = []
-    for label in RETENTION_PERIODS:
-        sums = [sum(counts.get((seg, mature), (0, 0))[i] for seg in _SEGMENTS[label])
-                for mature in (False, True) for i in (1, 0)]
-        rows.append(RetentionRow(label, *sums))
-    return rows
+    """Pass rates on scheduled reviews of review cards, young and mature (Anki's True Retention), by the
+    learner's study days: today, yesterday, and the last 7, 30 and 365 days including today. Summed from the
+    study days' counts (``scheduling.day_counts``), so a year of reviews costs a year of days."""
+    return _true_retention_rows(_retention_sums(learner, sched.study_day(now, learner.timezone,
+                                                                          learner.day_start_hour)))
 
 
 @dataclass
@@ -157,8 +165,8 @@ def build(learner_id: int, now: datetime | None = None, school_id: int | None = 
     :param school_id: set when a school's staff look at the page: the safety errors listed are then only those
         on the shipped bank and that school's own questions (a learner may also study with another school).
 
-    Every figure reads a bounded slice: memory states (at most one per question), the last 30 days of
-    reviews (counted in SQL), open safety errors; none reads the learner's whole history.
+    Every figure reads a bounded slice: memory states (at most one per question), the last year of study days
+    (their counts), open safety errors; none reads the learner's reviews.
     """
     now = now or utcnow()
     learner = db.session.get(User, learner_id)
@@ -174,23 +182,15 @@ def build(learner_id: int, now: datetime | None = None, school_id: int | None = 
     forecast = [((today + timedelta(days=i)).strftime("%a %d"), per_day.get(today + timedelta(days=i), 0))
                 for i in range(14)]
 
-    # Retention: actual recall on scheduled reviews of items already in review, last 30 days, and per week
-    # for the last four. Counted in SQL from the covering (learner, kind, time, state, correct) index, so a
-    # learner with years of history costs what one with a month does.
-    since = now - timedelta(days=30)
-    bounds = [(now - timedelta(days=7 * w), now - timedelta(days=7 * (w - 1))) for w in range(4, 0, -1)]
-    ok = ReviewLog.correct.is_(True)
-    counts = db.session.execute(select(
-        func.count(), func.count(case((ok, 1))),
-        *[func.count(case((and_(ReviewLog.reviewed_at >= lo, ReviewLog.reviewed_at < hi), 1))) for lo, hi in bounds],
-        *[func.count(case((and_(ReviewLog.reviewed_at >= lo, ReviewLog.reviewed_at < hi, ok), 1)))
-          for lo, hi in bounds])
-        .where(ReviewLog.learner_id == learner_id, ReviewLog.kind == "review", ReviewLog.reviewed_at >= since,
-               ReviewLog.state_before == sched.REVIEW)).one()
-    reviewed, recalled = counts[0] or 0, counts[1] or 0
+    # Retention: actual recall on scheduled reviews of items already in review, the last 30 study days, and per
+    # week for the last four; with the True Retention table, from the study days' counts in one statement.
+    sums = _retention_sums(learner, today)
+    reviewed, recalled = sums[20], sums[21]
     retention = recalled / reviewed if reviewed else None
-    weeks = [(f"{lo:%d %b}", (counts[6 + i] / counts[2 + i]) if counts[2 + i] else None, counts[2 + i])
-             for i, (lo, _) in enumerate(bounds)]
+    weeks = []
+    for week in range(_WEEKS):
+        n, right = sums[22 + 2 * week], sums[23 + 2 * week]
+        weeks.append((f"{today - timedelta(days=7 * (_WEEKS - week) - 1):%d %b}", right / n if n else None, n))
 
     # Mastery from predicted recall of every live shipped question (unstudied items count 0); the days since
     # each studied item's last review come from the database, as readiness takes them.
@@ -216,7 +216,7 @@ def build(learner_id: int, now: datetime | None = None, school_id: int | None = 
     counts, step_change = today_and_next_change(learner_id, now)
     return Dashboard(counts, forecast, retention, reviewed, weeks, learner.desired_retention,
                      module_mastery, area_mastery, weakest, errors,
-                     leeches, len(studied), true_retention(learner, now), [(b, bins.get(b, 0)) for b in RECALL_BINS],
+                     leeches, len(studied), _true_retention_rows(sums), [(b, bins.get(b, 0)) for b in RECALL_BINS],
                      pass_readiness.forecast(learner_id, pass_mark=pass_mark, now=now), step_change)
 
 

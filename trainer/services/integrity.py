@@ -11,7 +11,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import Integer, func, insert, literal, select, text, update
+from sqlalchemy import Integer, case, func, insert, literal, select, text, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine
 
@@ -185,6 +185,38 @@ def study_day_problems() -> list[str]:
                 for day in sorted(set(per_day) | set(stored)) if stored.get(day, 0) != per_day.get(day, 0)]
         problems.append(f"learner {learner_id}: study days count {in_days} answers, the log holds {in_log}"
                         + (f" ({'; '.join(days[:5])})" if days else ""))
+    return problems + retention_count_problems()
+
+
+def retention_count_problems() -> list[str]:
+    """Learners whose study days' review counts (the dashboard's retention and True Retention) do not add up to
+    their scheduled reviews of review cards in the log, recalled, young and mature (``scheduling.day_counts``;
+    totals, as for the answers)."""
+    from .sqltime import days_since
+    names = sched.DAY_COUNTS[1:]
+    scheduled = (ReviewLog.kind == "review") & (ReviewLog.state_before == sched.REVIEW)
+    interval = days_since(ReviewLog.due_before, ReviewLog.last_review_before)
+    young = scheduled & (interval < sched.MATURE_DAYS)
+    mature = scheduled & (interval >= sched.MATURE_DAYS)
+    right = ReviewLog.correct.is_(True)
+
+    def counted(condition):
+        return func.sum(case((condition, 1), else_=0))
+    logged = {row[0]: tuple(int(v or 0) for v in row[1:]) for row in db.session.execute(
+        select(ReviewLog.learner_id, counted(scheduled), counted(scheduled & right), counted(young),
+               counted(young & right), counted(mature), counted(mature & right))
+        .where(scheduled).group_by(ReviewLog.learner_id))}
+    stored = {row[0]: tuple(int(v or 0) for v in row[1:]) for row in db.session.execute(
+        select(StudyDay.learner_id, *[func.sum(StudyDay.__table__.c[name]) for name in names])
+        .group_by(StudyDay.learner_id))}
+    problems = []
+    none = (0,) * len(names)
+    for learner_id in sorted(set(logged) | set(stored)):
+        in_log, in_days = logged.get(learner_id, none), stored.get(learner_id, none)
+        if in_log != in_days:
+            wrong = [f"{name.replace('_', ' ')} {a} counted, {b} logged"
+                     for name, a, b in zip(names, in_days, in_log) if a != b]
+            problems.append(f"learner {learner_id}: study days' review counts differ from the log ({'; '.join(wrong)})")
     return problems
 
 

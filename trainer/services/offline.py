@@ -201,12 +201,12 @@ def sync(learner_id: int, answers: Any, *, secret: str, now: datetime | None = N
     # Each question's first answer of the batch reads its state from one query for the whole batch; a
     # question's later answers read it again (the earlier one changed it).
     first = _targets(learner_id, {c[5]["question_id"] for c in checked})
+    saved: list = []
     for moment, index, token, response, duration, entry in checked:
         result.results[index] = _apply_one(learner_id, token, response, moment, duration, entry, secret,
-                                           first.pop(entry["question_id"], None))
+                                           first.pop(entry["question_id"], None), saved)
     # The batch's answers count towards their study days in one write per day, not one per answer.
-    study.note_study_days(db.session.get(User, learner_id),
-                          [c[0] for c in checked if result.results[c[1]]["status"] == "saved"])
+    study.note_study_days(db.session.get(User, learner_id), saved)
     touched = {r["question_id"] for r in result.results if r and r.get("question_id")}
     for row in db.session.scalars(select(ItemState).where(ItemState.learner_id == learner_id,
                                                           ItemState.question_id.in_(touched or [0]))):
@@ -235,10 +235,11 @@ def _targets(learner_id: int, question_ids: set[int]) -> dict[int, study.AnswerT
 
 
 def _apply_one(learner_id: int, token: str, response: Any, moment: datetime, duration: int | None, entry: dict,
-               secret: str, target: study.AnswerTarget | None = None) -> dict:
-    """Record one checked answer. Every refusal happens before anything is written, so no savepoint is needed;
-    a concurrent answer of the same item (AnsweredElsewhere, after the log insert) propagates and the whole
-    batch is rolled back: the phone keeps its queue and sends it again."""
+               secret: str, target: study.AnswerTarget | None = None, saved: list | None = None) -> dict:
+    """Record one checked answer (its new ReviewLog is appended to ``saved``). Every refusal happens before
+    anything is written, so no savepoint is needed; a concurrent answer of the same item (AnsweredElsewhere,
+    after the log insert) propagates and the whole batch is rolled back: the phone keeps its queue and sends it
+    again."""
     target = target or study.answer_target(learner_id, entry["question_id"])
     if target is not None and target.memory.last_review_at is not None and moment < target.memory.last_review_at:
         if (log := study.existing_log(token)) is not None:
@@ -254,6 +255,8 @@ def _apply_one(learner_id: int, token: str, response: Any, moment: datetime, dur
         return _refuse(entry, str(exc))
     if outcome.duplicate:
         return {**entry, "status": "duplicate", "log_id": outcome.log.id, "correct": outcome.log.correct}
+    if saved is not None:
+        saved.append(outcome.log)
     return {**entry, "status": "saved", "log_id": outcome.log.id, "correct": outcome.grade.correct,
             "answered_at": moment.isoformat(timespec="milliseconds")}
 

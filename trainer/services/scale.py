@@ -19,6 +19,7 @@ from ..domain import scheduling as sched
 from ..extensions import db
 from ..models import (Cohort, CohortInstructor, Enrolment, ItemState, Lesson, LessonProgress, Question, ReviewLog,
                       School, StudyDay, User, utcnow)
+from .study import study_day_rows
 
 BATCH = 20000
 #: the password of every account seed-scale creates, so load tests can log in as any of them
@@ -105,7 +106,7 @@ def seed_scale(learners: int, reviews: int, *, schools: int = 4, cohort_size: in
         ability = rng.uniform(0.7, 1.2)
         studied = rng.sample(questions, min(len(questions), max(1, per_learner // 8)))
         budget = per_learner
-        states, study_days, lessons_done = [], Counter(), {}
+        states, first_log, lessons_done = [], len(logs), {}
         for index, (qid, vid, lesson_ref) in enumerate(studied):
             share = budget // (len(studied) - index)
             moment = start + timedelta(days=rng.uniform(0, days * 0.7), hours=rng.uniform(8, 20))
@@ -128,7 +129,6 @@ def seed_scale(learners: int, reviews: int, *, schools: int = 4, cohort_size: in
                              "due_before": before.due_at, "last_review_before": before.last_review_at,
                              "reps_before": before.reps, "lapses_before": before.lapses,
                              "retrievability": result.retrievability, "kind": "review", "unsafe_choice": False})
-                study_days[result.reviewed_at.date()] += 1
                 budget -= 1
                 moment = mem.due_at + timedelta(hours=rng.uniform(0, 30))
             if mem.state != sched.NEW:
@@ -141,9 +141,8 @@ def seed_scale(learners: int, reviews: int, *, schools: int = 4, cohort_size: in
                     lessons_done.setdefault(lesson_ids[slug], mem.last_review_at)
         if states:
             db.session.execute(insert(ItemState), states)
-        if study_days:
-            db.session.execute(insert(StudyDay), [{"learner_id": learner_id, "day": d, "answers": c}
-                                                  for d, c in study_days.items()])
+        if len(logs) > first_log:  # the seeded learners' study days: UTC, starting at 04:00 (User's defaults)
+            db.session.execute(insert(StudyDay), study_day_rows(learner_id, logs[first_log:], "UTC", 4))
         if lessons_done:
             db.session.execute(insert(LessonProgress), [
                 {"learner_id": learner_id, "lesson_id": lid, "first_opened_at": t, "last_opened_at": t,

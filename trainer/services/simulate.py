@@ -30,6 +30,7 @@ from ..domain import scheduling as sched
 from ..extensions import db
 from ..models import (ItemState, Lesson, LessonProgress, Module, Question, ReviewLog, SafetyError, StudyDay,
                       User, utcnow)
+from .study import study_day_rows
 
 #: chance of completing the next lesson on a study day
 LESSON_CHANCE = 0.55
@@ -175,12 +176,8 @@ def _simulate_one(learner: User, ability: float, diligence: float, idle_days: in
         db.session.execute(insert(LessonProgress), progress_rows)
     if logs:
         db.session.execute(insert(ReviewLog), logs)
-        per_day: dict = {}
-        for log in logs:
-            day = sched.study_day(log["reviewed_at"], learner.timezone, learner.day_start_hour)
-            per_day[day] = per_day.get(day, 0) + 1
-        db.session.execute(insert(StudyDay), [{"learner_id": learner.id, "day": d, "answers": n}
-                                              for d, n in per_day.items()])
+        db.session.execute(insert(StudyDay), study_day_rows(learner.id, logs, learner.timezone,
+                                                                  learner.day_start_hour))
     states = [{"learner_id": learner.id, "question_id": i.question_id, "state": i.mem.state, "step": i.mem.step,
                "stability": i.mem.stability, "difficulty": i.mem.difficulty, "due_at": i.mem.due_at,
                "last_review_at": i.mem.last_review_at, "reps": i.mem.reps, "lapses": i.mem.lapses,

@@ -5,10 +5,9 @@ import hashlib
 import random
 import secrets
 import weakref
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Iterable
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import Engine, String, and_, bindparam, func, insert, or_, select, update
@@ -291,9 +290,10 @@ def _conflict_statements() -> tuple | None:
 
 
 def _add_answers(statement):
-    """The StudyDay upsert: a new day starts with its answers, a day already there adds them."""
-    return statement.on_conflict_do_update(index_elements=["learner_id", "day"],
-                                           set_={"answers": _STUDY_DAY.c.answers + statement.excluded.answers})
+    """The StudyDay upsert: a new day starts with its answers' counts, a day already there adds them."""
+    return statement.on_conflict_do_update(
+        index_elements=["learner_id", "day"],
+        set_={name: _STUDY_DAY.c[name] + statement.excluded[name] for name in sched.DAY_COUNTS})
 
 
 def _insert_log_once(values: dict) -> ReviewLog | None:
@@ -361,8 +361,9 @@ def _answer_writes(memory: str | None, count_day: bool):
         columns.append(select(func.count()).select_from(state).scalar_subquery())
     if count_day:
         row = select(bindparam("l_learner_id", type_=_STUDY_DAY.c.learner_id.type),
-                     bindparam("d_day", type_=_STUDY_DAY.c.day.type), literal_column("1")).where(logged)
-        day = (_add_answers(pg_insert(_STUDY_DAY).from_select(["learner_id", "day", "answers"], row))
+                     bindparam("d_day", type_=_STUDY_DAY.c.day.type),
+                     *_binds(_STUDY_DAY, sched.DAY_COUNTS, "d_").values()).where(logged)
+        day = (_add_answers(pg_insert(_STUDY_DAY).from_select(["learner_id", "day", *sched.DAY_COUNTS], row))
                .returning(_STUDY_DAY.c.id).cte("answer_day"))
         columns.append(select(func.count()).select_from(day).scalar_subquery())
     _ANSWER_WRITES[key] = select(*columns)
@@ -371,7 +372,7 @@ def _answer_writes(memory: str | None, count_day: bool):
 
 def _write_answer_once(values: dict, target: AnswerTarget, after: sched.MemoryState | None,
                        day) -> ReviewLog | None:
-    """PostgreSQL: ``_insert_log_once``, then ``_save_memory`` and ``note_study_day`` when the log was new, in
+    """PostgreSQL: ``_insert_log_once``, then ``_save_memory`` and ``note_study_days`` when the log was new, in
     one statement (``_answer_writes``). None when the token is already stored (nothing written); raises
     AnsweredElsewhere when a concurrent answer moved the memory state first (the caller rolls back)."""
     memory = None if after is None else ("insert" if target.state_id is None else "update")
@@ -383,6 +384,7 @@ def _write_answer_once(values: dict, target: AnswerTarget, after: sched.MemorySt
             params.update(b_id=target.state_id, b_version=target.state_version, m_version=target.state_version + 1)
     if day is not None:
         params["d_day"] = day
+        params.update(zip([f"d_{name}" for name in sched.DAY_COUNTS], _counts_of(values)))
     row = db.session.execute(_answer_writes(memory, day is not None), params).one()
     if row[0] is None:
         return None
@@ -510,7 +512,7 @@ def record_answer(learner_id: int, token: str, response: Any, *, secret: str, ki
                 ItemReset.learner_id == learner_id, ItemReset.question_id == question_id,
                 ItemReset.noticed_at.is_(None)).values(noticed_at=now))
     if count_day and not at_once:
-        note_study_day(learner, now)
+        note_study_days(learner, [values])
     _track_safety(learner, question_id, target.safety, log, result, now)
     memory = after or before
     return AnswerOutcome(log, result, target.data,
@@ -721,36 +723,51 @@ def _next_due(learner: User, now: datetime, ahead: bool) -> int | None:
                                          "step_cut": cut.learning if ahead else cut.now})
 
 
-def note_study_day(learner: User, moment: datetime) -> None:
-    """Count an answer towards the learner's study day (for streaks and active days). Writes at once.
+def _counts_of(answer) -> tuple[int, ...]:
+    """``scheduling.day_counts`` of an answer given as its ReviewLog or as the values of one."""
+    get = answer.get if isinstance(answer, dict) else (lambda name: getattr(answer, name))
+    return sched.day_counts(get("kind"), get("state_before"), get("correct"), get("due_before"),
+                            get("last_review_before"))
+
+
+def study_day_rows(learner_id: int, answers: Iterable, tz_name: str, day_start_hour: int) -> list[dict]:
+    """StudyDay rows (one per study day, oldest first) counting ``answers`` (ReviewLogs or their values, each
+    with ``reviewed_at``): what the answer path adds for them, for writers that insert answers in bulk."""
+    per_day: dict = {}
+    for answer in answers:
+        moment = answer["reviewed_at"] if isinstance(answer, dict) else answer.reviewed_at
+        day = sched.study_day(moment, tz_name, day_start_hour)
+        counts = per_day.get(day)
+        add = _counts_of(answer)
+        per_day[day] = add if counts is None else tuple(a + b for a, b in zip(counts, add))
+    return [{"learner_id": learner_id, "day": day, **dict(zip(sched.DAY_COUNTS, counts))}
+            for day, counts in sorted(per_day.items())]
+
+
+def note_study_days(learner: User, answers: Iterable) -> None:
+    """Count answers towards the learner's study days (streaks, active days, the dashboard's retention), one
+    write per day. Writes at once.
 
     :param learner: the learner who answered
-    :param moment: when they answered (their time zone and day-start hour pick the study day)
+    :param answers: their ReviewLogs, or the values of them (``reviewed_at`` in the learner's time zone and
+        day-start hour picks each study day; ``scheduling.day_counts`` what each adds)
     """
-    note_study_days(learner, [moment])
-
-
-def note_study_days(learner: User, moments: list[datetime]) -> None:
-    """Count answers towards the learner's study days, one write per day. Writes at once.
-
-    :param learner: the learner who answered
-    :param moments: when they answered (their time zone and day-start hour pick each study day)
-    """
-    per_day = Counter(sched.study_day(m, learner.timezone, learner.day_start_hour) for m in moments)
-    if not per_day:
+    rows = study_day_rows(learner.id, answers, learner.timezone, learner.day_start_hour)
+    if not rows:
         return
     statements = _conflict_statements()
     if statements is not None:
         # One upsert per day instead of a look-up and a write; concurrent first answers of a day cannot collide.
-        rows = [{"learner_id": learner.id, "day": day, "answers": n} for day, n in sorted(per_day.items())]
         db.session.execute(statements[1], rows[0] if len(rows) == 1 else rows)
         return
-    for day, n in sorted(per_day.items()):
-        row = db.session.scalar(select(StudyDay).where(StudyDay.learner_id == learner.id, StudyDay.day == day))
+    for values in rows:
+        row = db.session.scalar(select(StudyDay).where(StudyDay.learner_id == learner.id,
+                                                       StudyDay.day == values["day"]))
         if row is None:
-            db.session.add(StudyDay(learner_id=learner.id, day=day, answers=n))
+            db.session.add(StudyDay(**values))
         else:
-            row.answers += n
+            for name in sched.DAY_COUNTS:
+                setattr(row, name, getattr(row, name) + values[name])
 
 
 def streak(learner: User, now: datetime, limit: int = 400) -> int:
