@@ -209,6 +209,32 @@ def test_true_retention_counts_young_and_mature_reviews_by_study_day_period(ctx,
     assert integrity.study_day_problems() == []
 
 
+def test_the_dashboard_forecast_counts_due_questions_by_the_learners_study_day(ctx, learner, make_user):
+    """New York, days from 04:00: overdue questions count today, 03:00 tomorrow is still today, 05:00 is
+    tomorrow; the 14th day ends the forecast; suspended and new questions are not forecast."""
+    from trainer.services import dashboard
+    user = db.session.get(User, learner[0])
+    user.timezone, user.day_start_hour = "America/New_York", 4
+    now = datetime(2026, 6, 10, 16, tzinfo=timezone.utc)                  # 12:00 in New York, 10 June
+    def local(day, hour):  # New York summer time is UTC-4
+        return datetime(2026, 6, day, hour, tzinfo=timezone.utc) + timedelta(hours=4)
+    questions = db.session.scalars(select(Question.id).where(Question.retired_at.is_(None))
+                                   .order_by(Question.id)).all()
+    due = [(local(3, 12), 2, False), (local(10, 20), 2, False), (local(11, 3), 2, False),   # today: 3
+           (local(11, 5), 2, False), (local(11, 23), 1, False),                            # tomorrow: 2
+           (local(24, 3), 2, False),                                                       # the 14th day: 1
+           (local(24, 5), 2, False),                                                       # after the forecast
+           (local(12, 9), 2, True), (local(12, 9), 0, False)]                             # suspended, new
+    assert len(questions) >= len(due)
+    for qid, (at, state, suspended) in zip(questions, due):
+        db.session.add(ItemState(learner_id=user.id, question_id=qid, state=state, stability=3.0, difficulty=5.0,
+                                 due_at=at, last_review_at=at - timedelta(days=3), reps=2, suspended=suspended))
+    db.session.commit()
+    forecast = dashboard.build(user.id, now).forecast
+    assert len(forecast) == 14 and forecast[0] == ("Wed 10", 3) and forecast[1] == ("Thu 11", 2)
+    assert forecast[13] == ("Tue 23", 1) and sum(n for _, n in forecast) == 6
+
+
 def test_every_answer_path_counts_its_review_on_its_study_day_once(ctx, learner):
     """A scheduled review of a mature card answered through record_answer (on PostgreSQL the one-statement
     write), a resubmission of the same token, and a practice answer: the study day counts the review once,

@@ -135,6 +135,20 @@ def true_retention(learner: User, now: datetime) -> list[RetentionRow]:
                                                                           learner.day_start_hour)))
 
 
+_FORECAST_DAYS = 14
+
+
+@cache
+def _forecast_statement():
+    """How many of the learner's studied, unsuspended questions fall due before the end of each of the next 14
+    study days (``end<n>``: the end of the study day ``n`` days after today), counted in SQL: one row, however
+    many questions the learner studies."""
+    ends = [bindparam(f"end{i}", type_=UTCDateTime()) for i in range(_FORECAST_DAYS)]
+    return select(*[func.count(case((ItemState.due_at < end, 1))) for end in ends]).where(
+        ItemState.learner_id == bindparam("learner_id"), ItemState.suspended.is_(False),
+        ItemState.state != sched.NEW, ItemState.due_at < ends[-1])
+
+
 @dataclass
 class Dashboard:
     today: Today
@@ -172,15 +186,13 @@ def build(learner_id: int, now: datetime | None = None, school_id: int | None = 
     learner = db.session.get(User, learner_id)
     tz, start_hour = learner.timezone, learner.day_start_hour
 
-    # 14-day forecast of due reviews, by the learner's study day.
+    # 14-day forecast of due reviews, by the learner's study day (today's count holds the overdue ones).
     today = sched.study_day(now, tz, start_hour)
-    horizon = sched.day_bounds(today + timedelta(days=13), tz, start_hour)[1]
-    due_times = db.session.scalars(select(ItemState.due_at).where(
-        ItemState.learner_id == learner_id, ItemState.suspended.is_(False), ItemState.state != sched.NEW,
-        ItemState.due_at < horizon))
-    per_day = Counter(max(sched.study_day(t, tz, start_hour), today) for t in due_times)
-    forecast = [((today + timedelta(days=i)).strftime("%a %d"), per_day.get(today + timedelta(days=i), 0))
-                for i in range(14)]
+    ends = {f"end{i}": sched.day_bounds(today + timedelta(days=i), tz, start_hour)[1] for i in range(_FORECAST_DAYS)}
+    due_by = [0, *(int(n or 0) for n in db.session.execute(_forecast_statement(),
+                                                            {"learner_id": learner_id, **ends}).one())]
+    forecast = [((today + timedelta(days=i)).strftime("%a %d"), due_by[i + 1] - due_by[i])
+                for i in range(_FORECAST_DAYS)]
 
     # Retention: actual recall on scheduled reviews of items already in review, the last 30 study days, and per
     # week for the last four; with the True Retention table, from the study days' counts in one statement.
