@@ -38,6 +38,9 @@ def create_app(config: dict | None = None) -> Flask:
     from .timefmt import register_time_filters
     register_time_filters(app)
 
+    from .charts import register_charts
+    register_charts(app)
+
     from .auth.views import bp as auth_bp
     from .learn.views import bp as learn_bp
     from .study.views import bp as study_bp
