@@ -59,7 +59,6 @@ class RetentionRow:
         return self.rate(self.young_passed + self.mature_passed, self.young_total + self.mature_total)
 
 
-MATURE_DAYS = sched.MATURE_DAYS
 #: predicted-recall bins of the distribution chart
 RECALL_BINS = ("<50%", "50-60%", "60-70%", "70-80%", "80-90%", "90-95%", "95-100%")
 
