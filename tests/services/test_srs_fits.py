@@ -21,7 +21,7 @@ def fill_history(learner_ids, question_ids, true_parameters, days=150, seed=11):
     learners whose memories follow ``true_parameters``."""
     rng = random.Random(seed)
     n = 0
-    per_day: dict = {}
+    logs: dict[int, list] = {}
     for lid in learner_ids:
         for qid in question_ids:
             version = db.session.get(Question, qid).current_version_id
@@ -33,20 +33,20 @@ def fill_history(learner_ids, question_ids, true_parameters, days=150, seed=11):
                 shown = sched.review(before, rating, now, fuzz=False).after
                 truth = sched.review(truth, rating, now, fuzz=False, parameters=true_parameters).after
                 n += 1
-                db.session.add(ReviewLog(
+                logs.setdefault(lid, []).append(ReviewLog(
                     learner_id=lid, question_id=qid, question_version_id=version, token=f"fit-{n}", reviewed_at=now,
                     rating=rating, correct=rating > 1, score=float(rating > 1), response="a", kind="review",
                     state_before=before.state, stability_before=before.stability, difficulty_before=before.difficulty,
                     step_before=before.step, due_before=before.due_at, last_review_before=before.last_review_at,
                     reps_before=before.reps, lapses_before=before.lapses))
-                key = (lid, sched.study_day(now, "UTC", 4))
-                per_day[key] = per_day.get(key, 0) + 1
                 now = max(shown.due_at, now + timedelta(hours=20))
             db.session.add(ItemState(learner_id=lid, question_id=qid, state=shown.state, step=shown.step,
                                      stability=shown.stability, difficulty=shown.difficulty, due_at=shown.due_at,
                                      last_review_at=shown.last_review_at, reps=shown.reps, lapses=shown.lapses))
-    # The per-day answer counts the answer service keeps beside the log (trainer verify compares them).
-    db.session.add_all([StudyDay(learner_id=lid, day=day, answers=count) for (lid, day), count in per_day.items()])
+    # The per-day counts the answer service keeps beside the log (trainer verify compares them).
+    for lid, rows in logs.items():
+        db.session.add_all(rows)
+        db.session.add_all([StudyDay(**row) for row in study.study_day_rows(lid, rows, "UTC", 4)])
     db.session.commit()
 
 

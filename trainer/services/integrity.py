@@ -191,9 +191,12 @@ def study_day_problems() -> list[str]:
 def retention_count_problems() -> list[str]:
     """Learners whose study days' review counts (the dashboard's retention and True Retention) do not add up to
     their scheduled reviews of review cards in the log, recalled, young and mature (``scheduling.day_counts``;
-    totals, as for the answers)."""
+    totals, as for the answers). None on a database not yet upgraded to keep them (``trainer init`` adds them):
+    ``trainer verify`` still checks the rest of an older database, read-only ones included."""
     from .sqltime import days_since
     names = sched.DAY_COUNTS[1:]
+    if not set(names) <= {c["name"] for c in sa_inspect(db.session.connection()).get_columns("study_day")}:
+        return []
     scheduled = (ReviewLog.kind == "review") & (ReviewLog.state_before == sched.REVIEW)
     interval = days_since(ReviewLog.due_before, ReviewLog.last_review_before)
     young = scheduled & (interval < sched.MATURE_DAYS)
