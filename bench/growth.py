@@ -197,10 +197,10 @@ def grow_history(db: ScaleDB, people: dict, total_rows: int, rng: random.Random)
             learner = sa.session.get(User, lid)
             for start in range(0, per_learner, 20000):
                 logs = []
-                for n in range(min(20000, per_learner - start)):
+                for i in range(start, min(start + 20000, per_learner)):
                     # a fresh question's first answer finds it new; every later one finds it studied
-                    first = start + n < len(fresh)
-                    qid, vid = fresh[start + n] if first else items[rng.randrange(len(items))]
+                    first = i < len(fresh)
+                    qid, vid = fresh[i] if first else items[rng.randrange(len(items))]
                     when = now - timedelta(days=rng.uniform(0, 365))
                     right = rng.random() < 0.85
                     last = when - timedelta(days=rng.uniform(1, 60))

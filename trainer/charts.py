@@ -35,11 +35,11 @@ def bar_chart(id, title, rows, max_value=None, target=None, percent=False, heigh
     bw = (plot_w / n) if n else plot_w
     hi = max_value or max([1] + values)
     lows = values + ([target] if target is not None else [])
-    lo = max(math.floor((min(lows) - 0.02) * 10) / 1 / 10, 0) if percent and lows and min(lows) >= 0.3 else 0
+    lo = max(math.floor((min(lows) - 0.02) * 10) / 10, 0) if percent and lows and min(lows) >= 0.3 else 0
     span = (hi - lo) if hi > lo else 1
     # category labels split at the first space over two lines; every k-th shown when they would collide
     label_w = max([1] + [len(part) for label, _ in rows for part in str(label).split(" ", 1)]) * FONT * 0.6 + 6
-    every = max(int(math.ceil(label_w / bw) / 1) if bw else 1, 1)
+    every = max(math.ceil(label_w / bw) if bw else 1, 1)
     value_w = (4 if percent else len(str(max(values) if values else 0))) * FONT * 0.6 + 2
     show_values = value_w <= bw
     base = TOP + height

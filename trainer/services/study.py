@@ -321,6 +321,8 @@ def _insert_log_once(values: dict) -> ReviewLog | None:
 #: PostgreSQL statement writing an answer (see ``_write_answer_once``), built on first use
 _ANSWER_WRITES: dict[tuple[str | None, bool], Any] = {}
 _MEMORY_COLUMNS = ("state", "step", "stability", "difficulty", "due_at", "last_review_at", "reps", "lapses")
+#: the study day's counts as parameters of ``_answer_writes`` (``_binds(_STUDY_DAY, sched.DAY_COUNTS, "d_")``)
+_DAY_PARAMS = tuple(f"d_{name}" for name in sched.DAY_COUNTS)
 
 
 def _binds(table, names, prefix: str = "") -> dict:
@@ -384,7 +386,7 @@ def _write_answer_once(values: dict, target: AnswerTarget, after: sched.MemorySt
             params.update(b_id=target.state_id, b_version=target.state_version, m_version=target.state_version + 1)
     if day is not None:
         params["d_day"] = day
-        params.update(zip([f"d_{name}" for name in sched.DAY_COUNTS], _counts_of(values)))
+        params.update(zip(_DAY_PARAMS, _counts_of(values)))
     row = db.session.execute(_answer_writes(memory, day is not None), params).one()
     if row[0] is None:
         return None
@@ -723,11 +725,15 @@ def _next_due(learner: User, now: datetime, ahead: bool) -> int | None:
                                          "step_cut": cut.learning if ahead else cut.now})
 
 
+def _field(answer, name: str):
+    """A column of an answer given as its ReviewLog or as the values of one."""
+    return answer[name] if isinstance(answer, dict) else getattr(answer, name)
+
+
 def _counts_of(answer) -> tuple[int, ...]:
     """``scheduling.day_counts`` of an answer given as its ReviewLog or as the values of one."""
-    get = answer.get if isinstance(answer, dict) else (lambda name: getattr(answer, name))
-    return sched.day_counts(get("kind"), get("state_before"), get("correct"), get("due_before"),
-                            get("last_review_before"))
+    return sched.day_counts(*(_field(answer, name) for name in
+                              ("kind", "state_before", "correct", "due_before", "last_review_before")))
 
 
 def study_day_rows(learner_id: int, answers: Iterable, tz_name: str, day_start_hour: int) -> list[dict]:
@@ -735,8 +741,7 @@ def study_day_rows(learner_id: int, answers: Iterable, tz_name: str, day_start_h
     with ``reviewed_at``): what the answer path adds for them, for writers that insert answers in bulk."""
     per_day: dict = {}
     for answer in answers:
-        moment = answer["reviewed_at"] if isinstance(answer, dict) else answer.reviewed_at
-        day = sched.study_day(moment, tz_name, day_start_hour)
+        day = sched.study_day(_field(answer, "reviewed_at"), tz_name, day_start_hour)
         counts = per_day.get(day)
         add = _counts_of(answer)
         per_day[day] = add if counts is None else tuple(a + b for a, b in zip(counts, add))
