@@ -16,7 +16,7 @@ from ..extensions import db
 from ..models import (ItemState, Question, QuestionVersion, SafetyError, SiteState, StudyDay, User,
                       UTCDateTime, utcnow)
 from .cohort_stats import days_since
-from .study import Today, lesson_of, today_and_next_change
+from .study import Today, lesson_of, today_and_next_change, version_data
 
 
 @dataclass
@@ -212,9 +212,12 @@ def build(learner_id: int, now: datetime | None = None, school_id: int | None = 
         np.array([np.nan if r[2] is None else r[2] for r in studied], dtype=float))
     area_mastery = {a: v for a, v in area_means.items() if a in EXAM_AREAS}
     weakest = sorted(lesson_mastery.items(), key=lambda kv: kv[1])[:5]
-    errors = [OpenSafetyError(err.created_at, len(err.correct_days), _short(data.get("stem", "")), ref)
-              for err, data, ref in db.session.execute(
-                  select(SafetyError, QuestionVersion.data, Question.lesson_ref)
+    # The question's data from the per-process cache (``version_data``): parsing each one's JSON here cost more
+    # than the rest of the page.
+    errors = [OpenSafetyError(created, len(correct_days), _short(version_data(vid, digest).get("stem", "")), ref)
+              for created, correct_days, vid, digest, ref in db.session.execute(
+                  select(SafetyError.created_at, SafetyError.correct_days, QuestionVersion.id,
+                         QuestionVersion.content_hash, Question.lesson_ref)
                   .join(Question, Question.id == SafetyError.question_id)
                   .join(QuestionVersion, QuestionVersion.id == Question.current_version_id)
                   .where(SafetyError.learner_id == learner_id, SafetyError.resolved_at.is_(None),

@@ -18,6 +18,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
+from ..database import plain_rows
 from ..domain import scheduling as sched
 from ..domain.grading import Grade, ResponseError, grade
 from ..extensions import db
@@ -778,11 +779,13 @@ def note_study_days(learner: User, answers: Iterable) -> None:
 def streak(learner: User, now: datetime, limit: int = 400) -> int:
     """Consecutive study days up to today (or up to yesterday, if today has no answer yet)."""
     today = sched.study_day(now, learner.timezone, learner.day_start_hour)
-    days = set(db.session.scalars(select(StudyDay.day).where(
-        StudyDay.learner_id == learner.id, StudyDay.day <= today, StudyDay.day > today - timedelta(days=limit))))
-    day = today if today in days else today - timedelta(days=1)
+    # The driver's own values, as ISO dates (a string on SQLite, a date on PostgreSQL): up to a year of days
+    # parsed one by one into dates cost more than the rest of the streak.
+    days = {str(day) for day, in plain_rows(select(StudyDay.day).where(
+        StudyDay.learner_id == learner.id, StudyDay.day <= today, StudyDay.day > today - timedelta(days=limit)))}
+    day = today if today.isoformat() in days else today - timedelta(days=1)
     count = 0
-    while day in days:
+    while day.isoformat() in days:
         count += 1
         day -= timedelta(days=1)
     return count
