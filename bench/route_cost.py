@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from answer_path import StatementCounter  # noqa: E402  (bench/answer_path.py)
 from scaledb import BENCH_SECRET, ScaleDB  # noqa: E402  (bench/scaledb.py)
 
-ROUTES = ("floor", "home", "lesson", "practice", "feedback", "review_next", "answer", "dashboard",
+ROUTES = ("floor", "home", "lesson", "practice", "feedback", "review_next", "answer", "dashboard", "exam",
           "home_rebuilt", "dashboard_rebuilt", "floor")
 
 
@@ -49,7 +49,7 @@ class Learners:
         from trainer.extensions import db
         from trainer.models import Lesson, Question, User
         from trainer.services.scale import SCALE_PASSWORD
-        self.rng, self.signer = rng, URLSafeSerializer(BENCH_SECRET, salt="answer-token")
+        self.app, self.rng, self.signer = app, rng, URLSafeSerializer(BENCH_SECRET, salt="answer-token")
         with app.app_context():
             people = db.session.execute(select(User.id, User.email).where(
                 User.role == "learner", User.email.like("learner-%@scale.test")).order_by(User.id).limit(count)).all()
@@ -68,10 +68,17 @@ class Learners:
             self.clients.append((learner_id, client, csrf))
         self.practice: dict[int, str] = {}
         self.feedback: dict[int, str] = {}
+        self.exams: dict[int, str] = {}
         self.timed: list[tuple[float, float]] = []
 
     def pick(self):
         return self.clients[self.rng.randrange(len(self.clients))]
+
+    def _running_exam(self, learner_id: int) -> str | None:
+        from trainer.services import exams
+        with self.app.app_context():
+            running = exams.in_progress(learner_id)
+            return f"/study/exams/{running.id}" if running else None
 
     def answer(self, learner_id: int, client, csrf: str):
         token = self.signer.dumps({"l": learner_id, "q": self.rng.choice(self.singles), "a": None, "p": None,
@@ -96,6 +103,11 @@ class Learners:
                                                                "lesson": self.rng.choice(self.lessons)})
                 self.practice[learner_id] = started.headers["Location"]
             return client.get(self.practice[learner_id])
+        if route == "exam":  # the current question of a running mock exam, as locustfile.exam_question
+            if learner_id not in self.exams:
+                self.exams[learner_id] = self._running_exam(learner_id) or client.post(
+                    "/study/exams", data={"csrf_token": csrf, "length": 100}).headers["Location"]
+            return client.get(self.exams[learner_id])
         if route == "feedback":
             if learner_id not in self.feedback:
                 self.feedback[learner_id] = self.answer(learner_id, client, csrf).headers["Location"]

@@ -187,12 +187,16 @@ def marks(attempt: Attempt) -> list[tuple[int, bool, bool]]:
             for p, answered, flagged in db.session.execute(_MARKS, {"attempt_id": attempt.id})]
 
 
+#: built once (an exam page reads one item; building the statement cost about as much as running it)
+_ITEM_AT = (select(AttemptItem).options(joinedload(AttemptItem.version))
+            .where(AttemptItem.attempt_id == bindparam("attempt_id"), AttemptItem.position == bindparam("position")))
+
+
 def item_at(attempt: Attempt, position: int) -> AttemptItem | None:
     """The attempt's item at ``position`` with its question version, or None."""
     if "items" in attempt.__dict__:
         return next((i for i in attempt.items if i.position == position), None)
-    return db.session.scalar(select(AttemptItem).options(joinedload(AttemptItem.version)).where(
-        AttemptItem.attempt_id == attempt.id, AttemptItem.position == position))
+    return db.session.scalar(_ITEM_AT, {"attempt_id": attempt.id, "position": position})
 
 
 def progress(attempt: Attempt, marked: list[tuple[int, bool, bool]] | None = None) -> Progress:

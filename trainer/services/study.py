@@ -914,6 +914,9 @@ def start_practice(learner_id: int, *, lesson: str | None = None, module: str | 
     return attempt
 
 
+_ATTEMPT_BY_ID = select(Attempt).where(Attempt.id == bindparam("attempt_id"))  # built once, as ``_NEXT_DUE``
+
+
 def own_attempt(learner_id: int, attempt_id: int, kind: str, with_items: bool = False) -> Attempt:
     """The learner's attempt of that kind, or a 404 StudyError; ``with_items`` loads its items in the same
     statement (a practice set's pages read them all)."""
@@ -921,7 +924,7 @@ def own_attempt(learner_id: int, attempt_id: int, kind: str, with_items: bool = 
         from sqlalchemy.orm import joinedload
         attempt = db.session.get(Attempt, attempt_id, options=[joinedload(Attempt.items)])
     else:
-        attempt = db.session.get(Attempt, attempt_id)
+        attempt = db.session.execute(_ATTEMPT_BY_ID, {"attempt_id": attempt_id}).scalar_one_or_none()
     if attempt is None or attempt.learner_id != learner_id or attempt.kind != kind:
         raise StudyError("No such attempt.", 404)
     return attempt
