@@ -244,6 +244,28 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 CSRF_FIELD = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
 
 
+#: processes whose CPU a phase also reports: the database server's (PostgreSQL's backends) and Redis's, which
+#: share the machine's cores with the workers and locust
+SERVICE_PROCESSES = ("postgres", "redis-server")
+
+
+def service_cpu() -> dict[int, float]:
+    """CPU seconds so far of every PostgreSQL and Redis process on the machine, by process id."""
+    import psutil
+    seen = {}
+    for proc in psutil.process_iter(["name", "cpu_times"]):
+        name, times = proc.info["name"] or "", proc.info["cpu_times"]
+        if times is not None and name.startswith(SERVICE_PROCESSES):
+            seen[proc.pid] = times.user + times.system
+    return seen
+
+
+def service_cpu_since(before: dict[int, float]) -> float:
+    """CPU seconds the PostgreSQL and Redis processes used since ``before`` (a backend that started since counts
+    from zero; one that ended is not counted)."""
+    return round(sum(cpu - before.get(pid, 0.0) for pid, cpu in service_cpu().items()), 1)
+
+
 def run_locust(host: str, plan_file: Path, phase: str, users: int, seconds: int, prefix: Path) -> dict:
     """One headless locust run; returns per-route stats, failures, and CPU seconds used by locust itself.
 
@@ -331,10 +353,11 @@ def bench_database(kind: str, args, out: Path) -> dict:
         for n, (phase, seconds) in enumerate(phases, 1):
             print(f"[{kind}] phase {n}/{len(phases)} {phase}: {args.users} users for {seconds} s "
                   f"(load average {rep.load_average()})", file=sys.stderr, flush=True)
-            cpu_before, routes_before = server.cpu_seconds(), server.route_cpu()
+            cpu_before, routes_before, services_before = server.cpu_seconds(), server.route_cpu(), service_cpu()
             stats = run_locust(server.host, plan_file, phase, args.users, seconds,
                                out / f"load-{kind}-{phase.replace(':', '-')}")
             stats["server_cpu"] = round(server.cpu_seconds() - cpu_before, 1)
+            stats["service_cpu"] = service_cpu_since(services_before)
             stats["route_cpu"] = {route: [count - routes_before.get(route, [0, 0.0])[0],
                                           round(seconds - routes_before.get(route, [0, 0.0])[1], 3)]
                                   for route, (count, seconds) in server.route_cpu().items()
@@ -441,7 +464,9 @@ def summarise(results: dict, args, info: dict) -> tuple[str, dict]:
         if mixed:
             md.append(f"### {kind}: mixed journeys (load average after: "
                       f"{' / '.join(f'{x:.2f}' for x in mixed['loadavg'])}; server CPU {mixed['server_cpu']} s, "
-                      f"locust CPU {mixed['locust_cpu']} s)\n")
+                      + (f"{'PostgreSQL and ' if kind == 'postgresql' else ''}Redis CPU {mixed['service_cpu']} s, "
+                         if mixed.get("service_cpu") is not None else "")
+                      + f"locust CPU {mixed['locust_cpu']} s)\n")
             md.append(rep.table(["route", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors"],
                                 [[name, s["requests"], s["rps"], s["p50"], s["p95"], s["p99"], s["max"],
                                   s["failures"]] for name, s in sorted(mixed["routes"].items(),
