@@ -71,7 +71,8 @@ def _home_block(now: datetime, pass_mark: float) -> tuple[str, datetime]:
     if running:
         left = (running.deadline_at - now).total_seconds()
         changes.append(now + timedelta(seconds=left % 60 or 60))
-    marks = exams.marks(running) if running else []  # three columns per item, not a hundred loaded items
+    # answered and unanswered positions from three columns per item, not a hundred loaded items
+    exam_progress = exams.progress(running) if running else None
     today, step_change = study.today_and_next_change(current_user.id, now)
     changes.append(step_change)
     target = progress.continue_target(course, current_user.id)
@@ -86,7 +87,7 @@ def _home_block(now: datetime, pass_mark: float) -> tuple[str, datetime]:
         closed_quizzes=[q for q in assigned if q["status"] == "closed"],
         exam=running,
         exam_minutes_left=max(1, -int(-(running.deadline_at - now).total_seconds() // 60)) if running else None,
-        exam_answered=sum(1 for _, answered, _ in marks if answered), exam_total=len(marks),
+        exam_progress=exam_progress,
         pass_forecast=pass_readiness.forecast(current_user.id, pass_mark=pass_mark, now=now),
     )
     return html, min([c for c in changes if c] or [now + page_cache.STEP])
