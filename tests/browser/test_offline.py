@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 
 import pytest
 import yaml
+from playwright.sync_api import expect
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
@@ -178,7 +179,8 @@ def test_one_question_answered_offline_on_two_devices_keeps_each_review_in_time_
     tablet_ctx.set_offline(False)
     tablet.wait_for_selector("#offline-status[data-state='saved']", timeout=15000)
     notices = tablet.locator("#offline-notices li")
-    assert notices.count() == 1 and "reviewed after this answer was made" in notices.inner_text()
+    expect(notices).to_have_count(1)
+    assert "reviewed after this answer was made" in notices.inner_text()
     for context, _ in devices:
         context.close()
     with app.app_context():
