@@ -211,7 +211,7 @@ def main() -> None:
             from trainer.models import Cohort
             from trainer.services import cohort_stats
             cohort = db.session.get(Cohort, cohort_id)
-            members = cohort_stats.members_query(cohort_id)
+            members = cohort_stats.Members(cohort_id=cohort_id)
             for name, work in (("  build_dashboard only", lambda: cohort_stats.build_dashboard(cohort)),
                                ("    memory-state pass", lambda: cohort_stats.memory_figures(members, utcnow()))):
                 runs = []

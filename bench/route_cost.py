@@ -14,7 +14,8 @@ benchmark's "share of the floor" (which also pays gunicorn, HTTP and, on Postgre
 
 Two routes time a page built again: ``home_rebuilt`` and ``dashboard_rebuilt`` answer a review question
 first (the learner's counter moves, so the kept page no longer holds) and time only the GET that follows;
-their statement counts include the answer's.
+their statement counts include the answer's. ``cohort_rebuilt`` does the same for the cohort dashboard: one
+learner of the cohort answers, then the cohort's instructor opens the page (every other learner's figures are kept).
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ from answer_path import StatementCounter  # noqa: E402  (bench/answer_path.py)
 from scaledb import BENCH_SECRET, ScaleDB  # noqa: E402  (bench/scaledb.py)
 
 ROUTES = ("floor", "home", "lesson", "practice", "feedback", "review_next", "answer", "dashboard", "exam",
-          "home_rebuilt", "dashboard_rebuilt", "floor")
+          "home_rebuilt", "dashboard_rebuilt", "cohort_rebuilt", "floor")
 
 
 class Learners:
@@ -70,6 +71,32 @@ class Learners:
         self.feedback: dict[int, str] = {}
         self.exams: dict[int, str] = {}
         self.timed: list[tuple[float, float]] = []
+        self.instructor = None
+
+    def _instructor(self):
+        """The instructor of the first signed-in learner's cohort, signed in, and that cohort's signed-in learners."""
+        if self.instructor is None:
+            from sqlalchemy import select
+
+            from trainer.extensions import db
+            from trainer.models import CohortInstructor, Enrolment, User
+            from trainer.services.scale import SCALE_PASSWORD
+            with self.app.app_context():
+                cohort_id = db.session.scalar(select(Enrolment.cohort_id).where(
+                    Enrolment.learner_id == self.clients[0][0]))
+                email = db.session.scalar(select(User.email).join(
+                    CohortInstructor, CohortInstructor.instructor_id == User.id).where(
+                    CohortInstructor.cohort_id == cohort_id).order_by(User.id).limit(1))
+                members = set(db.session.scalars(select(Enrolment.learner_id).where(
+                    Enrolment.cohort_id == cohort_id)))
+            client = self.app.test_client()
+            page = client.get("/login").get_data(as_text=True)
+            csrf = re.search(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"', page).group(1)
+            assert client.post("/login", data={"email": email, "password": SCALE_PASSWORD,
+                                               "csrf_token": csrf}).status_code == 302
+            self.instructor = (client, f"/school/cohorts/{cohort_id}",
+                               [c for c in self.clients if c[0] in members])
+        return self.instructor
 
     def pick(self):
         return self.clients[self.rng.randrange(len(self.clients))]
@@ -116,6 +143,14 @@ class Learners:
             self.answer(learner_id, client, csrf)
             started, cpu = time.perf_counter(), time.process_time()
             response = client.get("/home" if route == "home_rebuilt" else "/study/dashboard")
+            self.timed.append((time.process_time() - cpu, time.perf_counter() - started))
+            return response
+        if route == "cohort_rebuilt":
+            staff, url, members = self._instructor()
+            learner_id, client, csrf = members[self.rng.randrange(len(members))]
+            self.answer(learner_id, client, csrf)
+            started, cpu = time.perf_counter(), time.process_time()
+            response = staff.get(url)
             self.timed.append((time.process_time() - cpu, time.perf_counter() - started))
             return response
         raise SystemExit(f"unknown route {route!r}: one of {', '.join(sorted(set(ROUTES)))}")

@@ -6,6 +6,7 @@ none of what the command loaded to migrate (Alembic) and load only what serving 
 """
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -23,7 +24,12 @@ class _Server(BaseApplication):
 
     def load(self):
         from . import create_app
-        return create_app({"SERVE_WORKER": True})  # a worker serves requests only: no migration machinery
+        app = create_app({"SERVE_WORKER": True})  # a worker serves requests only: no migration machinery
+        # What the worker has loaded by now (modules, the app, its templates and content) lives as long as the
+        # worker: frozen out of the collector's generations, a full collection no longer walks all of it.
+        gc.collect()
+        gc.freeze()
+        return app
 
 
 def run_gunicorn(host: str, port: int, workers: int, pidfile: str | None = None) -> None:

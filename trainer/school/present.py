@@ -26,34 +26,14 @@ class Cell:
 
 
 @dataclass
-class HeatCell:
-    key: str
-    text: str
-    css: str
-    note: str = ""
-
-
-@dataclass
 class DisplayRow:
     row: cohorts.StudentRow
     url: str
     cells: list[Cell]
-    areas: list[HeatCell]
-    readiness: HeatCell
-    modules: list[HeatCell]
-
-    # The two heat maps' cells, written here rather than in the template: a 300-learner cohort has some 6,000 of
-    # them, and a template expression per attribute cost more than the rest of the page.
-    @property
-    def areas_html(self) -> Markup:
-        return Markup("".join(f'<td class="{c.css}" data-area="{escape(c.key)}">{escape(c.text)}</td>'
-                              for c in self.areas)
-                      + f'<td class="{self.readiness.css}" data-col="readiness">{escape(self.readiness.text)}</td>')
-
-    @property
-    def modules_html(self) -> Markup:
-        return Markup("".join(f'<td class="{c.css}" data-module="{escape(c.key)}">{escape(c.text)} '
-                              f'<span class="count">{escape(c.note)}</span></td>' for c in self.modules))
+    #: the two heat maps' cells of this row, as HTML: a 300-learner cohort has some 6,000 of them, and a template
+    #: expression per attribute cost more than the rest of the page
+    areas_html: Markup
+    modules_html: Markup
 
 
 #: the columns on screen, in order: who needs what and why first; the rest (e-mail, lessons, active days,
@@ -73,8 +53,41 @@ def _text(column: cohorts.Column, value) -> str:
     return f"{value}%" if column.kind == "percent" else str(value)
 
 
+class _HeatCells:
+    """Heat-map cells as HTML, each distinct one written once per page: learners share most of them (a module's
+    "0% (0/6)", an area's "12%")."""
+
+    def __init__(self):
+        self.areas: dict[tuple[str, int], str] = {}
+        self.modules: dict[tuple[str, int, int], str] = {}
+        self.ready: dict[int, str] = {}
+
+    def area(self, area: str, share: float) -> str:
+        p = cohorts.percent(share)
+        html = self.areas.get((area, p))
+        if html is None:
+            html = self.areas[area, p] = f'<td class="{heat_class(p)}" data-area="{escape(area)}">{p}%</td>'
+        return html
+
+    def readiness(self, share: float) -> str:
+        p = cohorts.percent(share)
+        html = self.ready.get(p)
+        if html is None:
+            html = self.ready[p] = f'<td class="{heat_class(p)}" data-col="readiness">{p}%</td>'
+        return html
+
+    def module(self, slug: str, done: int, total: int) -> str:
+        html = self.modules.get((slug, done, total))
+        if html is None:
+            p = cohorts.percent(done / total if total else 0.0)
+            html = self.modules[slug, done, total] = (f'<td class="{heat_class(p)}" data-module="{escape(slug)}">'
+                                                      f'{p}% <span class="count">({done}/{total})</span></td>')
+        return html
+
+
 def display_rows(dash: cohorts.CohortDashboard, rows: list[cohorts.StudentRow]) -> list[DisplayRow]:
     out = []
+    heat = _HeatCells()
     for row in rows:
         values = cohorts.student_values(row)
         cells = []
@@ -88,17 +101,11 @@ def display_rows(dash: cohorts.CohortDashboard, rows: list[cohorts.StudentRow]) 
                 note = f" of {row.retention_reviews}"
             cells.append(Cell(column.key, _text(column, values[column.key]), note,
                               column.kind in ("count", "percent"), column.label))
-        areas = [HeatCell(a, f"{p}%", heat_class(p)) for a in dash.areas
-                 for p in (cohorts.percent(row.area_mastery[a]),)]
-        ready = cohorts.percent(row.readiness)
-        modules = []
-        for slug, _title, _n in dash.modules:
-            done, total = row.modules[slug]
-            p = cohorts.percent(done / total if total else 0.0)
-            modules.append(HeatCell(slug, f"{p}%", heat_class(p), f"({done}/{total})"))
+        areas = "".join(heat.area(a, row.area_mastery[a]) for a in dash.areas) + heat.readiness(row.readiness)
+        modules = "".join(heat.module(slug, *row.modules[slug]) for slug, _title, _n in dash.modules)
         out.append(DisplayRow(row, url_for("school.student_dashboard", cohort_id=dash.cohort.id,
                                            learner_id=row.learner_id),
-                              cells, areas, HeatCell("readiness", f"{ready}%", heat_class(ready)), modules))
+                              cells, Markup(areas), Markup(modules)))
     return out
 
 

@@ -10,7 +10,8 @@ from datetime import datetime, timezone
 from functools import lru_cache
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import joinedload
 from werkzeug import security
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -445,9 +446,11 @@ def join_cohort(learner_id: int, code: str) -> JoinResult:
     return JoinResult(cohort, False)
 
 
+#: built once (only the learner changes): the home page asks it on every rebuild
+_COHORTS = (select(Cohort).join(Enrolment, Enrolment.cohort_id == Cohort.id).options(joinedload(Cohort.school))
+            .where(Enrolment.learner_id == bindparam("learner_id"), Enrolment.active.is_(True)).order_by(Cohort.name))
+
+
 def learner_cohorts(learner_id: int) -> list[Cohort]:
     """The learner's active cohorts by name, each with its school loaded (the pages show both)."""
-    from sqlalchemy.orm import joinedload
-    return list(db.session.scalars(
-        select(Cohort).join(Enrolment, Enrolment.cohort_id == Cohort.id).options(joinedload(Cohort.school))
-        .where(Enrolment.learner_id == learner_id, Enrolment.active.is_(True)).order_by(Cohort.name)))
+    return list(db.session.scalars(_COHORTS, {"learner_id": learner_id}))

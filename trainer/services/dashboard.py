@@ -148,6 +148,24 @@ def _forecast_statement():
         ItemState.state != sched.NEW, ItemState.due_at < ends[-1])
 
 
+@cache
+def _safety_errors_statement(of_school: bool):
+    """The learner's open safety errors, oldest first, with what the page shows of each question; ``of_school``:
+    only those on the shipped bank and the school ``school_id``'s own questions (what its staff may see)."""
+    return (select(SafetyError.created_at, SafetyError.correct_days, QuestionVersion.id,
+                   QuestionVersion.content_hash, Question.lesson_ref)
+            .join(Question, Question.id == SafetyError.question_id)
+            .join(QuestionVersion, QuestionVersion.id == Question.current_version_id)
+            .where(SafetyError.learner_id == bindparam("learner_id"), SafetyError.resolved_at.is_(None),
+                   or_(Question.school_id.is_(None), Question.school_id == bindparam("school_id")) if of_school
+                   else true())
+            .order_by(SafetyError.created_at))
+
+
+_LEECHES = select(func.count(ItemState.id)).where(ItemState.learner_id == bindparam("learner_id"),
+                                                  ItemState.lapses >= sched.LEECH_LAPSES)
+
+
 @dataclass
 class Dashboard:
     today: Today
@@ -216,16 +234,8 @@ def build(learner_id: int, now: datetime | None = None, school_id: int | None = 
     # than the rest of the page.
     errors = [OpenSafetyError(created, len(correct_days), _short(version_data(vid, digest).get("stem", "")), ref)
               for created, correct_days, vid, digest, ref in db.session.execute(
-                  select(SafetyError.created_at, SafetyError.correct_days, QuestionVersion.id,
-                         QuestionVersion.content_hash, Question.lesson_ref)
-                  .join(Question, Question.id == SafetyError.question_id)
-                  .join(QuestionVersion, QuestionVersion.id == Question.current_version_id)
-                  .where(SafetyError.learner_id == learner_id, SafetyError.resolved_at.is_(None),
-                         true() if school_id is None else or_(Question.school_id.is_(None),
-                                                              Question.school_id == school_id))
-                  .order_by(SafetyError.created_at))]
-    leeches = db.session.scalar(select(func.count(ItemState.id)).where(
-        ItemState.learner_id == learner_id, ItemState.lapses >= sched.LEECH_LAPSES)) or 0
+                  _safety_errors_statement(school_id is not None), {"learner_id": learner_id, "school_id": school_id})]
+    leeches = db.session.scalar(_LEECHES, {"learner_id": learner_id}) or 0
     from . import readiness as pass_readiness
     counts, step_change = today_and_next_change(learner_id, now)
     return Dashboard(counts, forecast, retention, reviewed, weeks, learner.desired_retention,

@@ -220,12 +220,15 @@ def next_position(attempt: Attempt, after: int | None = None,
     return next((p for p in open_ if p > after), open_[0])
 
 
+#: built once (only the learner and the time change): the home page asks it on every rebuild
+_RUNNING = (select(Attempt).where(Attempt.learner_id == bindparam("learner_id"), Attempt.kind == "exam",
+                                  Attempt.submitted_at.is_(None), Attempt.deadline_at > bindparam("now"))
+            .order_by(Attempt.started_at.desc()).limit(1))
+
+
 def in_progress(learner_id: int, now: datetime | None = None) -> Attempt | None:
     """The learner's latest exam still running (deadline not passed), if any."""
-    now = now or utcnow()
-    return db.session.scalar(select(Attempt).where(
-        Attempt.learner_id == learner_id, Attempt.kind == "exam", Attempt.submitted_at.is_(None),
-        Attempt.deadline_at > now).order_by(Attempt.started_at.desc()).limit(1))
+    return db.session.scalar(_RUNNING, {"learner_id": learner_id, "now": now or utcnow()})
 
 
 def finish(attempt: Attempt, now: datetime | None = None) -> Attempt:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import zoneinfo
 
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 
 from ..extensions import db
 from ..models import Attempt, LessonProgress, ReviewLog, User
@@ -13,15 +13,18 @@ class OnboardingError(ValueError):
     """A study goal that cannot be saved; the message is for the learner."""
 
 
+_LEARNER = bindparam("learner_id")
+#: built once (only the learner changes), as the home page asks it on every rebuild
+_STARTED = select(exists().where(LessonProgress.learner_id == _LEARNER) | exists().where(ReviewLog.learner_id == _LEARNER)
+                  | exists().where(Attempt.learner_id == _LEARNER))
+
+
 def is_first_visit(learner_id: int) -> bool:
     """True while the learner has opened no lesson, answered nothing and started no set, quiz or exam.
 
     :param learner_id: the learner's user id
     """
-    return not db.session.scalar(select(
-        exists().where(LessonProgress.learner_id == learner_id)
-        | exists().where(ReviewLog.learner_id == learner_id)
-        | exists().where(Attempt.learner_id == learner_id)))
+    return not db.session.scalar(_STARTED, {"learner_id": learner_id})
 
 
 def set_study_goal(learner_id: int, new_per_day: int, timezone: str) -> User:

@@ -87,17 +87,24 @@ class ModuleProgress:
         return self.completed / self.total if self.total else 0.0
 
 
+# The home page's statements, built once (only the learner changes): making a statement and its cache key anew
+# cost SQLAlchemy about as much as running it.
+_DONE = (select(LessonProgress.lesson_id)
+         .where(LessonProgress.learner_id == bindparam("learner_id"), LessonProgress.completed_at.is_not(None))
+         .subquery())
+_MODULE_PROGRESS = (select(Module.slug, func.count(Lesson.id), func.count(_DONE.c.lesson_id))
+                    .join(Lesson, Lesson.module_id == Module.id)
+                    .outerjoin(_DONE, _DONE.c.lesson_id == Lesson.id)
+                    .where(Lesson.retired_at.is_(None), Module.retired_at.is_(None))
+                    .group_by(Module.slug))
+_OPENED = (select(Lesson.slug, LessonProgress.completed_at, LessonProgress.last_opened_at, Lesson.retired_at)
+           .join(LessonProgress, LessonProgress.lesson_id == Lesson.id)
+           .where(LessonProgress.learner_id == bindparam("learner_id")))
+
+
 def module_progress(learner_id: int) -> dict[str, ModuleProgress]:
     """Completed and total live lessons per module, in one grouped query."""
-    done = (select(LessonProgress.lesson_id)
-            .where(LessonProgress.learner_id == learner_id, LessonProgress.completed_at.is_not(None))
-            .subquery())
-    rows = db.session.execute(
-        select(Module.slug, func.count(Lesson.id), func.count(done.c.lesson_id))
-        .join(Lesson, Lesson.module_id == Module.id)
-        .outerjoin(done, done.c.lesson_id == Lesson.id)
-        .where(Lesson.retired_at.is_(None), Module.retired_at.is_(None))
-        .group_by(Module.slug))
+    rows = db.session.execute(_MODULE_PROGRESS, {"learner_id": learner_id})
     return {slug: ModuleProgress(slug, completed, total) for slug, total, completed in rows}
 
 
@@ -105,10 +112,7 @@ def continue_target(course, learner_id: int) -> str | None:
     """The lesson to continue with: the last opened if unfinished, else the next unfinished in course order."""
     ordered = [lesson.id for lesson in course.ordered_lessons()]
     # ``completed_slugs`` and ``last_opened`` from one read of the learner's rows (one per lesson opened)
-    rows = db.session.execute(
-        select(Lesson.slug, LessonProgress.completed_at, LessonProgress.last_opened_at, Lesson.retired_at)
-        .join(LessonProgress, LessonProgress.lesson_id == Lesson.id)
-        .where(LessonProgress.learner_id == learner_id)).all()
+    rows = db.session.execute(_OPENED, {"learner_id": learner_id}).all()
     done = {slug for slug, completed, _, _ in rows if completed is not None}
     live = [(opened, slug, completed is not None) for slug, completed, opened, retired in rows if retired is None]
     last = max(live, key=lambda row: row[0])[1:] if live else None

@@ -776,13 +776,17 @@ def note_study_days(learner: User, answers: Iterable) -> None:
                 setattr(row, name, getattr(row, name) + values[name])
 
 
+_STUDY_DAYS = select(StudyDay.day).where(StudyDay.learner_id == bindparam("learner_id"),
+                                         StudyDay.day <= bindparam("today"), StudyDay.day > bindparam("since"))
+
+
 def streak(learner: User, now: datetime, limit: int = 400) -> int:
     """Consecutive study days up to today (or up to yesterday, if today has no answer yet)."""
     today = sched.study_day(now, learner.timezone, learner.day_start_hour)
     # The driver's own values, as ISO dates (a string on SQLite, a date on PostgreSQL): up to a year of days
     # parsed one by one into dates cost more than the rest of the streak.
-    days = {str(day) for day, in plain_rows(select(StudyDay.day).where(
-        StudyDay.learner_id == learner.id, StudyDay.day <= today, StudyDay.day > today - timedelta(days=limit)))}
+    days = {str(day) for day, in plain_rows(_STUDY_DAYS, params={
+        "learner_id": learner.id, "today": today, "since": today - timedelta(days=limit)})}
     day = today if today.isoformat() in days else today - timedelta(days=1)
     count = 0
     while day.isoformat() in days:

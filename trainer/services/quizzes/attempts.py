@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ...content.source import EXAM_AREAS, EXAM_WEIGHTS
@@ -75,18 +75,24 @@ def learner_status(learner_id: int, assignment: QuizAssignment, now: datetime | 
     return _status(assignment, attempts, now)
 
 
+# The home page's two statements, built once (only the learner, the time and the assignments change).
+_ASSIGNED = (select(QuizAssignment).join(Enrolment, Enrolment.cohort_id == QuizAssignment.cohort_id)
+             .join(Quiz, Quiz.id == QuizAssignment.quiz_id)
+             .where(Enrolment.learner_id == bindparam("learner_id"), Enrolment.active.is_(True),
+                    QuizAssignment.closes_at > bindparam("closed_after")))
+_QUIZ_ATTEMPTS = (select(Attempt).where(Attempt.learner_id == bindparam("learner_id"), Attempt.kind == "quiz",
+                                        Attempt.assignment_id.in_(bindparam("ids", expanding=True)))
+                  .order_by(Attempt.started_at, Attempt.id))
+
+
 def learner_assignments(learner_id: int, now: datetime | None = None, closed_days: int = 30) -> list[AssignmentStatus]:
     """Assignments of the learner's active cohorts: open ones due soonest first, then upcoming, then closed
     (those closed in the last ``closed_days``). Submits attempts whose time is up. Flushes."""
     now = now or utcnow()
-    assignments = list(db.session.scalars(
-        select(QuizAssignment).join(Enrolment, Enrolment.cohort_id == QuizAssignment.cohort_id)
-        .join(Quiz, Quiz.id == QuizAssignment.quiz_id)
-        .where(Enrolment.learner_id == learner_id, Enrolment.active.is_(True),
-               QuizAssignment.closes_at > now - timedelta(days=closed_days))))
-    attempts = list(db.session.scalars(select(Attempt).where(
-        Attempt.learner_id == learner_id, Attempt.kind == "quiz",
-        Attempt.assignment_id.in_([a.id for a in assignments] or [-1])).order_by(Attempt.started_at, Attempt.id)))
+    assignments = list(db.session.scalars(_ASSIGNED, {"learner_id": learner_id,
+                                                      "closed_after": now - timedelta(days=closed_days)}))
+    attempts = list(db.session.scalars(_QUIZ_ATTEMPTS, {"learner_id": learner_id,
+                                                        "ids": [a.id for a in assignments] or [-1]}))
     per: dict[int, list[Attempt]] = {}
     for attempt in attempts:
         exams.expire_if_due(attempt, now)
