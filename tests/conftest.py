@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -18,8 +20,16 @@ COURSE = FIXTURES / "course"
 PASSWORD = "correct-horse-battery"
 
 
-def _database_config() -> tuple[dict, callable]:
+def _database_config(served: bool = False) -> tuple[dict, callable]:
     url = os.environ.get("TEST_DATABASE_URL")
+    if not url and served:
+        # A server answers a browser's requests in parallel threads, each with its own connection, as in
+        # production: a database file with the app's own pool. (In memory, every thread shares one connection, so
+        # one request's commit or rollback would end another's transaction halfway: a bank import whose question
+        # rows were rolled back by a parallel request's teardown then failed on its foreign key.)
+        folder = Path(tempfile.mkdtemp(prefix="trainer-test-"))
+        return ({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'trainer.db'}", "SQLALCHEMY_ENGINE_OPTIONS": {}},
+                lambda: shutil.rmtree(folder, ignore_errors=True))
     if not url:
         return {"SQLALCHEMY_DATABASE_URI": "sqlite://",
                 "SQLALCHEMY_ENGINE_OPTIONS": {"poolclass": StaticPool,
@@ -40,12 +50,15 @@ def _database_config() -> tuple[dict, callable]:
 
 
 def make_app(modules: Path = COURSE / "modules", bank: Path = COURSE / "question_bank", *,
-             despite_problems: bool = False, **extra):
+             despite_problems: bool = False, served: bool = False, **extra):
     """An app on a throw-away database with the course synced into it.
+
+    ``served``: the app is served over HTTP by a threaded server (a live server for Chromium, concurrent tabs), so
+    each request thread needs its own database connection (see ``_database_config``).
 
     ``despite_problems`` syncs content that ``trainer check`` refuses (the XSS tests feed payloads that the
     checker rightly reports, to prove the renderer and sanitiser stop them too); the app itself never does."""
-    config, drop = _database_config()
+    config, drop = _database_config(served)
     config.update({"TESTING": True, "SECRET_KEY": "test-secret", "MODULES_DIR": modules,
                    "QUESTION_BANK_DIR": bank, "RATELIMIT_STORAGE_URI": "memory://",
                    "BASE_URL": "http://localhost", "PAGE_CACHE_VERIFY": True, **extra})

@@ -7,9 +7,19 @@ import time
 import pytest
 from werkzeug.serving import make_server
 
+from tests.conftest import close_app, make_app
+
 CHROMIUM = os.environ.get("TRAINER_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-quic", "--no-first-run", "--disable-sync"]
+
+
+@pytest.fixture
+def app():
+    """The app on a database of its own that the live server's threads share as production's workers do."""
+    app, drop = make_app(served=True)
+    yield app
+    close_app(app, drop)
 
 
 @pytest.fixture

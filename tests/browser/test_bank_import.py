@@ -26,7 +26,7 @@ GIFT = b"""// two good questions and one without a correct answer
 
 @pytest.fixture
 def app(tmp_path):
-    app, drop = make_app(TRAINER_IMPORT_DIR=str(tmp_path / "imports"))
+    app, drop = make_app(served=True, TRAINER_IMPORT_DIR=str(tmp_path / "imports"))
     yield app
     with app.app_context():
         db.session.remove()

@@ -15,7 +15,7 @@ from trainer.extensions import db
 
 @pytest.fixture
 def live_tool():
-    app, drop = make_app()
+    app, drop = make_app(served=True)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -34,7 +34,7 @@ def bus_server(tmp_path):
               "options": [{"text": f"Right answer {i}", "correct": True}, {"text": f"Wrong answer {i}"}],
               "explanation": f"Explanation {i}."} for i in range(24)]
     (bank / "bus.yaml").write_text(yaml.safe_dump(extra, sort_keys=False))
-    app, drop = make_app(bank=bank, RATELIMIT_ENABLED=False)
+    app, drop = make_app(bank=bank, RATELIMIT_ENABLED=False, served=True)
     with app.app_context():
         user = accounts.create_user(EMAIL, "Bus Rider", PASSWORD)
         user.new_per_day = 100

@@ -46,7 +46,7 @@ def build_course(root: Path) -> None:
 @pytest.fixture
 def xss_server(tmp_path):
     build_course(tmp_path / "c")
-    app, drop = make_app(tmp_path / "c" / "modules", tmp_path / "c" / "question_bank", despite_problems=True)
+    app, drop = make_app(tmp_path / "c" / "modules", tmp_path / "c" / "question_bank", despite_problems=True, served=True)
     from trainer.services import accounts
     with app.app_context():
         from trainer.content.store import content
@@ -150,7 +150,7 @@ def typed(app, web: Browser, url: str, form: dict, expect=(302,)):
 @pytest.fixture
 def app():
     """The suite's app without login throttling: this test logs in 70 different people from one address."""
-    app, drop = make_app(RATELIMIT_ENABLED=False)
+    app, drop = make_app(RATELIMIT_ENABLED=False, served=True)
     yield app
     with app.app_context():
         db.session.remove()

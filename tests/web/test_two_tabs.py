@@ -6,7 +6,6 @@ Runs on a SQLite file (SQLite serialises writers) and on PostgreSQL with TEST_DA
 """
 from __future__ import annotations
 
-import os
 import threading
 
 import pytest
@@ -24,10 +23,8 @@ ROUNDS = 3
 
 
 @pytest.fixture
-def server(tmp_path):
-    extra = {} if os.environ.get("TEST_DATABASE_URL") else {
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'tabs.db'}", "SQLALCHEMY_ENGINE_OPTIONS": {}}
-    app, drop = make_app(WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False, **extra)
+def server():
+    app, drop = make_app(WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False, served=True)
     from trainer.models import Lesson
     from trainer.services import accounts, progress
     with app.app_context():
