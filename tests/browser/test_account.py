@@ -25,7 +25,8 @@ def mailbox():
 
 @pytest.fixture
 def app(mailbox):
-    app, drop = make_app(served=True, SMTP_URL=f"smtp://127.0.0.1:{mailbox.port}", BASE_URL="https://trainer.example.org")
+    app, drop = make_app(served=True, SMTP_URL=f"smtp://127.0.0.1:{mailbox.port}",
+                         BASE_URL="https://trainer.example.org")
     yield app
     close_app(app, drop)
 

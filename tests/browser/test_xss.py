@@ -46,7 +46,8 @@ def build_course(root: Path) -> None:
 @pytest.fixture
 def xss_server(tmp_path):
     build_course(tmp_path / "c")
-    app, drop = make_app(tmp_path / "c" / "modules", tmp_path / "c" / "question_bank", despite_problems=True, served=True)
+    app, drop = make_app(tmp_path / "c" / "modules", tmp_path / "c" / "question_bank", despite_problems=True,
+                         served=True)
     from trainer.services import accounts
     with app.app_context():
         from trainer.content.store import content

@@ -15,7 +15,8 @@ class OnboardingError(ValueError):
 
 _LEARNER = bindparam("learner_id")
 #: built once (only the learner changes), as the home page asks it on every rebuild
-_STARTED = select(exists().where(LessonProgress.learner_id == _LEARNER) | exists().where(ReviewLog.learner_id == _LEARNER)
+_STARTED = select(exists().where(LessonProgress.learner_id == _LEARNER)
+                  | exists().where(ReviewLog.learner_id == _LEARNER)
                   | exists().where(Attempt.learner_id == _LEARNER))
 
 
