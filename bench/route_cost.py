@@ -37,7 +37,7 @@ from answer_path import StatementCounter  # noqa: E402  (bench/answer_path.py)
 from scaledb import BENCH_SECRET, ScaleDB  # noqa: E402  (bench/scaledb.py)
 
 ROUTES = ("floor", "home", "lesson", "practice", "feedback", "review_next", "answer", "dashboard", "exam",
-          "home_rebuilt", "dashboard_rebuilt", "cohort_rebuilt", "floor")
+          "practice_start", "home_rebuilt", "dashboard_rebuilt", "cohort_rebuilt", "floor")
 
 
 class Learners:
@@ -130,6 +130,8 @@ class Learners:
                                                                "lesson": self.rng.choice(self.lessons)})
                 self.practice[learner_id] = started.headers["Location"]
             return client.get(self.practice[learner_id])
+        if route == "practice_start":  # a new practice set of a lesson, as locustfile.practice_question starts one
+            return client.post("/study/practice", data={"csrf_token": csrf, "lesson": self.rng.choice(self.lessons)})
         if route == "exam":  # the current question of a running mock exam, as locustfile.exam_question
             if learner_id not in self.exams:
                 self.exams[learner_id] = self._running_exam(learner_id) or client.post(

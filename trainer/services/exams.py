@@ -16,8 +16,8 @@ from ..domain.blueprint import area_band, draw
 from ..extensions import db
 from ..models import Attempt, AttemptItem, Question, utcnow
 from . import answer_sheets
-from .study import (AnswerOutcome, AnswerTarget, AnsweredElsewhere, StudyError, answered_mark, existing_log,
-                    read_token, record_answer)
+from .study import (AnswerOutcome, AnswerTarget, AnsweredElsewhere, FrozenItem, StudyError, answered_mark, begin,
+                    existing_log, read_token, record_answer)
 
 #: an area with fewer items than this in one exam gets no band: one or two answers say nothing about it
 MIN_AREA_ITEMS = 5
@@ -53,34 +53,6 @@ def start_exam(learner_id: int, *, length: int = FULL_LENGTH, areas: list[str] |
     attempt = Attempt(learner_id=learner_id, kind="exam", started_at=now, deadline_at=now + timedelta(minutes=minutes),
                       scope={"length": length, "areas": areas, "minutes": minutes})
     return begin(attempt, [FrozenItem(qid, versions[qid], area_of[qid]) for qid in picked.items])
-
-
-@dataclass(frozen=True)
-class FrozenItem:
-    """One question of an attempt being started, frozen to the version current at the start."""
-
-    question_id: int
-    version_id: int
-    exam_area: str
-    #: the order options are shown in (indices into the version's options), None: as written
-    option_order: list[int] | None = None
-
-
-def begin(attempt: Attempt, items: list[FrozenItem]) -> Attempt:
-    """Store a new timed attempt (a mock exam or a quiz) with its items, positions from 0 in the order given.
-    Flushes; the attempt's insert comes first, so a unique attempt number is checked before the items are built.
-
-    :param attempt: the new attempt, not yet added
-    :param items: its questions in the order they are shown
-    """
-    db.session.add(attempt)
-    db.session.flush()
-    for position, item in enumerate(items):
-        db.session.add(AttemptItem(attempt_id=attempt.id, position=position, question_id=item.question_id,
-                                   question_version_id=item.version_id, exam_area=item.exam_area,
-                                   option_order=item.option_order))
-    db.session.flush()
-    return attempt
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import Engine, String, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Engine, Select, String, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.exc import IntegrityError
@@ -876,12 +876,19 @@ def set_suspended(learner_id: int, question_id: int, suspended: bool, now: datet
 
 # --- practice sets and exams share Attempt ---------------------------------------------
 
-def _scope_filter(lesson: str | None, module: str | None):
-    if lesson:
-        return or_(Question.lesson_ref == lesson, Question.lesson_ref.like(f"{lesson}#%"))
-    if module:
-        return Question.module_slug == module
-    raise StudyError("Choose a lesson or a module to practise.")
+def _practice_candidates(scope) -> Select:
+    """The bank's questions in a scope, each with what the learner's memory holds of it (built once per scope)."""
+    return (select(Question.id, Question.current_version_id, Question.exam_area, ItemState.stability,
+                   ItemState.last_review_at, ItemState.lapses)
+            .outerjoin(ItemState, and_(ItemState.question_id == Question.id,
+                                       ItemState.learner_id == bindparam("learner_id")))
+            .where(Question.retired_at.is_(None), Question.school_id.is_(None), scope))
+
+
+#: a lesson's questions: those of the lesson and of its sections (``slug#section``)
+_LESSON_CANDIDATES = _practice_candidates(or_(Question.lesson_ref == bindparam("lesson"),
+                                              Question.lesson_ref.like(bindparam("lesson_sections"))))
+_MODULE_CANDIDATES = _practice_candidates(Question.module_slug == bindparam("module"))
 
 
 def start_practice(learner_id: int, *, lesson: str | None = None, module: str | None = None, size: int = 10,
@@ -890,11 +897,13 @@ def start_practice(learner_id: int, *, lesson: str | None = None, module: str | 
     now = now or utcnow()
     rng = rng or random.Random()
     size = max(1, min(size, 50))
-    rows = db.session.execute(
-        select(Question.id, Question.current_version_id, Question.exam_area, ItemState.stability,
-               ItemState.last_review_at, ItemState.lapses)
-        .outerjoin(ItemState, and_(ItemState.question_id == Question.id, ItemState.learner_id == learner_id))
-        .where(Question.retired_at.is_(None), Question.school_id.is_(None), _scope_filter(lesson, module))).all()
+    if lesson:
+        rows = db.session.execute(_LESSON_CANDIDATES, {"learner_id": learner_id, "lesson": lesson,
+                                                       "lesson_sections": f"{lesson}#%"}).all()
+    elif module:
+        rows = db.session.execute(_MODULE_CANDIDATES, {"learner_id": learner_id, "module": module}).all()
+    else:
+        raise StudyError("Choose a lesson or a module to practise.")
     if not rows:
         raise StudyError("There are no questions for this part of the course yet.", 404)
     learner = db.session.get(User, learner_id)
@@ -909,12 +918,35 @@ def start_practice(learner_id: int, *, lesson: str | None = None, module: str | 
     rng.shuffle(chosen)
     attempt = Attempt(learner_id=learner_id, kind="practice", started_at=now,
                       scope={"lesson": lesson} if lesson else {"module": module})
+    return begin(attempt, [FrozenItem(row.id, row.current_version_id, row.exam_area) for row in chosen])
+
+
+@dataclass(frozen=True)
+class FrozenItem:
+    """One question of an attempt being started, frozen to the version current at the start."""
+
+    question_id: int
+    version_id: int
+    exam_area: str
+    #: the order options are shown in (indices into the version's options), None: as written
+    option_order: list[int] | None = None
+
+
+def begin(attempt: Attempt, items: list[FrozenItem]) -> Attempt:
+    """Store a new attempt (a practice set, a mock exam or a quiz) with its items, positions from 0 in the order
+    given. Flushes; the attempt's insert comes first, so a unique attempt number is checked before the items are
+    written, all in one statement (a mock exam has 100). ``attempt.items`` loads them when read.
+
+    :param attempt: the new attempt, not yet added
+    :param items: its questions in the order they are shown
+    """
     db.session.add(attempt)
     db.session.flush()
-    for position, row in enumerate(chosen):
-        db.session.add(AttemptItem(attempt_id=attempt.id, position=position, question_id=row.id,
-                                   question_version_id=row.current_version_id, exam_area=row.exam_area))
-    db.session.flush()
+    if items:
+        db.session.execute(insert(AttemptItem), [
+            {"attempt_id": attempt.id, "position": position, "question_id": item.question_id,
+             "question_version_id": item.version_id, "exam_area": item.exam_area,
+             "option_order": item.option_order} for position, item in enumerate(items)])
     return attempt
 
 

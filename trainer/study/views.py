@@ -62,10 +62,10 @@ def _duration() -> int | None:
 @bp.route("/practice", methods=["POST"])
 @roles_required("learner")
 def start_practice():
-    attempt = study.start_practice(current_user.id, lesson=request.form.get("lesson") or None,
-                                   module=request.form.get("module") or None)
+    attempt_id = study.start_practice(current_user.id, lesson=request.form.get("lesson") or None,
+                                      module=request.form.get("module") or None).id
     db.session.commit()
-    return redirect(url_for("study.practice", attempt_id=attempt.id))
+    return redirect(url_for("study.practice", attempt_id=attempt_id))
 
 
 @bp.route("/practice/<int:attempt_id>")

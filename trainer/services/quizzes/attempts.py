@@ -175,8 +175,8 @@ def start_attempt(learner_id: int, assignment_id: int, now: datetime | None = No
             n = len(db.session.get(QuestionVersion, row.current_version_id).data.get("options", []))
             order = list(range(n))
             rng.shuffle(order)
-        items.append(exams.FrozenItem(row.id, row.current_version_id, row.exam_area, order))
-    return exams.begin(attempt, items)
+        items.append(study.FrozenItem(row.id, row.current_version_id, row.exam_area, order))
+    return study.begin(attempt, items)
 
 
 def start_attempt_committed(learner_id: int, assignment_id: int, now: datetime | None = None) -> int:
