@@ -14,22 +14,12 @@ from ..services import cohorts
 
 
 @dataclass
-class Cell:
-    key: str
-    text: str
-    #: smaller text after the figure ("/ 38 lessons", "of 120")
-    note: str = ""
-    #: a number, right-aligned
-    numeric: bool = False
-    #: the column's name, shown before the figure on a phone's card
-    label: str = ""
-
-
-@dataclass
 class DisplayRow:
     row: cohorts.StudentRow
     url: str
-    cells: list[Cell]
+    #: the figures' cells of the students table, as HTML: each learner's figure and its note (" of 120") are
+    #: escaped, the column's attributes written once (50 learners by 5 figures are 250 cells a page)
+    cells_html: Markup
     #: the two heat maps' cells of this row, as HTML: a 300-learner cohort has some 6,000 of them, and a template
     #: expression per attribute cost more than the rest of the page
     areas_html: Markup
@@ -40,6 +30,11 @@ class DisplayRow:
 #: safety errors, which also show as a reason) are on the student's page and in the CSV
 SCREEN_ORDER = ("level", "name", "risk", "readiness", "last_active", "overdue", "reviews_7d", "retention")
 SCREEN_COLUMNS = [next(c for c in cohorts.STUDENT_COLUMNS if c.key == key) for key in SCREEN_ORDER]
+#: the figure columns (name, reasons and level have cells of their own) with the opening tag of their cells: the
+#: column's key, and its name shown before the figure on a phone's card; counts and percentages right-aligned
+FIGURE_CELLS = [(column, f'<td data-col="{escape(column.key)}" data-label="{escape(column.label)}"'
+                         + (' class="num">' if column.kind in ("count", "percent") else ">"))
+                for column in SCREEN_COLUMNS if column.key not in ("name", "risk", "level")]
 
 
 def heat_class(value: int | None) -> str:
@@ -91,21 +86,19 @@ def display_rows(dash: cohorts.CohortDashboard, rows: list[cohorts.StudentRow]) 
     for row in rows:
         values = cohorts.student_values(row)
         cells = []
-        for column in SCREEN_COLUMNS:
-            if column.key in ("name", "risk", "level"):
-                continue
+        for column, opening in FIGURE_CELLS:
             note = ""
             if column.key == "lessons":
                 note = f" / {dash.lessons_total}"
             elif column.key == "retention" and row.retention_reviews:
                 note = f" of {row.retention_reviews}"
-            cells.append(Cell(column.key, _text(column, values[column.key]), note,
-                              column.kind in ("count", "percent"), column.label))
+            muted = f'<span class="muted">{escape(note)}</span>' if note else ""
+            cells.append(f"{opening}{escape(_text(column, values[column.key]))}{muted}</td>")
         areas = "".join(heat.area(a, row.area_mastery[a]) for a in dash.areas) + heat.readiness(row.readiness)
         modules = "".join(heat.module(slug, *row.modules[slug]) for slug, _title, _n in dash.modules)
         out.append(DisplayRow(row, url_for("school.student_dashboard", cohort_id=dash.cohort.id,
                                            learner_id=row.learner_id),
-                              cells, Markup(areas), Markup(modules)))
+                              Markup("".join(cells)), Markup(areas), Markup(modules)))
     return out
 
 
