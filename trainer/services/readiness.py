@@ -324,7 +324,11 @@ def forecasts(learner_ids: list[int], *, pass_mark: float, now: datetime | None 
     now = now or utcnow()
     learners, site_version = _learners(list(dict.fromkeys(learner_ids)), on)
     bank = _bank(site_version)
-    keys = {lr.id: _key(lr, bank, answers, now, pass_mark, length) for lr, answers in learners}
+    where, hours, keys = str(db.engine.url), {}, {}
+    for lr, answers in learners:
+        if lr.timezone not in hours:  # a cohort's learners share a few time zones: each local hour worked out once
+            hours[lr.timezone] = hour_start(now, lr.timezone).isoformat()
+        keys[lr.id] = _key(where, lr, bank, answers, hours[lr.timezone], pass_mark, length)
     cached = cached and not wrote_in_transaction()  # the counters move when this transaction's writes commit
     store = page_cache.store()  # Redis when REDIS_URL is set, else this process's LRU
     found = dict(zip(keys, store.get_many(list(keys.values())))) if cached else {}
@@ -343,9 +347,11 @@ def forecast(learner_id: int, *, pass_mark: float, now: datetime | None = None, 
     return forecasts([learner_id], pass_mark=pass_mark, now=now, on=on, length=length, cached=cached)[learner_id]
 
 
-def _key(learner: _Learner, bank: Bank, answers: tuple | None, now: datetime, pass_mark: float, length: int) -> str:
-    at = hour_start(now, learner.timezone)
-    parts = (str(db.engine.url), bank.stamp, learner, answers, at.isoformat(), pass_mark, length)
+def _key(where: str, learner: _Learner, bank: Bank, answers: tuple | None, hour: str, pass_mark: float,
+         length: int) -> str:
+    """The kept forecast's key: the database, the bank, the learner's settings and counter, and the learner's local
+    hour (``hour_start``, ISO), so a forecast is made again at least every hour."""
+    parts = (where, bank.stamp, learner, answers, hour, pass_mark, length)
     return "trainer:readiness:" + hashlib.sha1(repr(parts).encode()).hexdigest()
 
 
