@@ -154,12 +154,20 @@ def register_static_versions(app: Flask) -> None:
     version, or under another one (the service worker's shell list, an old page), is revalidated as before."""
     import hashlib
     import os
+    import time
 
     from werkzeug.security import safe_join
 
-    digests: dict[str, tuple[float, str]] = {}
+    #: file name -> (when its modification time was last read, that time, the digest)
+    digests: dict[str, tuple[float, float, str]] = {}
 
     def version(filename: str) -> str | None:
+        # A page links six static files: their modification times are read again at most once a second per
+        # worker (a file edited in development gets its new version within the second), not on every link.
+        now = time.monotonic()
+        known = digests.get(filename)
+        if known is not None and now - known[0] < 1.0:
+            return known[2]
         path = safe_join(app.static_folder, filename)  # None for a name that leaves the folder
         try:
             modified = os.stat(path).st_mtime if path else None
@@ -167,11 +175,11 @@ def register_static_versions(app: Flask) -> None:
             return None
         if modified is None:
             return None
-        known = digests.get(filename)
-        if known is None or known[0] != modified:
+        if known is None or known[1] != modified:
             with open(path, "rb") as fh:
-                known = digests[filename] = (modified, hashlib.sha1(fh.read()).hexdigest()[:12])
-        return known[1]
+                known = (now, modified, hashlib.sha1(fh.read()).hexdigest()[:12])
+        digests[filename] = (now, modified, known[2])
+        return known[2]
 
     @app.url_defaults
     def static_version(endpoint: str, values: dict) -> None:

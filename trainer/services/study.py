@@ -14,7 +14,7 @@ from sqlalchemy import Engine, Select, String, and_, bindparam, func, insert, or
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import joinedload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
@@ -951,16 +951,14 @@ def begin(attempt: Attempt, items: list[FrozenItem]) -> Attempt:
 
 
 _ATTEMPT_BY_ID = select(Attempt).where(Attempt.id == bindparam("attempt_id"))  # built once, as ``_NEXT_DUE``
+_ATTEMPT_WITH_ITEMS = _ATTEMPT_BY_ID.options(joinedload(Attempt.items))
 
 
 def own_attempt(learner_id: int, attempt_id: int, kind: str, with_items: bool = False) -> Attempt:
     """The learner's attempt of that kind, or a 404 StudyError; ``with_items`` loads its items in the same
     statement (a practice set's pages read them all)."""
-    if with_items:
-        from sqlalchemy.orm import joinedload
-        attempt = db.session.get(Attempt, attempt_id, options=[joinedload(Attempt.items)])
-    else:
-        attempt = db.session.execute(_ATTEMPT_BY_ID, {"attempt_id": attempt_id}).scalar_one_or_none()
+    attempt = db.session.execute(_ATTEMPT_WITH_ITEMS if with_items else _ATTEMPT_BY_ID,
+                                 {"attempt_id": attempt_id}).unique().scalar_one_or_none()
     if attempt is None or attempt.learner_id != learner_id or attempt.kind != kind:
         raise StudyError("No such attempt.", 404)
     return attempt
