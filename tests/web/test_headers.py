@@ -99,3 +99,28 @@ def test_a_page_links_static_files_by_version_and_the_browser_keeps_them(client,
         assert again.status_code == 200 and "max-age=31536000" not in again.headers["Cache-Control"], address
         again.close()
     assert client.get("/static/../trainer/web.py?v=1").status_code == 404
+
+
+def test_a_static_file_edited_on_disk_is_linked_under_its_new_version_within_a_second(app, tmp_path):
+    """A worker reads a static file's modification time at most once a second, not on every link, and still links
+    an edited file (development) under its new content's digest once that second has passed."""
+    import hashlib
+    import os
+    import time
+
+    from flask import url_for
+    (tmp_path / "theme.css").write_text("body { color: black }")
+    app.static_folder = str(tmp_path)
+
+    def linked() -> str:
+        with app.test_request_context("/"):
+            return url_for("static", filename="theme.css").rpartition("v=")[2]
+
+    first = linked()
+    assert first == hashlib.sha1(b"body { color: black }").hexdigest()[:12]
+    (tmp_path / "theme.css").write_text("body { color: navy }")
+    os.utime(tmp_path / "theme.css", (time.time() + 5, time.time() + 5))  # a new modification time, whatever the clock
+    time.sleep(1.1)
+    assert linked() == hashlib.sha1(b"body { color: navy }").hexdigest()[:12] != first
+    with app.test_request_context("/"):
+        assert "v=" not in url_for("static", filename="missing.css")  # no file: linked without a version
