@@ -157,6 +157,32 @@ def test_practice_set_from_a_lesson_runs_to_a_summary(app, logged_in, learner):
     assert logs(app, learner[0]) == 7
 
 
+@pytest.mark.parametrize("form, status, message", [
+    ({}, 400, "Choose a lesson or a module to practise."),
+    ({"lesson": "no-such-lesson"}, 404, "There are no questions for this part of the course yet."),
+    ({"lesson": "basics%"}, 404, "There are no questions for this part of the course yet."),
+    ({"module": "no-such-module"}, 404, "There are no questions for this part of the course yet."),
+])
+def test_a_practice_set_of_nothing_is_refused_with_what_to_do_and_nothing_is_started(app, logged_in, learner, form,
+                                                                                    status, message):
+    response = logged_in.post("/study/practice", form)
+    assert response.status_code == status and message in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Attempt.id)).where(Attempt.learner_id == learner[0])) == 0
+
+
+def test_a_practice_set_of_a_module_holds_only_that_modules_questions(app, logged_in, learner):
+    from trainer.models import AttemptItem, Question
+    started = logged_in.post("/study/practice", {"module": "basics"})
+    assert started.status_code == 302
+    attempt_id = int(started.headers["Location"].rsplit("/", 1)[1])
+    with app.app_context():
+        modules = db.session.execute(select(AttemptItem.position, Question.module_slug).join(
+            Question, Question.id == AttemptItem.question_id).where(AttemptItem.attempt_id == attempt_id)).all()
+    assert modules and {m for _, m in modules} == {"basics"}
+    assert sorted(p for p, _ in modules) == list(range(len(modules)))  # positions 0..n-1, each once
+
+
 def test_exam_enforces_order_deadline_and_resumes(app, logged_in, learner):
     start = logged_in.post("/study/exams", {"length": "7"})
     url = start.headers["Location"]

@@ -885,9 +885,17 @@ def _practice_candidates(scope) -> Select:
             .where(Question.retired_at.is_(None), Question.school_id.is_(None), scope))
 
 
-#: a lesson's questions: those of the lesson and of its sections (``slug#section``)
+#: a lesson's questions: those of the lesson and of its sections (``slug#section``; ``_sections_of`` escapes the
+#: slug, so a tampered one with ``%`` or ``_`` matches nothing but itself)
 _LESSON_CANDIDATES = _practice_candidates(or_(Question.lesson_ref == bindparam("lesson"),
-                                              Question.lesson_ref.like(bindparam("lesson_sections"))))
+                                              Question.lesson_ref.like(bindparam("lesson_sections"), escape="/")))
+
+
+def _sections_of(lesson: str) -> str:
+    """The LIKE pattern of the lesson's sections, ``slug#…``, with the slug's own wildcards escaped."""
+    return lesson.replace("/", "//").replace("%", "/%").replace("_", "/_") + "#%"
+
+
 _MODULE_CANDIDATES = _practice_candidates(Question.module_slug == bindparam("module"))
 
 
@@ -899,7 +907,7 @@ def start_practice(learner_id: int, *, lesson: str | None = None, module: str | 
     size = max(1, min(size, 50))
     if lesson:
         rows = db.session.execute(_LESSON_CANDIDATES, {"learner_id": learner_id, "lesson": lesson,
-                                                       "lesson_sections": f"{lesson}#%"}).all()
+                                                       "lesson_sections": _sections_of(lesson)}).all()
     elif module:
         rows = db.session.execute(_MODULE_CANDIDATES, {"learner_id": learner_id, "module": module}).all()
     else:
