@@ -87,12 +87,8 @@ def display_rows(dash: cohorts.CohortDashboard, rows: list[cohorts.StudentRow]) 
         values = cohorts.student_values(row)
         cells = []
         for column, opening in FIGURE_CELLS:
-            note = ""
-            if column.key == "lessons":
-                note = f" / {dash.lessons_total}"
-            elif column.key == "retention" and row.retention_reviews:
-                note = f" of {row.retention_reviews}"
-            muted = f'<span class="muted">{escape(note)}</span>' if note else ""
+            muted = (f'<span class="muted"> of {row.retention_reviews}</span>'
+                     if column.key == "retention" and row.retention_reviews else "")
             cells.append(f"{opening}{escape(_text(column, values[column.key]))}{muted}</td>")
         areas = "".join(heat.area(a, row.area_mastery[a]) for a in dash.areas) + heat.readiness(row.readiness)
         modules = "".join(heat.module(slug, *row.modules[slug]) for slug, _title, _n in dash.modules)
