@@ -1,15 +1,20 @@
-"""Fixtures: an app per test on a throw-away database (SQLite in memory, or a fresh PostgreSQL schema)."""
+"""Fixtures: an app per test on a throw-away database (SQLite in memory, or a PostgreSQL database of its own), each
+a copy of one built once per run with the course synced."""
 from __future__ import annotations
 
 import os
 import re
 import shutil
+import sqlite3
 import tempfile
 import uuid
+from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.pool import StaticPool
 
 from trainer import create_app
@@ -20,7 +25,42 @@ COURSE = FIXTURES / "course"
 PASSWORD = "correct-horse-battery"
 
 
+#: The course synced into a database, built once per run for each content and copied for every app after the first:
+#: building the schema and syncing the course costs about a tenth of a second of CPU on SQLite and most of a second
+#: of PostgreSQL's work, and the suite makes some 3,000 apps. Content -> an SQLite database in memory (copied with
+#: SQLite's backup API), or the name of a PostgreSQL database (the TEMPLATE of each test's own database).
+_BUILT: dict[tuple, object] = {}
+#: content that cannot change during a run (the repository's own files), so a database built from it can be copied
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _reusable(content: tuple, extra: dict) -> bool:
+    modules, bank, _ = content
+    return (not any(key.startswith("SQLALCHEMY_") for key in extra)
+            and all(Path(folder).resolve().is_relative_to(REPO) for folder in (modules, bank)))
+
+
+def _base_config(modules: Path, bank: Path) -> dict:
+    return {"TESTING": True, "SECRET_KEY": "test-secret", "MODULES_DIR": modules, "QUESTION_BANK_DIR": bank,
+            "RATELIMIT_STORAGE_URI": "memory://", "BASE_URL": "http://localhost", "PAGE_CACHE_VERIFY": True}
+
+
+def _fill(app, content: tuple) -> None:
+    """Build the schema and sync ``content``'s course and bank into the app's database."""
+    with app.app_context():
+        db.create_all()
+        from trainer.content.store import content as loaded_content
+        from trainer.services.content_sync import sync_content
+        loaded = loaded_content()
+        if content[2]:  # despite_problems
+            loaded.course.problems.clear()
+            loaded.bank.problems.clear()
+        sync_content(loaded)
+        db.session.commit()
+
+
 def _database_config(served: bool = False) -> tuple[dict, callable]:
+    """An empty throw-away database: its config, and how to drop it."""
     url = os.environ.get("TEST_DATABASE_URL")
     if not url and served:
         # A server answers a browser's requests in parallel threads, each with its own connection, as in
@@ -31,9 +71,7 @@ def _database_config(served: bool = False) -> tuple[dict, callable]:
         return ({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'trainer.db'}", "SQLALCHEMY_ENGINE_OPTIONS": {}},
                 lambda: shutil.rmtree(folder, ignore_errors=True))
     if not url:
-        return {"SQLALCHEMY_DATABASE_URI": "sqlite://",
-                "SQLALCHEMY_ENGINE_OPTIONS": {"poolclass": StaticPool,
-                                              "connect_args": {"check_same_thread": False}}}, lambda: None
+        return _sqlite_in_memory(), lambda: None
     from trainer.config import normalise_database_url
     url = normalise_database_url(url)
     schema = "t_" + uuid.uuid4().hex[:12]
@@ -49,30 +87,140 @@ def _database_config(served: bool = False) -> tuple[dict, callable]:
             "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"options": f"-csearch_path={schema}"}}}, drop
 
 
+def _sqlite_in_memory(copy_of: sqlite3.Connection | None = None) -> dict:
+    """Config of an SQLite database in memory (one connection, which every thread shares), a copy of ``copy_of``
+    or empty."""
+    connection = sqlite3.connect(":memory:", check_same_thread=False)
+    if copy_of is not None:
+        copy_of.backup(connection)
+    return {"SQLALCHEMY_DATABASE_URI": "sqlite://",
+            "SQLALCHEMY_ENGINE_OPTIONS": {"poolclass": StaticPool, "creator": lambda: connection}}
+
+
+def _copied_database(served: bool, content: tuple, source=None) -> tuple[dict, callable] | None:
+    """A throw-away database holding a copy of ``source`` (a ``KeptDatabase``'s), else of the one built for
+    ``content``: its config, and how to drop it. None on SQLite when none is built yet (``make_app`` keeps the
+    first)."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        built = source if source is not None else _BUILT.get(content)
+        if built is None:
+            return None
+        if not served:
+            return _sqlite_in_memory(built), lambda: None
+        folder = Path(tempfile.mkdtemp(prefix="trainer-test-"))
+        with closing(sqlite3.connect(folder / "trainer.db")) as copy:
+            built.backup(copy)
+        return ({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'trainer.db'}", "SQLALCHEMY_ENGINE_OPTIONS": {}},
+                lambda: shutil.rmtree(folder, ignore_errors=True))
+    from trainer.config import normalise_database_url
+    url = normalise_database_url(url)
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    template = source or _BUILT.get(content) or _pg_template(url, admin, content)
+    name = f"{make_url(url).database}_t_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+
+    def drop():
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+    return ({"SQLALCHEMY_DATABASE_URI": make_url(url).set(database=name).render_as_string(hide_password=False),
+             "SQLALCHEMY_ENGINE_OPTIONS": {}}, drop)
+
+
+@dataclass
+class KeptDatabase:
+    """An app's database kept as it was, so that apps made with ``make_app(copy_of=...)`` start from a copy."""
+    #: SQLite: a copy in memory; PostgreSQL: the app's own database, no longer connected to (a template)
+    source: object
+    drop: Callable[[], None]
+
+
+def keep_database(app, drop) -> KeptDatabase:
+    """Close ``app`` (from ``make_app`` on the course's database) and keep its database as it is now; release it
+    with ``.drop()``."""
+    with app.app_context():
+        db.session.remove()
+        if db.engine.dialect.name == "sqlite":
+            kept = sqlite3.connect(":memory:", check_same_thread=False)
+            raw = db.engine.raw_connection()
+            try:
+                raw.driver_connection.backup(kept)
+            finally:
+                raw.close()
+            db.engine.dispose()
+            drop()
+            return KeptDatabase(kept, kept.close)
+        name = db.engine.url.database
+        assert name != make_url(os.environ["TEST_DATABASE_URL"]).database, "the app has no database of its own"
+        db.engine.dispose()
+    return KeptDatabase(name, drop)
+
+
+def _pg_template(url: str, admin, content: tuple) -> str:
+    """A PostgreSQL database holding ``content`` (the models' schema, the course synced), kept for the run as the
+    template of the tests' own databases; dropped when the session ends."""
+    name = f"{make_url(url).database}_tmpl_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    app = create_app({**_base_config(*content[:2]),
+                      "SQLALCHEMY_DATABASE_URI": make_url(url).set(database=name).render_as_string(False)})
+    try:
+        _fill(app, content)
+    except BaseException:
+        with app.app_context():
+            db.engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        raise
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    _BUILT[content] = name
+    return name
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Drop the PostgreSQL templates this run built."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    names = [name for name in _BUILT.values() if isinstance(name, str)]
+    if url and names:
+        from trainer.config import normalise_database_url
+        admin = create_engine(normalise_database_url(url), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            for name in names:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def make_app(modules: Path = COURSE / "modules", bank: Path = COURSE / "question_bank", *,
-             despite_problems: bool = False, served: bool = False, **extra):
-    """An app on a throw-away database with the course synced into it.
+             despite_problems: bool = False, served: bool = False, copy_of: KeptDatabase | None = None, **extra):
+    """An app on a throw-away database with the course synced into it (or a copy of ``copy_of``).
 
     ``served``: the app is served over HTTP by a threaded server (a live server for Chromium, concurrent tabs), so
     each request thread needs its own database connection (see ``_database_config``).
 
     ``despite_problems`` syncs content that ``trainer check`` refuses (the XSS tests feed payloads that the
     checker rightly reports, to prove the renderer and sanitiser stop them too); the app itself never does."""
-    config, drop = _database_config(served)
-    config.update({"TESTING": True, "SECRET_KEY": "test-secret", "MODULES_DIR": modules,
-                   "QUESTION_BANK_DIR": bank, "RATELIMIT_STORAGE_URI": "memory://",
-                   "BASE_URL": "http://localhost", "PAGE_CACHE_VERIFY": True, **extra})
+    content = (Path(modules), Path(bank), despite_problems)
+    reusable = _reusable(content, extra)
+    assert copy_of is None or reusable, "a kept database is copied only for the course's content and engine"
+    copied = _copied_database(served, content, copy_of and copy_of.source) if reusable else None
+    config, drop = copied or _database_config(served)
+    config.update({**_base_config(modules, bank), **extra})
     app = create_app(config)
-    with app.app_context():
-        db.create_all()
-        from trainer.content.store import content
-        from trainer.services.content_sync import sync_content
-        loaded = content()
-        if despite_problems:
-            loaded.course.problems.clear()
-            loaded.bank.problems.clear()
-        sync_content(loaded)
-        db.session.commit()
+    if copied is None:
+        _fill(app, content)
+        if reusable:  # SQLite: keep a copy in memory for the next apps
+            with app.app_context():
+                kept = sqlite3.connect(":memory:", check_same_thread=False)
+                raw = db.engine.raw_connection()
+                try:
+                    raw.driver_connection.backup(kept)
+                finally:
+                    raw.close()
+                _BUILT[content] = kept
     return app, drop
 
 

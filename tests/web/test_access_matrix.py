@@ -1,18 +1,20 @@
 """Every endpoint of the URL map x every role, with the outcome stated per cell in ``access_rules.py``.
 
 A route with no stated rule fails ``test_every_route_has_a_stated_rule`` by name, so a new route cannot
-escape the matrix. Each cell builds its own world (see ``access_rules.build_things``) in one app; a refused
-request (redirect to login, 400, 403, 404) must change no row of any table and must not show A's data.
+escape the matrix. Each cell runs in an app and database of its own holding one world (see
+``access_rules.build_things``): a copy of a world built less than a minute before, so what one cell changes never
+reaches another and a cell costs the same however many ran before it; a refused request (redirect to login, 400, 403, 404) must change no row of any table and must not show A's data.
 GET/POST routes are also POSTed, with a plausible form, by every role refused on GET. CSRF is off in this
 module only: its own enumeration over the URL map is ``test_csrf.py``.
 """
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import client_as, close_app, make_app
+from tests.conftest import client_as, close_app, keep_database, make_app
 from tests.web.access_rules import AWAY, LOGIN, REFUSED, ROLES, RULES, WORLD_KEY, build_things
 from trainer.extensions import db
 
@@ -30,12 +32,38 @@ for _endpoint in sorted(set(RULES) & set(ROUTES)):
             CELLS.append((_endpoint, _role, "POST", "post"))
 
 
-@pytest.fixture(scope="module")
-def matrix_app():
-    app, drop = make_app(WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False)
-    yield app
-    close_app(app, drop)
+#: how long a world built for the cells is copied for them before a new one is built: its reset and answer tokens,
+#: its quiz's window and its running mock exam's clock stay well inside their limits
+WORLD_SECONDS = 60
+CONFIG = {"WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False}
 
+
+@pytest.fixture(scope="module")
+def worlds():
+    """``worlds()``: (the database of a world built less than WORLD_SECONDS ago, its things)."""
+    kept: dict = {}
+
+    def current():
+        if kept and time.monotonic() - kept["at"] < WORLD_SECONDS:
+            return kept["database"], kept["things"]
+        if kept:
+            kept["database"].drop()
+        app, drop = make_app(**CONFIG)
+        things = build_things(app)
+        kept.update(database=keep_database(app, drop), things=things, at=time.monotonic())
+        return kept["database"], things
+    yield current
+    if kept:
+        kept["database"].drop()
+
+
+@pytest.fixture
+def matrix_app(worlds):
+    """An app on a copy of the current world, and that world's things."""
+    database, things = worlds()
+    app, drop = make_app(copy_of=database, **CONFIG)
+    yield app, things
+    close_app(app, drop)
 
 
 def every_row(app) -> dict:
@@ -78,7 +106,7 @@ def test_the_matrix_counts_its_cells(capsys):
                                                                      for c in CELLS])
 def test_access_matrix(matrix_app, endpoint, role, method, kind):
     rule = RULES[endpoint]
-    things = build_things(matrix_app)
+    matrix_app, things = matrix_app
     url = rule.url(things)
     form_of = rule.post if kind == "post" else rule.form
     expected = rule.expect[role]
