@@ -62,29 +62,26 @@ def _fill(app, content: tuple) -> None:
 def _database_config(served: bool = False) -> tuple[dict, callable]:
     """An empty throw-away database: its config, and how to drop it."""
     url = os.environ.get("TEST_DATABASE_URL")
-    if not url and served:
-        # A server answers a browser's requests in parallel threads, each with its own connection, as in
-        # production: a database file with the app's own pool. (In memory, every thread shares one connection, so
-        # one request's commit or rollback would end another's transaction halfway: a bank import whose question
-        # rows were rolled back by a parallel request's teardown then failed on its foreign key.)
-        folder = Path(tempfile.mkdtemp(prefix="trainer-test-"))
-        return ({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'trainer.db'}", "SQLALCHEMY_ENGINE_OPTIONS": {}},
-                lambda: shutil.rmtree(folder, ignore_errors=True))
     if not url:
-        return _sqlite_in_memory(), lambda: None
+        return _sqlite_file() if served else (_sqlite_in_memory(), lambda: None)
     from trainer.config import normalise_database_url
     url = normalise_database_url(url)
     schema = "t_" + uuid.uuid4().hex[:12]
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    return ({"SQLALCHEMY_DATABASE_URI": url,
+             "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"options": f"-csearch_path={schema}"}}},
+            _dropping(admin, f'DROP SCHEMA "{schema}" CASCADE'))
 
+
+def _dropping(admin, statement: str) -> Callable[[], None]:
+    """A function that runs ``statement`` (a DROP) as ``admin``, then lets ``admin``'s connections go."""
     def drop():
         with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            conn.execute(text(statement))
         admin.dispose()
-    return {"SQLALCHEMY_DATABASE_URI": url,
-            "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"options": f"-csearch_path={schema}"}}}, drop
+    return drop
 
 
 def _sqlite_in_memory(copy_of: sqlite3.Connection | None = None) -> dict:
@@ -97,6 +94,20 @@ def _sqlite_in_memory(copy_of: sqlite3.Connection | None = None) -> dict:
             "SQLALCHEMY_ENGINE_OPTIONS": {"poolclass": StaticPool, "creator": lambda: connection}}
 
 
+def _sqlite_file(copy_of: sqlite3.Connection | None = None) -> tuple[dict, callable]:
+    """An SQLite database file of its own, a copy of ``copy_of`` or empty, for an app served by a threaded server
+    (a live server for Chromium, concurrent tabs): each request thread has its own connection from the app's pool,
+    as in production. (In memory, every thread shares one connection, so one request's commit or rollback would
+    end another's transaction halfway: a bank import whose question rows were rolled back by a parallel request's
+    teardown then failed on its foreign key.)"""
+    folder = Path(tempfile.mkdtemp(prefix="trainer-test-"))
+    if copy_of is not None:
+        with closing(sqlite3.connect(folder / "trainer.db")) as copy:
+            copy_of.backup(copy)
+    return ({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'trainer.db'}", "SQLALCHEMY_ENGINE_OPTIONS": {}},
+            lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
 def _copied_database(served: bool, content: tuple, source=None) -> tuple[dict, callable] | None:
     """A throw-away database holding a copy of ``source`` (a ``KeptDatabase``'s), else of the one built for
     ``content``: its config, and how to drop it. None on SQLite when none is built yet (``make_app`` keeps the
@@ -106,13 +117,7 @@ def _copied_database(served: bool, content: tuple, source=None) -> tuple[dict, c
         built = source if source is not None else _BUILT.get(content)
         if built is None:
             return None
-        if not served:
-            return _sqlite_in_memory(built), lambda: None
-        folder = Path(tempfile.mkdtemp(prefix="trainer-test-"))
-        with closing(sqlite3.connect(folder / "trainer.db")) as copy:
-            built.backup(copy)
-        return ({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'trainer.db'}", "SQLALCHEMY_ENGINE_OPTIONS": {}},
-                lambda: shutil.rmtree(folder, ignore_errors=True))
+        return _sqlite_file(built) if served else (_sqlite_in_memory(built), lambda: None)
     from trainer.config import normalise_database_url
     url = normalise_database_url(url)
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
@@ -120,13 +125,8 @@ def _copied_database(served: bool, content: tuple, source=None) -> tuple[dict, c
     name = f"{make_url(url).database}_t_{uuid.uuid4().hex[:12]}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-
-    def drop():
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
     return ({"SQLALCHEMY_DATABASE_URI": make_url(url).set(database=name).render_as_string(hide_password=False),
-             "SQLALCHEMY_ENGINE_OPTIONS": {}}, drop)
+             "SQLALCHEMY_ENGINE_OPTIONS": {}}, _dropping(admin, f'DROP DATABASE "{name}" WITH (FORCE)'))
 
 
 @dataclass
@@ -137,18 +137,24 @@ class KeptDatabase:
     drop: Callable[[], None]
 
 
+def _sqlite_copy() -> sqlite3.Connection:
+    """A copy in memory of the app's SQLite database as it is now (in an app context)."""
+    kept = sqlite3.connect(":memory:", check_same_thread=False)
+    raw = db.engine.raw_connection()
+    try:
+        raw.driver_connection.backup(kept)
+    finally:
+        raw.close()
+    return kept
+
+
 def keep_database(app, drop) -> KeptDatabase:
     """Close ``app`` (from ``make_app`` on the course's database) and keep its database as it is now; release it
     with ``.drop()``."""
     with app.app_context():
         db.session.remove()
         if db.engine.dialect.name == "sqlite":
-            kept = sqlite3.connect(":memory:", check_same_thread=False)
-            raw = db.engine.raw_connection()
-            try:
-                raw.driver_connection.backup(kept)
-            finally:
-                raw.close()
+            kept = _sqlite_copy()
             db.engine.dispose()
             drop()
             return KeptDatabase(kept, kept.close)
@@ -199,7 +205,7 @@ def make_app(modules: Path = COURSE / "modules", bank: Path = COURSE / "question
     """An app on a throw-away database with the course synced into it (or a copy of ``copy_of``).
 
     ``served``: the app is served over HTTP by a threaded server (a live server for Chromium, concurrent tabs), so
-    each request thread needs its own database connection (see ``_database_config``).
+    each request thread needs its own database connection (see ``_sqlite_file``).
 
     ``despite_problems`` syncs content that ``trainer check`` refuses (the XSS tests feed payloads that the
     checker rightly reports, to prove the renderer and sanitiser stop them too); the app itself never does."""
@@ -214,13 +220,7 @@ def make_app(modules: Path = COURSE / "modules", bank: Path = COURSE / "question
         _fill(app, content)
         if reusable:  # SQLite: keep a copy in memory for the next apps
             with app.app_context():
-                kept = sqlite3.connect(":memory:", check_same_thread=False)
-                raw = db.engine.raw_connection()
-                try:
-                    raw.driver_connection.backup(kept)
-                finally:
-                    raw.close()
-                _BUILT[content] = kept
+                _BUILT[content] = _sqlite_copy()
     return app, drop
 
 

@@ -47,10 +47,11 @@ def test_read_only_database_says_it_is_read_only(tmp_path, caplog):
     from tests.conftest import COURSE
     if ON_POSTGRESQL:
         writable, drop = make_app()
-        options = writable.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"]["options"]
+        # the same database (the app's own, or a schema named in its connection options), read-only
+        options = writable.config["SQLALCHEMY_ENGINE_OPTIONS"].get("connect_args", {}).get("options", "")
         read_only = {"SQLALCHEMY_DATABASE_URI": writable.config["SQLALCHEMY_DATABASE_URI"],
                      "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {
-                         "options": options + " -cdefault_transaction_read_only=on"}}}
+                         "options": f"{options} -cdefault_transaction_read_only=on".strip()}}}
     else:
         path = tmp_path / "trainer.db"
         writable, drop = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}",
