@@ -123,6 +123,12 @@ def plain_rows(statement: Executable, binary: bool = False, params: dict | None 
         result.close()
 
 
+def like_escape(text: str) -> str:
+    """``text`` as a literal inside a LIKE pattern whose escape character is a backslash (``escape="\\"``): its
+    own ``%`` and ``_`` match only themselves."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def describe_url(raw: str) -> str:
     """Name the host and database of a URL without its password."""
     url = make_url(raw)

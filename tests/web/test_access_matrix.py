@@ -3,7 +3,8 @@
 A route with no stated rule fails ``test_every_route_has_a_stated_rule`` by name, so a new route cannot
 escape the matrix. Each cell runs in an app and database of its own holding one world (see
 ``access_rules.build_things``): a copy of a world built less than a minute before, so what one cell changes never
-reaches another and a cell costs the same however many ran before it; a refused request (redirect to login, 400, 403, 404) must change no row of any table and must not show A's data.
+reaches another and a cell costs the same however many ran before it. A refused request (redirect to login, 400,
+403, 404) must change no row of any table and must not show A's data.
 GET/POST routes are also POSTed, with a plausible form, by every role refused on GET. CSRF is off in this
 module only: its own enumeration over the URL map is ``test_csrf.py``.
 """
@@ -58,7 +59,7 @@ def worlds():
 
 
 @pytest.fixture
-def matrix_app(worlds):
+def cell(worlds):
     """An app on a copy of the current world, and that world's things."""
     database, things = worlds()
     app, drop = make_app(copy_of=database, **CONFIG)
@@ -104,14 +105,14 @@ def test_the_matrix_counts_its_cells(capsys):
 
 @pytest.mark.parametrize("endpoint, role, method, kind", CELLS, ids=["-".join(c[:3]) + ("+post" if c[3] == "post" else "")
                                                                      for c in CELLS])
-def test_access_matrix(matrix_app, endpoint, role, method, kind):
+def test_access_matrix(cell, endpoint, role, method, kind):
     rule = RULES[endpoint]
-    matrix_app, things = matrix_app
+    app, things = cell
     url = rule.url(things)
     form_of = rule.post if kind == "post" else rule.form
     expected = rule.expect[role]
-    before = every_row(matrix_app)
-    client = client_as(matrix_app, None if role == "anonymous" else things.w.ids[WORLD_KEY[role]])
+    before = every_row(app)
+    client = client_as(app, None if role == "anonymous" else things.w.ids[WORLD_KEY[role]])
     if method == "GET":
         response = client.get(url)
     else:
@@ -125,5 +126,5 @@ def test_access_matrix(matrix_app, endpoint, role, method, kind):
         for text in rule.private(things):
             assert (text in body) is (role in rule.shown_to), f"{role} {url}: {text} shown wrongly"
     if expected in REFUSED or (kind == "post" and expected == AWAY):
-        assert every_row(matrix_app) == before, f"{role} {method} {url} was refused but changed rows"
+        assert every_row(app) == before, f"{role} {method} {url} was refused but changed rows"
         assert "The second option reads oddly." not in body and things.w.emails["learner_x"] not in body

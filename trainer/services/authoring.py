@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.sql import Select
 
 from ..content.bank import content_hash
+from ..database import like_escape
 from ..extensions import db
 from ..models import AttemptItem, Question, QuestionVersion, ReviewLog, User, utcnow
 from .content_sync import set_current_version
@@ -114,10 +115,6 @@ def quiz_pool(school_id: int):
 
 # --- the list ----------------------------------------------------------------------------
 
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _filtered(school_id: int | None, filters: BankFilters, flagged_ids: set[int] | None,
               see_all: bool) -> Select:
     query = select(Question).where(_visible(school_id, see_all))
@@ -130,7 +127,7 @@ def _filtered(school_id: int | None, filters: BankFilters, flagged_ids: set[int]
     if filters.tag:
         # Tags are a JSON list; its text holds each tag JSON-quoted, on SQLite and PostgreSQL alike.
         needle = json.dumps(filters.tag.strip().lower())
-        query = query.where(cast(Question.tags, String).like(f"%{_like_escape(needle)}%", escape="\\"))
+        query = query.where(cast(Question.tags, String).like(f"%{like_escape(needle)}%", escape="\\"))
     if filters.author_id:
         query = query.where(Question.author_id == filters.author_id)
     if filters.status == "retired":
@@ -144,7 +141,7 @@ def _filtered(school_id: int | None, filters: BankFilters, flagged_ids: set[int]
     elif filters.source == "school":
         query = query.where(Question.school_id.is_not(None))
     if filters.text.strip():
-        pattern = f"%{_like_escape(filters.text.strip())}%"
+        pattern = f"%{like_escape(filters.text.strip())}%"
         query = query.where(or_(Question.search_text.ilike(pattern, escape="\\"),
                                 Question.slug.ilike(pattern, escape="\\")))
     if flagged_ids is not None and filters.flagged:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
-from ..database import plain_rows
+from ..database import like_escape, plain_rows
 from ..domain import scheduling as sched
 from ..domain.grading import Grade, ResponseError, grade
 from ..extensions import db
@@ -885,17 +885,10 @@ def _practice_candidates(scope) -> Select:
             .where(Question.retired_at.is_(None), Question.school_id.is_(None), scope))
 
 
-#: a lesson's questions: those of the lesson and of its sections (``slug#section``; ``_sections_of`` escapes the
-#: slug, so a tampered one with ``%`` or ``_`` matches nothing but itself)
+#: a lesson's questions: those of the lesson and of its sections (``slug#section``; the slug is escaped, so a
+#: tampered one with ``%`` or ``_`` matches nothing but itself)
 _LESSON_CANDIDATES = _practice_candidates(or_(Question.lesson_ref == bindparam("lesson"),
-                                              Question.lesson_ref.like(bindparam("lesson_sections"), escape="/")))
-
-
-def _sections_of(lesson: str) -> str:
-    """The LIKE pattern of the lesson's sections, ``slug#…``, with the slug's own wildcards escaped."""
-    return lesson.replace("/", "//").replace("%", "/%").replace("_", "/_") + "#%"
-
-
+                                              Question.lesson_ref.like(bindparam("lesson_sections"), escape="\\")))
 _MODULE_CANDIDATES = _practice_candidates(Question.module_slug == bindparam("module"))
 
 
@@ -907,7 +900,7 @@ def start_practice(learner_id: int, *, lesson: str | None = None, module: str | 
     size = max(1, min(size, 50))
     if lesson:
         rows = db.session.execute(_LESSON_CANDIDATES, {"learner_id": learner_id, "lesson": lesson,
-                                                       "lesson_sections": _sections_of(lesson)}).all()
+                                                       "lesson_sections": like_escape(lesson) + "#%"}).all()
     elif module:
         rows = db.session.execute(_MODULE_CANDIDATES, {"learner_id": learner_id, "module": module}).all()
     else:
