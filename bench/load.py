@@ -11,7 +11,8 @@ with TRAINER_BENCH_FLOOR=1, then run locust headless with 200 users (``--users``
   1. mixed: learners (home, lesson, practice question + answer and its feedback, review queue + answer, a
      question of their mock exam in progress, dashboard), instructors
      (teaching page, /analysis/... pages when they exist, a cohort) and school admins (console, cohort
-     dashboard), with 0.5-2 s think time between steps: per-route p50/p95/p99, throughput, errors.
+     dashboard), with 0.5-2 s think time between steps: per-route p50/p95/p99, throughput, errors, counted
+     after a warm-up at full load (``--warmup``), and a timeline of the whole phase second by second.
   2. solo phases: each key route alone with no think time, including the floor GET /_bench/floor (app
      factory, hooks, session and user loader, no template): throughput at saturation as a ratio to the floor.
      Every learner route has its own phase, and the summary gives each one's share of the floor with a
@@ -37,6 +38,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -266,20 +268,42 @@ def service_cpu_since(before: dict[int, float]) -> float:
     return round(sum(cpu - before.get(pid, 0.0) for pid, cpu in service_cpu().items()), 1)
 
 
-def run_locust(host: str, plan_file: Path, phase: str, users: int, seconds: int, prefix: Path) -> dict:
+def run_locust(host: str, plan_file: Path, phase: str, users: int, seconds: int, prefix: Path,
+               warmup: int = 0, counting: Callable[[], None] | None = None) -> dict:
     """One headless locust run; returns per-route stats, failures, and CPU seconds used by locust itself.
 
     Users are signed in already (``sign_in``). They start over five seconds in the mixed phase (all at once in
-    solo phases); the statistics are reset once all have started, so the ramp is not in the figures.
+    solo phases); the statistics are reset once all have started, so the ramp is not in the figures, and again
+    ``warmup`` seconds later: the figures are those of the ``seconds`` that follow. ``counting()`` is called then
+    (give or take a second), for the caller's own counters.
+    The mixed phase also keeps a timeline (``timeline``): each second, the p95 of the requests answered in the
+    last 10 s (locust's own window), the throughput, and how busy the machine's CPUs were in that second.
     """
-    classes = ["LearnerUser", "InstructorUser", "AdminUser"] if phase == "mixed" else ["SoloUser"]
-    env = dict(os.environ, BENCH_PLAN=str(plan_file), BENCH_PHASE=phase)
+    import psutil
+    mixed = phase == "mixed"
+    classes = ["LearnerUser", "InstructorUser", "AdminUser"] if mixed else ["SoloUser"]
+    env = dict(os.environ, BENCH_PLAN=str(plan_file), BENCH_PHASE=phase, BENCH_WARMUP=str(warmup))
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run([sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
-                    "-u", str(users), "-r", str(max(1, users // 5) if phase == "mixed" else users), "-t", f"{seconds}s",
-                    "--host", host, "--csv", str(prefix), "--only-summary", "--reset-stats",
-                    "--stop-timeout", "10", "--loglevel", "WARNING", *classes],
-                   env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(f"{prefix}.log", "w"), check=False)
+    # --csv-full-history: the history's percentiles are then those of the last 10 s, not of the run so far
+    locust = subprocess.Popen([sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"),
+                               "--headless", "-u", str(users), "-r", str(max(1, users // 5) if mixed else users),
+                               "-t", f"{seconds + warmup}s", "--host", host, "--csv", str(prefix), "--only-summary",
+                               "--reset-stats", *(["--csv-full-history"] if mixed else []),
+                               "--stop-timeout", "10", "--loglevel", "WARNING", *classes],
+                              env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(f"{prefix}.log", "w"))
+    busy: dict[int, float] = {}
+    psutil.cpu_percent()
+    counted_from = time.time() + (5 if mixed else 1) + warmup  # the ramp, then the warm-up
+    warm_cpu = 0.0  # locust's CPU seconds during the warm-up
+    while locust.poll() is None:
+        busy[int(time.time())] = psutil.cpu_percent(interval=1.0)
+        if counting is not None and time.time() >= counted_from:
+            try:
+                warm_cpu = sum(psutil.Process(locust.pid).cpu_times()[:2])
+            except psutil.Error:
+                pass
+            counting()
+            counting = None
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     routes = {}
     with open(f"{prefix}_stats.csv") as fh:
@@ -293,8 +317,25 @@ def run_locust(host: str, plan_file: Path, phase: str, users: int, seconds: int,
     with open(f"{prefix}_failures.csv") as fh:
         failures = [{"route": f"{r['Method']} {r['Name']}" if not r["Name"].startswith(r["Method"]) else r["Name"],
                      "error": r["Error"], "count": int(r["Occurrences"])} for r in csv.DictReader(fh)]
-    return {"routes": routes, "failures": failures, "seconds": seconds,
-            "locust_cpu": round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 1)}
+    return {"routes": routes, "failures": failures, "seconds": seconds, "warmup": warmup,
+            "locust_cpu": round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime - warm_cpu, 1),
+            **({"timeline": timeline(f"{prefix}_stats_history.csv", busy)} if mixed else {})}
+
+
+def timeline(history_csv: str, busy: dict[int, float]) -> list[dict]:
+    """Locust's history of all requests, one row a second once every user has started: seconds since then,
+    requests/s, the p95 of the last 10 s, and the machine's CPU busy share (all cores, %) in that second."""
+    with open(history_csv) as fh:
+        rows = [row for row in csv.DictReader(fh) if row["Name"] == "Aggregated" and int(row["User Count"] or 0)]
+    everyone = max((int(r["User Count"]) for r in rows), default=0)
+    rows = [r for r in rows if int(r["User Count"]) == everyone]
+    if not rows:
+        return []
+    start = int(rows[0]["Timestamp"])
+    # a second without answers (at the start, and when the warm-up's figures are reset) has no p95 of its own
+    rows = [r for r in rows if float(r["Requests/s"]) > 0 and _num(r["95%"])]
+    return [{"t": int(r["Timestamp"]) - start, "rps": round(float(r["Requests/s"]), 1), "p95": _num(r["95%"]),
+             "cpu": busy.get(int(r["Timestamp"]))} for r in rows]
 
 
 def _num(raw: str) -> float | None:
@@ -354,8 +395,14 @@ def bench_database(kind: str, args, out: Path) -> dict:
             print(f"[{kind}] phase {n}/{len(phases)} {phase}: {args.users} users for {seconds} s "
                   f"(load average {rep.load_average()})", file=sys.stderr, flush=True)
             cpu_before, routes_before, services_before = server.cpu_seconds(), server.route_cpu(), service_cpu()
+            warmup = args.warmup if phase == "mixed" else 0
+
+            def counting():  # the server's CPU counters from the end of the warm-up on
+                nonlocal cpu_before, routes_before, services_before
+                routes_before = server.route_cpu()  # (waits for the workers' ledgers, then the rest at once)
+                cpu_before, services_before = server.cpu_seconds(), service_cpu()
             stats = run_locust(server.host, plan_file, phase, args.users, seconds,
-                               out / f"load-{kind}-{phase.replace(':', '-')}")
+                               out / f"load-{kind}-{phase.replace(':', '-')}", warmup, counting if warmup else None)
             stats["server_cpu"] = round(server.cpu_seconds() - cpu_before, 1)
             stats["service_cpu"] = service_cpu_since(services_before)
             stats["route_cpu"] = {route: [count - routes_before.get(route, [0, 0.0])[0],
@@ -444,7 +491,11 @@ def summarise(results: dict, args, info: dict) -> tuple[str, dict]:
     dbs = list(results)
     md = ["## Load: gunicorn, 4 workers, locust on loopback\n", rep.machine_table(info)]
     md.append(f"Command: `python bench/load.py {' '.join(sys.argv[1:])}`. {args.users} concurrent users; "
-              f"mixed phase {args.mixed} s with 0.5-2 s think time between steps; each solo phase {args.solo} s "
+              f"mixed phase {args.mixed} s with 0.5-2 s think time between steps"
+              + (f", counted after {args.warmup} s of the same journeys at full load (the warm-up: the first pages, "
+                 "forecasts and cohort figures of every user built on the emptied Redis, each worker's first "
+                 "questions rendered; the timeline below shows it)" if getattr(args, "warmup", 0) else "")
+              + f"; each solo phase {args.solo} s "
               "with no think time. Locust runs on the same 2-core machine as the server, so it takes part of "
               "the CPU (its CPU seconds are in the tables). "
               + ("The server runs with `REDIS_URL` (a Redis database of its own, emptied first), as a deployment with "
@@ -471,6 +522,8 @@ def summarise(results: dict, args, info: dict) -> tuple[str, dict]:
                                 [[name, s["requests"], s["rps"], s["p50"], s["p95"], s["p99"], s["max"],
                                   s["failures"]] for name, s in sorted(mixed["routes"].items(),
                                                                        key=lambda kv: kv[0] == "Aggregated")]))
+        if mixed and mixed.get("timeline"):
+            md += mixed_timeline(kind, mixed["timeline"], args)
         if mixed and mixed.get("route_cpu"):
             spent = sorted(mixed["route_cpu"].items(), key=lambda kv: -kv[1][1])
             whole = sum(seconds for _, (_, seconds) in spent)
@@ -510,7 +563,9 @@ def summarise(results: dict, args, info: dict) -> tuple[str, dict]:
         mixed = r["phases"].get("mixed", {}).get("routes", {})
         learner = [(n, mixed[n]["p95"]) for n in LEARNER_ROUTES if n in mixed]
         worst = max(learner, key=lambda kv: kv[1] or 0) if learner else ("-", None)
-        trows.append([kind, f"learner routes p95 < {TARGET_P95_MS} ms (mixed, {args.users} users)",
+        warm = r["phases"].get("mixed", {}).get("warmup")
+        trows.append([kind, f"learner routes p95 < {TARGET_P95_MS} ms (mixed, {args.users} users"
+                      + (f", after a {warm} s warm-up)" if warm else ")"),
                       f"worst {worst[0]}: {worst[1]} ms", _verdict(worst[1] is not None and worst[1] < TARGET_P95_MS)])
         floor = floor_rps(r)
         for p in LEARNER_SOLO:
@@ -541,6 +596,26 @@ def summarise(results: dict, args, info: dict) -> tuple[str, dict]:
                                                              for k in dbs}, "×", target=TARGET_SHARE)
     md.append(f"![p95 per route](./{chart.name})\n\n![throughput ratio to floor](./{chart2.name})\n")
     return "\n".join(md), results
+
+
+def mixed_timeline(kind: str, points: list[dict], args) -> list[str]:
+    """The mixed phase second by second: is its p95 the first seconds' (cold caches) or the whole run's?"""
+    stem = "partial-load" if getattr(args, "only", None) else "load"
+    xs = [p["t"] for p in points]
+    chart = rep.line_chart(rep.OUT / f"{stem}-timeline-{kind}.svg",
+                           f"{kind}: mixed journeys second by second, {args.users} users", xs,
+                           {"p95 of the last 10 s (ms)": [p["p95"] for p in points],
+                            "requests/s": [p["rps"] for p in points],
+                            "machine CPU busy (%)": [p["cpu"] for p in points]},
+                           "seconds since every user started", "ms · req/s · %", log_x=False)
+    shown = [p for p in points if p["t"] % 10 == 0]
+    warm = getattr(args, "warmup", 0)
+    return ["The mixed phase second by second (locust's p95 of the requests answered in the last 10 s, its "
+            "throughput, and how busy the machine's two cores were, server and locust together)"
+            + (f"; the tables above count from second {warm} on" if warm else "") + ":\n",
+            rep.table(["s", "req/s", "p95 ms (last 10 s)", "CPU busy %"],
+                      [[p["t"], p["rps"], p["p95"], p["cpu"]] for p in shown]),
+            f"![{kind} mixed phase over time](./{chart.name})\n"]
 
 
 def server_cpu_ms(result: dict, phase: str) -> float | None:
@@ -583,7 +658,9 @@ def main() -> None:
     parser.add_argument("--reviews", type=int, default=1_000_000)
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--mixed", type=int, default=60, help="seconds of mixed journeys")
+    parser.add_argument("--mixed", type=int, default=60, help="seconds of mixed journeys counted")
+    parser.add_argument("--warmup", type=int, default=60,
+                        help="seconds of mixed journeys at full load before they count (0: none)")
     parser.add_argument("--solo", type=int, default=15, help="seconds per single-route phase")
     parser.add_argument("--quick", action="store_true", help="200 learners, 50k rows, 20 s mixed, 8 s solo")
     parser.add_argument("--reuse-sqlite", help="an already seeded SQLite URL (skips seeding)")
@@ -617,7 +694,7 @@ def main() -> None:
     if args.only:
         args.no_publish = True
     if args.quick:
-        args.learners, args.reviews, args.mixed, args.solo = 200, 50_000, 20, 8
+        args.learners, args.reviews, args.mixed, args.solo, args.warmup = 200, 50_000, 20, 8, 10
     rep.OUT.mkdir(parents=True, exist_ok=True)
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     print(f"load average at start: {rep.load_average()}", file=sys.stderr)

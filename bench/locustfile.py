@@ -19,14 +19,32 @@ import secrets
 from html.parser import HTMLParser
 from http.cookiejar import Cookie
 
+import gevent
 from itsdangerous import URLSafeSerializer
-from locust import between, constant, task
+from locust import between, constant, events, task
 from locust.contrib.fasthttp import FastHttpUser
 
 PLAN = json.loads(open(os.environ["BENCH_PLAN"]).read()) if os.environ.get("BENCH_PLAN") else {}
 PHASE = os.environ.get("BENCH_PHASE", "mixed")
 THINK = between(*PLAN.get("think", (0.5, 2.0)))
 _counters = {role: itertools.count() for role in ("learner", "instructor", "admin")}
+#: seconds after every user has started before the figures count (locust resets its statistics again then)
+WARMUP = float(os.environ.get("BENCH_WARMUP") or 0)
+
+
+_environment: list = []
+
+
+@events.init.add_listener
+def _keep_environment(environment, **_kw):
+    _environment.append(environment)
+
+
+@events.spawning_complete.add_listener
+def _count_after_warmup(user_count, **_kw):
+    """``--reset-stats`` forgets the ramp; with BENCH_WARMUP the first seconds of the full load go too."""
+    if WARMUP > 0 and _environment and _environment[0].runner is not None:
+        gevent.spawn_later(WARMUP, _environment[0].runner.stats.reset_all)
 
 CSRF = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
 PRACTICE_URL = re.compile(r"/study/practice/(\d+)")

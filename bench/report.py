@@ -158,17 +158,18 @@ def bar_chart(path: Path, title: str, labels: list[str], series: dict[str, list[
 
 
 def line_chart(path: Path, title: str, xs: list[float], series: dict[str, list[float | None]], x_unit: str,
-               y_unit: str) -> Path:
-    """Lines over a log-scale x axis (data sizes), linear y from 0."""
+               y_unit: str, log_x: bool = True) -> Path:
+    """Lines over a log-scale x axis (data sizes), or a linear one (time) with ``log_x=False``; linear y from 0."""
     import math
     width, height, left, right, top, bottom = 640, 340, 60, 170, 30, 40
     values = [v for vs in series.values() for v in vs if v is not None] or [1.0]
     ymax = max(values) * 1.1
-    lx = [math.log10(x) for x in xs]
+    scale = math.log10 if log_x else float
+    lx = [scale(x) for x in xs]
     span = (max(lx) - min(lx)) or 1.0
 
     def px(x):
-        return left + (math.log10(x) - min(lx)) / span * (width - left - right)
+        return left + (scale(x) - min(lx)) / span * (width - left - right)
 
     def py(y):
         return top + (1 - y / ymax) * (height - top - bottom)
@@ -178,10 +179,11 @@ def line_chart(path: Path, title: str, xs: list[float], series: dict[str, list[f
         y = ymax * k / 4
         body.append(f'<text x="{left - 4}" y="{py(y) + 4:.1f}" text-anchor="end">{y:,.3g}</text>'
                     f'<line x1="{left}" y1="{py(y):.1f}" x2="{width - right}" y2="{py(y):.1f}" stroke="#eee"/>')
-    for x in xs:
+    ticks = xs if log_x else [x for x in xs if x % 10 == 0]
+    for x in ticks:
         body.append(f'<text x="{px(x):.1f}" y="{height - bottom + 16}" text-anchor="middle">{x:,.0f}</text>')
     body.append(f'<text x="{(left + width - right) / 2}" y="{height - 6}" text-anchor="middle">'
-                f'{html.escape(x_unit)} (log scale)</text>')
+                f'{html.escape(x_unit)}{" (log scale)" if log_x else ""}</text>')
     body.append(f'<text x="14" y="{top + 60}" transform="rotate(-90 14 {top + 60})">{html.escape(y_unit)}</text>')
     for i, (name, vs) in enumerate(series.items()):
         colour = COLOURS[i % len(COLOURS)]
@@ -189,7 +191,8 @@ def line_chart(path: Path, title: str, xs: list[float], series: dict[str, list[f
         if points:
             body.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="'
                         + " ".join(f"{x:.1f},{y:.1f}" for x, y in points) + '"/>')
-            body += [f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}"/>' for x, y in points]
+            if log_x:  # a few sizes: each is a point; a time line is a line
+                body += [f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}"/>' for x, y in points]
         body.append(f'<rect x="{width - right + 10}" y="{top + 16 * i}" width="10" height="10" fill="{colour}"/>'
                     f'<text x="{width - right + 24}" y="{top + 9 + 16 * i}">{html.escape(name)}</text>')
     path.write_text(_svg(width, height, body, title))
