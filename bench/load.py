@@ -607,7 +607,8 @@ def mixed_timeline(kind: str, points: list[dict], args) -> list[str]:
                            {"p95 of the last 10 s (ms)": [p["p95"] for p in points],
                             "requests/s": [p["rps"] for p in points],
                             "machine CPU busy (%)": [p["cpu"] for p in points]},
-                           "seconds since every user started", "ms · req/s · %", log_x=False)
+                           "seconds since every user started", "ms · req/s · %", log_x=False,
+                           marks={getattr(args, "warmup", 0): "counted from here"} if getattr(args, "warmup", 0) else None)
     shown = [p for p in points if p["t"] % 10 == 0]
     warm = getattr(args, "warmup", 0)
     return ["The mixed phase second by second (locust's p95 of the requests answered in the last 10 s, its "

@@ -158,8 +158,9 @@ def bar_chart(path: Path, title: str, labels: list[str], series: dict[str, list[
 
 
 def line_chart(path: Path, title: str, xs: list[float], series: dict[str, list[float | None]], x_unit: str,
-               y_unit: str, log_x: bool = True) -> Path:
-    """Lines over a log-scale x axis (data sizes), or a linear one (time) with ``log_x=False``; linear y from 0."""
+               y_unit: str, log_x: bool = True, marks: dict[float, str] | None = None) -> Path:
+    """Lines over a log-scale x axis (data sizes), or a linear one (time) with ``log_x=False``; linear y from 0.
+    ``marks``: dashed vertical lines at these x, labelled."""
     import math
     width, height, left, right, top, bottom = 640, 340, 60, 170, 30, 40
     values = [v for vs in series.values() for v in vs if v is not None] or [1.0]
@@ -177,14 +178,18 @@ def line_chart(path: Path, title: str, xs: list[float], series: dict[str, list[f
             f'<line x1="{left}" y1="{top}" x2="{left}" y2="{py(0)}" stroke="#444"/>']
     for k in range(5):
         y = ymax * k / 4
-        body.append(f'<text x="{left - 4}" y="{py(y) + 4:.1f}" text-anchor="end">{y:,.3g}</text>'
+        body.append(f'<text x="{left - 4}" y="{py(y) + 4:.1f}" text-anchor="end">'
+                    f'{f"{y:,.0f}" if ymax > 100 else f"{y:,.3g}"}</text>'
                     f'<line x1="{left}" y1="{py(y):.1f}" x2="{width - right}" y2="{py(y):.1f}" stroke="#eee"/>')
-    ticks = xs if log_x else [x for x in xs if x % 10 == 0]
+    ticks = xs if log_x else list(range(int(min(xs)) // 10 * 10, int(max(xs)) + 1, 10))
     for x in ticks:
         body.append(f'<text x="{px(x):.1f}" y="{height - bottom + 16}" text-anchor="middle">{x:,.0f}</text>')
     body.append(f'<text x="{(left + width - right) / 2}" y="{height - 6}" text-anchor="middle">'
                 f'{html.escape(x_unit)}{" (log scale)" if log_x else ""}</text>')
     body.append(f'<text x="14" y="{top + 60}" transform="rotate(-90 14 {top + 60})">{html.escape(y_unit)}</text>')
+    for x, label in (marks or {}).items():
+        body.append(f'<line x1="{px(x):.1f}" y1="{top}" x2="{px(x):.1f}" y2="{py(0)}" stroke="#888" '
+                    f'stroke-dasharray="4 3"/><text x="{px(x) + 4:.1f}" y="{top + 10}">{html.escape(label)}</text>')
     for i, (name, vs) in enumerate(series.items()):
         colour = COLOURS[i % len(COLOURS)]
         points = [(px(x), py(v)) for x, v in zip(xs, vs) if v is not None]
