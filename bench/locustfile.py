@@ -32,19 +32,13 @@ _counters = {role: itertools.count() for role in ("learner", "instructor", "admi
 WARMUP = float(os.environ.get("BENCH_WARMUP") or 0)
 
 
-_environment: list = []
-
-
 @events.init.add_listener
-def _keep_environment(environment, **_kw):
-    _environment.append(environment)
-
-
-@events.spawning_complete.add_listener
-def _count_after_warmup(user_count, **_kw):
+def _count_after_warmup(environment, **_kw):
     """``--reset-stats`` forgets the ramp; with BENCH_WARMUP the first seconds of the full load go too."""
-    if WARMUP > 0 and _environment and _environment[0].runner is not None:
-        gevent.spawn_later(WARMUP, _environment[0].runner.stats.reset_all)
+    if WARMUP > 0:
+        environment.events.spawning_complete.add_listener(
+            lambda **_: gevent.spawn_later(WARMUP, environment.runner.stats.reset_all))
+
 
 CSRF = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
 PRACTICE_URL = re.compile(r"/study/practice/(\d+)")
