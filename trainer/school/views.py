@@ -164,9 +164,9 @@ def _table_args() -> tuple[str, bool, bool]:
             request.args.get("risk") == "1")
 
 
-def _dashboard_rows(cohort: Cohort, now=None):
+def _dashboard_rows(cohort: Cohort, now=None, roster=None):
     dash = cohorts.build_dashboard(cohort, now, risk_readiness=current_app.config["RISK_READINESS"],
-                                   pass_mark=current_app.config["PRACTICE_PASS_MARK"], keep=True)
+                                   pass_mark=current_app.config["PRACTICE_PASS_MARK"], keep=True, roster=roster)
     sort, descending, risk_only = _table_args()
     rows = cohorts.sort_rows([r for r in dash.rows if r.at_risk or not risk_only], sort, descending)
     return dash, rows, sort, descending, risk_only
@@ -180,9 +180,11 @@ def cohort_dashboard(cohort_id: int):
     whose learners have not studied since is shown without counting anything again. A cohort without learners
     is built afresh each time (nothing would tell its page that a quiz was assigned to it)."""
     cohort = _staff_cohort(cohort_id)
+    read: dict = {}  # the roster read for the key, which the page is then built from
 
     def parts() -> tuple | None:
-        roster = tuple(tuple(r[:4]) for r in db.session.execute(cohorts.roster_query(cohort.id)))
+        read["roster"] = db.session.execute(cohorts.roster_query(cohort.id)).all()
+        roster = tuple(tuple(r[:4]) for r in read["roster"])
         if not roster:
             return None  # not kept
         return (cohort.id, tuple(getattr(cohort, c.key) for c in Cohort.__table__.columns), roster,
@@ -190,7 +192,7 @@ def cohort_dashboard(cohort_id: int):
                 current_app.config["RISK_READINESS"], current_app.config["PRACTICE_PASS_MARK"])
 
     def build(now) -> tuple[str, object]:
-        dash, rows, sort, descending, risk_only = _dashboard_rows(cohort, now)
+        dash, rows, sort, descending, risk_only = _dashboard_rows(cohort, now, read.get("roster"))
         html = render_template("school/_cohort_dashboard_block.html", dash=dash, rows=rows,
                                display=display_rows(dash, rows), sort=sort, descending=descending,
                                risk_only=risk_only, columns=SCREEN_COLUMNS, percent=cohorts.percent,

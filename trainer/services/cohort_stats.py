@@ -5,6 +5,7 @@ import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+import numpy as np
 from sqlalchemy import and_, bindparam, case, func, literal, select
 from sqlalchemy.types import Float
 
@@ -259,7 +260,7 @@ def roster_query(cohort_id: int):
 
 
 def build_dashboard(cohort: Cohort, now: datetime | None = None, risk_readiness: float = 0.5,
-                    pass_mark: float = 0.7, keep: bool | None = None) -> CohortDashboard:
+                    pass_mark: float = 0.7, keep: bool | None = None, roster: list | None = None) -> CohortDashboard:
     """Every active learner of the cohort with their figures, level, priority and reasons.
 
     Aggregates in SQL with GROUP BY over all the cohort's learners: the number of statements is the same
@@ -267,19 +268,23 @@ def build_dashboard(cohort: Cohort, now: datetime | None = None, risk_readiness:
     neither its own thresholds, dates nor learners; readiness is each learner's P(pass) of the mock at
     ``pass_mark`` (services/readiness.py, batched and cached per learner), the figure they see themselves.
     ``keep`` (by default: when no ``now`` is given) keeps each learner's figures under their page counter, counted
-    at the start of ``now``'s quarter hour.
+    at the start of ``now``'s quarter hour. ``roster``: the rows of ``roster_query`` when the caller has read them
+    in this transaction already (the page reads them for its key).
     """
     live = now is None if keep is None else keep
     now = now or utcnow()
     today = now.date()
     order = cohort_module_slugs(cohort.id)
-    roster = db.session.execute(roster_query(cohort.id)).all()
+    if roster is None:
+        roster = db.session.execute(roster_query(cohort.id)).all()
     figures = _kept_learner_figures(cohort.id, {r.id: r.data_version for r in roster}, now, live)
 
-    # Mastery: mean predicted recall over the live shipped questions of each area; unstudied ones count 0.
-    area_totals = dict(db.session.execute(
-        select(Question.exam_area, func.count(Question.id))
-        .where(Question.retired_at.is_(None), Question.school_id.is_(None)).group_by(Question.exam_area)).all())
+    # Mastery: mean predicted recall over the live shipped questions of each area; unstudied ones count 0. The
+    # live bank is read again only when the site counter moved (services/dashboard.py).
+    from .dashboard import live_bank
+    bank = live_bank()
+    area_totals = {bank.areas[i]: int(n) for i, n in enumerate(np.bincount(bank.area, minlength=len(bank.areas)))
+                   if n}
     lesson_totals = {slug: (title, n) for slug, title, n in db.session.execute(
         select(Module.slug, Module.title, func.count(Lesson.id)).join(Lesson, Lesson.module_id == Module.id)
         .where(Module.retired_at.is_(None), Lesson.retired_at.is_(None), Module.slug.in_(order))

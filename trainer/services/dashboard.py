@@ -15,7 +15,6 @@ from ..domain import scheduling as sched
 from ..extensions import db
 from ..models import (ItemState, Question, QuestionVersion, SafetyError, SiteState, StudyDay, User,
                       UTCDateTime, utcnow)
-from .cohort_stats import days_since
 from .study import Today, lesson_of, today_and_next_change, version_data
 
 
@@ -70,10 +69,6 @@ def _recall_bin(recall: float) -> str:
 
 #: every live question of the shipped bank: Core columns, as the ORM's row loading doubles the cost of reading them
 _QUESTION = Question.__table__.c
-#: the learner's studied questions: id, stability and days since the last review at ``now``
-_STUDIED = select(ItemState.question_id, ItemState.stability,
-                  days_since(bindparam("now", type_=UTCDateTime()), ItemState.last_review_at)).where(
-    ItemState.learner_id == bindparam("learner_id"), ItemState.state != sched.NEW)
 _LIVE_BANK = select(_QUESTION.id, _QUESTION.module_slug, _QUESTION.lesson_ref, _QUESTION.exam_area).where(
     _QUESTION.retired_at.is_(None), _QUESTION.school_id.is_(None))
 
@@ -223,11 +218,11 @@ def build(learner_id: int, now: datetime | None = None, school_id: int | None = 
 
     # Mastery from predicted recall of every live shipped question (unstudied items count 0); the days since
     # each studied item's last review come from the database, as readiness takes them.
-    studied = db.session.execute(_STUDIED, {"learner_id": learner_id, "now": now}).all()
+    # The same read gives the readiness forecast its memory states when it must be made again.
+    from . import readiness as pass_readiness
+    studied = pass_readiness.studied_states(learner_id, now)
     module_mastery, area_means, lesson_mastery, bins = mastery(
-        live_bank(), np.array([r[0] for r in studied], dtype=np.int64),
-        np.array([r[1] or 0.0 for r in studied], dtype=float),
-        np.array([np.nan if r[2] is None else r[2] for r in studied], dtype=float))
+        live_bank(), studied[:, 0].astype(np.int64), np.nan_to_num(studied[:, 1], nan=0.0), studied[:, 2])
     area_mastery = {a: v for a, v in area_means.items() if a in EXAM_AREAS}
     weakest = sorted(lesson_mastery.items(), key=lambda kv: kv[1])[:5]
     # The question's data from the per-process cache (``version_data``): parsing each one's JSON here cost more
@@ -236,12 +231,11 @@ def build(learner_id: int, now: datetime | None = None, school_id: int | None = 
               for created, correct_days, vid, digest, ref in db.session.execute(
                   _safety_errors_statement(school_id is not None), {"learner_id": learner_id, "school_id": school_id})]
     leeches = db.session.scalar(_LEECHES, {"learner_id": learner_id}) or 0
-    from . import readiness as pass_readiness
     counts, step_change = today_and_next_change(learner_id, now)
     return Dashboard(counts, forecast, retention, reviewed, weeks, learner.desired_retention,
                      module_mastery, area_mastery, weakest, errors,
                      leeches, len(studied), _true_retention_rows(sums), [(b, bins.get(b, 0)) for b in RECALL_BINS],
-                     pass_readiness.forecast(learner_id, pass_mark=pass_mark, now=now), step_change)
+                     pass_readiness.forecast(learner_id, pass_mark=pass_mark, now=now, states=studied), step_change)
 
 
 @dataclass(frozen=True)

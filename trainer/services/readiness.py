@@ -313,13 +313,16 @@ def _learners(learner_ids: list[int], on: date | None) -> tuple[list[tuple[_Lear
 
 
 def forecasts(learner_ids: list[int], *, pass_mark: float, now: datetime | None = None, on: date | None = None,
-              length: int = 100, cached: bool = True) -> dict[int, Readiness]:
+              length: int = 100, cached: bool = True,
+              states: dict[int, np.ndarray] | None = None) -> dict[int, Readiness]:
     """P(pass) of a ``length``-item mock today and on each learner's exam date (or ``on``), for many learners.
 
     A few statements whatever their number: the learners' settings with their cache keys and the site's counter (one
     read; the bank is read again only when that counter moved), then, for the learners whose forecast is not kept,
     their memory states and their first and mock answers (two reads).
     ``cached=False`` computes everything afresh (the reference the cache is tested against).
+    ``states``: memory states the caller has read already at ``now`` (``studied_states``), by learner; a forecast
+    that must be made uses them instead of reading them again.
     """
     now = now or utcnow()
     learners, site_version = _learners(list(dict.fromkeys(learner_ids)), on)
@@ -334,7 +337,7 @@ def forecasts(learner_ids: list[int], *, pass_mark: float, now: datetime | None 
     found = dict(zip(keys, store.get_many(list(keys.values())))) if cached else {}
     missing = [lr for lr, _ in learners if found.get(lr.id) is None]
     if missing:
-        fresh = _compute(missing, bank, now, pass_mark, length)
+        fresh = _compute(missing, bank, now, pass_mark, length, states or {})
         if cached:
             store.put_many({keys[lid]: value for lid, value in fresh.items()})
         found.update(fresh)
@@ -342,9 +345,11 @@ def forecasts(learner_ids: list[int], *, pass_mark: float, now: datetime | None 
 
 
 def forecast(learner_id: int, *, pass_mark: float, now: datetime | None = None, on: date | None = None,
-             length: int = 100, cached: bool = True) -> Readiness:
-    """P(pass) of a ``length``-item mock today and on ``on`` (default: the learner's or their cohort's exam date)."""
-    return forecasts([learner_id], pass_mark=pass_mark, now=now, on=on, length=length, cached=cached)[learner_id]
+             length: int = 100, cached: bool = True, states: np.ndarray | None = None) -> Readiness:
+    """P(pass) of a ``length``-item mock today and on ``on`` (default: the learner's or their cohort's exam date);
+    ``states``: the learner's ``studied_states`` at ``now``, when the caller has them."""
+    return forecasts([learner_id], pass_mark=pass_mark, now=now, on=on, length=length, cached=cached,
+                     states=None if states is None else {learner_id: states})[learner_id]
 
 
 def _key(where: str, learner: _Learner, bank: Bank, answers: tuple | None, hour: str, pass_mark: float,
@@ -390,11 +395,24 @@ def _by_learner(rows: list, width: int) -> dict[int, np.ndarray]:
     return {int(lid): part[:, 1:] for lid, part in zip(ids, np.split(table, starts[1:]))}
 
 
+def studied_states(learner_id: int, now: datetime) -> np.ndarray:
+    """The learner's memory states of studied questions at ``now``: one row per question (question, stability,
+    days since the last review, days until due), NULL as NaN; what a forecast reads, for a page that also shows
+    figures of its own from them (the progress dashboard's mastery)."""
+    rows = db.session.connection().execute(_STATES, {"ids": [learner_id], "now": now}).all()
+    return _by_learner(rows, 5).get(learner_id, _NONE[:, :4])
+
+
 def _compute(learners: list[_Learner], bank: Bank, now: datetime, pass_mark: float,
-             length: int) -> dict[int, Readiness]:
-    """The forecasts of ``learners``, from three reads for all of them (Core rows, straight into numpy)."""
+             length: int, known: dict[int, np.ndarray] | None = None) -> dict[int, Readiness]:
+    """The forecasts of ``learners``, from three reads for all of them (Core rows, straight into numpy); ``known``:
+    memory states already read at ``now`` (``studied_states``), by learner, not read again."""
     ids = [lr.id for lr in learners]
-    states = _by_learner(db.session.connection().execute(_STATES, {"ids": ids, "now": now}).all(), 5)
+    known = known or {}
+    unread = [lid for lid in ids if lid not in known]
+    states = _by_learner(db.session.connection().execute(_STATES, {"ids": unread, "now": now}).all(), 5) \
+        if unread else {}
+    states.update((lid, known[lid]) for lid in ids if lid in known)
     firsts, mocks = _answers(ids)
     return {lr.id: _one(lr, bank, states.get(lr.id, _NONE[:, :4]), firsts.get(lr.id, _NONE[:, :3]),
                         mocks.get(lr.id, _NONE), now, pass_mark, length) for lr in learners}
