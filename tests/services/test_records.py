@@ -289,6 +289,25 @@ def test_new_questions_are_those_of_completed_lessons_only_by_slug_not_by_prefix
     assert study.next_review_question(learner[0]) in {qid for _, qid in expected}
 
 
+def test_mastery_counts_the_live_bank_without_a_rolled_back_retirement(ctx):
+    """Mastery divides by the live shipped questions of each module and area, kept per process between site
+    changes. A question retired in a transaction that was rolled back still counts; one retired and committed
+    afterwards (the site counter then reaches the value the rolled-back change had reached) no longer does."""
+    from trainer.models import utcnow
+    from trainer.services import dashboard
+    shipped = list(db.session.scalars(select(Question.id).where(
+        Question.retired_at.is_(None), Question.school_id.is_(None)).order_by(Question.id)))
+    before = set(dashboard.live_bank().ids.tolist())
+    assert before == set(shipped)
+    db.session.get(Question, shipped[0]).retired_at = utcnow()
+    db.session.flush()
+    assert shipped[0] not in set(dashboard.live_bank().ids.tolist())  # the transaction sees its own change
+    db.session.rollback()
+    db.session.get(Question, shipped[1]).retired_at = utcnow()
+    db.session.commit()
+    assert set(dashboard.live_bank().ids.tolist()) == before - {shipped[1]}
+
+
 def test_dashboard_mastery_is_the_mean_recall_per_module_area_and_studied_lesson(ctx, learner):
     """The dashboard's one-pass mastery gives the very means of averaging every live question's recall (0 when
     unstudied) per module, exam area and studied lesson, and bins only the studied questions."""

@@ -1,6 +1,7 @@
 """The learner dashboard: today, forecast, retention, mastery, readiness, safety errors."""
 from __future__ import annotations
 
+import weakref
 from collections import Counter
 
 import numpy as np
@@ -12,6 +13,7 @@ from sqlalchemy import and_, bindparam, case, func, or_, select, true
 
 from ..content.source import EXAM_AREAS
 from ..domain import scheduling as sched
+from ..database import wrote_in_transaction
 from ..extensions import db
 from ..models import (ItemState, Question, QuestionVersion, SafetyError, SiteState, StudyDay, User,
                       UTCDateTime, utcnow)
@@ -251,27 +253,31 @@ class LiveBank:
     lessons: tuple[str, ...]
 
 
-_BANKS: dict = {}
+#: the live bank last read, per database engine (a process serves one database; a test process makes many apps,
+#: whose databases may reach the same site counter with different banks): (site counter, bank)
+_BANKS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 _SITE_VERSION = select(SiteState.version).where(SiteState.id == 1)
 
 
 def live_bank() -> LiveBank:
     """The live shipped bank, read once per process and read again only when the site counter moves (any change
-    to a question, lesson or module moves it: trainer/page_versions.py)."""
-    key = (str(db.engine.url), db.session.scalar(_SITE_VERSION))
-    bank = _BANKS.get(key)
-    if bank is None:
-        rows = sorted(db.session.execute(_LIVE_BANK).all())
-        index: dict[str, dict[str, int]] = {"module": {}, "area": {}, "lesson": {}}
+    to a question, lesson or module moves it: trainer/page_versions.py). A transaction that has written reads it
+    afresh and keeps nothing: what it reads may hold its own changes, which a rollback would take back."""
+    version = db.session.scalar(_SITE_VERSION)
+    kept = None if wrote_in_transaction() else _BANKS.get(db.engine)
+    if kept is not None and kept[0] == version:
+        return kept[1]
+    rows = sorted(db.session.execute(_LIVE_BANK).all())
+    index: dict[str, dict[str, int]] = {"module": {}, "area": {}, "lesson": {}}
 
-        def at(kind: str, name: str) -> int:
-            return index[kind].setdefault(name, len(index[kind]))
-        positions = [(at("module", m), at("area", a), at("lesson", lesson_of(ref))) for _, m, ref, a in rows]
-        bank = LiveBank(np.array([r[0] for r in rows], dtype=np.int64),
-                        *(np.array([p[i] for p in positions], dtype=np.intp) for i in range(3)),
-                        *(tuple(index[k]) for k in ("module", "area", "lesson")))
-        _BANKS.clear()
-        _BANKS[key] = bank
+    def at(kind: str, name: str) -> int:
+        return index[kind].setdefault(name, len(index[kind]))
+    positions = [(at("module", m), at("area", a), at("lesson", lesson_of(ref))) for _, m, ref, a in rows]
+    bank = LiveBank(np.array([r[0] for r in rows], dtype=np.int64),
+                    *(np.array([p[i] for p in positions], dtype=np.intp) for i in range(3)),
+                    *(tuple(index[k]) for k in ("module", "area", "lesson")))
+    if not wrote_in_transaction():
+        _BANKS[db.engine] = (version, bank)
     return bank
 
 
