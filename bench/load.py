@@ -601,6 +601,7 @@ def summarise(results: dict, args, info: dict) -> tuple[str, dict]:
 def mixed_timeline(kind: str, points: list[dict], args) -> list[str]:
     """The mixed phase second by second: is its p95 the first seconds' (cold caches) or the whole run's?"""
     stem = "partial-load" if getattr(args, "only", None) else "load"
+    warm = getattr(args, "warmup", 0)
     xs = [p["t"] for p in points]
     chart = rep.line_chart(rep.OUT / f"{stem}-timeline-{kind}.svg",
                            f"{kind}: mixed journeys second by second, {args.users} users", xs,
@@ -608,9 +609,8 @@ def mixed_timeline(kind: str, points: list[dict], args) -> list[str]:
                             "requests/s": [p["rps"] for p in points],
                             "machine CPU busy (%)": [p["cpu"] for p in points]},
                            "seconds since every user started", "ms · req/s · %", log_x=False,
-                           marks={getattr(args, "warmup", 0): "counted from here"} if getattr(args, "warmup", 0) else None)
+                           marks={warm: "counted from here"} if warm else None)
     shown = [p for p in points if p["t"] % 10 == 0]
-    warm = getattr(args, "warmup", 0)
     return ["The mixed phase second by second (locust's p95 of the requests answered in the last 10 s, its "
             "throughput, and how busy the machine's two cores were, server and locust together)"
             + (f"; the tables above count from second {warm} on" if warm else "") + ":\n",

@@ -264,7 +264,8 @@ def live_bank() -> LiveBank:
     to a question, lesson or module moves it: trainer/page_versions.py). A transaction that has written reads it
     afresh and keeps nothing: what it reads may hold its own changes, which a rollback would take back."""
     version = db.session.scalar(_SITE_VERSION)
-    kept = None if wrote_in_transaction() else _BANKS.get(db.engine)
+    wrote = wrote_in_transaction()
+    kept = None if wrote else _BANKS.get(db.engine)
     if kept is not None and kept[0] == version:
         return kept[1]
     rows = sorted(db.session.execute(_LIVE_BANK).all())
@@ -276,7 +277,7 @@ def live_bank() -> LiveBank:
     bank = LiveBank(np.array([r[0] for r in rows], dtype=np.int64),
                     *(np.array([p[i] for p in positions], dtype=np.intp) for i in range(3)),
                     *(tuple(index[k]) for k in ("module", "area", "lesson")))
-    if not wrote_in_transaction():
+    if not wrote:
         _BANKS[db.engine] = (version, bank)
     return bank
 

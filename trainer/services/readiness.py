@@ -337,7 +337,7 @@ def forecasts(learner_ids: list[int], *, pass_mark: float, now: datetime | None 
     found = dict(zip(keys, store.get_many(list(keys.values())))) if cached else {}
     missing = [lr for lr, _ in learners if found.get(lr.id) is None]
     if missing:
-        fresh = _compute(missing, bank, now, pass_mark, length, states or {})
+        fresh = _compute(missing, bank, now, pass_mark, length, states)
         if cached:
             store.put_many({keys[lid]: value for lid, value in fresh.items()})
         found.update(fresh)
