@@ -77,7 +77,9 @@ def load_config(overrides: dict | None = None) -> dict:
         "TRAINER_ENV": env,
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(db_url),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # No pool_pre_ping: trainer/database.py checks a pooled connection before handing it out only when it has
+        # been idle (a round trip saved per request under load).
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
         "MODULES_DIR": Path(os.environ.get("TRAINER_MODULES_DIR", PROJECT_ROOT / "modules")),
         "QUESTION_BANK_DIR": Path(os.environ.get("TRAINER_QUESTION_BANK_DIR", PROJECT_ROOT / "question_bank")),
         "REDIS_URL": os.environ.get("REDIS_URL"),

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import gc
 import sqlite3
+import time
 
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.sql.expression import Executable
 
@@ -44,14 +45,54 @@ def commit_if_written() -> None:
         session.commit()
 
 
+#: a pooled connection that has been back in the pool at least this long (seconds) is checked before it is handed
+#: out; one used more recently is handed out as it is
+PING_AFTER_IDLE = 0.1
+_IDLE_SINCE = "trainer_idle_since"
+
+
+def ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection with a round trip before handing it out, as ``pool_pre_ping`` does, but only when it
+    has been idle for ``PING_AFTER_IDLE`` or more: a database restart or a terminated backend leaves idle
+    connections dead, and each is then found, dropped and replaced before any request uses it.
+
+    A connection checked in a moment ago is handed out unchecked. Under load every connection is, so requests no
+    longer pay a round trip each for a check that finds nothing (about 0.1 ms of a worker's CPU per request on
+    PostgreSQL). No database restarts within ``PING_AFTER_IDLE``; a connection that broke in that moment fails
+    the request that uses it, with "try again" (503), and SQLAlchemy then renews every connection of the pool
+    that is older than the failure, as it does for any disconnect found mid-request.
+    """
+    dialect = engine.dialect
+
+    def fresh(_dbapi_conn, record):
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    def checkout(dbapi_conn, record, _proxy):
+        idle_since = record.info.get(_IDLE_SINCE)
+        if idle_since is not None and time.monotonic() - idle_since < PING_AFTER_IDLE:
+            return
+        try:
+            dialect.do_ping(dbapi_conn)
+        except dialect.loaded_dbapi.Error as err:
+            if dialect.is_disconnect(err, dbapi_conn, None):
+                # the pool drops this connection and every older one, then hands out a new one
+                raise exc.InvalidatePoolError(f"connection found closed before use: {err}") from err
+            raise
+
+    event.listen(engine, "connect", fresh)
+    event.listen(engine, "checkin", fresh)
+    event.listen(engine, "checkout", checkout)
+
+
 def configure_engine_events(app: Flask) -> None:
-    """Note writes per transaction (``wrote_in_transaction``); turn on WAL, a busy timeout and foreign keys for
-    every SQLite connection."""
+    """Note writes per transaction (``wrote_in_transaction``); check idle pooled connections before use
+    (``ping_when_idle``); turn on WAL, a busy timeout and foreign keys for every SQLite connection."""
     with app.app_context():
         from .extensions import db
         event.listen(db.engine, "after_cursor_execute", _note_write)
         for name in ("commit", "rollback"):
             event.listen(db.engine, name, _transaction_ended)
+        ping_when_idle(db.engine)
     url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if url.get_backend_name() != "sqlite":
         return

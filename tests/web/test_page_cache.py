@@ -87,6 +87,28 @@ def test_cohort_and_bank_changes_move_the_members_and_the_site_counters(app, lea
     assert counters(app, learner[0])[1] > site and counters(app, outsider)[1] > site
 
 
+def test_counters_read_with_the_signed_in_user_hold_only_until_the_transaction_ends(app, learner):
+    """The page counters come with the signed-in user's row and stand for the rest of that transaction; a request
+    that commits a change to the bank (an author saving a question, then a page built) reads them again, so no page
+    is kept under the counter from before its own change."""
+    from trainer.models import User
+    with app.test_request_context():
+        session_id = f"{learner[0]}-{db.session.get(User, learner[0]).session_version or 0}"
+        db.session.commit()  # a fresh transaction, as a request starts with
+        loaded = app.login_manager._user_callback(session_id)  # the app's user loader, as each request runs it
+        learner_version, site = page_cache.versions(learner[0])
+        assert learner_version == loaded.data_version
+        seen, stop = count_statements(app)
+        assert page_cache.versions(learner[0]) == (learner_version, site) and page_cache.site_version() == site
+        stop()
+        assert seen == []  # as read with the user: no statement of their own
+        question = db.session.scalar(select(Question).limit(1))
+        question.updated_at = utcnow()
+        db.session.commit()
+        assert page_cache.site_version() > site
+        assert page_cache.versions(learner[0])[1] == page_cache.site_version()
+
+
 def test_a_kept_home_page_is_served_and_each_change_shows_at_once(app, logged_in, learner):
     complete_basics(logged_in)
     logged_in.get("/home")  # shows (and so ends) the "lesson complete" message

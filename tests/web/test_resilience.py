@@ -129,3 +129,37 @@ def test_a_connection_killed_after_the_page_was_built_still_serves_the_page():
         assert browser.get("/course").status_code == 200
     finally:
         close_app(app, drop)
+
+
+@pytest.mark.skipif(not (os.environ.get("TEST_DATABASE_URL") or "").startswith("postgresql"),
+                    reason="terminates PostgreSQL backends (TEST_DATABASE_URL on PostgreSQL)")
+def test_connections_that_died_while_idle_in_the_pool_are_replaced_before_a_request_uses_them():
+    """PostgreSQL ends every idle connection of the app's pool (a restart, an idle timeout): the next pages are
+    served on new connections, with no error page, once the connections have been idle a moment."""
+    import time
+
+    import psycopg
+
+    from trainer.database import PING_AFTER_IDLE
+
+    app, drop = make_app()
+    try:
+        browser = signed_in_reader(app)
+        assert browser.get("/home").status_code == 200
+        with app.app_context():
+            # two connections in the pool: the page's, and one more held beside it
+            first = db.engine.connect()
+            second = db.engine.connect()
+            pids = [c.connection.dbapi_connection.info.backend_pid for c in (first, second)]
+            first.close(), second.close()
+        with psycopg.connect(os.environ["TEST_DATABASE_URL"], autocommit=True) as admin:
+            ended = [admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()[0] for pid in pids]
+        assert ended == [True, True]
+        time.sleep(PING_AFTER_IDLE + 0.05)
+        for path in ("/home", "/course", "/study/dashboard"):
+            page = browser.get(path)
+            assert page.status_code == 200, path
+        with app.app_context(), db.engine.connect() as conn:
+            assert conn.connection.dbapi_connection.info.backend_pid not in pids
+    finally:
+        close_app(app, drop)

@@ -15,8 +15,9 @@ from ..content.source import EXAM_AREAS
 from ..domain import scheduling as sched
 from ..database import wrote_in_transaction
 from ..extensions import db
-from ..models import (ItemState, Question, QuestionVersion, SafetyError, SiteState, StudyDay, User,
+from ..models import (ItemState, Question, QuestionVersion, SafetyError, StudyDay, User,
                       UTCDateTime, utcnow)
+from .page_cache import site_version
 from .study import Today, lesson_of, today_and_next_change, version_data
 
 
@@ -137,12 +138,14 @@ _FORECAST_DAYS = 14
 @cache
 def _forecast_statement():
     """How many of the learner's studied, unsuspended questions fall due before the end of each of the next 14
-    study days (``end<n>``: the end of the study day ``n`` days after today), counted in SQL: one row, however
-    many questions the learner studies."""
+    study days (``end<n>``: the end of the study day ``n`` days after today), then how many of all their
+    questions are leeches (``LEECH_LAPSES`` lapses or more), counted in SQL: one row, however many questions the
+    learner studies. Built once."""
     ends = [bindparam(f"end{i}", type_=UTCDateTime()) for i in range(_FORECAST_DAYS)]
-    return select(*[func.count(case((ItemState.due_at < end, 1))) for end in ends]).where(
-        ItemState.learner_id == bindparam("learner_id"), ItemState.suspended.is_(False),
-        ItemState.state != sched.NEW, ItemState.due_at < ends[-1])
+    studied = and_(ItemState.suspended.is_(False), ItemState.state != sched.NEW)
+    return select(*[func.count(case((and_(studied, ItemState.due_at < end), 1))) for end in ends],
+                  func.count(case((ItemState.lapses >= sched.LEECH_LAPSES, 1)))).where(
+        ItemState.learner_id == bindparam("learner_id"))
 
 
 @cache
@@ -157,10 +160,6 @@ def _safety_errors_statement(of_school: bool):
                    or_(Question.school_id.is_(None), Question.school_id == bindparam("school_id")) if of_school
                    else true())
             .order_by(SafetyError.created_at))
-
-
-_LEECHES = select(func.count(ItemState.id)).where(ItemState.learner_id == bindparam("learner_id"),
-                                                  ItemState.lapses >= sched.LEECH_LAPSES)
 
 
 @dataclass
@@ -203,8 +202,9 @@ def build(learner_id: int, now: datetime | None = None, school_id: int | None = 
     # 14-day forecast of due reviews, by the learner's study day (today's count holds the overdue ones).
     today = sched.study_day(now, tz, start_hour)
     ends = {f"end{i}": sched.day_bounds(today + timedelta(days=i), tz, start_hour)[1] for i in range(_FORECAST_DAYS)}
-    due_by = [0, *(int(n or 0) for n in db.session.execute(_forecast_statement(),
-                                                            {"learner_id": learner_id, **ends}).one())]
+    *due_by, leeches = [int(n or 0) for n in db.session.execute(_forecast_statement(),
+                                                                 {"learner_id": learner_id, **ends}).one()]
+    due_by.insert(0, 0)
     forecast = [((today + timedelta(days=i)).strftime("%a %d"), due_by[i + 1] - due_by[i])
                 for i in range(_FORECAST_DAYS)]
 
@@ -232,7 +232,6 @@ def build(learner_id: int, now: datetime | None = None, school_id: int | None = 
     errors = [OpenSafetyError(created, len(correct_days), _short(version_data(vid, digest).get("stem", "")), ref)
               for created, correct_days, vid, digest, ref in db.session.execute(
                   _safety_errors_statement(school_id is not None), {"learner_id": learner_id, "school_id": school_id})]
-    leeches = db.session.scalar(_LEECHES, {"learner_id": learner_id}) or 0
     counts, step_change = today_and_next_change(learner_id, now)
     return Dashboard(counts, forecast, retention, reviewed, weeks, learner.desired_retention,
                      module_mastery, area_mastery, weakest, errors,
@@ -256,14 +255,13 @@ class LiveBank:
 #: the live bank last read, per database engine (a process serves one database; a test process makes many apps,
 #: whose databases may reach the same site counter with different banks): (site counter, bank)
 _BANKS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-_SITE_VERSION = select(SiteState.version).where(SiteState.id == 1)
 
 
 def live_bank() -> LiveBank:
     """The live shipped bank, read once per process and read again only when the site counter moves (any change
     to a question, lesson or module moves it: trainer/page_versions.py). A transaction that has written reads it
     afresh and keeps nothing: what it reads may hold its own changes, which a rollback would take back."""
-    version = db.session.scalar(_SITE_VERSION)
+    version = site_version()
     wrote = wrote_in_transaction()
     kept = None if wrote else _BANKS.get(db.engine)
     if kept is not None and kept[0] == version:

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Callable
 
 from cachetools import LRUCache
-from flask import current_app, has_app_context
+from flask import current_app, g, has_app_context
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import bindparam, select
@@ -47,8 +47,9 @@ STEP = timedelta(minutes=15)
 #: stands for the request's CSRF token in a kept page
 CSRF_MARK = "\x00csrf\x00"
 
-_VERSIONS = (select(User.data_version, select(SiteState.version).where(SiteState.id == 1).scalar_subquery())
-             .where(User.id == bindparam("learner_id")))
+#: the site's counter, as a column of another statement
+SITE_COLUMN = select(SiteState.version).where(SiteState.id == 1).scalar_subquery()
+_VERSIONS = select(User.data_version, SITE_COLUMN).where(User.id == bindparam("learner_id"))
 
 
 class StaleKeptPage(AssertionError):
@@ -143,8 +144,30 @@ def build_stamp() -> str:
     return digest.hexdigest()[:16]
 
 
+def note_counters(user_id: int, data_version: int, site_version: int | None) -> None:
+    """The signed-in user's and the site's counters as the request read them with the user's row (web.py's
+    user loader, one statement): ``versions`` and ``site_version`` give them for the rest of this transaction
+    instead of reading them again. A page is built after its counters are read, so it never shows less than
+    they say; a transaction that commits reads them again."""
+    transaction = db.session().get_transaction()
+    g._trainer_counters = (transaction, user_id, data_version, site_version or 0)
+    g._trainer_site = (transaction, site_version or 0)
+
+
+def _in_this_transaction(name: str):
+    """What ``g.<name>`` keeps for the session's current transaction, or None (another transaction, or none)."""
+    kept = g.get(name) if has_app_context() else None
+    if kept is None or kept[0] is None or kept[0] is not db.session().get_transaction():
+        return None
+    return kept
+
+
 def versions(learner_id: int) -> tuple[int, int]:
-    """The learner's and the site's counters, read now (one statement)."""
+    """The learner's and the site's counters: as read with the signed-in user in this transaction, else read now
+    (one statement)."""
+    kept = _in_this_transaction("_trainer_counters")
+    if kept is not None and kept[1] == learner_id:
+        return kept[2], kept[3]
     row = db.session.execute(_VERSIONS, {"learner_id": learner_id}).one()
     return row[0], row[1] or 0
 
@@ -194,8 +217,14 @@ def block(name: str, parts: Callable[[], tuple], build: Callable[[datetime], tup
 
 
 def site_version() -> int:
-    """The site's counter, read now (one statement)."""
-    return db.session.scalar(select(SiteState.version).where(SiteState.id == 1)) or 0
+    """The site's counter, read once per transaction (with the signed-in user, or by the first caller)."""
+    kept = _in_this_transaction("_trainer_site")
+    if kept is not None:
+        return kept[1]
+    version = db.session.scalar(select(SITE_COLUMN)) or 0
+    if has_app_context():
+        g._trainer_site = (db.session().get_transaction(), version)
+    return version
 
 
 def learner_values(name: str, learner_versions: dict[int, int], at: datetime, compute: Callable[[list[int]], dict],
