@@ -1,6 +1,6 @@
 """Records that must be right: versions, retirement, safety errors over study days, streaks."""
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import numpy as np
 import pytest
@@ -93,6 +93,36 @@ def test_streak_counts_local_study_days(ctx, learner):
     assert study.streak(user, base + timedelta(hours=1)) == 3
     assert study.streak(user, base + timedelta(days=1)) == 3      # today not studied yet: counts to yesterday
     assert study.streak(user, base + timedelta(days=2)) == 0
+
+
+def test_the_streak_on_the_home_page_and_dashboard_is_the_run_of_study_days_read_one_by_one(ctx, learner):
+    """The home page and the dashboard read the streak's two ends with today's counts (one statement); the
+    streak is the same as counting the learner's study days back from today one by one, for runs across month and
+    year ends and leap days, gaps of one day, today not studied yet, and runs longer than the days counted."""
+    import random
+
+    from sqlalchemy import delete
+
+    user = db.session.get(User, learner[0])
+    user.timezone, user.day_start_hour = "UTC", 0
+    db.session.commit()
+    rng = random.Random(7)
+    todays = [date(2028, 3, 1), date(2027, 1, 1), date(2026, 12, 31), date(2028, 2, 29), date(2026, 6, 10)]
+    patterns = [set(), {0}, {1}, {2}, {0, 1, 2}, {1, 2, 3, 5}, {0, 2, 3}, set(range(0, 450)),
+                set(range(1, 399)) | {400, 401}, set(range(0, 400)), set(range(0, 401))]
+    patterns += [{d for d in range(40) if rng.random() < 0.7} for _ in range(12)]
+    for today in todays:
+        for back in patterns:
+            db.session.execute(delete(StudyDay).where(StudyDay.learner_id == user.id))
+            db.session.add_all(StudyDay(learner_id=user.id, day=today - timedelta(days=d), answers=1) for d in back)
+            db.session.commit()
+            now = datetime(today.year, today.month, today.day, 12, tzinfo=timezone.utc)
+            shown = study.today_and_next_change(user.id, now)[0].streak
+            assert shown == study.streak(user, now), (today, sorted(back)[:12])
+    # the reference itself, on the plainest cases
+    assert study._streak_from_ends(date(2026, 6, 10), None, None) == 0
+    assert study._streak_from_ends(date(2026, 6, 10), date(2026, 6, 8), date(2026, 6, 1)) == 0
+    assert study._streak_from_ends(date(2026, 6, 10), date(2026, 6, 9), date(2026, 6, 1)) == 9
 
 
 def test_exam_answers_are_logged_but_do_not_schedule(ctx, learner):

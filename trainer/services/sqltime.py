@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.types import BigInteger, Float
+from sqlalchemy.types import BigInteger, Date, Float
 
 
 class days_since(FunctionElement):
@@ -29,6 +29,24 @@ def _days_sqlite(element, compiler, **kw):
     # julianday() parses faster than strftime('%s'); whole milliseconds first, as the timestamps are stored.
     now, then = (compiler.process(c, **kw) for c in element.clauses)
     return f"MAX(0, CAST((julianday({now}) - julianday({then})) * 86400000 + 0.5 AS INTEGER) / 86400000.0)"
+
+
+class day_before(FunctionElement):
+    """The calendar day before a date column's day."""
+
+    type = Date()
+    inherit_cache = True
+    name = "day_before"
+
+
+@compiles(day_before)
+def _day_before_default(element, compiler, **kw):  # PostgreSQL: a date minus an integer is a date
+    return f"({compiler.process(element.clauses, **kw)} - 1)"
+
+
+@compiles(day_before, "sqlite")
+def _day_before_sqlite(element, compiler, **kw):  # dates are stored as YYYY-MM-DD, as date() writes them
+    return f"date({compiler.process(element.clauses, **kw)}, '-1 day')"
 
 
 class instant(FunctionElement):

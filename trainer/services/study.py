@@ -24,6 +24,7 @@ from ..domain.grading import Grade, ResponseError, grade
 from ..extensions import db
 from ..models import (Attempt, AttemptItem, ItemReset, ItemState, Lesson, LessonProgress, Question, QuestionVersion,
                       ReviewLog, SafetyError, StudyDay, User, utcnow)
+from .sqltime import day_before
 
 
 class StudyError(Exception):
@@ -708,6 +709,18 @@ _SOONEST_STEP = select(func.min(_ITEM_STATE_C.due_at)).where(
     _ITEM_STATE_C.state.in_((sched.LEARNING, sched.RELEARNING)), _ITEM_STATE_C.due_at > bindparam("learning_cut"))
 #: ``_TODAY`` and ``_SOONEST_STEP`` in one round trip: what the home page and the dashboard show, and until when
 _TODAY_AND_STEP = select(*_TODAY.selected_columns, _SOONEST_STEP.scalar_subquery())
+#: the streak's two ends, among the learner's study days in ``(since, today]``: the latest study day, and the
+#: latest one whose day before is not a study day there (where the run of days that ends with the latest began)
+_DAY, _DAY_BEFORE = StudyDay.__table__.alias("day"), StudyDay.__table__.alias("day_before")
+_IN_WINDOW = and_(_DAY.c.learner_id == bindparam("learner_id"), _DAY.c.day <= bindparam("today"),
+                  _DAY.c.day > bindparam("since"))
+_LAST_DAY = select(func.max(_DAY.c.day)).where(_IN_WINDOW)
+_RUN_START = select(func.max(_DAY.c.day)).where(_IN_WINDOW, ~select(_DAY_BEFORE.c.id).where(
+    _DAY_BEFORE.c.learner_id == bindparam("learner_id"), _DAY_BEFORE.c.day == day_before(_DAY.c.day),
+    _DAY_BEFORE.c.day > bindparam("since")).exists())
+#: ``_TODAY_AND_STEP`` with the streak's ends: the home page and the dashboard in one round trip
+_TODAY_STEP_AND_STREAK = select(*_TODAY_AND_STEP.selected_columns, _LAST_DAY.scalar_subquery(),
+                                _RUN_START.scalar_subquery())
 
 
 def _due_params(learner: User, now: datetime) -> dict:
@@ -780,7 +793,19 @@ _STUDY_DAYS = select(StudyDay.day).where(StudyDay.learner_id == bindparam("learn
                                          StudyDay.day <= bindparam("today"), StudyDay.day > bindparam("since"))
 
 
-def streak(learner: User, now: datetime, limit: int = 400) -> int:
+#: a streak counts at most this many days back
+STREAK_DAYS = 400
+
+
+def _streak_from_ends(today, last, start) -> int:
+    """The streak from ``_LAST_DAY`` and ``_RUN_START``: the run of study days ending today, or yesterday when
+    today has no answer yet; 0 when the latest study day is older."""
+    if last is None or start is None or (today - last).days > 1:
+        return 0
+    return (last - start).days + 1
+
+
+def streak(learner: User, now: datetime, limit: int = STREAK_DAYS) -> int:
     """Consecutive study days up to today (or up to yesterday, if today has no answer yet)."""
     today = sched.study_day(now, learner.timezone, learner.day_start_hour)
     # The driver's own values, as ISO dates (a string on SQLite, a date on PostgreSQL): up to a year of days
@@ -811,11 +836,14 @@ def _today_params(learner: User, now: datetime) -> dict:
             "step_cut": cut.now, "cap": max(0, learner.new_per_day)}
 
 
-def _today(learner: User, now: datetime, row, with_streak: bool) -> Today:
-    """``Today`` from a row of ``_TODAY`` (or ``_TODAY_AND_DUE``): due, new met today, new available."""
+def _today(learner: User, now: datetime, row, with_streak: bool, known_streak: int | None = None) -> Today:
+    """``Today`` from a row of ``_TODAY`` (or ``_TODAY_AND_DUE``): due, new met today, new available; the
+    streak as ``known_streak`` says, else read (with ``with_streak``)."""
     due, done_new, available = row[0], row[1] or 0, row[2]
     left = learner.new_per_day - done_new
-    return Today(due or 0, max(0, min(available or 0, left)), streak(learner, now) if with_streak else 0, done_new)
+    if known_streak is None:
+        known_streak = streak(learner, now) if with_streak else 0
+    return Today(due or 0, max(0, min(available or 0, left)), known_streak, done_new)
 
 
 def next_due_change(learner_id: int, now: datetime) -> datetime | None:
@@ -838,8 +866,14 @@ def today_and_next_change(learner_id: int, now: datetime | None = None,
     now = now or utcnow()
     learner = db.session.get(User, learner_id)
     params = _today_params(learner, now)
-    row = db.session.execute(_TODAY_AND_STEP, params).one()
-    return _today(learner, now, row, with_streak), _step_change(row[3], now, params["learning_cut"])
+    if not with_streak:
+        row = db.session.execute(_TODAY_AND_STEP, params).one()
+        return _today(learner, now, row, False), _step_change(row[3], now, params["learning_cut"])
+    today = sched.study_day(now, learner.timezone, learner.day_start_hour)
+    row = db.session.execute(_TODAY_STEP_AND_STREAK,
+                             {**params, "today": today, "since": today - timedelta(days=STREAK_DAYS)}).one()
+    return (_today(learner, now, row, True, _streak_from_ends(today, row[4], row[5])),
+            _step_change(row[3], now, params["learning_cut"]))
 
 
 def next_review_question(learner_id: int, now: datetime | None = None) -> int | None:
