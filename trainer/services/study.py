@@ -710,14 +710,17 @@ _SOONEST_STEP = select(func.min(_ITEM_STATE_C.due_at)).where(
 #: ``_TODAY`` and ``_SOONEST_STEP`` in one round trip: what the home page and the dashboard show, and until when
 _TODAY_AND_STEP = select(*_TODAY.selected_columns, _SOONEST_STEP.scalar_subquery())
 #: the streak's two ends, among the learner's study days in ``(since, today]``: the latest study day, and the
-#: latest one whose day before is not a study day there (where the run of days that ends with the latest began)
+#: latest one whose day before is not a study day there (where the run of days that ends with the latest began):
+#: the window's first day (``first``), or a day whose day before has no row. The day before is looked up by
+#: equality alone, so that PostgreSQL's generic plan (a statement prepared after five runs) finds it in the
+#: index rather than comparing every pair of days.
 _DAY, _DAY_BEFORE = StudyDay.__table__.alias("day"), StudyDay.__table__.alias("day_before")
 _IN_WINDOW = and_(_DAY.c.learner_id == bindparam("learner_id"), _DAY.c.day <= bindparam("today"),
                   _DAY.c.day > bindparam("since"))
 _LAST_DAY = select(func.max(_DAY.c.day)).where(_IN_WINDOW)
-_RUN_START = select(func.max(_DAY.c.day)).where(_IN_WINDOW, ~select(_DAY_BEFORE.c.id).where(
-    _DAY_BEFORE.c.learner_id == bindparam("learner_id"), _DAY_BEFORE.c.day == day_before(_DAY.c.day),
-    _DAY_BEFORE.c.day > bindparam("since")).exists())
+_RUN_START = select(func.max(_DAY.c.day)).where(_IN_WINDOW, or_(
+    _DAY.c.day == bindparam("first"), ~select(_DAY_BEFORE.c.id).where(
+        _DAY_BEFORE.c.learner_id == bindparam("learner_id"), _DAY_BEFORE.c.day == day_before(_DAY.c.day)).exists()))
 #: ``_TODAY_AND_STEP`` with the streak's ends: the home page and the dashboard in one round trip
 _TODAY_STEP_AND_STREAK = select(*_TODAY_AND_STEP.selected_columns, _LAST_DAY.scalar_subquery(),
                                 _RUN_START.scalar_subquery())
@@ -870,8 +873,9 @@ def today_and_next_change(learner_id: int, now: datetime | None = None,
         row = db.session.execute(_TODAY_AND_STEP, params).one()
         return _today(learner, now, row, False), _step_change(row[3], now, params["learning_cut"])
     today = sched.study_day(now, learner.timezone, learner.day_start_hour)
-    row = db.session.execute(_TODAY_STEP_AND_STREAK,
-                             {**params, "today": today, "since": today - timedelta(days=STREAK_DAYS)}).one()
+    since = today - timedelta(days=STREAK_DAYS)
+    row = db.session.execute(_TODAY_STEP_AND_STREAK, {**params, "today": today, "since": since,
+                                                      "first": since + timedelta(days=1)}).one()
     return (_today(learner, now, row, True, _streak_from_ends(today, row[4], row[5])),
             _step_change(row[3], now, params["learning_cut"]))
 
