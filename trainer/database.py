@@ -58,9 +58,9 @@ def ping_when_idle(engine: Engine) -> None:
 
     A connection checked in a moment ago is handed out unchecked. Under load every connection is, so requests no
     longer pay a round trip each for a check that finds nothing (about 0.1 ms of a worker's CPU per request on
-    PostgreSQL). No database restarts within ``PING_AFTER_IDLE``; a connection that broke in that moment fails
-    the request that uses it, with "try again" (503), and SQLAlchemy then renews every connection of the pool
-    that is older than the failure, as it does for any disconnect found mid-request.
+    PostgreSQL). A database cannot restart within ``PING_AFTER_IDLE``; a connection that breaks in that moment
+    fails the one request that uses it, with "try again" (503), and SQLAlchemy then renews every connection of
+    the pool older than the failure, as it does for any disconnect found mid-request.
     """
     dialect = engine.dialect
 
